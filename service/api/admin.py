@@ -1,0 +1,227 @@
+"""The admin API: experiments and their lifecycle, history, and visitor erasure."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, url_for
+
+from service.api.auth import current_actor, require_role
+from service.api.context import services
+from service.api.errors import ApiError
+from service.api.json_body import json_object
+from service.domain.experiment import Status
+from service.domain.experiment_validation import parse_experiment
+from service.domain.lifecycle import Action, allowed_actions, check_update, next_status
+from service.domain.roles import Role
+from service.store.redis.visitors import erase_visitor as erase_hot_state
+from service.store.sql.experiments_repo import ExperimentExists, StaleRevision, StoredExperiment
+from service.store.sql.visitors_repo import erase_visitor as erase_rows
+
+bp = Blueprint("admin", __name__, url_prefix="/v1/admin")
+
+VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+# Fields the API adds to a document when it returns it; a client that PUTs back what it read
+# (the usual edit loop) sends them too, and they are not part of the document.
+_RESOURCE_FIELDS = (
+    "revision",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "stopped_at",
+    "allowed_actions",
+)
+
+
+@bp.get("/experiments")
+@require_role(Role.viewer)
+def list_experiments() -> Response:
+    raw = request.args.get("status")
+    statuses: list[Status] = []
+    if raw:
+        try:
+            statuses = [Status(part.strip()) for part in raw.split(",")]
+        except ValueError:
+            allowed = ", ".join(s.value for s in Status)
+            raise ApiError(
+                400, "bad_request", "unknown status filter", {"status": f"one of {allowed}"}
+            ) from None
+    stored = services().experiments.find(statuses)
+    return jsonify({"experiments": [_resource(s) for s in stored]})
+
+
+@bp.post("/experiments")
+@require_role(Role.editor)
+def create_experiment() -> tuple[Response, int, dict[str, str]]:
+    body = json_object()
+    experiment = parse_experiment(body)
+    if experiment.status != Status.draft:
+        raise ApiError(
+            422,
+            "invalid",
+            "new experiments start as draft",
+            {"status": "must be draft; use the start action to run it"},
+        )
+    svc = services()
+    try:
+        stored = svc.experiments.create(experiment, current_actor(), svc.clock())
+    except ExperimentExists:
+        raise ApiError(
+            409,
+            "conflict",
+            f"an experiment with key {experiment.key!r} exists",
+            {"key": "already taken"},
+        ) from None
+    svc.announce_config_change()
+    location = url_for("admin.get_experiment", key=stored.experiment.key)
+    return _json(stored), 201, {"Location": location}
+
+
+@bp.get("/experiments/<key>")
+@require_role(Role.viewer)
+def get_experiment(key: str) -> Response:
+    return _json(_load(key))
+
+
+@bp.put("/experiments/<key>")
+@require_role(Role.editor)
+def update_experiment(key: str) -> Response:
+    current = _load(key)
+    body = json_object()
+    for name in _RESOURCE_FIELDS:
+        body.pop(name, None)
+    # The path names the experiment and the lifecycle actions own the status, so both may be
+    # left out of an edit; if sent, check_update refuses a different value.
+    body.setdefault("key", key)
+    body.setdefault("status", str(current.experiment.status))
+    updated = parse_experiment(body)
+    check_update(current.experiment, updated)
+    svc = services()
+    try:
+        stored = svc.experiments.save(
+            updated,
+            action="update",
+            actor=current_actor(),
+            now=svc.clock(),
+            expected_revision=_if_match(),
+        )
+    except StaleRevision as exc:
+        raise ApiError(
+            412,
+            "precondition_failed",
+            f"the experiment changed since you read it (now revision {exc.current}); "
+            "reload and apply your edit again",
+        ) from None
+    svc.announce_config_change()
+    return _json(stored)
+
+
+@bp.post("/experiments/<key>/<any(start, pause, stop, archive):action>")
+@require_role(Role.editor)
+def change_status(key: str, action: str) -> Response:
+    current = _load(key)
+    new_status = next_status(current.experiment.status, Action(action))
+    svc = services()
+    try:
+        stored = svc.experiments.save(
+            current.experiment.with_status(new_status),
+            action=action,
+            actor=current_actor(),
+            now=svc.clock(),
+            expected_revision=current.revision,
+        )
+    except StaleRevision:
+        raise ApiError(409, "conflict", "the experiment changed meanwhile; try again") from None
+    svc.announce_config_change()
+    return _json(stored)
+
+
+@bp.get("/experiments/<key>/history")
+@require_role(Role.viewer)
+def history(key: str) -> Response:
+    revisions = services().experiments.history(key)
+    if revisions is None:
+        raise _not_found(key)
+    return jsonify(
+        {
+            "experiment": key,
+            "revisions": [
+                {
+                    "revision": r.revision,
+                    "action": r.action,
+                    "actor": r.actor,
+                    "at": _iso(r.created_at),
+                    "changes": r.changes,
+                    "document": r.document,
+                }
+                for r in revisions
+            ],
+        }
+    )
+
+
+@bp.delete("/visitors/<visitor>")
+@require_role(Role.admin)
+def erase_visitor(visitor: str) -> Response:
+    if not VISITOR_ID.fullmatch(visitor):
+        raise ApiError(
+            400,
+            "bad_request",
+            "malformed visitor id",
+            {"visitor": "8-64 characters of A-Z, a-z, 0-9, _ or -"},
+        )
+    svc = services()
+    removed: dict[str, int] = {"redis_keys": erase_hot_state(svc.redis, svc.keys, visitor)}
+    removed.update(erase_rows(svc.engine, visitor))
+    return jsonify({"visitor": visitor, "removed": removed})
+
+
+def _load(key: str) -> StoredExperiment:
+    stored = services().experiments.get(key)
+    if stored is None:
+        raise _not_found(key)
+    return stored
+
+
+def _not_found(key: str) -> ApiError:
+    return ApiError(404, "not_found", f"no experiment with key {key!r}")
+
+
+def _if_match() -> int | None:
+    header = request.headers.get("If-Match")
+    if not header or header.strip() == "*":
+        return None
+    match = re.fullmatch(r'\s*(?:W/)?"r(\d+)"\s*', header)
+    if not match:
+        raise ApiError(
+            400,
+            "bad_request",
+            "If-Match must be an ETag from a GET of this experiment",
+            {"If-Match": 'expected a value like "r3"'},
+        )
+    return int(match.group(1))
+
+
+def _resource(stored: StoredExperiment) -> dict[str, Any]:
+    return {
+        **stored.experiment.to_document(),
+        "revision": stored.revision,
+        "created_at": _iso(stored.created_at),
+        "updated_at": _iso(stored.updated_at),
+        "started_at": _iso(stored.started_at),
+        "stopped_at": _iso(stored.stopped_at),
+        "allowed_actions": [str(a) for a in allowed_actions(stored.experiment.status)],
+    }
+
+
+def _json(stored: StoredExperiment) -> Response:
+    response = jsonify(_resource(stored))
+    response.headers["ETag"] = f'"r{stored.revision}"'
+    return response
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value.isoformat().replace("+00:00", "Z"))

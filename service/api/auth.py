@@ -1,0 +1,54 @@
+"""Bearer-token authentication and role checks for the admin API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+from flask import g, request
+
+from service.api.context import services
+from service.api.errors import ApiError
+from service.domain.roles import Role
+from service.store.sql.tokens_repo import ApiToken
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="smallfavor"'}
+
+
+def require_role(role: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
+        @wraps(view)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+            token = _authenticate()
+            if not token.role.allows(role):
+                raise ApiError(
+                    403, "forbidden", f"this needs the {role} role; the token has {token.role}"
+                )
+            g.actor = f"token:{token.name}"
+            return view(*args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+def _authenticate() -> ApiToken:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise ApiError(
+            401, "unauthorized", "send Authorization: Bearer <token>", headers=_CHALLENGE
+        )
+    svc = services()
+    token = svc.tokens.authenticate(value.strip(), svc.clock())
+    if token is None:
+        raise ApiError(401, "unauthorized", "unknown or revoked token", headers=_CHALLENGE)
+    return token
+
+
+def current_actor() -> str:
+    return str(g.get("actor", "anonymous"))

@@ -1,0 +1,41 @@
+"""Operator endpoints: liveness and readiness."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+from sqlalchemy import text
+
+from service.api.context import services
+from service.store import migrate
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    # Liveness only: a process that answers is alive; dependencies are /readyz's business,
+    # so an orchestrator does not restart healthy web pods while Redis blips.
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    svc = services()
+    checks: dict[str, str] = {}
+    try:
+        with svc.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        current = migrate.current_revision(svc.engine)
+        head = migrate.head_revision()
+        checks["sql"] = "ok" if current == head else f"schema at {current}, expected {head}"
+    except Exception as exc:  # any driver error means "not ready", never a 500
+        checks["sql"] = f"unreachable: {type(exc).__name__}"
+    try:
+        svc.redis.ping()
+        checks["redis"] = "ok"
+    except Exception as exc:
+        checks["redis"] = f"unreachable: {type(exc).__name__}"
+    ready = all(value == "ok" for value in checks.values())
+    return jsonify({"status": "ok" if ready else "unavailable", "checks": checks}), (
+        200 if ready else 503
+    )

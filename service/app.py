@@ -1,0 +1,32 @@
+"""The app factory: settings, services, blueprints and error handlers, wired once."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+from service.api import admin, ops
+from service.api.context import EXTENSION
+from service.api.errors import register_error_handlers
+from service.clock import Clock, utc_now
+from service.settings import Settings
+from service.wiring import Services
+
+
+def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flask:
+    settings = settings or Settings.from_env(os.environ)
+    logging.basicConfig(level=settings.log_level)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION] = Services.build(settings, clock)
+    register_error_handlers(app)
+    app.register_blueprint(ops.bp)
+    app.register_blueprint(admin.bp)
+    return app

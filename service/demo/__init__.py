@@ -1,0 +1,1 @@
+"""The demo install: a seeded experiment and (with the snippet issue) a demo article page."""

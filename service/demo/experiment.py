@@ -1,0 +1,84 @@
+"""The demo experiment: a newsroom's end-of-article appeal, $2 vs $5 monthly ask.
+
+The copy is our own, written in the style of a reader-funded newsroom's appeal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEMO_KEY = "demo-monthly-ask"
+
+_PARAGRAPHS = [
+    "Every week more people read our reporting than ever before, and every week a little "
+    "more of what it costs to produce is paid for by readers like you rather than by "
+    "advertisers or owners.",
+    "That is why our journalism is free for anyone to read, wherever they are and whatever "
+    "they can afford. Nobody decides what we investigate except our editors, and nobody "
+    "can tell us to drop a story that matters.",
+    "If you value what you have just read, a regular gift keeps it going. It takes less "
+    "than a minute, and you can cancel at any time.",
+]
+
+
+def _banner(monthly: list[int], highlight: str, cta: str) -> dict[str, Any]:
+    return {
+        "template": "epic",
+        "heading": "…we have a small favor to ask",
+        "paragraphs": _PARAGRAPHS,
+        "highlight": highlight,
+        "cta": {"label": cta, "url": "http://127.0.0.1:8000/demo/donate"},
+        "amounts": {
+            "currency": "USD",
+            "one_off": [10, 25, 50],
+            "monthly": monthly,
+            "default_frequency": "monthly",
+        },
+        "payment_methods": ["card", "paypal", "apple_pay"],
+        "remind_later_label": "Not ready to support today? Remind me later.",
+    }
+
+
+def demo_document(public_url: str) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "key": DEMO_KEY,
+        "name": "Demo: monthly ask, $2 vs $5",
+        "placement": "article-end",
+        "priority": 10,
+        "traffic": 1.0,
+        "holdout": 0.0,
+        "targeting": {"audience": "non_supporters", "exclude_sections": ["obituaries"]},
+        "caps": {"max_impressions": 20, "per_days": 30, "min_hours_between": 0},
+        "snooze_hours": {"remind_later": 168, "close": 336, "already_donated": 8760},
+        "attribution_days": 7,
+        "allocation": "fixed",
+        "analysis": {
+            "primary_metric": "revenue_per_visitor",
+            "alpha": 0.05,
+            "sequential": True,
+            "currency": "USD",
+        },
+        "variants": [
+            {
+                "key": "control",
+                "weight": 50,
+                "banner": _banner(
+                    [2, 5, 10],
+                    "Support us monthly from just %%AMOUNT%%.",
+                    "Support us",
+                ),
+            },
+            {
+                "key": "five-dollars",
+                "weight": 50,
+                "banner": _banner(
+                    [5, 10, 20],
+                    "Give %%AMOUNT%% a month and help keep our reporting open to all.",
+                    "Give monthly",
+                ),
+            },
+        ],
+    }
+    for variant in document["variants"]:
+        variant["banner"]["cta"]["url"] = f"{public_url}/demo/donate"
+    return document

@@ -1,0 +1,210 @@
+"""The experiment model: typed, immutable values built only by `parse_experiment`."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Placement(StrEnum):
+    article_end = "article-end"
+    bottom_banner = "bottom-banner"
+    header = "header"
+
+
+class Status(StrEnum):
+    draft = "draft"
+    running = "running"
+    paused = "paused"
+    stopped = "stopped"
+    archived = "archived"
+
+
+class Device(StrEnum):
+    mobile = "mobile"
+    desktop = "desktop"
+    tablet = "tablet"
+
+
+class Audience(StrEnum):
+    everyone = "everyone"
+    non_supporters = "non_supporters"
+    supporters = "supporters"
+
+
+class Allocation(StrEnum):
+    fixed = "fixed"
+    bandit = "bandit"
+
+
+class Frequency(StrEnum):
+    one_off = "one_off"
+    monthly = "monthly"
+    annual = "annual"
+
+
+class DismissReason(StrEnum):
+    remind_later = "remind_later"
+    close = "close"
+    already_donated = "already_donated"
+
+
+class Template(StrEnum):
+    epic = "epic"
+    bottom_banner = "bottom-banner"
+
+
+class PrimaryMetric(StrEnum):
+    conversion_rate = "conversion_rate"
+    revenue_per_visitor = "revenue_per_visitor"
+    annualised_value_per_visitor = "annualised_value_per_visitor"
+
+
+class PaymentMethod(StrEnum):
+    card = "card"
+    paypal = "paypal"
+    apple_pay = "apple_pay"
+    google_pay = "google_pay"
+    bank_transfer = "bank_transfer"
+    direct_debit = "direct_debit"
+
+
+@dataclass(frozen=True, slots=True)
+class Cta:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Amounts:
+    currency: str
+    one_off: tuple[float, ...] = ()
+    monthly: tuple[float, ...] = ()
+    annual: tuple[float, ...] = ()
+    default_frequency: Frequency = Frequency.monthly
+
+    def for_frequency(self, frequency: Frequency) -> tuple[float, ...]:
+        return {
+            Frequency.one_off: self.one_off,
+            Frequency.monthly: self.monthly,
+            Frequency.annual: self.annual,
+        }[frequency]
+
+
+@dataclass(frozen=True, slots=True)
+class Banner:
+    template: Template
+    heading: str
+    paragraphs: tuple[str, ...]
+    highlight: str | None
+    cta: Cta
+    amounts: Amounts | None
+    payment_methods: tuple[PaymentMethod, ...]
+    remind_later_label: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    key: str
+    weight: float  # a relative share: weights need not add up to anything
+    banner: Banner
+
+
+# The defaults below are the document's defaults; validation reads them from here.
+
+
+@dataclass(frozen=True, slots=True)
+class Targeting:
+    """Who may see the experiment; an empty tuple places no restriction."""
+
+    countries: tuple[str, ...] = ()
+    devices: tuple[Device, ...] = ()
+    languages: tuple[str, ...] = ()
+    sections: tuple[str, ...] = ()
+    exclude_sections: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    min_article_views: int = 0
+    audience: Audience = Audience.everyone
+
+
+@dataclass(frozen=True, slots=True)
+class Caps:
+    max_impressions: int | None = None  # None: no cap
+    per_days: int = 30
+    min_hours_between: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SnoozeHours:
+    remind_later: float = 168.0
+    close: float = 336.0
+    already_donated: float = 8760.0
+
+    def hours_for(self, reason: DismissReason) -> float:
+        return {
+            DismissReason.remind_later: self.remind_later,
+            DismissReason.close: self.close,
+            DismissReason.already_donated: self.already_donated,
+        }[reason]
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    primary_metric: PrimaryMetric = PrimaryMetric.revenue_per_visitor
+    alpha: float = 0.05
+    sequential: bool = False
+    revenue_cap: float | None = None  # winsorises each visitor's revenue; None: no cap
+    currency: str = "USD"
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    key: str
+    name: str
+    placement: Placement
+    priority: int
+    status: Status
+    start_at: datetime | None
+    end_at: datetime | None
+    traffic: float
+    holdout: float
+    targeting: Targeting
+    caps: Caps
+    snooze_hours: SnoozeHours
+    attribution_days: int
+    allocation: Allocation
+    analysis: Analysis
+    variants: tuple[Variant, ...]
+    seed: str
+    trust_client_conversions: bool
+
+    @property
+    def control(self) -> Variant:
+        """The first variant is the baseline every other variant is compared with."""
+        return self.variants[0]
+
+    def variant(self, key: str) -> Variant | None:
+        return next((v for v in self.variants if v.key == key), None)
+
+    def with_status(self, status: Status) -> Experiment:
+        return dataclasses.replace(self, status=status)
+
+    def to_document(self) -> dict[str, Any]:
+        """The canonical document: every field present, so it parses back to an equal value."""
+        return {f.name: _to_json(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+def _to_json(value: object) -> Any:
+    # Field names are the document's names, so the model converts field by field.
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple):
+        return [_to_json(item) for item in value]
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return value

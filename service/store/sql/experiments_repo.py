@@ -1,0 +1,202 @@
+"""Experiments and their audited revisions.
+
+Every write stores the new canonical document and appends a revision row (who, when, the full
+document, what changed) in the same transaction, so the audit log cannot miss a change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from service.domain.experiment import Experiment, Status
+from service.domain.experiment_validation import parse_experiment
+from service.domain.revisions import diff_documents
+from service.store.sql.tables import experiment_revisions, experiments
+
+
+class ExperimentExists(Exception):
+    pass
+
+
+class StaleRevision(Exception):
+    """The caller edited an older revision than the one stored (optimistic concurrency)."""
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"the experiment is at revision {current}")
+        self.current = current
+
+
+@dataclass(frozen=True, slots=True)
+class StoredExperiment:
+    experiment: Experiment
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    stopped_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    revision: int
+    action: str
+    actor: str
+    created_at: datetime
+    document: dict[str, Any]
+    changes: list[dict[str, Any]]
+
+
+class ExperimentRepo:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def find(self, statuses: Sequence[Status] | None = None) -> list[StoredExperiment]:
+        query = select(experiments).order_by(
+            experiments.c.placement, experiments.c.priority.desc(), experiments.c.key
+        )
+        if statuses:
+            query = query.where(experiments.c.status.in_([str(s) for s in statuses]))
+        with self._engine.connect() as conn:
+            return [_stored(row) for row in conn.execute(query)]
+
+    def running(self) -> list[Experiment]:
+        return [s.experiment for s in self.find([Status.running])]
+
+    def get(self, key: str) -> StoredExperiment | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(experiments).where(experiments.c.key == key)).first()
+        return _stored(row) if row else None
+
+    def create(self, experiment: Experiment, actor: str, now: datetime) -> StoredExperiment:
+        document = experiment.to_document()
+        try:
+            with self._engine.begin() as conn:
+                new_id = conn.execute(
+                    insert(experiments).values(
+                        **_columns(experiment),
+                        document=document,
+                        revision=1,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                ).inserted_primary_key[0]  # type: ignore[index]
+                _append_revision(
+                    conn, new_id, 1, "create", actor, now, document, diff_documents(None, document)
+                )
+        except IntegrityError:
+            raise ExperimentExists(experiment.key) from None
+        stored = self.get(experiment.key)
+        assert stored is not None
+        return stored
+
+    def save(
+        self,
+        experiment: Experiment,
+        *,
+        action: str,
+        actor: str,
+        now: datetime,
+        expected_revision: int | None = None,
+    ) -> StoredExperiment:
+        """Store a new version of an existing experiment as one audited revision.
+
+        The UPDATE is conditional on the revision read, so two concurrent edits cannot both
+        win: the loser gets StaleRevision instead of silently overwriting the other.
+        """
+        with self._engine.begin() as conn:
+            row = conn.execute(
+                select(experiments).where(experiments.c.key == experiment.key)
+            ).first()
+            if row is None:
+                raise KeyError(experiment.key)
+            if expected_revision is not None and expected_revision != row.revision:
+                raise StaleRevision(row.revision)
+            document = experiment.to_document()
+            changes = diff_documents(row.document, document)
+            new_revision = row.revision + 1
+            values: dict[str, Any] = {
+                **_columns(experiment),
+                "document": document,
+                "revision": new_revision,
+                "updated_at": now,
+            }
+            if experiment.status == Status.running and row.started_at is None:
+                values["started_at"] = now
+            if experiment.status == Status.stopped and row.stopped_at is None:
+                values["stopped_at"] = now
+            result = conn.execute(
+                update(experiments)
+                .where(experiments.c.id == row.id, experiments.c.revision == row.revision)
+                .values(**values)
+            )
+            if result.rowcount != 1:
+                raise StaleRevision(row.revision + 1)
+            _append_revision(conn, row.id, new_revision, action, actor, now, document, changes)
+        stored = self.get(experiment.key)
+        assert stored is not None
+        return stored
+
+    def history(self, key: str) -> list[Revision] | None:
+        with self._engine.connect() as conn:
+            exp_id = conn.execute(select(experiments.c.id).where(experiments.c.key == key)).scalar()
+            if exp_id is None:
+                return None
+            rows = conn.execute(
+                select(experiment_revisions)
+                .where(experiment_revisions.c.experiment_id == exp_id)
+                .order_by(experiment_revisions.c.revision.desc())
+            )
+            return [
+                Revision(r.revision, r.action, r.actor, r.created_at, r.document, r.changes)
+                for r in rows
+            ]
+
+
+def _columns(experiment: Experiment) -> dict[str, Any]:
+    return {
+        "key": experiment.key,
+        "name": experiment.name,
+        "placement": str(experiment.placement),
+        "status": str(experiment.status),
+        "priority": experiment.priority,
+    }
+
+
+def _append_revision(
+    conn: Connection,
+    experiment_id: int,
+    revision: int,
+    action: str,
+    actor: str,
+    now: datetime,
+    document: dict[str, Any],
+    changes: list[dict[str, Any]],
+) -> None:
+    conn.execute(
+        insert(experiment_revisions).values(
+            experiment_id=experiment_id,
+            revision=revision,
+            action=action,
+            actor=actor,
+            created_at=now,
+            document=document,
+            changes=changes,
+        )
+    )
+
+
+def _stored(row: Row[Any]) -> StoredExperiment:
+    return StoredExperiment(
+        experiment=parse_experiment(row.document),
+        revision=row.revision,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        started_at=row.started_at,
+        stopped_at=row.stopped_at,
+    )

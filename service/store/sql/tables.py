@@ -1,0 +1,221 @@
+"""Every SQL table, as SQLAlchemy Core metadata.
+
+The Alembic migrations create exactly this schema; a test compares the two so they never
+drift. Core (not the ORM) because the hot writers (flusher, reports) work in set-based batches.
+
+Money is kept in integer minor units of its own currency (`amount_minor` + `currency`) and,
+once converted at ingest, as a float in the experiment's reporting currency (`revenue`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from service.store.sql.types import Document, UtcDateTime
+
+# Explicit constraint names keep migrations reproducible on both backends.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+VISITOR = String(64)
+KEY = String(64)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", KEY, nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("placement", String(32), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("priority", Integer, nullable=False),
+    # The canonical document (Experiment.to_document()); the columns above are copies for
+    # filtering and ordering without parsing JSON.
+    Column("document", Document, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime),
+    Column("stopped_at", UtcDateTime),
+)
+
+experiment_revisions = Table(
+    "experiment_revisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.id"), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("document", Document, nullable=False),
+    Column("changes", Document, nullable=False),
+    UniqueConstraint("experiment_id", "revision"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_login_at", UtcDateTime),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("role", String(16), nullable=False),
+    # SHA-256 of the token: the token itself is shown once and never stored.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(12), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+)
+
+# The durable event log. event_id is the client's UUID (or a derived id for webhook credits),
+# unique so that a replayed flush or a retried beacon can never count twice.
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("event_id", String(80), nullable=False, unique=True),
+    Column("type", String(16), nullable=False),
+    Column("experiment_key", KEY, nullable=False),
+    Column("variant_key", KEY, nullable=False),
+    Column("visitor", VISITOR, nullable=False, index=True),
+    Column("ts", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("reason", String(32)),
+    Column("amount_minor", BigInteger),
+    Column("currency", String(3)),
+    Column("frequency", String(16)),
+    Column("revenue", Float),
+    Column("country", String(2)),
+    Column("device", String(16)),
+    Column("source", String(16), nullable=False),
+    Index("ix_events_experiment_ts", "experiment_key", "ts"),
+)
+
+# Payments reported by the webhook, idempotent by the provider's payment id.
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("payment_id", String(128), nullable=False, unique=True),
+    Column("visitor", VISITOR, nullable=False, index=True),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("frequency", String(16), nullable=False),
+    Column("ts", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+# One row per (experiment, visitor): the unit of analysis. Reports sum these rows into
+# sufficient statistics (n, sum, sum of squares) per variant.
+visitor_outcomes = Table(
+    "visitor_outcomes",
+    metadata,
+    Column("experiment_key", KEY, primary_key=True),
+    Column("visitor", VISITOR, primary_key=True, index=True),
+    Column("variant_key", KEY, nullable=False),
+    Column("first_exposure_at", UtcDateTime, nullable=False),
+    Column("last_event_at", UtcDateTime, nullable=False),
+    Column("country", String(2)),
+    Column("device", String(16)),
+    Column("impressions", Integer, nullable=False, default=0),
+    Column("views", Integer, nullable=False, default=0),
+    Column("clicks", Integer, nullable=False, default=0),
+    Column("dismiss_remind_later", Integer, nullable=False, default=0),
+    Column("dismiss_close", Integer, nullable=False, default=0),
+    Column("dismiss_already_donated", Integer, nullable=False, default=0),
+    Column("first_remind_later_at", UtcDateTime),
+    Column("conversions", Integer, nullable=False, default=0),
+    Column("revenue", Float, nullable=False, default=0.0),
+    Column("annualised_value", Float, nullable=False, default=0.0),
+    Column("recurring_conversions", Integer, nullable=False, default=0),
+    Column("converted_after_remind_later", Boolean, nullable=False, default=False),
+    Index("ix_visitor_outcomes_experiment_variant", "experiment_key", "variant_key"),
+)
+
+# Event counts per experiment, variant and UTC day, for daily charts and exports.
+daily_rollups = Table(
+    "daily_rollups",
+    metadata,
+    Column("experiment_key", KEY, primary_key=True),
+    Column("variant_key", KEY, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("new_visitors", Integer, nullable=False, default=0),
+    Column("impressions", Integer, nullable=False, default=0),
+    Column("views", Integer, nullable=False, default=0),
+    Column("clicks", Integer, nullable=False, default=0),
+    Column("dismiss_remind_later", Integer, nullable=False, default=0),
+    Column("dismiss_close", Integer, nullable=False, default=0),
+    Column("dismiss_already_donated", Integer, nullable=False, default=0),
+    Column("conversions", Integer, nullable=False, default=0),
+    Column("revenue", Float, nullable=False, default=0.0),
+    Column("annualised_value", Float, nullable=False, default=0.0),
+)
+
+export_schedules = Table(
+    "export_schedules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("cron", String(100), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("experiments", Document, nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("destination", Document, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("catch_up", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# One row per (schedule, fire time): the unique pair is the claim that makes a scheduled run
+# happen once even with several scheduler replicas racing. Ad-hoc runs have no fire time.
+export_runs = Table(
+    "export_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("schedule_id", Integer, ForeignKey("export_schedules.id", ondelete="CASCADE")),
+    Column("fire_time", UtcDateTime),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_by", String(100)),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Column("next_attempt_at", UtcDateTime),
+    Column("rows", Integer),
+    Column("bytes", BigInteger),
+    Column("destination", Text),
+    Column("error", Text),
+    UniqueConstraint("schedule_id", "fire_time"),
+)

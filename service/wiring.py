@@ -1,0 +1,61 @@
+"""The per-process object graph: connections and repositories, built once, passed explicitly."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import redis
+from sqlalchemy import Engine
+
+from service.clock import Clock, utc_now
+from service.settings import Settings
+from service.store.redis import config_version
+from service.store.redis.client import connect
+from service.store.redis.keys import Keys
+from service.store.sql.engine import build_engine
+from service.store.sql.experiments_repo import ExperimentRepo
+from service.store.sql.tokens_repo import TokenRepo
+from service.store.sql.users_repo import UserRepo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    engine: Engine
+    redis: redis.Redis
+    keys: Keys
+    experiments: ExperimentRepo
+    tokens: TokenRepo
+    users: UserRepo
+    clock: Clock
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock = utc_now) -> Services:
+        engine = build_engine(settings.database_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            redis=connect(settings),
+            keys=Keys(settings.redis_prefix),
+            experiments=ExperimentRepo(engine),
+            tokens=TokenRepo(engine),
+            users=UserRepo(engine),
+            clock=clock,
+        )
+
+    def announce_config_change(self) -> bool:
+        """Tell every decision cache to reload. Best effort: SQL already holds the change, and
+        caches also reload on a maximum age, so a Redis outage delays it rather than losing it."""
+        try:
+            config_version.bump(self.redis, self.keys)
+            return True
+        except redis.RedisError as exc:
+            log.warning("config version not bumped, caches will catch up by age: %s", exc)
+            return False
+
+    def close(self) -> None:
+        self.engine.dispose()
+        self.redis.close()

