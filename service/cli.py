@@ -117,7 +117,7 @@ def seed_demo_command() -> None:
     with _services() as svc:
         creds = seed_demo(svc)
     click.echo(f"demo experiment {creds.experiment!r} is running")
-    click.echo(f"dashboard login: {creds.email} / {creds.password}")
+    click.echo(f"staff user (admin): {creds.email} / {creds.password}")
     click.echo(f"admin API token: {creds.admin_token}")
 
 
