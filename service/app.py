@@ -7,8 +7,9 @@ import os
 
 from flask import Flask
 
-from service.api import admin, ops
-from service.api.context import EXTENSION
+from service.api import admin, ops, public
+from service.api.context import DECIDER, EXTENSION
+from service.api.decide import Decider
 from service.api.errors import register_error_handlers
 from service.clock import Clock, utc_now
 from service.settings import Settings
@@ -25,8 +26,11 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions[EXTENSION] = Services.build(settings, clock)
+    svc = Services.build(settings, clock)
+    app.extensions[EXTENSION] = svc
+    app.extensions[DECIDER] = Decider(svc.experiment_cache, svc.ledger, svc.signer, svc.clock)
     register_error_handlers(app)
     app.register_blueprint(ops.bp)
+    app.register_blueprint(public.bp)
     app.register_blueprint(admin.bp)
     return app

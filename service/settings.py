@@ -38,6 +38,9 @@ class Settings:
     web_concurrency: int
     max_body_bytes: int
     log_level: str
+    ledger_ttl_days: int
+    token_max_age_hours: int
+    config_check_ms: int
     # Shown to people (printed by the CLI, used in links); not used for routing.
     public_url: str = field(default="")
 
@@ -94,6 +97,9 @@ class Settings:
             log_level=env.choice(
                 "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True
             ),
+            ledger_ttl_days=env.integer("LEDGER_TTL_DAYS", 400, low=1, high=3650),
+            token_max_age_hours=env.integer("TOKEN_MAX_AGE_HOURS", 24, low=1, high=720),
+            config_check_ms=env.integer("CONFIG_CHECK_MS", 1000, low=0, high=60_000),
             public_url=env.text("PUBLIC_URL", f"http://{host}:{port}").rstrip("/"),
         )
 

@@ -9,10 +9,13 @@ import redis
 from sqlalchemy import Engine
 
 from service.clock import Clock, utc_now
+from service.domain.tokens import TokenSigner
 from service.settings import Settings
+from service.store.experiment_cache import ExperimentCache
 from service.store.redis import config_version
 from service.store.redis.client import connect
 from service.store.redis.keys import Keys
+from service.store.redis.ledger import LedgerStore
 from service.store.sql.engine import build_engine
 from service.store.sql.experiments_repo import ExperimentRepo
 from service.store.sql.tokens_repo import TokenRepo
@@ -30,19 +33,32 @@ class Services:
     experiments: ExperimentRepo
     tokens: TokenRepo
     users: UserRepo
+    ledger: LedgerStore
+    experiment_cache: ExperimentCache
+    signer: TokenSigner
     clock: Clock
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = utc_now) -> Services:
         engine = build_engine(settings.database_url)
+        client = connect(settings)
+        keys = Keys(settings.redis_prefix)
+        experiments = ExperimentRepo(engine)
         return cls(
             settings=settings,
             engine=engine,
-            redis=connect(settings),
-            keys=Keys(settings.redis_prefix),
-            experiments=ExperimentRepo(engine),
+            redis=client,
+            keys=keys,
+            experiments=experiments,
             tokens=TokenRepo(engine),
             users=UserRepo(engine),
+            ledger=LedgerStore(client, keys, settings.ledger_ttl_days * 86_400),
+            experiment_cache=ExperimentCache(
+                lambda: [stored.experiment for stored in experiments.find()],
+                lambda: config_version.current(client, keys),
+                check_every=settings.config_check_ms / 1000,
+            ),
+            signer=TokenSigner(settings.secret_key),
             clock=clock,
         )
 

@@ -95,6 +95,8 @@ def env(tmp_path: Path, database_url: str, redis_url: str) -> dict[str, str]:
         "REDIS_URL": redis_url,
         "SECRET_KEY": "test-secret-key-" + "x" * 32,
         "WEBHOOK_SECRET": "test-webhook-secret-" + "y" * 32,
+        # Tests change experiments and decide right after; production checks once a second.
+        "CONFIG_CHECK_MS": "0",
     }
 
 

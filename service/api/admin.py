@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
@@ -157,6 +159,40 @@ def history(key: str) -> Response:
                 }
                 for r in revisions
             ],
+        }
+    )
+
+
+@bp.post("/experiments/<key>/preview-token")
+@require_role(Role.editor)
+def preview_token(key: str) -> Response:
+    """A signed link for QA: shows one variant of the experiment, whatever its status, to
+    whoever holds it until it expires; its decisions carry qa=true and never reach results."""
+    stored = _load(key)
+    body = json_object() if request.get_data() else {}
+    experiment = stored.experiment
+    variant_key = body.get("variant", experiment.control.key)
+    ttl_hours = body.get("ttl_hours", 24)
+    errors: dict[str, str] = {}
+    if not isinstance(variant_key, str) or experiment.variant(variant_key) is None:
+        errors["variant"] = "must be one of " + ", ".join(v.key for v in experiment.variants)
+    if isinstance(ttl_hours, bool) or not isinstance(ttl_hours, int) or not 1 <= ttl_hours <= 168:
+        errors["ttl_hours"] = "must be a whole number of hours from 1 to 168"
+    unknown = set(body) - {"variant", "ttl_hours"}
+    errors.update({name: "unknown field" for name in unknown})
+    if errors:
+        raise ApiError(422, "invalid", "cannot issue a preview token", errors)
+    svc = services()
+    expires_at = int(svc.clock().timestamp()) + ttl_hours * 3600
+    token = svc.signer.preview(experiment.key, variant_key, expires_at)
+    query = urlencode({"preview": token, "placement": str(experiment.placement)})
+    return jsonify(
+        {
+            "experiment": experiment.key,
+            "variant": variant_key,
+            "token": token,
+            "expires_at": _iso(datetime.fromtimestamp(expires_at, UTC)),
+            "decision_url": f"{svc.settings.public_url}/v1/decision?{query}&visitor=<visitor>",
         }
     )
 

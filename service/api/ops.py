@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
 from service.api.context import services
+from service.metrics import render
 from service.store import migrate
 
 bp = Blueprint("ops", __name__)
@@ -39,3 +40,9 @@ def readyz() -> tuple[Response, int]:
     return jsonify({"status": "ok" if ready else "unavailable", "checks": checks}), (
         200 if ready else 503
     )
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    payload, content_type = render()
+    return Response(payload, content_type=content_type)

@@ -48,9 +48,11 @@ _ISO_3166_ALPHA_2 = (
     "TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW"
 )
 _COUNTRIES = frozenset(_ISO_3166_ALPHA_2.split())
-_KEY = pattern(r"[a-z0-9][a-z0-9-]{1,62}", "must be 2 to 63 lower-case letters, digits or -")
+# Short enough that a decision token (visitor, experiment, variant, time, MAC) stays within
+# 160 URL-safe characters even for the longest visitor id.
+_KEY = pattern(r"[a-z0-9][a-z0-9-]{1,39}", "must be 2 to 40 lower-case letters, digits or -")
 _VARIANT_KEY = pattern(
-    r"[a-z0-9][a-z0-9-]{0,62}", "must be 1 to 63 lower-case letters, digits or -"
+    r"[a-z0-9][a-z0-9-]{0,23}", "must be 1 to 24 lower-case letters, digits or -"
 )
 _SLUG = pattern(r"[a-z0-9][a-z0-9_-]{0,63}", "must be a slug of letters, digits, - or _", str.lower)
 _LANGUAGE = pattern(r"[a-z]{2,3}", "must be an ISO 639 language code, such as en", str.lower)

@@ -1,0 +1,139 @@
+"""Answers one decision request: config cache, domain rules, one ledger round trip."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import redis
+
+from service.api.decision_params import DecisionRequest
+from service.api.errors import ApiError
+from service.domain.banner_render import render_content
+from service.domain.decision import Outcome, Reason, decide, plan
+from service.domain.experiment import Experiment, Variant
+from service.domain.ledger import parse_ledger
+from service.domain.page_context import PageContext
+from service.domain.tokens import TokenInvalid, TokenSigner
+from service.metrics import DECISIONS, REDIS_FAILURES
+from service.store.experiment_cache import ExperimentCache
+from service.store.redis.ledger import LedgerStore
+
+log = logging.getLogger(__name__)
+
+
+class Decider:
+    def __init__(
+        self,
+        cache: ExperimentCache,
+        ledger: LedgerStore,
+        signer: TokenSigner,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._cache = cache
+        self._ledger = ledger
+        self._signer = signer
+        self._clock = clock
+
+    def answer(self, request: DecisionRequest) -> dict[str, Any]:
+        now = self._clock()
+        if request.force or request.preview:
+            experiment, variant = self._qa_target(request, int(now.timestamp()))
+            body = {
+                "banner": self._banner(experiment, variant, request.context, now, qa=True),
+                "reason": None,
+            }
+            DECISIONS.labels("qa").inc()
+            return body
+        ctx = request.context
+        snapshot = self._cache.snapshot()
+        the_plan = plan(snapshot.running.get(ctx.placement, ()), ctx, now)
+        speculative = the_plan.speculative_assignment
+        try:
+            fields = self._ledger.read(ctx.visitor, speculative)
+        except redis.RedisError as exc:
+            # Fail closed: with no ledger we cannot honour snoozes or caps, so no banner.
+            REDIS_FAILURES.labels("decision").inc()
+            DECISIONS.labels(Reason.unavailable).inc()
+            log.warning("decision without Redis: %s", exc)
+            return {"banner": None, "reason": str(Reason.unavailable)}
+        outcome = decide(
+            the_plan, parse_ledger(fields), ctx, now, stored_speculative=speculative is not None
+        )
+        if outcome.to_store is not None:
+            self._store(ctx.visitor, outcome.to_store)
+        body = self._body(outcome, ctx, now)
+        if request.debug:
+            body["debug"] = {"experiments": list(outcome.trace)}
+        DECISIONS.labels(outcome.reason or "shown").inc()
+        return body
+
+    def _store(self, visitor: str, assignment: tuple[str, str]) -> None:
+        try:
+            self._ledger.store_assignment(visitor, *assignment)
+        except redis.RedisError as exc:
+            # The answer stands: the deterministic hash gives the same assignment next time
+            # unless the weights change before the write succeeds.
+            REDIS_FAILURES.labels("assignment").inc()
+            log.warning("assignment not stored: %s", exc)
+
+    def _body(self, outcome: Outcome, ctx: PageContext, now: datetime) -> dict[str, Any]:
+        if outcome.variant is None or outcome.experiment is None:
+            return {"banner": None, "reason": str(outcome.reason)}
+        banner = self._banner(outcome.experiment, outcome.variant, ctx, now, qa=False)
+        return {"banner": banner, "reason": None}
+
+    def _banner(
+        self, experiment: Experiment, variant: Variant, ctx: PageContext, now: datetime, *, qa: bool
+    ) -> dict[str, Any]:
+        token = self._signer.decision(
+            ctx.visitor, experiment.key, variant.key, int(now.timestamp()), qa
+        )
+        snooze = experiment.snooze_hours
+        return {
+            "experiment": experiment.key,
+            "variant": variant.key,
+            "token": token,
+            "template": str(variant.banner.template),
+            "content": render_content(variant.banner, ctx),
+            "snooze_hours": {
+                "remind_later": snooze.remind_later,
+                "close": snooze.close,
+                "already_donated": snooze.already_donated,
+            },
+            "qa": qa,
+        }
+
+    def _qa_target(self, request: DecisionRequest, now: int) -> tuple[Experiment, Variant]:
+        snapshot = self._cache.snapshot()
+        if request.preview:
+            field = "preview"
+            try:
+                claims = self._signer.verify_preview(request.preview, now)
+            except TokenInvalid as exc:
+                raise _bad(field, str(exc)) from None
+            key, variant_key = claims.experiment, claims.variant
+            experiment = snapshot.by_key.get(key)
+            if experiment is None:
+                raise _bad(field, f"experiment {key!r} no longer exists")
+        else:
+            field = "force"
+            assert request.force is not None
+            key, variant_key = request.force
+            experiment = snapshot.by_key.get(key)
+            if experiment is None or experiment not in snapshot.running.get(
+                experiment.placement, ()
+            ):
+                raise _bad(field, f"no running experiment {key!r}; use a preview link instead")
+        if experiment.placement != request.context.placement:
+            raise _bad(field, f"experiment {key!r} is on placement {experiment.placement}")
+        variant = experiment.variant(variant_key)
+        if variant is None:
+            raise _bad(field, f"experiment {key!r} has no variant {variant_key!r}")
+        return experiment, variant
+
+
+def _bad(field: str, message: str) -> ApiError:
+    return ApiError(400, "bad_request", message, {field: message})

@@ -1,0 +1,100 @@
+"""The in-process cache of experiments that the decision path reads instead of SQL.
+
+Freshness: at most once a second a request thread compares the Redis config version with the
+one the snapshot was built from, and reloads from SQL when it moved (every admin change bumps
+it). A snapshot older than `max_age` is reloaded anyway, so a bump lost to a Redis outage only
+delays a change. Only one thread reloads; the others keep serving the current snapshot, which
+is replaced by a single reference assignment (atomic under the GIL).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from service.domain.experiment import Experiment, Placement, Status
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    version: int | None
+    loaded_at: float
+    # Running experiments per placement, highest priority first (ties by key, for stability).
+    running: Mapping[Placement, tuple[Experiment, ...]] = field(default_factory=dict)
+    # Every experiment by key, whatever its status (preview tokens may name a draft).
+    by_key: Mapping[str, Experiment] = field(default_factory=dict)
+
+
+def build_snapshot(experiments: Sequence[Experiment], version: int | None, now: float) -> Snapshot:
+    running: dict[Placement, list[Experiment]] = {}
+    for experiment in experiments:
+        if experiment.status == Status.running:
+            running.setdefault(experiment.placement, []).append(experiment)
+    ordered = {
+        placement: tuple(sorted(items, key=lambda e: (-e.priority, e.key)))
+        for placement, items in running.items()
+    }
+    return Snapshot(version, now, ordered, {e.key: e for e in experiments})
+
+
+class ExperimentCache:
+    def __init__(
+        self,
+        load: Callable[[], Sequence[Experiment]],
+        version: Callable[[], int],
+        *,
+        check_every: float = 1.0,
+        max_age: float = 30.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._load = load
+        self._version = version
+        self._check_every = check_every
+        self._max_age = max_age
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._snapshot: Snapshot | None = None
+        self._checked_at = float("-inf")
+
+    def snapshot(self) -> Snapshot:
+        current = self._snapshot
+        now = self._monotonic()
+        if current is not None and now - self._checked_at < self._check_every:
+            return current
+        if current is None:
+            with self._lock:  # the first request waits for the first load
+                if self._snapshot is None:
+                    self._refresh(now, None)
+            return self._snapshot or Snapshot(None, now)
+        if self._lock.acquire(blocking=False):
+            try:
+                self._refresh(now, current)
+            finally:
+                self._lock.release()
+        return self._snapshot or current
+
+    def _refresh(self, now: float, current: Snapshot | None) -> None:
+        self._checked_at = now
+        try:
+            version: int | None = self._version()
+        except Exception as exc:  # Redis away: keep serving what we have
+            log.warning("config version unavailable: %s", exc)
+            version = None
+        stale = current is None or now - current.loaded_at >= self._max_age
+        if not stale and current is not None and (version is None or version == current.version):
+            return
+        try:
+            experiments = self._load()
+        except Exception as exc:  # SQL away: keep the old snapshot, try again next check
+            log.warning("experiments not reloaded: %s", exc)
+            if current is None:
+                # An empty, already-stale snapshot: decisions say "no_experiment" and the
+                # next check (not every request) tries SQL again.
+                self._snapshot = Snapshot(None, float("-inf"))
+            return
+        self._snapshot = build_snapshot(experiments, version, now)
