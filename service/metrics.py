@@ -10,7 +10,6 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
-    Histogram,
     generate_latest,
 )
 
@@ -23,11 +22,6 @@ REDIS_FAILURES = Counter(
     "smallfavor_redis_failures_total",
     "Redis operations that failed, by the path that needed them.",
     ["path"],
-)
-DECISION_SECONDS = Histogram(
-    "smallfavor_decision_seconds",
-    "Time spent deciding, from parsed request to answer.",
-    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25),
 )
 
 

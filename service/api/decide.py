@@ -22,6 +22,7 @@ from service.store.experiment_cache import ExperimentCache
 from service.store.redis.ledger import LedgerStore
 
 log = logging.getLogger(__name__)
+_CONTENT_CACHE_SIZE = 20_000
 
 
 class Decider:
@@ -36,6 +37,11 @@ class Decider:
         self._ledger = ledger
         self._signer = signer
         self._clock = clock
+        # Rendered content per (banner, country name, article count): the same few hundred
+        # combinations recur all day. Emptied when the snapshot changes (banners may have been
+        # edited) or when it grows past its bound.
+        self._content: dict[tuple[int, str | None, int], dict[str, Any]] = {}
+        self._content_snapshot: object = None
 
     def answer(self, request: DecisionRequest) -> dict[str, Any]:
         now = self._clock()
@@ -97,7 +103,7 @@ class Decider:
             "variant": variant.key,
             "token": token,
             "template": str(variant.banner.template),
-            "content": render_content(variant.banner, ctx),
+            "content": self._render(variant, ctx),
             "snooze_hours": {
                 "remind_later": snooze.remind_later,
                 "close": snooze.close,
@@ -105,6 +111,17 @@ class Decider:
             },
             "qa": qa,
         }
+
+    def _render(self, variant: Variant, ctx: PageContext) -> dict[str, Any]:
+        snapshot = self._cache.snapshot()
+        if snapshot is not self._content_snapshot or len(self._content) > _CONTENT_CACHE_SIZE:
+            self._content = {}
+            self._content_snapshot = snapshot
+        key = (id(variant.banner), ctx.country_name, ctx.article_views)
+        content = self._content.get(key)
+        if content is None:
+            content = self._content[key] = render_content(variant.banner, ctx)
+        return content
 
     def _qa_target(self, request: DecisionRequest, now: int) -> tuple[Experiment, Variant]:
         snapshot = self._cache.snapshot()

@@ -45,13 +45,16 @@ class PreviewClaims:
     expires_at: int
 
 
-def _key(secret: str, purpose: str) -> bytes:
-    return hmac.new(secret.encode(), f"smallfavor:{purpose}".encode(), hashlib.sha256).digest()
+def _keyed(secret: str, purpose: str) -> hmac.HMAC:
+    """An HMAC already keyed for one purpose; copying it skips the key setup on every call."""
+    key = hmac.new(secret.encode(), f"smallfavor:{purpose}".encode(), hashlib.sha256).digest()
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
-def _mac(key: bytes, body: str) -> str:
-    digest = hmac.new(key, body.encode(), hashlib.sha256).digest()[:_MAC_BYTES]
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+def _mac(keyed: hmac.HMAC, body: str) -> str:
+    mac = keyed.copy()
+    mac.update(body.encode())
+    return base64.urlsafe_b64encode(mac.digest()[:_MAC_BYTES]).decode().rstrip("=")
 
 
 def _b36(value: int) -> str:
@@ -68,8 +71,8 @@ class TokenSigner:
     """Signs and verifies both kinds of token with keys derived from one secret."""
 
     def __init__(self, secret: str) -> None:
-        self._decision_key = _key(secret, "decision")
-        self._preview_key = _key(secret, "preview")
+        self._decision_key = _keyed(secret, "decision")
+        self._preview_key = _keyed(secret, "preview")
 
     def decision(
         self, visitor: str, experiment: str, variant: str, issued_at: int, qa: bool

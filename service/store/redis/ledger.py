@@ -2,6 +2,11 @@
 
 Each access also renews the key's TTL, so the ledger lives as long as the reader keeps coming
 back (a sliding expiry) and disappears on its own after they stop.
+
+The read is one Lua script (registered once, called by SHA; redis-py reloads it after a
+NOSCRIPT) rather than a pipeline of three commands: the same single round trip, at about
+two thirds of the client-side CPU, which is what the decision path spends most on. It touches
+one key, so it runs unchanged on Redis Cluster.
 """
 
 from __future__ import annotations
@@ -17,18 +22,16 @@ class LedgerStore:
         self._client = client
         self._keys = keys
         self._ttl = ttl_seconds
+        self._read = client.register_script(_READ)
 
     def read(self, visitor: str, speculative: tuple[str, str] | None = None) -> dict[str, str]:
         """The ledger's fields; with `speculative`, also store that assignment unless one is
         there already (HSETNX), in the same pipelined round trip."""
-        key = self._keys.ledger(visitor)
-        pipe = self._client.pipeline(transaction=False)
-        pipe.hgetall(key)
-        if speculative is not None:
-            pipe.hsetnx(key, assignment_field(speculative[0]), speculative[1])
-        pipe.expire(key, self._ttl)
-        fields: dict[str, str] = pipe.execute()[0]
-        return fields
+        name, value = (
+            (assignment_field(speculative[0]), speculative[1]) if speculative else ("", "")
+        )
+        flat = self._read(keys=[self._keys.ledger(visitor)], args=[self._ttl, name, value])
+        return dict(zip(flat[::2], flat[1::2], strict=True))
 
     def store_assignment(self, visitor: str, experiment: str, assignment: str) -> None:
         key = self._keys.ledger(visitor)
@@ -36,3 +39,12 @@ class LedgerStore:
         pipe.hsetnx(key, assignment_field(experiment), assignment)
         pipe.expire(key, self._ttl)
         pipe.execute()
+
+
+# KEYS[1] ledger; ARGV: ttl seconds, assignment field ("" for none), assignment value.
+_READ = """
+local fields = redis.call('HGETALL', KEYS[1])
+if ARGV[2] ~= '' then redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3]) end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return fields
+"""

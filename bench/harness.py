@@ -1,0 +1,142 @@
+"""Shared pieces of the benchmarks: a throwaway schema, gunicorn processes, wrk runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+
+from service.settings import Settings
+from service.store import migrate
+from service.store.sql.engine import build_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_SCHEMA = "smallfavor_bench"
+
+
+def bench_environment(port: int) -> dict[str, str]:
+    """Production mode on the real servers, in a schema and Redis database of its own."""
+    base = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    return {
+        **os.environ,
+        "SMALLFAVOR_ENV": "production",
+        "DATABASE_URL": f"{base}?options=-csearch_path%3D{BENCH_SCHEMA}",
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+        "SECRET_KEY": "bench-secret-" + "s" * 40,
+        "WEBHOOK_SECRET": "bench-webhook-" + "w" * 40,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def fresh_schema(env: dict[str, str]) -> Settings:
+    settings = Settings.from_env(env)
+    base = build_engine(settings.database_url.split("?")[0])
+    with base.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {BENCH_SCHEMA} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {BENCH_SCHEMA}"))
+    base.dispose()
+    engine = build_engine(settings.database_url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    return settings
+
+
+@contextmanager
+def gunicorn(app: str, env: dict[str, str], ready_path: str) -> Iterator[str]:
+    url = f"http://127.0.0.1:{env['PORT']}"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(ROOT / "deploy/gunicorn.conf.py"),
+            "--access-logfile",
+            "/dev/null",
+            app,
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url + ready_path, timeout=1) as response:
+                    if response.status < 500:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"gunicorn for {app} did not start: "
+                    f"{process.stderr.read().decode() if process.stderr else ''}"
+                )
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def run_wrk(
+    url: str, script: Path, *, connections: int, seconds: int, threads: int = 2
+) -> WrkResult:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return WrkResult(
+        rps,
+        _latency(out, "50%"),
+        _latency(out, "99%"),
+        errors + (int(non2xx.group(1)) if non2xx else 0),
+    )
+
+
+def _latency(out: str, pct: str) -> float:
+    match = re.search(rf"^\s+{re.escape(pct)}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    if match is None:
+        return float("nan")
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
