@@ -47,6 +47,13 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return {"error": body}
+
+
 def error_response(
     status: int,
     code: str,
@@ -54,10 +61,7 @@ def error_response(
     fields: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        body["fields"] = fields
-    response = jsonify({"error": body})
+    response = jsonify(error_body(code, message, fields))
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value

@@ -370,3 +370,27 @@ def test_redis_away_fails_closed_and_fast(
     assert elapsed < 0.5
     metrics = down.get("/metrics").get_data(as_text=True)
     assert 'smallfavor_decisions_total{outcome="unavailable"}' in metrics
+
+
+def test_other_methods_are_405_in_the_envelope(client: FlaskClient) -> None:
+    response = client.post("/v1/decision", query_string={"visitor": VISITOR, "placement": "header"})
+    assert response.status_code == 405
+    assert response.json["error"]["code"] == "method_not_allowed"
+    assert "GET" in response.headers["Allow"]
+
+
+def test_preflight_answers_with_cors(client: FlaskClient) -> None:
+    response = client.options("/v1/decision", headers={"Origin": "https://news.example"})
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "GET" in response.headers["Access-Control-Allow-Methods"]
+
+
+def test_repeated_parameters_take_the_first_value(client: FlaskClient, start) -> None:  # type: ignore[no-untyped-def]
+    start()
+    response = client.get(
+        "/v1/decision?visitor=reader-000001&placement=article-end&placement=sidebar",
+        headers={"CF-IPCountry": "US", "User-Agent": MOBILE_UA},
+    )
+    assert response.status_code == 200
+    assert response.json["banner"]["experiment"] == "monthly-ask"

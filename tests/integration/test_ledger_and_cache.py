@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import redis as redis_lib
-from redis.client import Pipeline
+from redis.connection import AbstractConnection
 
 from service.api.decide import Decider
 from service.api.decision_params import parse_decision_request
@@ -21,23 +21,18 @@ from tests.support import FakeClock, experiment_doc
 
 
 class RoundTrips:
-    """Counts what travels to Redis: each pipeline execute or single command is one trip."""
+    """Counts what travels to Redis: every write to a connection's socket (a command, or a
+    whole pipeline packed together) is one round trip."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.count = 0
-        original_execute = Pipeline.execute
-        original_command = redis_lib.Redis.execute_command
+        original = AbstractConnection.send_packed_command
 
-        def execute(pipe: Pipeline, *args: Any, **kwargs: Any) -> Any:
+        def send(conn: AbstractConnection, *args: Any, **kwargs: Any) -> Any:
             self.count += 1
-            return original_execute(pipe, *args, **kwargs)
+            return original(conn, *args, **kwargs)
 
-        def command(client: redis_lib.Redis, *args: Any, **kwargs: Any) -> Any:
-            self.count += 1
-            return original_command(client, *args, **kwargs)
-
-        monkeypatch.setattr(Pipeline, "execute", execute)
-        monkeypatch.setattr(redis_lib.Redis, "execute_command", command)
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", send)
 
 
 def running(key: str, **overrides: Any) -> Experiment:
@@ -64,6 +59,7 @@ def ask(decider: Decider, visitor: str, **params: str) -> dict[str, Any]:
 def test_one_round_trip_for_new_and_returning_readers(decider, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     the_decider, experiments = decider
     experiments.append(running("ask"))
+    ask(the_decider, "reader-warm-up")  # the first call after a script flush also sends it
     trips = RoundTrips(monkeypatch)
     first = ask(the_decider, "reader-000001")
     assert first["banner"] is not None
@@ -145,3 +141,11 @@ def test_cache_keeps_serving_when_redis_or_sql_fail() -> None:
     fail.update(sql=True, redis=True)
     now[0] = 100.0
     assert list(cache.snapshot().by_key) == ["ask"]
+
+
+def test_ledger_read_survives_a_script_flush(redis_client: redis_lib.Redis) -> None:
+    store = LedgerStore(redis_client, Keys("sf"), ttl_seconds=1000)
+    redis_client.hset(Keys("sf").ledger("reader-000004"), "a:ask", "control")
+    redis_client.script_flush()
+    assert store.read("reader-000004") == {"a:ask": "control"}
+    assert store.read("reader-000004") == {"a:ask": "control"}
