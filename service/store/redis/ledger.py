@@ -38,14 +38,18 @@ class LedgerStore:
         conn = pool.get_connection()
         try:
             try:
-                conn.send_command("EVALSHA", self._read_sha, 1, key, self._ttl, name, value)
+                conn.send_command(  # type: ignore[no-untyped-call]
+                    "EVALSHA", self._read_sha, 1, key, self._ttl, name, value
+                )
                 flat = conn.read_response()
             except NoScriptError:  # a restarted or flushed Redis: send the script itself
-                conn.send_command("EVAL", _READ, 1, key, self._ttl, name, value)
+                conn.send_command(  # type: ignore[no-untyped-call]
+                    "EVAL", _READ, 1, key, self._ttl, name, value
+                )
                 flat = conn.read_response()
         except BaseException:
             # A half-read reply must never reach the next user of this connection.
-            conn.disconnect()
+            conn.disconnect()  # type: ignore[no-untyped-call]
             raise
         finally:
             pool.release(conn)
