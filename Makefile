@@ -30,8 +30,8 @@ run: install
 	$(BIN)/smallfavor serve
 
 lint: install
-	$(BIN)/ruff check service tests
-	$(BIN)/ruff format --check service tests
+	$(BIN)/ruff check service tests bench
+	$(BIN)/ruff format --check service tests bench
 	$(BIN)/lint-imports
 
 typecheck: install

@@ -90,7 +90,9 @@ class Settings:
             geo_header=env.pattern("GEO_HEADER", "CF-IPCountry", r"[A-Za-z0-9-]{1,64}"),
             host=host,
             port=port,
-            web_concurrency=env.integer("WEB_CONCURRENCY", os.cpu_count() or 1, low=1, high=64),
+            web_concurrency=env.integer(
+                "WEB_CONCURRENCY", (os.cpu_count() or 1) + 1, low=1, high=64
+            ),
             max_body_bytes=env.integer("MAX_BODY_BYTES", 1_048_576, low=65_536, high=16_777_216),
             log_level=env.choice(
                 "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True

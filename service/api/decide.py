@@ -54,17 +54,15 @@ class Decider:
             DECISIONS.labels("qa").inc()
             return body
         ctx = request.context
-        snapshot = self._cache.snapshot()
+        snapshot, redis_failed = self._cache.checked_snapshot()
+        if redis_failed:
+            return self._unavailable("config version check")
         the_plan = plan(snapshot.running.get(ctx.placement, ()), ctx, now)
         speculative = the_plan.speculative_assignment
         try:
             fields = self._ledger.read(ctx.visitor, speculative)
         except redis.RedisError as exc:
-            # Fail closed: with no ledger we cannot honour snoozes or caps, so no banner.
-            REDIS_FAILURES.labels("decision").inc()
-            DECISIONS.labels(Reason.unavailable).inc()
-            log.warning("decision without Redis: %s", exc)
-            return {"banner": None, "reason": str(Reason.unavailable)}
+            return self._unavailable(str(exc))
         outcome = decide(
             the_plan, parse_ledger(fields), ctx, now, stored_speculative=speculative is not None
         )
@@ -75,6 +73,13 @@ class Decider:
             body["debug"] = {"experiments": list(outcome.trace)}
         DECISIONS.labels(outcome.reason or "shown").inc()
         return body
+
+    def _unavailable(self, why: str) -> dict[str, Any]:
+        # Fail closed: with no ledger we cannot honour snoozes or caps, so no banner.
+        REDIS_FAILURES.labels("decision").inc()
+        DECISIONS.labels(Reason.unavailable).inc()
+        log.warning("decision without Redis: %s", why)
+        return {"banner": None, "reason": str(Reason.unavailable)}
 
     def _store(self, visitor: str, assignment: tuple[str, str]) -> None:
         try:

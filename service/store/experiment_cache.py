@@ -62,32 +62,40 @@ class ExperimentCache:
         self._checked_at = float("-inf")
 
     def snapshot(self) -> Snapshot:
+        return self.checked_snapshot()[0]
+
+    def checked_snapshot(self) -> tuple[Snapshot, bool]:
+        """The current snapshot, and whether this very call found Redis unreachable while
+        checking the version: the caller's next Redis command would most likely wait out
+        the same timeout, so the decision path answers at once instead of waiting twice."""
         current = self._snapshot
         now = self._monotonic()
         if current is not None and now - self._checked_at < self._check_every:
-            return current
+            return current, False
         if current is None:
             with self._lock:  # the first request waits for the first load
-                if self._snapshot is None:
-                    self._refresh(now, None)
-            return self._snapshot or Snapshot(None, now)
+                redis_failed = self._refresh(now, None) if self._snapshot is None else False
+            return self._snapshot or Snapshot(None, now), redis_failed
+        redis_failed = False
         if self._lock.acquire(blocking=False):
             try:
-                self._refresh(now, current)
+                redis_failed = self._refresh(now, current)
             finally:
                 self._lock.release()
-        return self._snapshot or current
+        return self._snapshot or current, redis_failed
 
-    def _refresh(self, now: float, current: Snapshot | None) -> None:
+    def _refresh(self, now: float, current: Snapshot | None) -> bool:
+        """Reload if needed; returns whether the version check failed."""
         self._checked_at = now
         try:
             version: int | None = self._version()
         except Exception as exc:  # Redis away: keep serving what we have
             log.warning("config version unavailable: %s", exc)
             version = None
+        version_failed = version is None
         stale = current is None or now - current.loaded_at >= self._max_age
         if not stale and current is not None and (version is None or version == current.version):
-            return
+            return version_failed
         try:
             experiments = self._load()
         except Exception as exc:  # SQL away: keep the old snapshot, try again next check
@@ -96,5 +104,6 @@ class ExperimentCache:
                 # An empty, already-stale snapshot: decisions say "no_experiment" and the
                 # next check (not every request) tries SQL again.
                 self._snapshot = Snapshot(None, float("-inf"))
-            return
+            return version_failed
         self._snapshot = build_snapshot(experiments, version, now)
+        return version_failed
