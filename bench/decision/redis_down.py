@@ -41,8 +41,10 @@ def main() -> None:
             ("hung", f"redis://127.0.0.1:{hung.getsockname()[1]}/0"),
         ]:
             t = sorted(measure(url, var_dir))
-            print(f"{name:<8} median {statistics.median(t):6.1f} ms   max {t[-1]:6.1f} ms"
-                  f"   (n={len(t)}, contract: 100 ms)")
+            print(
+                f"{name:<8} median {statistics.median(t):6.1f} ms   max {t[-1]:6.1f} ms"
+                f"   (n={len(t)}, contract: 100 ms)"
+            )
     hung.close()
 
 
