@@ -36,6 +36,7 @@ def _seed(services: Services, visitor: str) -> None:
                 experiment_key="e",
                 visitor=visitor,
                 variant_key="a",
+                first_seen_at=now,
                 first_exposure_at=now,
                 last_event_at=now,
                 impressions=1,

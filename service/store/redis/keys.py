@@ -4,6 +4,8 @@ Conventions:
 - All keys start with the configured prefix, so several installs can share one Redis.
 - Per-visitor keys put the visitor inside a hash tag (`{v:<id>}`) so that everything about one
   visitor lands in one Redis Cluster slot and can be touched by one pipeline or script.
+- The event pipeline's keys (stream, dedupe marks, live counters, unique-visitor counts) share
+  the `{events}` hash tag, so one script can touch them atomically on one node.
 - Every key carries a TTL or is trimmed, with one exception: the config version counter, a
   single integer whose loss would let a cache mistake a reset counter for an old value.
 """
@@ -28,3 +30,19 @@ class Keys:
     def visitor_pattern(self, visitor: str) -> str:
         """Every key of one visitor's slot, for erasure."""
         return f"{self.prefix}:{{v:{visitor}}}:*"
+
+    def events_stream(self) -> str:
+        """Accepted events waiting for the flusher; trimmed by the flusher once written."""
+        return f"{self.prefix}:{{events}}:stream"
+
+    def event_seen(self, event_id: str) -> str:
+        """Dedupe mark of one accepted event id (TTL: DEDUPE_TTL_HOURS)."""
+        return f"{self.prefix}:{{events}}:seen:{event_id}"
+
+    def live_counters(self, experiment: str, day: str) -> str:
+        """Hash of today's counts per variant and event type (TTL: a few days)."""
+        return f"{self.prefix}:{{events}}:live:{experiment}:{day}"
+
+    def live_visitors(self, experiment: str, variant: str, day: str) -> str:
+        """HyperLogLog of the day's distinct visitors with an impression (TTL: a few days)."""
+        return f"{self.prefix}:{{events}}:hll:{experiment}:{variant}:{day}"

@@ -120,6 +120,9 @@ events = Table(
     Column("country", String(2)),
     Column("device", String(16)),
     Column("source", String(16), nullable=False),
+    # False: kept for the record, not counted in results (untrusted client conversions).
+    Column("counted", Boolean, nullable=False, default=True),
+    Column("payment_id", String(128)),
     Index("ix_events_experiment_ts", "experiment_key", "ts"),
 )
 
@@ -145,7 +148,9 @@ visitor_outcomes = Table(
     Column("experiment_key", KEY, primary_key=True),
     Column("visitor", VISITOR, primary_key=True, index=True),
     Column("variant_key", KEY, nullable=False),
-    Column("first_exposure_at", UtcDateTime, nullable=False),
+    Column("first_seen_at", UtcDateTime, nullable=False),
+    # The first impression; NULL until the visitor has had one (only exposed visitors count).
+    Column("first_exposure_at", UtcDateTime),
     Column("last_event_at", UtcDateTime, nullable=False),
     Column("country", String(2)),
     Column("device", String(16)),

@@ -62,6 +62,8 @@ def upgrade() -> None:
     sa.Column('country', sa.String(length=2), nullable=True),
     sa.Column('device', sa.String(length=16), nullable=True),
     sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('counted', sa.Boolean(), nullable=False),
+    sa.Column('payment_id', sa.String(length=128), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_events')),
     sa.UniqueConstraint('event_id', name=op.f('uq_events_event_id'))
     )
@@ -133,7 +135,8 @@ def upgrade() -> None:
     sa.Column('experiment_key', sa.String(length=64), nullable=False),
     sa.Column('visitor', sa.String(length=64), nullable=False),
     sa.Column('variant_key', sa.String(length=64), nullable=False),
-    sa.Column('first_exposure_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('first_seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('first_exposure_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_event_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('country', sa.String(length=2), nullable=True),
     sa.Column('device', sa.String(length=16), nullable=True),

@@ -1,0 +1,108 @@
+"""Accepted events as they travel from the API through the Redis stream to SQL.
+
+An EventRecord is what the service accepted: identity from the signed token (never the
+client's word), the client's event id for deduplication, and money already in integer minor
+units of its own currency plus a float in the experiment's reporting currency.
+
+Stream entries use short field names (`to_fields` / `from_fields`) because the stream holds
+every event until the flusher has written it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    impression = "impression"
+    view = "view"
+    click = "click"
+    dismiss = "dismiss"
+    conversion = "conversion"
+
+
+class Source(StrEnum):
+    client = "client"  # POST /v1/events from the snippet
+    webhook = "webhook"  # POST /v1/conversions from the payment side
+
+
+# Frequency -> multiplier for annualised value (DESIGN.md §5: one-off x1, monthly x12, annual x1).
+ANNUAL_MULTIPLIER = {"one_off": 1, "monthly": 12, "annual": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    event_id: str
+    type: EventType
+    experiment: str
+    variant: str
+    visitor: str
+    ts_ms: int  # when it happened (client clock, clamped at ingest)
+    received_ms: int  # when the service accepted it
+    source: Source
+    # False for events kept for the record but not counted in results (a client-reported
+    # conversion on an experiment that does not trust them).
+    counted: bool = True
+    reason: str | None = None
+    amount_minor: int | None = None
+    currency: str | None = None
+    frequency: str | None = None
+    revenue: float = 0.0  # in the experiment's reporting currency
+    annualised: float = 0.0
+    country: str | None = None
+    device: str | None = None
+    payment_id: str | None = None
+
+    def to_fields(self) -> dict[str, str]:
+        fields = {
+            "id": self.event_id,
+            "t": self.type.value,
+            "e": self.experiment,
+            "v": self.variant,
+            "u": self.visitor,
+            "ts": str(self.ts_ms),
+            "rc": str(self.received_ms),
+            "s": self.source.value,
+        }
+        if not self.counted:
+            fields["nc"] = "1"
+        optional = {
+            "r": self.reason,
+            "am": None if self.amount_minor is None else str(self.amount_minor),
+            "cu": self.currency,
+            "f": self.frequency,
+            "rv": repr(self.revenue) if self.revenue else None,
+            "an": repr(self.annualised) if self.annualised else None,
+            "cy": self.country,
+            "d": self.device,
+            "p": self.payment_id,
+        }
+        fields.update({k: v for k, v in optional.items() if v is not None})
+        return fields
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> EventRecord:
+        """Inverse of to_fields; raises KeyError/ValueError on a malformed entry."""
+        amount = fields.get("am")
+        return cls(
+            event_id=fields["id"],
+            type=EventType(fields["t"]),
+            experiment=fields["e"],
+            variant=fields["v"],
+            visitor=fields["u"],
+            ts_ms=int(fields["ts"]),
+            received_ms=int(fields["rc"]),
+            source=Source(fields["s"]),
+            counted=fields.get("nc") != "1",
+            reason=fields.get("r"),
+            amount_minor=None if amount is None else int(amount),
+            currency=fields.get("cu"),
+            frequency=fields.get("f"),
+            revenue=float(fields.get("rv", "0")),
+            annualised=float(fields.get("an", "0")),
+            country=fields.get("cy"),
+            device=fields.get("d"),
+            payment_id=fields.get("p"),
+        )
