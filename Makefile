@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck unit clean
+.PHONY: run test install lint typecheck browser clean
 
 # A fresh Debian has python3 without the venv module; install it when we can (as root).
 $(BIN)/python:
@@ -19,8 +19,18 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,browser]'
 	@touch $(STAMP)
+
+# Browser tests drive Debian's chromium (Playwright cannot download its own browser here).
+# Installed when missing and we are root; otherwise those tests skip and say why (and fail
+# under CI=true).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "no chromium: browser tests will skip (apt-get install chromium)"; fi; }
 
 install: $(STAMP)
 
@@ -37,7 +47,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck browser
 	$(BIN)/pytest
 
 clean:

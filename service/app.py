@@ -7,14 +7,17 @@ import os
 
 from flask import Flask
 
-from service.api import admin, ops
+from service import snippet
+from service.api import admin, ops, public
 from service.api.context import DECIDER, EXTENSION
 from service.api.decide import Decider
 from service.api.decision_endpoint import DecisionEndpoint
 from service.api.errors import register_error_handlers
 from service.api.json_provider import OrjsonProvider
 from service.clock import Clock, utc_now
+from service.demo import pages as demo_pages
 from service.settings import Settings
+from service.snippet import SnippetAsset
 from service.wiring import Services
 
 
@@ -37,6 +40,10 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     app.extensions[DECIDER] = decider
     register_error_handlers(app)
     app.register_blueprint(ops.bp)
+    app.register_blueprint(public.blueprint(settings))
+    snippet_asset = SnippetAsset.load()
+    app.register_blueprint(snippet.blueprint(snippet_asset))
+    app.register_blueprint(demo_pages.blueprint(snippet_asset))
     app.wsgi_app = DecisionEndpoint(app.wsgi_app, decider, settings)  # type: ignore[method-assign]
     app.register_blueprint(admin.bp)
     return app

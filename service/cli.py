@@ -65,6 +65,36 @@ def migrate(revision: str, downgrade: bool) -> None:
         engine.dispose()
 
 
+@cli.command()
+@click.option("--once", is_flag=True, help="Drain the stream (dead flushers' entries too), exit.")
+@click.option("--batch-size", type=click.IntRange(1, 50_000), default=2000, show_default=True)
+def flush(once: bool, batch_size: int) -> None:
+    """Write accepted events from the Redis stream to SQL, until SIGTERM or with --once."""
+    import logging
+    import signal
+    import threading
+
+    from service.jobs.flusher import open_flusher
+
+    settings = _settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    stop = threading.Event()  # SIGTERM/SIGINT: finish and ack the batch in hand, then exit 0
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with open_flusher(settings, batch_size) as flusher:
+        try:
+            counts = flusher.run_once(stop) if once else flusher.run_forever(stop)
+        except Exception as exc:  # run_once only: the failed batch stays pending in Redis
+            raise Failure(
+                f"flush stopped, entries stay in the stream: {type(exc).__name__}: "
+                f"{exc}".splitlines()[0]
+            ) from None
+    click.echo(
+        f"flushed {counts.entries} stream entries: {counts.inserted} events new, "
+        f"{counts.duplicates} duplicates, {counts.malformed} set aside"
+    )
+
+
 @cli.group()
 def tokens() -> None:
     """Admin API tokens."""
@@ -123,7 +153,8 @@ def seed_demo_command() -> None:
 
 @cli.command()
 def serve() -> None:
-    """Serve the app under gunicorn with deploy/gunicorn.conf.py (the local `make run`)."""
+    """Run the web app (gunicorn, deploy/gunicorn.conf.py) and the flusher together: the
+    local `make run`. Ctrl-C stops both; if either exits, the other is stopped too."""
     settings = _settings()
     config = Path("deploy/gunicorn.conf.py")
     if not config.exists():
@@ -132,20 +163,42 @@ def serve() -> None:
     if settings.redis_url is None:
         from service.store.redis.embedded import embedded_socket
 
-        # Started here, so the server outlives gunicorn's worker restarts and this process
-        # stops it on exit.
+        # Started here, so the server outlives worker restarts and this process stops it on
+        # exit; every child joins it through REDIS_URL.
         env["REDIS_URL"] = f"unix://{embedded_socket(settings.var_dir)}"
     url = settings.public_url
     click.echo(f"Small Favor on {url}  (health {url}/readyz, admin API {url}/v1/admin/)")
-    gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(config), "service:create_app()"]
-    process = subprocess.Popen(gunicorn, env=env)
-    try:
-        code = process.wait()
-    except KeyboardInterrupt:
-        process.terminate()
-        code = process.wait()
+    python = sys.executable
+    processes = {
+        "web": subprocess.Popen(
+            [python, "-m", "gunicorn", "-c", str(config), "service:create_app()"], env=env
+        ),
+        "flusher": subprocess.Popen([python, "-m", "service.cli", "flush"], env=env),
+    }
+    code = _supervise(processes)
     if code not in (0, -15):
-        raise Failure(f"gunicorn exited with status {code}")
+        raise Failure(f"a process exited with status {code}")
+
+
+def _supervise(processes: dict[str, subprocess.Popen[bytes]]) -> int:
+    import time
+
+    code = 0
+    try:
+        while all(p.poll() is None for p in processes.values()):
+            time.sleep(0.5)
+        code = next(p.returncode for p in processes.values() if p.returncode is not None)
+    except KeyboardInterrupt:
+        pass
+    for process in processes.values():
+        if process.poll() is None:
+            process.terminate()
+    for process in processes.values():
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return code
 
 
 def main() -> None:

@@ -24,6 +24,12 @@ REDIS_FAILURES = Counter(
     ["path"],
 )
 
+EVENTS = Counter(
+    "smallfavor_events_total",
+    "Events received, by type and outcome (accepted, duplicate, rejected, qa, bot).",
+    ["type", "outcome"],
+)
+
 
 def render() -> tuple[bytes, str]:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

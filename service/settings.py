@@ -41,6 +41,10 @@ class Settings:
     ledger_ttl_days: int
     token_max_age_hours: int
     config_check_ms: int
+    # US dollars per major unit of each currency (CURRENCY_RATES_FILE).
+    currency_rates: Mapping[str, float]
+    dedupe_ttl_hours: int
+    rate_limit_per_minute: int
     # Shown to people (printed by the CLI, used in links); not used for routing.
     public_url: str = field(default="")
 
@@ -100,6 +104,9 @@ class Settings:
             ledger_ttl_days=env.integer("LEDGER_TTL_DAYS", 400, low=1, high=3650),
             token_max_age_hours=env.integer("TOKEN_MAX_AGE_HOURS", 24, low=1, high=720),
             config_check_ms=env.integer("CONFIG_CHECK_MS", 1000, low=0, high=60_000),
+            currency_rates=_currency_rates(env.text("CURRENCY_RATES_FILE", "")),
+            dedupe_ttl_hours=env.integer("DEDUPE_TTL_HOURS", 168, low=1, high=24 * 90),
+            rate_limit_per_minute=env.integer("RATE_LIMIT_PER_MINUTE", 600, low=0, high=10**7),
             public_url=env.text("PUBLIC_URL", f"http://{host}:{port}").rstrip("/"),
         )
 
@@ -172,6 +179,34 @@ class _Env:
         if production:
             raise SettingsError(f"{name} is required when SMALLFAVOR_ENV=production")
         return _local_secret(var_dir, name.lower())
+
+
+def _currency_rates(path: str) -> Mapping[str, float]:
+    """The rate table: the packaged reference rates, or the operator's file of the same shape."""
+    import json
+    import re
+    from importlib import resources
+    from types import MappingProxyType
+
+    name = "CURRENCY_RATES_FILE"
+    try:
+        if path:
+            raw = json.loads(Path(path).read_text())
+        else:
+            raw = json.loads(
+                resources.files("service").joinpath("data/currency_rates.json").read_text()
+            )
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"{name} cannot be read as JSON: {exc}") from None
+    rates = raw.get("usd_per_unit") if isinstance(raw, dict) else None
+    if not isinstance(rates, dict) or not rates:
+        raise SettingsError(f'{name} must hold an object usd_per_unit: {{"EUR": 1.08, ...}}')
+    for code, rate in rates.items():
+        if not re.fullmatch(r"[A-Z]{3}", code) or isinstance(rate, bool):
+            raise SettingsError(f"{name}: {code!r} is not an ISO 4217 code")
+        if not isinstance(rate, int | float) or not rate > 0:
+            raise SettingsError(f"{name}: the rate of {code} must be a positive number")
+    return MappingProxyType({code: float(rate) for code, rate in rates.items()})
 
 
 def _local_secret(var_dir: Path, name: str) -> str:

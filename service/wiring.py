@@ -14,9 +14,11 @@ from service.settings import Settings
 from service.store.experiment_cache import ExperimentCache
 from service.store.redis import config_version
 from service.store.redis.client import connect
+from service.store.redis.event_ingest import EventIngest
 from service.store.redis.keys import Keys
 from service.store.redis.ledger import LedgerStore
 from service.store.sql.engine import build_engine
+from service.store.sql.event_writer import EventWriter
 from service.store.sql.experiments_repo import ExperimentRepo
 from service.store.sql.tokens_repo import TokenRepo
 from service.store.sql.users_repo import UserRepo
@@ -36,6 +38,8 @@ class Services:
     ledger: LedgerStore
     experiment_cache: ExperimentCache
     signer: TokenSigner
+    event_ingest: EventIngest
+    event_writer: EventWriter
     clock: Clock
 
     @classmethod
@@ -59,6 +63,14 @@ class Services:
                 check_every=settings.config_check_ms / 1000,
             ),
             signer=TokenSigner(settings.secret_key),
+            event_ingest=EventIngest(
+                client,
+                keys,
+                dedupe_ttl=settings.dedupe_ttl_hours * 3600,
+                ledger_ttl=settings.ledger_ttl_days * 86_400,
+                rate_limit_per_minute=settings.rate_limit_per_minute,
+            ),
+            event_writer=EventWriter(engine),
             clock=clock,
         )
 

@@ -26,7 +26,8 @@ from service.store.sql.tables import metadata
 from service.wiring import Services
 from tests.support import FakeClock
 
-PG_SCHEMA = "smallfavor_test"
+# One schema per test process, so two runs on the same database cannot trip over each other.
+PG_SCHEMA = f"smallfavor_test_{os.getpid()}"
 
 
 def pg_url_with_schema(base: str, schema: str) -> str:
@@ -42,11 +43,20 @@ def pg_url_with_schema(base: str, schema: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base = os.environ.get("TEST_DATABASE_URL")
-    if base:
-        return pg_url_with_schema(base, PG_SCHEMA)
-    return f"sqlite:///{tmp_path_factory.mktemp('sql') / 'test.db'}"
+    if not base:
+        yield f"sqlite:///{tmp_path_factory.mktemp('sql') / 'test.db'}"
+        return
+    yield pg_url_with_schema(base, PG_SCHEMA)
+    drop_schema(base, PG_SCHEMA)
+
+
+def drop_schema(base: str, schema: str) -> None:
+    engine = build_engine(Settings.from_env({"DATABASE_URL": base, "VAR_DIR": "/tmp"}).database_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

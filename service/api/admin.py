@@ -17,6 +17,7 @@ from service.domain.experiment import Status
 from service.domain.experiment_validation import parse_experiment
 from service.domain.lifecycle import Action, allowed_actions, check_update, next_status
 from service.domain.roles import Role
+from service.store.redis.visitors import erase_stream_entries
 from service.store.redis.visitors import erase_visitor as erase_hot_state
 from service.store.sql.experiments_repo import ExperimentExists, StaleRevision, StoredExperiment
 from service.store.sql.visitors_repo import erase_visitor as erase_rows
@@ -208,7 +209,10 @@ def erase_visitor(visitor: str) -> Response:
             {"visitor": "8-64 characters of A-Z, a-z, 0-9, _ or -"},
         )
     svc = services()
-    removed: dict[str, int] = {"redis_keys": erase_hot_state(svc.redis, svc.keys, visitor)}
+    removed: dict[str, int] = {
+        "redis_keys": erase_hot_state(svc.redis, svc.keys, visitor),
+        "stream_entries": erase_stream_entries(svc.redis, svc.keys, visitor),
+    }
     removed.update(erase_rows(svc.engine, visitor))
     return jsonify({"visitor": visitor, "removed": removed})
 

@@ -3,9 +3,10 @@
 Field layout (field names are part of the stored format; the events issue writes them too):
 
 - `a:<experiment>`   the assigned variant key, or "~holdout"; written once, never moved
-- `i:<experiment>`   recent impression times (epoch seconds, space separated, oldest first),
-                     trimmed to what the experiment's caps can still need
+- `i:<experiment>`   recent impressions as "<epoch seconds>/<event id prefix>", space
+                     separated, oldest first, trimmed to what the experiment's caps can need
 - `s:<placement>`    snoozed until (epoch seconds) after a dismissal on that placement
+- `li:<experiment>`  epoch seconds of the latest impression (for payment attribution)
 - `sup`              epoch seconds of the latest verified donation (webhook)
 
 Parsing is forgiving: a malformed field is ignored rather than failing a decision.
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from service.domain.experiment import DismissReason, Experiment
 
 ASSIGNMENT = "a:"
 IMPRESSIONS = "i:"
@@ -40,23 +43,70 @@ class Ledger:
     impressions: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     snoozed_until: Mapping[str, float] = field(default_factory=dict)
     supporter_since: float | None = None
+    last_impressions: Mapping[str, float] = field(default_factory=dict)
 
 
 def parse_ledger(fields: Mapping[str, str]) -> Ledger:
     assignments: dict[str, str] = {}
     impressions: dict[str, tuple[float, ...]] = {}
     snoozes: dict[str, float] = {}
+    last_impressions: dict[str, float] = {}
     supporter: float | None = None
     for name, value in fields.items():
         try:
             if name.startswith(ASSIGNMENT):
                 assignments[name[len(ASSIGNMENT) :]] = value
             elif name.startswith(IMPRESSIONS):
-                impressions[name[len(IMPRESSIONS) :]] = tuple(float(t) for t in value.split())
+                impressions[name[len(IMPRESSIONS) :]] = tuple(
+                    float(t.partition("/")[0]) for t in value.split()
+                )
             elif name.startswith(SNOOZE):
                 snoozes[name[len(SNOOZE) :]] = float(value)
+            elif name.startswith(LAST_IMPRESSION):
+                last_impressions[name[len(LAST_IMPRESSION) :]] = float(value)
             elif name == SUPPORTER:
                 supporter = float(value)
         except ValueError:
             continue
-    return Ledger(assignments, impressions, snoozes, supporter)
+    return Ledger(assignments, impressions, snoozes, supporter, last_impressions)
+
+
+LAST_IMPRESSION = "li:"
+
+
+def last_impression_field(experiment: str) -> str:
+    """Epoch seconds of the latest impression, which the payment webhook uses for attribution
+    (the capped impression list may not reach back attribution_days)."""
+    return LAST_IMPRESSION + experiment
+
+
+# Ledger updates from events, as (op, field, *args) for the ledger script. Every op is
+# idempotent — applying an event twice leaves the same ledger — so a retried or duplicated
+# event needs no coordination with the dedupe marks.
+LedgerOp = tuple[str, ...]
+
+
+def impression_ops(experiment: Experiment, ts: float, event_id: str) -> list[LedgerOp]:
+    """The impression is stored as "<ts>/<event id prefix>": the id makes two impressions in
+    the same millisecond two entries, and the same impression sent twice one entry."""
+    caps = experiment.caps
+    window_start = ts - caps.per_days * 86_400
+    keep = caps.max_impressions or 1
+    entry = f"{_num(ts)}/{event_id[:12]}"
+    return [
+        ("imp", impressions_field(experiment.key), entry, _num(window_start), str(keep)),
+        ("max", last_impression_field(experiment.key), _num(ts)),
+    ]
+
+
+def snooze_ops(experiment: Experiment, reason: DismissReason, ts: float) -> list[LedgerOp]:
+    until = ts + experiment.snooze_hours.hours_for(reason) * 3600
+    return [("max", snooze_field(str(experiment.placement)), _num(until))]
+
+
+def supporter_ops(ts: float) -> list[LedgerOp]:
+    return [("max", SUPPORTER, _num(ts))]
+
+
+def _num(value: float) -> str:
+    return f"{value:.3f}"

@@ -53,7 +53,13 @@ def test_erase_removes_the_visitor_and_nobody_else(
     assert response.status_code == 200
     assert response.json == {
         "visitor": VISITOR,
-        "removed": {"redis_keys": 1, "events": 1, "visitor_outcomes": 1, "payments": 0},
+        "removed": {
+            "redis_keys": 1,
+            "stream_entries": 0,
+            "events": 1,
+            "visitor_outcomes": 1,
+            "payments": 0,
+        },
     }
     assert not services.redis.exists(services.keys.ledger(VISITOR))
     assert services.redis.exists(services.keys.ledger(OTHER))

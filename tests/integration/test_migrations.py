@@ -14,14 +14,14 @@ from service.settings import Settings
 from service.store import migrate
 from service.store.sql.engine import build_engine
 from service.store.sql.tables import metadata
-from tests.conftest import pg_url_with_schema
+from tests.conftest import drop_schema, pg_url_with_schema
 
 
 @pytest.fixture
 def empty_engine(tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
     base = os.environ.get("TEST_DATABASE_URL")
     url = (
-        pg_url_with_schema(base, "smallfavor_migrations")
+        pg_url_with_schema(base, f"smallfavor_migrations_{os.getpid()}")
         if base
         else f"sqlite:///{tmp_path / 'm.db'}"
     )
@@ -30,6 +30,8 @@ def empty_engine(tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
     )
     yield engine
     engine.dispose()
+    if base:
+        drop_schema(base, f"smallfavor_migrations_{os.getpid()}")
 
 
 def _tables(engine: Engine) -> set[str]:

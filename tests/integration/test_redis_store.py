@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import redis as redis_lib
@@ -15,12 +16,16 @@ from service.store.redis.keys import Keys
 from service.store.redis.visitors import erase_visitor
 
 
-def test_config_version_counts_up(redis_client: redis_lib.Redis) -> None:
+def test_config_version_never_repeats_a_value(redis_client: redis_lib.Redis) -> None:
     keys = Keys("sf")
     assert config_version.current(redis_client, keys) == 0
-    assert config_version.bump(redis_client, keys) == 1
-    assert config_version.bump(redis_client, keys) == 2
-    assert config_version.current(redis_client, keys) == 2
+    first = config_version.bump(redis_client, keys)
+    second = config_version.bump(redis_client, keys)
+    assert second > first > 0
+    assert config_version.current(redis_client, keys) == second
+    time.sleep(0.001)
+    redis_client.flushdb()  # a flushed or replaced Redis starts from the clock, not from 1
+    assert config_version.bump(redis_client, keys) > first
 
 
 def test_visitor_keys_share_one_cluster_slot() -> None:

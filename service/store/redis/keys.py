@@ -6,8 +6,8 @@ Conventions:
   visitor lands in one Redis Cluster slot and can be touched by one pipeline or script.
 - The event pipeline's keys (stream, dedupe marks, live counters, unique-visitor counts) share
   the `{events}` hash tag, so one script can touch them atomically on one node.
-- Every key carries a TTL or is trimmed, with one exception: the config version counter, a
-  single integer whose loss would let a cache mistake a reset counter for an old value.
+- Every key carries a TTL or is trimmed, with one exception: the config version, a single
+  number that every process's cache watches (config_version.py).
 """
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ class Keys:
         """Accepted events waiting for the flusher; trimmed by the flusher once written."""
         return f"{self.prefix}:{{events}}:stream"
 
+    def events_dead_letter(self) -> str:
+        """Stream entries the flusher could not parse or store, kept for a person to inspect
+        (capped with MAXLEN by the flusher)."""
+        return f"{self.prefix}:{{events}}:dead-letter"
+
     def event_seen(self, event_id: str) -> str:
         """Dedupe mark of one accepted event id (TTL: DEDUPE_TTL_HOURS)."""
         return f"{self.prefix}:{{events}}:seen:{event_id}"
@@ -46,3 +51,7 @@ class Keys:
     def live_visitors(self, experiment: str, variant: str, day: str) -> str:
         """HyperLogLog of the day's distinct visitors with an impression (TTL: a few days)."""
         return f"{self.prefix}:{{events}}:hll:{experiment}:{variant}:{day}"
+
+    def rate_limit(self, client_ip: str) -> str:
+        """Requests of one client IP in the current window (TTL: the window)."""
+        return f"{self.prefix}:{{events}}:rate:{client_ip}"

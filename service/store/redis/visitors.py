@@ -17,6 +17,23 @@ def erase_visitor(client: redis.Redis, keys: Keys, visitor: str) -> int:
     return int(client.delete(*names))
 
 
+def erase_stream_entries(client: redis.Redis, keys: Keys, visitor: str) -> int:
+    """Delete the visitor's events still waiting in the stream for the flusher.
+
+    The stream holds only what the flusher has not written yet (it trims behind itself), so a
+    scan in pages is short. Entries deleted here are simply never written to SQL.
+    """
+    stream, start, removed = keys.events_stream(), "-", 0
+    while True:
+        page: list[tuple[str, dict[str, str]]] = client.xrange(stream, min=start, count=1000)  # type: ignore[assignment]
+        if not page:
+            return removed
+        ids = [entry_id for entry_id, fields in page if fields.get("u") == visitor]
+        if ids:
+            removed += int(client.xdel(stream, *ids))
+        start = "(" + page[-1][0]
+
+
 def _escape(pattern: str) -> str:
     # The hash-tag braces are literal; only the trailing * is a wildcard.
     body, star = pattern[:-1], pattern[-1]

@@ -1,0 +1,97 @@
+"""The demo article page and the demo donation page that completes the loop.
+
+The donation page plays the payment provider: it signs the payment with WEBHOOK_SECRET and
+hands it to the same webhook code a real provider's request reaches. Turned off in
+production, where it would let anyone report a donation.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import orjson
+from flask import Blueprint, render_template, request
+
+from service.api.context import services
+from service.api.errors import ApiError
+from service.api.payment_webhook import receive_payment, sign
+from service.snippet import SnippetAsset
+
+_CURRENCIES = ("USD", "EUR", "GBP", "CAD", "AUD")
+_FREQUENCY_LABELS = {"monthly": "monthly", "one_off": "one-off", "annual": "annual"}
+
+
+def blueprint(asset: SnippetAsset) -> Blueprint:
+    bp = Blueprint("demo", __name__, template_folder="templates")
+
+    @bp.get("/demo")
+    def article() -> str:
+        return render_template(
+            "article.html",
+            snippet_src=asset.versioned_path,
+            placements=request.args.get("placements", "article-end bottom-banner"),
+            hostile_css=request.args.get("hostile_css") == "1",
+        )
+
+    @bp.get("/demo/donate")
+    def donate_form() -> str:
+        return render_template(
+            "donate.html",
+            done=False,
+            disabled=services().settings.is_production,
+            token=request.args.get("sf_token", ""),
+            amount=request.args.get("amount", "5"),
+            currency=request.args.get("currency", "USD"),
+            currencies=_CURRENCIES,
+            frequency=request.args.get("frequency", "monthly"),
+            error=None,
+        )
+
+    @bp.post("/demo/donate")
+    def donate() -> tuple[str, int]:
+        svc = services()
+        form = request.form
+        values = {
+            "token": form.get("token", ""),
+            "amount": form.get("amount", ""),
+            "currency": form.get("currency", "USD"),
+            "frequency": form.get("frequency", "monthly"),
+        }
+        if svc.settings.is_production:
+            return _form(values, "Demo payments are turned off in production mode.", True), 404
+        try:
+            amount = float(values["amount"])
+        except ValueError:
+            return _form(values, "Enter the amount as a number, such as 5 or 7.50."), 422
+        payment_id = f"demo_{uuid.uuid4().hex[:16]}"
+        body = {
+            "id": payment_id,
+            "token": values["token"],
+            "amount": amount,
+            "currency": values["currency"],
+            "frequency": values["frequency"],
+        }
+        raw = orjson.dumps(body)
+        signature = sign(svc.settings.webhook_secret, int(svc.clock().timestamp()), raw)
+        try:
+            _, answer = receive_payment(svc, raw, signature)
+        except ApiError as exc:
+            problems = "; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or exc.message
+            return _form(values, f"The payment was refused: {problems}"), exc.status
+        return render_template(
+            "donate.html",
+            done=True,
+            payment_id=payment_id,
+            amount=values["amount"],
+            currency=values["currency"],
+            frequency_label=_FREQUENCY_LABELS.get(values["frequency"], values["frequency"]),
+            credited=answer["credited"],
+        ), 200
+
+    return bp
+
+
+def _form(values: dict[str, str], error: str, disabled: bool = False) -> str:
+    return render_template(
+        "donate.html", done=False, disabled=disabled, error=error, currencies=_CURRENCIES, **values
+    )

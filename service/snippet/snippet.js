@@ -1,0 +1,288 @@
+/* Small Favor snippet: asks for a banner decision, renders it, reports what the reader does.
+ * Plain JavaScript, no dependencies. It never throws into the host page and never blocks it:
+ * every entry point is wrapped, the decision has a 1.5 s deadline, and all text is set with
+ * textContent inside a shadow root. */
+(function () {
+  "use strict";
+  var W = window, D = document, LS = null;
+  var ME = D.currentScript;
+  if (!ME || W.__smallFavorLoaded) return;
+  W.__smallFavorLoaded = true;
+  var BASE = new URL(ME.src, location.href).origin;
+  var QUEUE_KEY = "sf_queue", VISITOR_KEY = "sf_visitor", VIEWS_KEY = "sf_views";
+  var DAY = 864e5;
+  var config = W.smallFavor || (W.smallFavor = {});
+
+  function safe(fn) {
+    return function () {
+      try { return fn.apply(this, arguments); } catch (e) { /* never break the host page */ }
+    };
+  }
+  try { LS = W.localStorage; LS.setItem("sf_t", "1"); LS.removeItem("sf_t"); } catch (e) { LS = null; }
+
+  function load(key) {
+    try { return JSON.parse(LS.getItem(key)); } catch (e) { return null; }
+  }
+  function store(key, value) {
+    try { LS.setItem(key, JSON.stringify(value)); } catch (e) { /* full or blocked */ }
+  }
+  function cookie(name, value) {
+    if (value !== undefined) {
+      D.cookie = name + "=" + value + ";path=/;max-age=" + 400 * 86400 + ";samesite=lax";
+    }
+    var m = D.cookie.match(new RegExp("(?:^|; )" + name + "=([A-Za-z0-9_-]+)"));
+    return m ? m[1] : null;
+  }
+  function uuid() {
+    if (W.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+  function consented() {
+    var attr = ME.getAttribute("data-consent");
+    return config.consent !== false && !(attr === "false" && config.consent !== true);
+  }
+  // The visitor id: localStorage first, a first-party cookie otherwise, neither: no banner.
+  function visitor() {
+    var id = LS ? LS.getItem(VISITOR_KEY) : cookie("sf_visitor");
+    if (!id || !/^[A-Za-z0-9_-]{8,64}$/.test(id)) {
+      id = uuid().replace(/-/g, "");
+      if (LS) LS.setItem(VISITOR_KEY, id); else cookie("sf_visitor", id);
+      if ((LS ? LS.getItem(VISITOR_KEY) : cookie("sf_visitor")) !== id) return null;
+    }
+    return id;
+  }
+  // Article views over the last 30 days, counted on this device.
+  function articleViews() {
+    if (!LS) return 0;
+    var now = Date.now(), views = (load(VIEWS_KEY) || []).filter(function (t) { return now - t < 30 * DAY; });
+    views.push(now);
+    store(VIEWS_KEY, views.slice(-500));
+    return views.length;
+  }
+
+  /* ---- events: queued, batched, retried with backoff, deduplicated by id on the server ---- */
+  var queue = (LS && load(QUEUE_KEY)) || [], backoff = 1000, timer = null;
+  function track(type, token, extra) {
+    if (!consented()) return;
+    var e = { id: uuid(), type: type, token: token, ts: new Date().toISOString() };
+    for (var k in extra || {}) e[k] = extra[k];
+    queue.push(e);
+    queue = queue.slice(-200);
+    if (LS) store(QUEUE_KEY, queue);
+    schedule(type === "impression" ? 300 : 0);
+  }
+  function schedule(delay) {
+    if (!timer) timer = setTimeout(safe(flush), delay);
+  }
+  function flush(unloading) {
+    timer = null;
+    if (!queue.length) return;
+    var batch = queue.slice(0, 50), body = JSON.stringify({ events: batch }), url = BASE + "/v1/events";
+    var done = function () {
+      queue = queue.filter(function (e) { return batch.indexOf(e) < 0; });
+      if (LS) store(QUEUE_KEY, queue);
+      backoff = 1000;
+      if (queue.length) schedule(0);
+    };
+    if (unloading === true && navigator.sendBeacon) {
+      // Queued by the browser even as the page goes away; kept in storage until a later page
+      // confirms, since a beacon cannot report the answer (duplicates are dropped by id).
+      navigator.sendBeacon(url, new Blob([body], { type: "text/plain" }));
+      return;
+    }
+    fetch(url, { method: "POST", body: body, keepalive: true, headers: { "Content-Type": "text/plain" } })
+      .then(function (r) {
+        if (r.status === 202 || (r.status >= 400 && r.status < 500 && r.status !== 429)) done();
+        else throw 0;
+      })
+      .catch(function () {
+        backoff = Math.min(backoff * 2, 60000);
+        schedule(backoff);
+      });
+  }
+
+  /* ---- rendering ---- */
+  var CSS =
+    ":host{all:initial;display:block}" +
+    ".b{box-sizing:border-box;font:16px/1.5 Georgia,'Times New Roman',serif;color:#121212;background:#fff8e1;" +
+    "border-top:4px solid #c70000;padding:16px 20px 20px;margin:24px 0;max-width:100%;text-align:left}" +
+    ".b *{box-sizing:border-box}" +
+    "h2{font:700 24px/1.2 Georgia,serif;margin:0 0 12px;color:#121212}" +
+    "p{margin:0 0 12px}.hl{background:#ffe500;color:#121212;font-weight:700;padding:0 2px}" +
+    ".freq{display:flex;gap:0;margin:12px 0 8px}.amts{display:flex;flex-wrap:wrap;gap:8px;margin:0 0 12px}" +
+    "button{font:600 15px/1 system-ui,sans-serif;cursor:pointer;border-radius:20px;padding:10px 16px;" +
+    "border:2px solid #121212;background:#fff;color:#121212;min-height:40px}" +
+    "button[aria-pressed=true]{background:#121212;color:#fff}" +
+    ".freq button{border-radius:0}.freq button:first-child{border-radius:20px 0 0 20px}.freq button:last-child{border-radius:0 20px 20px 0}" +
+    ".cta{display:inline-block;font:700 16px/1 system-ui,sans-serif;background:#121212;color:#fff;" +
+    "text-decoration:none;border-radius:24px;padding:14px 24px;margin:4px 12px 8px 0}" +
+    ".cta:hover{background:#333}" +
+    ".later{font:14px/1.4 system-ui,sans-serif;color:#121212;text-decoration:underline;background:none;" +
+    "border:0;padding:8px 0;min-height:0;border-radius:0}" +
+    ".pm{font:12px/1.4 system-ui,sans-serif;color:#333;margin:8px 0 0}" +
+    ":focus-visible{outline:3px solid #0057b8;outline-offset:2px}" +
+    ".x{position:absolute;top:8px;right:8px;border:0;background:none;font-size:24px;padding:4px 10px}" +
+    ".bb{position:fixed;left:0;right:0;bottom:0;margin:0;z-index:2147483000;max-height:80vh;overflow:auto;" +
+    "box-shadow:0 -2px 12px rgba(0,0,0,.25);padding-right:48px}" +
+    "@media (max-width:480px){h2{font-size:20px}.b{padding:12px 14px 16px}.bb{padding-right:44px}}";
+  var METHODS = { card: "Card", paypal: "PayPal", apple_pay: "Apple Pay", google_pay: "Google Pay",
+    bank_transfer: "Bank transfer", direct_debit: "Direct debit" };
+  var FREQ = { monthly: "Monthly", one_off: "One-off", annual: "Annual" };
+
+  function el(tag, cls, text, parent) {
+    var n = D.createElement(tag);
+    if (cls) n.className = cls;
+    if (text != null) n.textContent = text;
+    if (parent) parent.appendChild(n);
+    return n;
+  }
+  function money(symbol, amount) {
+    return symbol + (amount % 1 ? amount.toFixed(2) : String(amount));
+  }
+
+  function render(placement, banner, host) {
+    var c = banner.content, bottom = banner.template === "bottom-banner";
+    var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+    el("style", null, CSS, root);
+    var box = el("section", bottom ? "b bb" : "b", null, root);
+    box.setAttribute("role", "region");
+    box.setAttribute("aria-label", c.heading || "Support our journalism");
+    if (c.heading) el("h2", null, c.heading, box);
+    (c.paragraphs || []).forEach(function (t) { el("p", null, t, box); });
+    if (c.highlight) el("span", "hl", c.highlight, el("p", null, null, box));
+    var choice = { frequency: null, amount: null };
+    var a = c.amounts;
+    if (a) {
+      var freqs = ["monthly", "one_off", "annual"].filter(function (f) { return (a[f] || []).length; });
+      choice.frequency = a.default_frequency;
+      var fRow = el("div", "freq", null, box), aRow = el("div", "amts", null, box);
+      fRow.setAttribute("role", "group"); fRow.setAttribute("aria-label", "How often");
+      aRow.setAttribute("role", "group"); aRow.setAttribute("aria-label", "Amount");
+      var drawAmounts = function () {
+        aRow.textContent = "";
+        var list = a[choice.frequency] || [];
+        choice.amount = list[Math.min(1, list.length - 1)];
+        list.forEach(function (v) {
+          var b = el("button", null, money(a.symbol, v), aRow);
+          b.type = "button";
+          b.setAttribute("aria-pressed", String(v === choice.amount));
+          b.onclick = safe(function () {
+            choice.amount = v;
+            aRow.querySelectorAll("button").forEach(function (x) { x.setAttribute("aria-pressed", String(x === b)); });
+          });
+        });
+      };
+      if (freqs.length > 1) freqs.forEach(function (f) {
+        var b = el("button", null, FREQ[f], fRow);
+        b.type = "button";
+        b.setAttribute("aria-pressed", String(f === choice.frequency));
+        b.onclick = safe(function () {
+          choice.frequency = f;
+          fRow.querySelectorAll("button").forEach(function (x) { x.setAttribute("aria-pressed", String(x === b)); });
+          drawAmounts();
+        });
+      });
+      drawAmounts();
+    }
+    var cta = el("a", "cta", c.cta.label, box);
+    var go = function () {
+      var u = new URL(c.cta.url, location.href);
+      u.searchParams.set("sf_experiment", banner.experiment);
+      u.searchParams.set("sf_variant", banner.variant);
+      u.searchParams.set("sf_token", banner.token);
+      if (choice.amount != null) {
+        u.searchParams.set("amount", choice.amount);
+        u.searchParams.set("frequency", choice.frequency);
+      }
+      return u.href;
+    };
+    cta.href = go();
+    cta.addEventListener("click", safe(function () {
+      cta.href = go();
+      track("click", banner.token);
+      flush(true);
+    }));
+    if (c.payment_methods && c.payment_methods.length) {
+      el("p", "pm", "We accept " + c.payment_methods.map(function (m) { return METHODS[m] || m; }).join(" · "), box);
+    }
+    var hide = function (reason) {
+      track("dismiss", banner.token, { reason: reason });
+      host.remove();
+      D.removeEventListener("keydown", onKey);
+    };
+    var later = el("button", "later", c.remind_later_label || "Remind me later", el("p", null, null, box));
+    later.type = "button";
+    later.onclick = safe(function () { hide("remind_later"); });
+    var onKey = safe(function (e) { if (e.key === "Escape") hide("close"); });
+    if (bottom) {
+      var x = el("button", "x", "×", box);
+      x.type = "button";
+      x.setAttribute("aria-label", "Close");
+      x.onclick = safe(function () { hide("close"); });
+      D.addEventListener("keydown", onKey);
+    }
+    track("impression", banner.token);
+    watchView(box, banner.token);
+  }
+
+  // A view: at least half the banner visible for one second.
+  function watchView(box, token) {
+    if (!W.IntersectionObserver) return;
+    var t = null, io = new IntersectionObserver(safe(function (entries) {
+      var visible = entries[entries.length - 1].intersectionRatio >= 0.5;
+      if (visible && !t) t = setTimeout(safe(function () { track("view", token); io.disconnect(); }), 1000);
+      if (!visible && t) { clearTimeout(t); t = null; }
+    }), { threshold: [0, 0.5, 1] });
+    io.observe(box);
+  }
+
+  function decide(placement, id) {
+    var q = new URLSearchParams({ visitor: id, placement: placement, url: location.href.slice(0, 2000) });
+    var section = ME.getAttribute("data-section"), tags = ME.getAttribute("data-tags");
+    if (section) q.set("section", section);
+    if (tags) q.set("tags", tags);
+    q.set("lang", (D.documentElement.lang || navigator.language || "").slice(0, 35));
+    q.set("article_views", String(views));
+    if (config.supporter) q.set("supporter", "1");
+    var page = new URLSearchParams(location.search);
+    ["preview", "force", "debug"].forEach(function (k) { if (page.get("sf_" + k)) q.set(k, page.get("sf_" + k)); });
+    var ctrl = W.AbortController ? new AbortController() : null;
+    var deadline = setTimeout(function () { if (ctrl) ctrl.abort(); }, 1500);
+    return fetch(BASE + "/v1/decision?" + q, { signal: ctrl && ctrl.signal, credentials: "omit" })
+      .then(function (r) { clearTimeout(deadline); return r.ok ? r.json() : null; })
+      .catch(function () { return null; });
+  }
+
+  function mount(placement) {
+    var slot = D.querySelector('[data-smallfavor="' + placement + '"]');
+    // A custom element name, so that page rules aimed at div, section and the like miss it.
+    var host = D.createElement("small-favor");
+    host.setAttribute("data-smallfavor-banner", placement);
+    if (slot) slot.appendChild(host);
+    else if (placement === "bottom-banner") D.body.appendChild(host);
+    else ME.parentNode.insertBefore(host, ME);
+    return host;
+  }
+
+  var views = 0;
+  var start = safe(function () {
+    if (!consented() || !W.fetch) return;
+    var id = visitor();
+    if (!id) return;
+    views = articleViews();
+    (ME.getAttribute("data-placement") || "article-end").split(/[\s,]+/).forEach(function (p) {
+      if (!p) return;
+      decide(p, id).then(safe(function (answer) {
+        if (answer && answer.banner) render(p, answer.banner, mount(p));
+      }));
+    });
+    if (queue.length) schedule(0);
+  });
+  config.grantConsent = safe(function () { config.consent = true; start(); });
+  W.addEventListener("pagehide", safe(function () { flush(true); }));
+  D.addEventListener("visibilitychange", safe(function () { if (D.visibilityState === "hidden") flush(true); }));
+  if (D.readyState === "loading") D.addEventListener("DOMContentLoaded", start); else start();
+})();

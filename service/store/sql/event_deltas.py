@@ -1,0 +1,300 @@
+"""A batch of accepted events as rows: its `events` rows, and what its new, counted events
+add to per-visitor outcomes and daily rollups.
+
+Pure computation, kept apart from the SQL that applies it (event_writer), so the flusher can
+do it for the next batch while the current one is written. Each outcome and rollup row here
+is a delta shaped like its table row, so the upsert can merge it into the stored row with
+sums, earliest and latest timestamps, in any order of batches.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String
+
+from service.domain.events import EventRecord, EventType
+from service.store.sql.tables import events
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DISMISS_REASONS = ("remind_later", "close", "already_donated")
+RECURRING = frozenset({"monthly", "annual"})
+
+# Columns summed on merge.
+OUTCOME_COUNTERS = (
+    "impressions",
+    "views",
+    "clicks",
+    *(f"dismiss_{reason}" for reason in DISMISS_REASONS),
+    "conversions",
+    "revenue",
+    "annualised_value",
+    "recurring_conversions",
+)
+ROLLUP_COUNTERS = (
+    "new_visitors",
+    "impressions",
+    "views",
+    "clicks",
+    *(f"dismiss_{reason}" for reason in DISMISS_REASONS),
+    "conversions",
+    "revenue",
+    "annualised_value",
+)
+
+_TYPE_COUNTER = {
+    EventType.impression: "impressions",
+    EventType.view: "views",
+    EventType.click: "clicks",
+    EventType.conversion: "conversions",
+}
+
+OutcomeKey = tuple[str, str]  # (experiment, visitor)
+RollupKey = tuple[str, str, date]  # (experiment, variant, UTC day)
+
+
+def utc(ms: int) -> datetime:
+    """Epoch milliseconds as an aware UTC datetime (exact: no float rounding)."""
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+def event_row(r: EventRecord) -> dict[str, Any]:
+    """The record as an `events` row (every column but the surrogate id)."""
+    return dict(zip(EVENT_COLUMNS, copy_row(r), strict=True)) | {
+        "ts": utc(r.ts_ms),
+        "received_at": utc(r.received_ms),
+    }
+
+
+def copy_row(r: EventRecord) -> tuple[Any, ...]:
+    """The record in EVENT_COLUMNS order, timestamps left as epoch milliseconds (the
+    PostgreSQL stage converts them, cheaper there than making datetimes here)."""
+    return (
+        r.event_id,
+        r.type.value,
+        r.experiment,
+        r.variant,
+        r.visitor,
+        r.ts_ms,
+        r.received_ms,
+        r.reason,
+        r.amount_minor,
+        r.currency,
+        r.frequency,
+        r.revenue if r.type is EventType.conversion else None,
+        r.country,
+        r.device,
+        r.source.value,
+        r.counted,
+        r.payment_id,
+    )
+
+
+EVENT_COLUMNS = (
+    "event_id",
+    "type",
+    "experiment_key",
+    "variant_key",
+    "visitor",
+    "ts",
+    "received_at",
+    "reason",
+    "amount_minor",
+    "currency",
+    "frequency",
+    "revenue",
+    "country",
+    "device",
+    "source",
+    "counted",
+    "payment_id",
+)
+
+
+def unfit_reason(r: EventRecord) -> str | None:
+    """Why a parsed record cannot be stored (a value wider than its column or holding a NUL,
+    a timestamp or amount out of range, a payment without its amount), or None. Such a
+    record would fail its whole batch on every retry, so the flusher sets it aside."""
+    texts = (
+        r.event_id,
+        r.experiment,
+        r.variant,
+        r.visitor,
+        r.reason,
+        r.currency,
+        r.frequency,
+        r.country,
+        r.device,
+        r.payment_id,
+    )
+    for value, (column, width) in zip(texts, _TEXT_WIDTHS, strict=True):
+        if value is not None and (len(value) > width or "\x00" in value):
+            return f"{column} longer than {width} characters or holding a NUL"
+    if not (_MIN_MS <= r.ts_ms <= _MAX_MS and _MIN_MS <= r.received_ms <= _MAX_MS):
+        return "timestamp out of range"
+    if r.amount_minor is not None and not -(2**63) <= r.amount_minor < 2**63:
+        return "amount out of range"
+    if not (math.isfinite(r.revenue) and math.isfinite(r.annualised)):
+        return "revenue is not a finite number"
+    if r.payment_id is not None and None in (r.amount_minor, r.currency, r.frequency):
+        return "payment without amount, currency or frequency"
+    return None
+
+
+def _width(column: str) -> int:
+    column_type = events.c[column].type
+    assert isinstance(column_type, String) and column_type.length
+    return column_type.length
+
+
+# The `events` columns unfit_reason checks, in its order, with their widths from the table.
+_TEXT_WIDTHS = tuple(
+    (column, _width(column))
+    for column in (
+        "event_id",
+        "experiment_key",
+        "variant_key",
+        "visitor",
+        "reason",
+        "currency",
+        "frequency",
+        "country",
+        "device",
+        "payment_id",
+    )
+)
+# Years 1 to 9999: what both databases and Python's datetime hold.
+_MIN_MS, _MAX_MS = -62_135_596_800_000, 253_402_300_799_999
+
+
+def counter_for(r: EventRecord) -> str | None:
+    """The outcome/rollup counter an event adds one to (None: an unknown dismiss reason)."""
+    if r.type is EventType.dismiss:
+        return f"dismiss_{r.reason}" if r.reason in DISMISS_REASONS else None
+    return _TYPE_COUNTER[r.type]
+
+
+@dataclass
+class BatchDeltas:
+    outcomes: dict[OutcomeKey, dict[str, Any]] = field(default_factory=dict)
+    rollups: dict[RollupKey, dict[str, Any]] = field(default_factory=dict)
+    # For converted_after_remind_later, which only these two can change: the batch's latest
+    # conversion per visitor, and the visitors it brought a "remind later" for.
+    latest_conversion: dict[OutcomeKey, datetime] = field(default_factory=dict)
+    reminded: set[OutcomeKey] = field(default_factory=set)
+
+
+def rollup_row(experiment: str, variant: str, day: date) -> dict[str, Any]:
+    """A `daily_rollups` row of zeros."""
+    row: dict[str, Any] = {"experiment_key": experiment, "variant_key": variant, "day": day}
+    row.update(dict.fromkeys(ROLLUP_COUNTERS, 0))
+    row["revenue"] = row["annualised_value"] = 0.0
+    return row
+
+
+_TIMES = ("first_seen_at", "first_exposure_at", "last_event_at", "first_remind_later_at")
+_DAY_MS = 86_400_000
+
+
+def summarise(records: Iterable[EventRecord]) -> BatchDeltas:
+    """Outcome and rollup deltas of new, counted records.
+
+    Records are taken in time order, so "first" means earliest within the batch (first
+    exposure, first remind-later, the first country and device seen); the upsert then keeps
+    the earlier of the stored and the batch's values. Times stay in milliseconds until the
+    end: a batch has far fewer visitors than events.
+    """
+    deltas = BatchDeltas()
+    outcomes, rollups = deltas.outcomes, deltas.rollups
+    latest: dict[OutcomeKey, int] = {}
+    days: dict[int, date] = {}
+    for r in sorted(records, key=_ts_ms):
+        ms = r.ts_ms
+        key = (r.experiment, r.visitor)
+        row = outcomes.get(key)
+        if row is None:
+            row = outcomes[key] = _new_outcome(r, ms)
+        row["last_event_at"] = ms
+        if row["country"] is None:
+            row["country"] = r.country
+        if row["device"] is None:
+            row["device"] = r.device
+        day = days.get(ms // _DAY_MS)
+        if day is None:
+            day = days[ms // _DAY_MS] = utc(ms).date()
+        rollup = rollups.get((r.experiment, r.variant, day))
+        if rollup is None:
+            rollup = rollups[(r.experiment, r.variant, day)] = rollup_row(
+                r.experiment, r.variant, day
+            )
+        counter = counter_for(r)
+        if counter is not None:
+            row[counter] += 1
+            rollup[counter] += 1
+        kind = r.type
+        if kind is EventType.impression:
+            if row["first_exposure_at"] is None:
+                row["first_exposure_at"] = ms
+        elif kind is EventType.dismiss and r.reason == "remind_later":
+            if row["first_remind_later_at"] is None:
+                row["first_remind_later_at"] = ms
+            deltas.reminded.add(key)
+        elif kind is EventType.conversion:
+            for target in (row, rollup):
+                target["revenue"] += r.revenue
+                target["annualised_value"] += r.annualised
+            row["recurring_conversions"] += r.frequency in RECURRING
+            latest[key] = ms
+    for row in outcomes.values():
+        for name in _TIMES:
+            if row[name] is not None:
+                row[name] = utc(row[name])
+    deltas.latest_conversion.update((key, utc(ms)) for key, ms in latest.items())
+    return deltas
+
+
+def _ts_ms(r: EventRecord) -> int:
+    return r.ts_ms
+
+
+def _new_outcome(r: EventRecord, ms: int) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "experiment_key": r.experiment,
+        "visitor": r.visitor,
+        "variant_key": r.variant,
+        "first_seen_at": ms,
+        "first_exposure_at": None,
+        "last_event_at": ms,
+        "country": None,
+        "device": None,
+        "first_remind_later_at": None,
+        # Set after the merge, which knows the stored first remind-later (EventWriter).
+        "converted_after_remind_later": False,
+    }
+    row.update(dict.fromkeys(OUTCOME_COUNTERS, 0))
+    row["revenue"] = row["annualised_value"] = 0.0
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedWrite:
+    """A batch made ready for EventWriter.write ahead of its transaction (the flusher does it
+    while the previous batch is being written): deltas as if every record were new, which
+    they are unless the batch is a replay."""
+
+    records: list[EventRecord]  # one per event id, the first of each
+    submitted: int  # records before that
+    deltas: BatchDeltas  # of the counted records
+
+
+def prepare(records: Sequence[EventRecord]) -> PreparedWrite:
+    # The first record of each id wins: a beacon retried inside one batch counts once.
+    unique: dict[str, EventRecord] = {}
+    for record in records:
+        unique.setdefault(record.event_id, record)
+    kept = list(unique.values())
+    return PreparedWrite(kept, len(records), summarise(r for r in kept if r.counted))

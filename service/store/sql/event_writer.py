@@ -1,0 +1,294 @@
+"""Writes a batch of accepted events to SQL in one transaction: the event log, per-visitor
+outcomes, daily rollups and webhook payments.
+
+Idempotency: the event log's unique event_id decides which records are new (INSERT … ON
+CONFLICT DO NOTHING RETURNING), and only those new, counted records are added to outcomes
+and rollups. A replayed batch (a flusher killed after COMMIT but before XACK, or an entry
+claimed from a dead consumer) therefore inserts nothing and adds nothing. Because the whole
+batch is one transaction, a crash before COMMIT leaves no trace either: nothing is lost or
+doubled, whatever the moment of the crash.
+
+Concurrency: outcomes and rollups are merged by the upsert itself (sums, earliest, latest),
+never read, changed and written back, so two flushers touching the same visitor cannot lose
+each other's counts. Rows are sent in key order so that two such transactions take their row
+locks in the same order instead of deadlocking.
+
+PostgreSQL and SQLite run the same statements, apart from how rows reach them: COPY and a
+JSON array of rows on PostgreSQL, executemany on SQLite.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Engine,
+    Table,
+    Text,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    literal_column,
+    select,
+    true,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from service.domain.events import EventRecord, EventType
+from service.store.sql.event_deltas import (
+    EVENT_COLUMNS,
+    OUTCOME_COUNTERS,
+    ROLLUP_COUNTERS,
+    BatchDeltas,
+    OutcomeKey,
+    PreparedWrite,
+    RollupKey,
+    copy_row,
+    event_row,
+    prepare,
+    rollup_row,
+    summarise,
+    utc,
+)
+from service.store.sql.tables import daily_rollups, events, payments, visitor_outcomes
+
+_STAGE = "flush_events_stage"
+_COLUMNS = ", ".join(EVENT_COLUMNS)
+# The stage holds copy_row()s, timestamps as epoch milliseconds that the INSERT makes
+# timestamptz (integer arithmetic: exact). Widths were checked by unfit_reason.
+_STAGE_DDL = (
+    f"CREATE TEMPORARY TABLE {_STAGE} (event_id text, type text, experiment_key text, "
+    "variant_key text, visitor text, ts bigint, received_at bigint, reason text, "
+    "amount_minor bigint, currency text, frequency text, revenue float8, country text, "
+    "device text, source text, counted boolean, payment_id text) ON COMMIT DROP"
+)
+_STAGE_INSERT = (
+    f"INSERT INTO events ({_COLUMNS}) SELECT %s FROM {_STAGE} "
+    % ", ".join(
+        f"timestamptz 'epoch' + {name} * interval '1 millisecond'"
+        if name in ("ts", "received_at")
+        else name
+        for name in EVENT_COLUMNS
+    )
+    + "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    inserted: int  # new events, now in the log (counted or not)
+    duplicates: int  # records whose event id was already stored, or repeated in the batch
+
+
+class EventWriter:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+        # Built once: their shape does not depend on the batch.
+        self._outcome_upsert = self._outcome_statement()
+        self._rollup_upsert = self._rollup_statement()
+        dialect = postgresql if self._postgres else sqlite
+        self._payment_insert = dialect.insert(payments).on_conflict_do_nothing(
+            index_elements=["payment_id"]
+        )
+
+    def write(self, batch: Sequence[EventRecord] | PreparedWrite) -> WriteResult:
+        """Store a batch in one transaction; see the module's docstring for why a replay of
+        it (whole or in part) inserts and counts nothing."""
+        prepared = batch if isinstance(batch, PreparedWrite) else prepare(batch)
+        if not prepared.records:
+            return WriteResult(0, 0)
+        with self._engine.begin() as conn:
+            fresh_ids = self._insert_events(conn, prepared.records)
+            fresh = prepared.records
+            deltas = prepared.deltas
+            if len(fresh_ids) < len(fresh):  # a replay, in part: count only what is new
+                fresh = [r for r in fresh if r.event_id in fresh_ids]
+                deltas = summarise(r for r in fresh if r.counted)
+            if deltas.outcomes:
+                new_visitors, flag, check = self._upsert_outcomes(conn, deltas)
+                self._upsert_rollups(conn, deltas, new_visitors)
+                self._mark_converted_after_remind_later(conn, flag, check)
+            self._insert_payments(conn, fresh)
+        return WriteResult(len(fresh_ids), prepared.submitted - len(fresh_ids))
+
+    def _insert_events(self, conn: Connection, records: list[EventRecord]) -> set[str]:
+        """Inserts the records that are new; returns their event ids."""
+        if not self._postgres:
+            stmt = sqlite.insert(events).on_conflict_do_nothing(index_elements=["event_id"])
+            rows = [event_row(r) for r in records]
+            result = conn.execute(stmt.returning(events.c.event_id), rows)
+            return {event_id for (event_id,) in result}
+        # COPY into a transaction-scoped stage, then one set-based INSERT that skips ids
+        # already stored: COPY speed with ON CONFLICT semantics, which COPY alone lacks.
+        conn.exec_driver_sql(_STAGE_DDL)
+        driver: Any = conn.connection.driver_connection
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {_STAGE} ({_COLUMNS}) FROM STDIN") as copy,
+        ):
+            for record in records:
+                copy.write_row(copy_row(record))
+        # No ORDER BY: only two flushers inserting the same ids at once (one claiming the
+        # other's entries) could deadlock, and then one rolls back and retries.
+        result = conn.exec_driver_sql(_STAGE_INSERT)
+        return {event_id for (event_id,) in result}
+
+    def _outcome_statement(self) -> Any:
+        t = visitor_outcomes
+        stmt = self._insert(t)
+        x = stmt.excluded
+        merged: dict[str, Any] = {name: t.c[name] + x[name] for name in OUTCOME_COUNTERS}
+        merged.update(
+            first_seen_at=_earliest(t.c.first_seen_at, x.first_seen_at),
+            first_exposure_at=_earliest(t.c.first_exposure_at, x.first_exposure_at),
+            last_event_at=case(
+                (x.last_event_at > t.c.last_event_at, x.last_event_at), else_=t.c.last_event_at
+            ),
+            # The first event that carried them wins; later ones may come from another device.
+            country=func.coalesce(t.c.country, x.country),
+            device=func.coalesce(t.c.device, x.device),
+            first_remind_later_at=_earliest(t.c.first_remind_later_at, x.first_remind_later_at),
+        )
+        # variant_key is not updated: a visitor keeps the variant of their first event.
+        return stmt.on_conflict_do_update(
+            index_elements=[t.c.experiment_key, t.c.visitor], set_=merged
+        ).returning(
+            t.c.experiment_key,
+            t.c.visitor,
+            t.c.variant_key,
+            t.c.impressions,
+            t.c.first_exposure_at,
+            t.c.conversions,
+            t.c.first_remind_later_at,
+            t.c.converted_after_remind_later,
+        )
+
+    def _upsert_outcomes(
+        self, conn: Connection, deltas: BatchDeltas
+    ) -> tuple[Counter[RollupKey], set[OutcomeKey], set[OutcomeKey]]:
+        """Merges the batch into the stored outcomes. Returns the new visitors per rollup
+        row, the visitors that converted after their first "remind later" (told by the
+        merged row), and those for whom only earlier batches' conversions can tell."""
+        rows = [deltas.outcomes[key] for key in sorted(deltas.outcomes)]
+        new_visitors: Counter[RollupKey] = Counter()
+        flag: set[OutcomeKey] = set()
+        check: set[OutcomeKey] = set()
+        # The returned rows are the merged ones, read under the row lock that serialises
+        # concurrent batches on the same visitor, so each sees the other's effect in full.
+        for row in conn.execute(self._outcome_upsert, self._params(rows)):
+            key = (row.experiment_key, row.visitor)
+            delta = deltas.outcomes[key]
+            # This batch set the first exposure exactly when every stored impression is
+            # this batch's: a new visitor is counted once, on the day of that exposure (a
+            # later batch bringing an even earlier impression moves first_exposure_at, not
+            # the count already made).
+            if delta["impressions"] and row.impressions == delta["impressions"]:
+                new_visitors[(key[0], row.variant_key, row.first_exposure_at.date())] += 1
+            if row.first_remind_later_at is None or row.converted_after_remind_later:
+                continue
+            latest = deltas.latest_conversion.get(key)
+            if latest is not None and latest > row.first_remind_later_at:
+                flag.add(key)
+            elif key in deltas.reminded and row.conversions > delta["conversions"]:
+                check.add(key)  # converted in an earlier batch, perhaps after this snooze
+        return new_visitors, flag, check
+
+    def _rollup_statement(self) -> Any:
+        t = daily_rollups
+        stmt = self._insert(t)
+        return stmt.on_conflict_do_update(
+            index_elements=[t.c.experiment_key, t.c.variant_key, t.c.day],
+            set_={name: t.c[name] + stmt.excluded[name] for name in ROLLUP_COUNTERS},
+        )
+
+    def _upsert_rollups(
+        self, conn: Connection, deltas: BatchDeltas, new_visitors: Counter[RollupKey]
+    ) -> None:
+        # Copies: a PreparedWrite must stay as it was, should the transaction be retried.
+        rows = {key: dict(row) for key, row in deltas.rollups.items()}
+        for key, count in new_visitors.items():
+            rows.setdefault(key, rollup_row(*key))["new_visitors"] += count
+        conn.execute(self._rollup_upsert, self._params([rows[key] for key in sorted(rows)]))
+
+    def _mark_converted_after_remind_later(
+        self, conn: Connection, flag: set[OutcomeKey], check: set[OutcomeKey]
+    ) -> None:
+        """Sets converted_after_remind_later once a counted conversion is later than the first
+        "remind later", whichever reached SQL first: `flag` are known to, `check` are asked
+        of the event log (which already holds this batch). Both sets are small."""
+        t, e = visitor_outcomes, events
+        later_conversion = exists().where(
+            e.c.visitor == t.c.visitor,
+            e.c.experiment_key == t.c.experiment_key,
+            e.c.type == EventType.conversion.value,
+            e.c.counted == true(),
+            e.c.ts > t.c.first_remind_later_at,
+        )
+        for keys, condition in ((flag, true()), (check, later_conversion)):
+            if keys:
+                conn.execute(
+                    update(t)
+                    .where(tuple_(t.c.experiment_key, t.c.visitor).in_(sorted(keys)), condition)
+                    .values(converted_after_remind_later=True)
+                )
+
+    def _insert_payments(self, conn: Connection, fresh: list[EventRecord]) -> None:
+        """One row per payment id, whichever experiments the webhook credited it to; the
+        unique payment_id makes a replay (or a second credit) a no-op."""
+        rows = {  # reversed: the first record of a payment id wins
+            r.payment_id: {
+                "payment_id": r.payment_id,
+                "visitor": r.visitor,
+                "amount_minor": r.amount_minor,
+                "currency": r.currency,
+                "frequency": r.frequency,
+                "ts": utc(r.ts_ms),
+                "received_at": utc(r.received_ms),
+            }
+            for r in reversed(fresh)
+            if r.payment_id is not None and r.type is EventType.conversion
+        }
+        if rows:
+            conn.execute(self._payment_insert, [rows[key] for key in sorted(rows)])
+
+    def _insert(self, table: Table) -> Any:
+        """INSERT for an upsert. On PostgreSQL the rows travel as one JSON array that
+        json_populate_recordset turns into rows of the table's own type: one statement of
+        fixed shape, and serialising with orjson costs a fraction of adapting thousands of
+        parameters (or arrays of them) one by one. On SQLite, executemany."""
+        if not self._postgres:
+            return sqlite.insert(table)
+        names = [column.name for column in table.columns]
+        rows_json = cast(bindparam("rows", type_=Text), JSON)
+        source = func.json_populate_recordset(
+            literal_column(f"NULL::{table.name}"), rows_json
+        ).table_valued(*names)
+        return postgresql.insert(table).from_select(names, select(*source.c))
+
+    def _params(self, rows: list[dict[str, Any]]) -> Any:
+        if not self._postgres:
+            return rows  # executemany (SQLAlchemy batches it into multi-row VALUES)
+        return {"rows": orjson.dumps(rows).decode()}
+
+
+def _earliest(stored: Any, incoming: Any) -> ColumnElement[Any]:
+    """The earlier of two nullable timestamps (NULL only when both are): PostgreSQL's LEAST
+    ignores NULLs but SQLite's min() does not, so it is spelled out."""
+    return case(
+        (stored.is_(None), incoming),
+        (incoming.is_(None), stored),
+        (incoming < stored, incoming),
+        else_=stored,
+    )
