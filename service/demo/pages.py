@@ -31,6 +31,8 @@ def blueprint(asset: SnippetAsset) -> Blueprint:
             snippet_src=asset.versioned_path,
             placements=request.args.get("placements", "article-end bottom-banner"),
             hostile_css=request.args.get("hostile_css") == "1",
+            # As a site with a consent banner would: no ids or events until the reader agrees.
+            ask_consent=request.args.get("consent") == "0",
         )
 
     @bp.get("/demo/donate")

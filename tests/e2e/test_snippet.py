@@ -234,3 +234,28 @@ def test_a_slow_or_failing_service_leaves_the_page_intact(
     assert page.locator("small-favor").count() == 0
     assert errors == []
     context.close()
+
+
+def test_nothing_happens_before_consent(live: Services, live_server: str, page: Any) -> None:
+    run_experiment(live)
+    page.goto(f"{live_server}/demo?placements=article-end&consent=0")
+    page.wait_for_load_state("networkidle")
+    assert banner(page).count() == 0
+    assert page.evaluate("localStorage.getItem('sf_visitor')") is None
+    assert live.redis.xlen(live.keys.events_stream()) == 0
+    page.evaluate("window.smallFavor.grantConsent()")
+    banner(page).wait_for()
+    visitor = visitor_of(page)
+    assert "impression" in {e["t"] for e in wait_for_events(live, visitor, {"impression"})}
+
+
+def test_article_views_are_counted_on_the_device(
+    live: Services, live_server: str, page: Any
+) -> None:
+    run_experiment(live, targeting={"min_article_views": 3})
+    for _ in range(2):
+        page.goto(f"{live_server}/demo?placements=article-end")
+        page.wait_for_load_state("networkidle")
+        assert banner(page).count() == 0
+    page.goto(f"{live_server}/demo?placements=article-end")
+    banner(page).wait_for()
