@@ -167,7 +167,10 @@ def serve() -> None:
         # exit; every child joins it through REDIS_URL.
         env["REDIS_URL"] = f"unix://{embedded_socket(settings.var_dir)}"
     url = settings.public_url
-    click.echo(f"Small Favor on {url}  (health {url}/readyz, admin API {url}/v1/admin/)")
+    click.echo(f"Small Favor on {url}")
+    click.echo(f"  demo article  {url}/demo")
+    click.echo(f"  health        {url}/readyz")
+    click.echo(f"  admin API     {url}/v1/admin/experiments")
     python = sys.executable
     processes = {
         "web": subprocess.Popen(
