@@ -36,7 +36,14 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     )
     svc = Services.build(settings, clock)
     app.extensions[EXTENSION] = svc
-    decider = Decider(svc.experiment_cache, svc.ledger, svc.signer, svc.clock)
+    decider = Decider(
+        svc.experiment_cache,
+        svc.ledger,
+        svc.signer,
+        svc.clock,
+        keys=svc.keys,
+        rate_limit_per_minute=settings.decision_rate_limit_per_minute,
+    )
     app.extensions[DECIDER] = decider
     register_error_handlers(app)
     app.register_blueprint(ops.bp)

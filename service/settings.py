@@ -45,6 +45,7 @@ class Settings:
     currency_rates: Mapping[str, float]
     dedupe_ttl_hours: int
     rate_limit_per_minute: int
+    decision_rate_limit_per_minute: int
     # Shown to people (printed by the CLI, used in links); not used for routing.
     public_url: str = field(default="")
 
@@ -107,6 +108,9 @@ class Settings:
             currency_rates=_currency_rates(env.text("CURRENCY_RATES_FILE", "")),
             dedupe_ttl_hours=env.integer("DEDUPE_TTL_HOURS", 168, low=1, high=24 * 90),
             rate_limit_per_minute=env.integer("RATE_LIMIT_PER_MINUTE", 600, low=0, high=10**7),
+            decision_rate_limit_per_minute=env.integer(
+                "DECISION_RATE_LIMIT_PER_MINUTE", 0, low=0, high=10**7
+            ),
             public_url=env.text("PUBLIC_URL", f"http://{host}:{port}").rstrip("/"),
         )
 

@@ -19,7 +19,8 @@ from service.domain.page_context import PageContext
 from service.domain.tokens import TokenInvalid, TokenSigner
 from service.metrics import DECISIONS, REDIS_FAILURES
 from service.store.experiment_cache import ExperimentCache
-from service.store.redis.ledger import LedgerStore
+from service.store.redis.keys import Keys
+from service.store.redis.ledger import RATE_WINDOW_SECONDS, LedgerStore
 
 log = logging.getLogger(__name__)
 _CONTENT_CACHE_SIZE = 20_000
@@ -32,18 +33,23 @@ class Decider:
         ledger: LedgerStore,
         signer: TokenSigner,
         clock: Callable[[], datetime],
+        *,
+        keys: Keys | None = None,
+        rate_limit_per_minute: int = 0,
     ) -> None:
         self._cache = cache
         self._ledger = ledger
         self._signer = signer
         self._clock = clock
+        self._keys = keys or Keys("sf")
+        self._rate_limit = rate_limit_per_minute
         # Rendered content per (banner, country name, article count): the same few hundred
         # combinations recur all day. Emptied when the snapshot changes (banners may have been
         # edited) or when it grows past its bound.
         self._content: dict[tuple[int, str | None, int], dict[str, Any]] = {}
         self._content_snapshot: object = None
 
-    def answer(self, request: DecisionRequest) -> dict[str, Any]:
+    def answer(self, request: DecisionRequest, client_ip: str = "") -> dict[str, Any]:
         now = self._clock()
         if request.force or request.preview:
             experiment, variant = self._qa_target(request, int(now.timestamp()))
@@ -59,10 +65,19 @@ class Decider:
             return self._unavailable("config version check")
         the_plan = plan(snapshot.running.get(ctx.placement, ()), ctx, now)
         speculative = the_plan.speculative_assignment
+        rate_key = self._keys.rate_limit(f"d:{client_ip}") if self._rate_limit else None
         try:
-            fields = self._ledger.read(ctx.visitor, speculative)
+            fields, count = self._ledger.read_counting(ctx.visitor, speculative, rate_key)
         except redis.RedisError as exc:
             return self._unavailable(str(exc))
+        if count > self._rate_limit > 0:
+            DECISIONS.labels("rate_limited").inc()
+            raise ApiError(
+                429,
+                "rate_limited",
+                "too many requests from this address; slow down",
+                headers={"Retry-After": str(RATE_WINDOW_SECONDS)},
+            )
         outcome = decide(
             the_plan, parse_ledger(fields), ctx, now, stored_speculative=speculative is not None
         )

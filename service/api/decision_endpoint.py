@@ -54,7 +54,7 @@ class DecisionEndpoint:
             extra = [("Allow", "GET, HEAD, OPTIONS")]
         else:
             status, body = self._answer(environ)
-            extra = []
+            extra = environ.pop("smallfavor.headers", [])
         payload = orjson.dumps(body)
         headers = [
             ("Content-Type", "application/json"),
@@ -77,8 +77,9 @@ class DecisionEndpoint:
                 user_agent=environ.get("HTTP_USER_AGENT", ""),
                 country=environ.get(self._geo_key),
             )
-            return 200, self._decider.answer(parsed)
+            return 200, self._decider.answer(parsed, environ.get("REMOTE_ADDR", ""))
         except ApiError as exc:
+            environ["smallfavor.headers"] = list(exc.headers.items())
             return exc.status, error_body(exc.code, exc.message, exc.fields)
         except Exception:
             log.exception("decision failed")

@@ -394,3 +394,24 @@ def test_repeated_parameters_take_the_first_value(client: FlaskClient, start) ->
     )
     assert response.status_code == 200
     assert response.json["banner"]["experiment"] == "monthly-ask"
+
+
+def test_decisions_can_be_rate_limited_per_client(
+    env: dict[str, str],
+    clean_db,
+    redis_client,
+    clock,  # type: ignore[no-untyped-def]
+) -> None:
+    app = create_app(Settings.from_env({**env, "DECISION_RATE_LIMIT_PER_MINUTE": "2"}), clock=clock)
+    limited = app.test_client()
+    answers = [decide(limited).status_code for _ in range(3)]
+    assert answers == [200, 200, 429]
+    refused = decide(limited)
+    assert refused.json["error"]["code"] == "rate_limited"
+    assert refused.headers["Retry-After"] == "60"
+    other = limited.get(
+        "/v1/decision",
+        query_string={"visitor": VISITOR, "placement": "article-end"},
+        environ_base={"REMOTE_ADDR": "10.9.8.7"},
+    )
+    assert other.status_code == 200

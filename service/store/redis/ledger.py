@@ -19,6 +19,8 @@ from redis.exceptions import NoScriptError
 from service.domain.ledger import assignment_field
 from service.store.redis.keys import Keys
 
+RATE_WINDOW_SECONDS = 60
+
 
 class LedgerStore:
     def __init__(self, client: redis.Redis, keys: Keys, ttl_seconds: int) -> None:
@@ -29,23 +31,37 @@ class LedgerStore:
 
     def read(self, visitor: str, speculative: tuple[str, str] | None = None) -> dict[str, str]:
         """The ledger's fields; with `speculative`, also store that assignment unless one is
-        there already (HSETNX), in the same pipelined round trip."""
+        there already (HSETNX), in the same round trip."""
+        return self.read_counting(visitor, speculative, None)[0]
+
+    def read_counting(
+        self, visitor: str, speculative: tuple[str, str] | None, rate_key: str | None
+    ) -> tuple[dict[str, str], int]:
+        """As read(); with `rate_key`, also count this request in that per-client window key
+        (SET NX EX creates it with its TTL, INCR counts), sent in the same packet, so rate
+        limiting costs no extra round trip. Returns the fields and the count (0 without)."""
         name, value = (
             (assignment_field(speculative[0]), speculative[1]) if speculative else ("", "")
         )
         key = self._keys.ledger(visitor)
+        read = ("EVALSHA", self._read_sha, 1, key, self._ttl, name, value)
+        commands: list[tuple[object, ...]] = [read]
+        if rate_key is not None:
+            commands += [("SET", rate_key, 0, "EX", RATE_WINDOW_SECONDS, "NX"), ("INCR", rate_key)]
         pool = self._client.connection_pool
         conn = pool.get_connection()
         try:
+            conn.send_packed_command(conn.pack_commands(commands))  # type: ignore[no-untyped-call]
             try:
-                conn.send_command(  # type: ignore[no-untyped-call]
-                    "EVALSHA", self._read_sha, 1, key, self._ttl, name, value
-                )
                 flat = conn.read_response()
             except NoScriptError:  # a restarted or flushed Redis: send the script itself
-                conn.send_command(  # type: ignore[no-untyped-call]
-                    "EVAL", _READ, 1, key, self._ttl, name, value
-                )
+                flat = None
+            count = 0
+            if rate_key is not None:
+                conn.read_response()
+                count = int(conn.read_response())
+            if flat is None:
+                conn.send_command("EVAL", _READ, *read[2:])  # type: ignore[no-untyped-call]
                 flat = conn.read_response()
         except BaseException:
             # A half-read reply must never reach the next user of this connection.
@@ -53,7 +69,7 @@ class LedgerStore:
             raise
         finally:
             pool.release(conn)
-        return dict(zip(flat[::2], flat[1::2], strict=True))
+        return dict(zip(flat[::2], flat[1::2], strict=True)), count
 
     def store_assignment(self, visitor: str, experiment: str, assignment: str) -> None:
         key = self._keys.ledger(visitor)
