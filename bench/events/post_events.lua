@@ -4,7 +4,7 @@
 -- Not run on its own: bench/events/ingest.py writes a copy under a temp dir with two globals
 -- prepended, `tokens` (a pool of valid decision tokens, one visitor each, issued at start)
 -- and `tokens_per_batch` (how many of them one batch uses). Every event gets a new UUID-shaped
--- id, unique per run second, wrk thread and request, so none is a duplicate.
+-- id, unique per run, wrk thread and request, so none is a duplicate.
 local kinds = {"impression", "impression", "impression", "impression", "impression",
                "view", "view", "view", "click", "dismiss"}
 local reasons = {"remind_later", "close", "already_donated"}
@@ -16,8 +16,13 @@ setup = function(thread)
 end
 
 init = function(args)
-  math.randomseed(os.time() * 1000 + id)
-  prefix = string.format("%08x-%04x-4", os.time() % 0x100000000, id)
+  -- 32 random bits per run and thread, then the thread's number: no two runs share a prefix
+  -- (bar a 1 in 2^32 chance), and within a run the request counter tells the ids apart.
+  local urandom = io.open("/dev/urandom", "rb")
+  local a, b, c, d = urandom:read(4):byte(1, 4)
+  urandom:close()
+  math.randomseed(((a * 256 + b) * 256 + c) * 256 + d)
+  prefix = string.format("%02x%02x%02x%02x-%04x-4", a, b, c, d, id)
   sent = 0
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"

@@ -29,6 +29,7 @@ from service.domain.ledger import LedgerOp
 from service.store.redis.keys import Keys
 
 LIVE_TTL_SECONDS = 3 * 86_400
+_SEPARATOR = "\x1f"  # ASCII unit separator
 RATE_WINDOW_SECONDS = 60
 
 
@@ -118,7 +119,10 @@ class EventIngest:
                 self._keys.live_counters(record.experiment, day),
                 self._keys.live_visitors(record.experiment, record.variant, day),
             ]
-            fields = record.to_fields()
+            # The stream fields travel as one string the script splits: packing ~20 separate
+            # arguments per event was a fifth of the request's CPU. Every value is validated
+            # to a character set without the separator.
+            packed = _SEPARATOR.join(part for pair in record.to_fields().items() for part in pair)
             args += [
                 "1" if record.counted else "0",
                 "1" if record.type == EventType.impression else "0",
@@ -127,10 +131,8 @@ class EventIngest:
                 f"{record.variant}:dismiss:{record.reason}" if record.reason else "",
                 f"{record.variant}:revenue",
                 repr(record.revenue) if record.revenue else "",
-                str(len(fields)),
+                packed,
             ]
-            for name, value in fields.items():
-                args += [name, value]
         return ("EVALSHA", _sha(_EVENTS), str(len(keys)), *keys, *args)
 
 
@@ -141,7 +143,7 @@ def _sha(script: str) -> str:
 # KEYS: stream, rate key, then (seen, live, hll) per event.
 # ARGV: seen ttl, live ttl, rate limit (0 = off), rate window, n, then per event:
 #   counted, is_impression, visitor, type field, dismiss field | "", revenue field,
-#   revenue | "", field count, field/value pairs for XADD.
+#   revenue | "", the XADD field/value pairs joined by \x1f.
 # Returns {0, new_1, ..., new_n}, or {-1, seconds until the rate window resets}.
 _EVENTS = """
 local limit = tonumber(ARGV[3])
@@ -154,9 +156,10 @@ local out = {0}
 local a = 6
 for i = 1, tonumber(ARGV[5]) do
   local k = 2 + (i - 1) * 3
-  local nf = tonumber(ARGV[a + 7])
   if redis.call('SET', KEYS[k + 1], '1', 'NX', 'EX', ARGV[1]) then
-    redis.call('XADD', KEYS[1], '*', unpack(ARGV, a + 8, a + 7 + nf * 2))
+    local fields = {}
+    for part in string.gmatch(ARGV[a + 7] .. '\\31', '(.-)\\31') do fields[#fields + 1] = part end
+    redis.call('XADD', KEYS[1], '*', unpack(fields))
     if ARGV[a] == '1' then
       local live = KEYS[k + 2]
       redis.call('HINCRBY', live, ARGV[a + 3], 1)
@@ -172,7 +175,7 @@ for i = 1, tonumber(ARGV[5]) do
   else
     out[#out + 1] = 0
   end
-  a = a + 8 + nf * 2
+  a = a + 8
 end
 return out
 """
