@@ -140,3 +140,38 @@ def _latency(out: str, pct: str) -> float:
         return float("nan")
     value, unit = float(match.group(1)), match.group(2)
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+@dataclass(frozen=True)
+class RoundSummary:
+    lines: list[str]
+    best: dict[str, WrkResult]
+    medians: dict[str, WrkResult]
+
+    def ratio(self, name: str, baseline: str) -> tuple[float, float]:
+        """(best rounds, medians) of name's req/s over baseline's."""
+        return (
+            self.best[name].requests_per_second / self.best[baseline].requests_per_second,
+            self.medians[name].requests_per_second / self.medians[baseline].requests_per_second,
+        )
+
+
+def summarise_rounds(rounds: dict[str, list[WrkResult]]) -> RoundSummary:
+    """A table of each endpoint's best and median round. The best round is the one least
+    disturbed by other load on this shared machine (as timeit takes the minimum)."""
+    lines = [
+        f"{'endpoint':<12} {'best req/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'median':>7} "
+        f"{'errors':>6}   rounds (req/s)"
+    ]
+    best: dict[str, WrkResult] = {}
+    medians: dict[str, WrkResult] = {}
+    for name, results in rounds.items():
+        ordered = sorted(results, key=lambda r: r.requests_per_second)
+        best[name], medians[name] = ordered[-1], ordered[len(ordered) // 2]
+        each = " ".join(f"{r.requests_per_second:.0f}" for r in results)
+        lines.append(
+            f"{name:<12} {best[name].requests_per_second:>10.0f} {best[name].p50_ms:>7.2f} "
+            f"{best[name].p99_ms:>7.2f} {medians[name].requests_per_second:>7.0f} "
+            f"{sum(r.errors for r in results):>6}   {each}"
+        )
+    return RoundSummary(lines, best, medians)

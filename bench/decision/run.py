@@ -16,7 +16,14 @@ from pathlib import Path
 
 import redis
 
-from bench.harness import WrkResult, bench_environment, fresh_schema, gunicorn, run_wrk
+from bench.harness import (
+    WrkResult,
+    bench_environment,
+    fresh_schema,
+    gunicorn,
+    run_wrk,
+    summarise_rounds,
+)
 from service.domain.experiment import Status
 from service.domain.experiment_validation import parse_experiment
 from service.store.redis import config_version
@@ -96,31 +103,15 @@ def main() -> None:
 
 
 def report(rounds: dict[str, list[WrkResult]], connections: int) -> str:
-    lines = [
-        f"{'endpoint':<12} {'best req/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'median':>7} "
-        f"{'errors':>6}   rounds (req/s)"
-    ]
-    best: dict[str, WrkResult] = {}
-    medians: dict[str, WrkResult] = {}
-    for name, results in rounds.items():
-        ordered = sorted(results, key=lambda r: r.requests_per_second)
-        best[name], medians[name] = ordered[-1], ordered[len(ordered) // 2]
-        each = " ".join(f"{r.requests_per_second:.0f}" for r in results)
-        lines.append(
-            f"{name:<12} {best[name].requests_per_second:>10.0f} {best[name].p50_ms:>7.2f} "
-            f"{best[name].p99_ms:>7.2f} {medians[name].requests_per_second:>7.0f} "
-            f"{sum(r.errors for r in results):>6}   {each}"
-        )
-    ratio = best["decision"].requests_per_second / best["hello-world"].requests_per_second
-    median_ratio = (
-        medians["decision"].requests_per_second / medians["hello-world"].requests_per_second
-    )
-    lines.append(
+    summary = summarise_rounds(rounds)
+    ratio, median_ratio = summary.ratio("decision", "hello-world")
+    p99 = summary.best["decision"].p99_ms
+    summary.lines.append(
         f"ratio decision/hello-world: {ratio:.2f} best rounds, {median_ratio:.2f} medians "
-        f"(target >= 0.60); decision p99 {best['decision'].p99_ms:.1f} ms (target <= 30); "
+        f"(target >= 0.60); decision p99 {p99:.1f} ms (target <= 30); "
         f"{connections} connections"
     )
-    return "\n".join(lines)
+    return "\n".join(summary.lines)
 
 
 if __name__ == "__main__":

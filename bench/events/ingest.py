@@ -37,7 +37,7 @@ from pathlib import Path
 import redis
 
 from bench.decision.run import EXPERIMENTS, seed
-from bench.harness import WrkResult, bench_environment, gunicorn, run_wrk
+from bench.harness import WrkResult, bench_environment, gunicorn, run_wrk, summarise_rounds
 from service.domain.tokens import TokenSigner
 from service.settings import Settings
 from service.store.redis.keys import Keys
@@ -224,22 +224,8 @@ def report(
     seconds: int,
 ) -> str:
     hello, events = rounds
-    by_name = {"hello-world": hello, "events": [r.wrk for r in events]}
-    lines = [
-        f"{'endpoint':<12} {'best req/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'median':>7} "
-        f"{'errors':>6}   rounds (req/s)"
-    ]
-    best: dict[str, WrkResult] = {}
-    medians: dict[str, WrkResult] = {}
-    for name, results in by_name.items():
-        ordered = sorted(results, key=lambda r: r.requests_per_second)
-        best[name], medians[name] = ordered[-1], ordered[len(ordered) // 2]
-        each = " ".join(f"{r.requests_per_second:.0f}" for r in results)
-        lines.append(
-            f"{name:<12} {best[name].requests_per_second:>10.0f} {best[name].p50_ms:>7.2f} "
-            f"{best[name].p99_ms:>7.2f} {medians[name].requests_per_second:>7.0f} "
-            f"{sum(r.errors for r in results):>6}   {each}"
-        )
+    summary = summarise_rounds({"hello-world": hello, "events": [r.wrk for r in events]})
+    lines = summary.lines
     ordered_events = sorted(events, key=lambda r: r.events_per_second)
     best_events = ordered_events[-1].events_per_second
     median_events = ordered_events[len(ordered_events) // 2].events_per_second
@@ -257,10 +243,7 @@ def report(
         f"stream growth per round: {' '.join(str(r.stream_growth) for r in events)} events; "
         f"/ (req/s x 10 x {seconds} s): {checks}"
     )
-    ratio = best["events"].requests_per_second / best["hello-world"].requests_per_second
-    median_ratio = (
-        medians["events"].requests_per_second / medians["hello-world"].requests_per_second
-    )
+    ratio, median_ratio = summary.ratio("events", "hello-world")
     lines.append(
         f"ratio events/hello-world (requests): {ratio:.2f} best rounds, {median_ratio:.2f} medians"
     )
