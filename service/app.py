@@ -6,6 +6,7 @@ import logging
 import os
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import snippet
 from service.api import admin, ops, public
@@ -52,5 +53,11 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     app.register_blueprint(snippet.blueprint(snippet_asset))
     app.register_blueprint(demo_pages.blueprint(snippet_asset))
     app.wsgi_app = DecisionEndpoint(app.wsgi_app, decider, settings)  # type: ignore[method-assign]
+    if settings.trusted_proxy_hops:
+        # Behind a load balancer or CDN the client's address is in X-Forwarded-For; trust
+        # exactly as many hops as the operator says, so a client cannot forge its own.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxy_hops, x_proto=settings.trusted_proxy_hops
+        )
     app.register_blueprint(admin.bp)
     return app

@@ -46,6 +46,7 @@ class Settings:
     dedupe_ttl_hours: int
     rate_limit_per_minute: int
     decision_rate_limit_per_minute: int
+    trusted_proxy_hops: int
     # Shown to people (printed by the CLI, used in links); not used for routing.
     public_url: str = field(default="")
 
@@ -111,6 +112,7 @@ class Settings:
             decision_rate_limit_per_minute=env.integer(
                 "DECISION_RATE_LIMIT_PER_MINUTE", 0, low=0, high=10**7
             ),
+            trusted_proxy_hops=env.integer("TRUSTED_PROXY_HOPS", 0, low=0, high=5),
             public_url=env.text("PUBLIC_URL", f"http://{host}:{port}").rstrip("/"),
         )
 

@@ -256,3 +256,17 @@ def test_redis_and_sql_away_is_503_with_retry_after(
     response = post_events(app.test_client(), [event(token)])
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "30"
+
+
+def test_behind_a_proxy_the_forwarded_client_is_limited(
+    env: dict[str, str], clean_db: Any, token: str, clock: Any
+) -> None:
+    settings = Settings.from_env({**env, "RATE_LIMIT_PER_MINUTE": "1", "TRUSTED_PROXY_HOPS": "1"})
+    client = create_app(settings, clock=clock).test_client()
+
+    def from_client(address: str) -> int:
+        headers = {"X-Forwarded-For": address}
+        return int(post_events(client, [event(token, "view")], headers=headers).status_code)
+
+    assert [from_client("198.51.100.7"), from_client("198.51.100.7")] == [202, 429]
+    assert from_client("203.0.113.9") == 202  # another reader behind the same proxy
