@@ -34,14 +34,14 @@ class Decider:
         signer: TokenSigner,
         clock: Callable[[], datetime],
         *,
-        keys: Keys | None = None,
+        keys: Keys,
         rate_limit_per_minute: int = 0,
     ) -> None:
         self._cache = cache
         self._ledger = ledger
         self._signer = signer
         self._clock = clock
-        self._keys = keys or Keys("sf")
+        self._keys = keys
         self._rate_limit = rate_limit_per_minute
         # Rendered content per (banner, country name, article count): the same few hundred
         # combinations recur all day. Emptied when the snapshot changes (banners may have been

@@ -44,7 +44,7 @@ def decider(redis_client: redis_lib.Redis) -> Iterator[Any]:
     experiments: list[Experiment] = []
     cache = ExperimentCache(lambda: experiments, lambda: 1, check_every=3600)
     store = LedgerStore(redis_client, Keys("sf"), ttl_seconds=86_400)
-    yield Decider(cache, store, TokenSigner("k" * 40), FakeClock()), experiments
+    yield Decider(cache, store, TokenSigner("k" * 40), FakeClock(), keys=Keys("sf")), experiments
 
 
 def ask(decider: Decider, visitor: str, **params: str) -> dict[str, Any]:
