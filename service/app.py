@@ -9,7 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import snippet
-from service.api import admin, ops, public
+from service.api import admin, ops, public, reports
 from service.api.context import DECIDER, EXTENSION
 from service.api.decide import Decider
 from service.api.decision_endpoint import DecisionEndpoint
@@ -60,4 +60,5 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
             app.wsgi_app, x_for=settings.trusted_proxy_hops, x_proto=settings.trusted_proxy_hops
         )
     app.register_blueprint(admin.bp)
+    app.register_blueprint(reports.bp)
     return app

@@ -1,0 +1,175 @@
+"""The experiment report as JSON and as CSV (DESIGN §3, §5), for viewers and up."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date
+from typing import Any, cast
+
+from flask import Blueprint, Response, jsonify, request
+
+from service.api.auth import require_role
+from service.api.context import services
+from service.api.errors import ApiError
+from service.domain.report import METRICS, Segment, build_report
+from service.domain.roles import Role
+from service.store.sql.report_queries import arm_totals, day_totals
+
+bp = Blueprint("reports", __name__, url_prefix="/v1/admin")
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SEGMENTS = ("country", "device")
+_COUNTS = ("visitors", "impressions", "views", "clicks")
+_DISMISSALS = ("remind_later", "close", "already_donated")
+_FIGURES = (
+    "conversions",
+    "payments",
+    "revenue",
+    "annualised_value",
+    "average_gift",
+    "recurring_share",
+    "revenue_per_1000_impressions",
+    "click_through_rate",
+    "dismiss_rate",
+    "remind_later_visitors",
+    "remind_later_to_donated",
+)
+_VS = (
+    "relative_lift",
+    "p_value",
+    "p_value_adjusted",
+    "chance_to_beat_control",
+    "risk",
+    "absolute_difference",
+)
+CSV_COLUMNS = (
+    "experiment",
+    "segment",
+    "segment_value",
+    "variant",
+    "weight",
+    *_COUNTS,
+    *(f"dismiss_{reason}" for reason in _DISMISSALS),
+    *_FIGURES,
+    *(
+        column
+        for metric in METRICS
+        for column in (
+            metric,
+            *(f"{metric}_{field}" for field in _VS[:1]),
+            f"{metric}_ci_low",
+            f"{metric}_ci_high",
+            *(f"{metric}_{field}" for field in _VS[1:]),
+            f"{metric}_error",
+        )
+    ),
+)
+
+
+@bp.get("/experiments/<key>/report")
+@require_role(Role.viewer)
+def report(key: str) -> Response:
+    return jsonify(_report(key))
+
+
+@bp.get("/experiments/<key>/report.csv")
+@require_role(Role.viewer)
+def report_csv(key: str) -> Response:
+    body = _report(key)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for variant in body["variants"]:
+        writer.writerow(_csv_row(key, None, None, variant))
+    for group in body.get("segments", []):
+        for variant in group["variants"]:
+            writer.writerow(_csv_row(key, body["segment"], group["value"], variant))
+    return Response(
+        out.getvalue().encode("utf-8"),
+        mimetype="text/csv",
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{key}-report.csv"',
+        },
+    )
+
+
+def _report(key: str) -> dict[str, Any]:
+    start = _date_param("from")
+    end = _date_param("to")
+    if start and end and start > end:
+        raise ApiError(400, "bad_request", "the date range is empty", {"from": "must be <= to"})
+    raw_segment = request.args.get("segment") or None
+    if raw_segment is not None and raw_segment not in _SEGMENTS:
+        raise ApiError(
+            400, "bad_request", "unknown segment", {"segment": f"one of {', '.join(_SEGMENTS)}"}
+        )
+    segment = cast(Segment | None, raw_segment)
+    svc = services()
+    stored = svc.experiments.get(key)
+    if stored is None:
+        raise ApiError(404, "not_found", f"no experiment with key {key!r}")
+    experiment = stored.experiment
+    cap = experiment.analysis.revenue_cap
+    aggregates = arm_totals(svc.engine, key, start=start, end=end, segment=segment, revenue_cap=cap)
+    daily = day_totals(svc.engine, key, start=start, end=end, revenue_cap=cap)
+    return build_report(
+        experiment,
+        aggregates,
+        daily,
+        generated_at=svc.clock(),
+        start=start,
+        end=end,
+        segment=segment,
+    )
+
+
+def _date_param(name: str) -> date | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        if not _DATE.fullmatch(raw):
+            raise ValueError(raw)
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(
+            400, "bad_request", f"{name} is not a date", {name: "use YYYY-MM-DD"}
+        ) from None
+
+
+def _csv_row(
+    key: str, segment: str | None, value: str | None, variant: dict[str, Any]
+) -> dict[str, str]:
+    row: dict[str, Any] = {
+        "experiment": key,
+        "segment": segment,
+        "segment_value": value,
+        "variant": variant["key"],
+        "weight": variant["weight"],
+        **{name: variant[name] for name in (*_COUNTS, *_FIGURES)},
+        **{f"dismiss_{reason}": variant["dismissals"][reason] for reason in _DISMISSALS},
+    }
+    for metric in METRICS:
+        figures = variant["metrics"][metric]
+        row[metric] = figures["value"]
+        vs = figures["vs_control"] or {}
+        row[f"{metric}_error"] = vs.get("error")
+        for field in _VS:
+            row[f"{metric}_{field}"] = vs.get(field)
+        ci = vs.get("ci") or (None, None)
+        row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = ci
+    return {name: _cell(row[name]) for name in CSV_COLUMNS}
+
+
+def _cell(value: Any) -> str:
+    # Unlocalised: repr of a float round-trips exactly and never uses a decimal comma.
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)

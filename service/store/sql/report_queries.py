@@ -1,0 +1,171 @@
+"""The report's SQL: sufficient statistics over exposed visitors, one grouped query each.
+
+A visitor is exposed once `first_exposure_at` is set (their first impression); the date range
+filters on that instant, [start 00:00 UTC, end + 1 day 00:00 UTC). Revenue and annualised
+value are winsorised per visitor with CASE WHEN (portable across SQLite and PostgreSQL) before
+summing, so the per-visitor n, Σx and Σx² the stats need never leave the database as rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Date, Engine, Float, case, cast, func, literal, literal_column, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from service.domain.report import ArmTotals, DayTotals, Segment
+from service.store.sql.tables import visitor_outcomes as vo
+
+
+def arm_totals(
+    engine: Engine,
+    experiment_key: str,
+    *,
+    start: date | None,
+    end: date | None,
+    segment: Segment | None,
+    revenue_cap: float | None,
+) -> list[ArmTotals]:
+    """One row per (segment value, variant) with exposed visitors; segment None: per variant."""
+    segment_col: ColumnElement[Any] = (
+        vo.c[segment] if segment is not None else literal(None).label("segment")
+    )
+    revenue = _capped(vo.c.revenue, revenue_cap)
+    annualised = _capped(vo.c.annualised_value, revenue_cap)
+    query = (
+        select(
+            vo.c.variant_key,
+            segment_col.label("segment"),
+            func.count().label("visitors"),
+            _count_if(vo.c.conversions > 0).label("converters"),
+            func.sum(vo.c.revenue).label("revenue"),
+            func.sum(revenue).label("revenue_capped"),
+            func.sum(revenue * revenue).label("revenue_capped_squares"),
+            func.sum(vo.c.annualised_value).label("annualised"),
+            func.sum(annualised).label("annualised_capped"),
+            func.sum(annualised * annualised).label("annualised_capped_squares"),
+            *(
+                func.sum(vo.c[name]).label(name)
+                for name in (
+                    "impressions",
+                    "views",
+                    "clicks",
+                    "dismiss_remind_later",
+                    "dismiss_close",
+                    "dismiss_already_donated",
+                    "conversions",
+                    "recurring_conversions",
+                )
+            ),
+            _count_if(vo.c.first_remind_later_at.is_not(None)).label("remind_later_visitors"),
+            _count_if(vo.c.converted_after_remind_later).label("converted_after_remind_later"),
+        )
+        .where(*_exposed(experiment_key, start, end))
+        .group_by(vo.c.variant_key, *([vo.c[segment]] if segment is not None else []))
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [
+        ArmTotals(
+            variant=row["variant_key"],
+            segment=row["segment"],
+            visitors=int(row["visitors"]),
+            converters=int(row["converters"] or 0),
+            revenue=float(row["revenue"] or 0.0),
+            revenue_capped=float(row["revenue_capped"] or 0.0),
+            revenue_capped_squares=float(row["revenue_capped_squares"] or 0.0),
+            annualised=float(row["annualised"] or 0.0),
+            annualised_capped=float(row["annualised_capped"] or 0.0),
+            annualised_capped_squares=float(row["annualised_capped_squares"] or 0.0),
+            impressions=int(row["impressions"] or 0),
+            views=int(row["views"] or 0),
+            clicks=int(row["clicks"] or 0),
+            dismiss_remind_later=int(row["dismiss_remind_later"] or 0),
+            dismiss_close=int(row["dismiss_close"] or 0),
+            dismiss_already_donated=int(row["dismiss_already_donated"] or 0),
+            conversions=int(row["conversions"] or 0),
+            recurring_conversions=int(row["recurring_conversions"] or 0),
+            remind_later_visitors=int(row["remind_later_visitors"] or 0),
+            converted_after_remind_later=int(row["converted_after_remind_later"] or 0),
+        )
+        for row in rows
+    ]
+
+
+def day_totals(
+    engine: Engine,
+    experiment_key: str,
+    *,
+    start: date | None,
+    end: date | None,
+    revenue_cap: float | None,
+) -> list[DayTotals]:
+    """New exposed visitors per variant per UTC day of first exposure, with capped sums."""
+    if engine.dialect.name == "sqlite":
+        day: ColumnElement[Any] = func.date(vo.c.first_exposure_at)  # stored as naive UTC
+    else:
+        # A literal, not a bind parameter, so the SELECT and GROUP BY expressions are identical.
+        day = cast(func.timezone(literal_column("'UTC'"), vo.c.first_exposure_at), Date)
+    revenue = _capped(vo.c.revenue, revenue_cap)
+    annualised = _capped(vo.c.annualised_value, revenue_cap)
+    query = (
+        select(
+            vo.c.variant_key,
+            day.label("day"),
+            func.count().label("visitors"),
+            _count_if(vo.c.conversions > 0).label("converters"),
+            func.sum(revenue).label("revenue"),
+            func.sum(revenue * revenue).label("revenue_squares"),
+            func.sum(annualised).label("annualised"),
+            func.sum(annualised * annualised).label("annualised_squares"),
+        )
+        .where(*_exposed(experiment_key, start, end))
+        .group_by(vo.c.variant_key, day)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [
+        DayTotals(
+            day=_as_date(row["day"]),
+            totals=ArmTotals(
+                variant=row["variant_key"],
+                visitors=int(row["visitors"]),
+                converters=int(row["converters"] or 0),
+                revenue_capped=float(row["revenue"] or 0.0),
+                revenue_capped_squares=float(row["revenue_squares"] or 0.0),
+                annualised_capped=float(row["annualised"] or 0.0),
+                annualised_capped_squares=float(row["annualised_squares"] or 0.0),
+            ),
+        )
+        for row in rows
+    ]
+
+
+def _exposed(key: str, start: date | None, end: date | None) -> list[ColumnElement[bool]]:
+    conditions = [vo.c.experiment_key == key, vo.c.first_exposure_at.is_not(None)]
+    if start is not None:
+        conditions.append(vo.c.first_exposure_at >= datetime.combine(start, time(), UTC))
+    if end is not None:
+        next_day = datetime.combine(end + timedelta(days=1), time(), UTC)
+        conditions.append(vo.c.first_exposure_at < next_day)
+    return conditions
+
+
+def _capped(column: ColumnElement[float], cap: float | None) -> ColumnElement[float]:
+    if cap is None:
+        return column
+    bound = literal(cap, Float)
+    return case((column > bound, bound), else_=column)
+
+
+def _count_if(condition: ColumnElement[Any]) -> ColumnElement[Any]:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
