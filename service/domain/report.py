@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from service.domain.experiment import Experiment
 from service.stats.compare import Comparison, Unavailable, compare, compare_arms
+from service.stats.intervals import mean_interval
 from service.stats.srm import srm_p_value
 from service.stats.summaries import SampleStats
 
@@ -243,6 +244,7 @@ def _daily(experiment: Experiment, days: Iterable[DayTotals]) -> list[dict[str, 
     keys = [v.key for v in experiment.variants]
     running = {key: ArmTotals(key) for key in keys}
     metric = str(experiment.analysis.primary_metric)
+    alpha = experiment.analysis.alpha
     out = []
     for day in sorted(by_day):
         for key in keys:
@@ -257,7 +259,9 @@ def _daily(experiment: Experiment, days: Iterable[DayTotals]) -> list[dict[str, 
                 "variant": key,
                 "visitors": arm.visitors,
                 "conversion_rate": _ratio(arm.converters, arm.visitors),
+                "conversion_rate_ci": _band(arm.stats("conversion_rate"), alpha),
                 "revenue_per_visitor": _ratio(arm.revenue_capped, arm.visitors),
+                "revenue_per_visitor_ci": _band(arm.stats("revenue_per_visitor"), alpha),
                 "lift": None,
                 "ci": None,
             }
@@ -272,6 +276,11 @@ def _daily(experiment: Experiment, days: Iterable[DayTotals]) -> list[dict[str, 
                     point["lift"], point["ci"] = result.lift, list(result.ci)
             out.append(point)
     return out
+
+
+def _band(stats: SampleStats, alpha: float) -> list[float] | None:
+    interval = mean_interval(stats, alpha)
+    return list(interval) if interval else None
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:

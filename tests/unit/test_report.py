@@ -259,3 +259,13 @@ def test_daily_series_is_cumulative() -> None:
     assert later["revenue_per_visitor"] == pytest.approx(30 / 90)
     assert later["lift"] == pytest.approx((30 / 90) / (30 / 150) - 1)
     assert len(later["ci"]) == 2 and all(math.isfinite(x) for x in later["ci"])
+
+
+def test_mean_interval_for_a_rate_and_a_mean() -> None:
+    from service.stats.intervals import mean_interval
+    from service.stats.summaries import SampleStats
+
+    low, high = mean_interval(SampleStats.proportion(10_000, 200), 0.05)  # type: ignore[misc]
+    assert low == pytest.approx(0.02 - 1.959964 * (0.02 * 0.98 / 10_000) ** 0.5, rel=1e-6)
+    assert high == pytest.approx(0.02 + 1.959964 * (0.02 * 0.98 / 10_000) ** 0.5, rel=1e-6)
+    assert mean_interval(SampleStats.proportion(1, 1), 0.05) is None

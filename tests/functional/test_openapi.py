@@ -1,0 +1,96 @@
+"""GET /openapi.json: a valid OpenAPI 3.1 document with a path item for every route."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from openapi_spec_validator import validate
+from openapi_spec_validator.validation import OpenAPIV31SpecValidator
+
+from service.api import openapi
+from service.api.decision_endpoint import PATH as DECISION_PATH
+from service.domain.decision import Reason
+
+# Documented where the service answers them itself; everywhere else they are Flask's.
+_IMPLICIT = {"HEAD", "OPTIONS"}
+_ARGUMENT = re.compile(r"<(?:[^<>]*:)?(\w+)>")
+
+
+@pytest.fixture(autouse=True)
+def _registered(app: Flask) -> None:
+    # Until the app factory registers the blueprint itself.
+    if "openapi" not in app.blueprints:
+        app.register_blueprint(openapi.bp)
+
+
+@pytest.fixture
+def document(client: FlaskClient) -> dict[str, Any]:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.is_json
+    body = response.json
+    assert isinstance(body, dict)
+    return body
+
+
+def _served(app: Flask) -> dict[str, set[str]]:
+    routes: dict[str, set[str]] = {DECISION_PATH: {"GET", "OPTIONS"}}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        path = _ARGUMENT.sub(r"{\1}", rule.rule)
+        routes.setdefault(path, set()).update((rule.methods or set()) - _IMPLICIT)
+    return routes
+
+
+def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    assert document["openapi"].startswith("3.1.")
+    validate(document, cls=OpenAPIV31SpecValidator)
+
+
+def test_every_route_has_a_path_item_with_its_methods(app: Flask, document: dict[str, Any]) -> None:
+    paths = document["paths"]
+    missing = []
+    for path, methods in sorted(_served(app).items()):
+        documented = {m.upper() for m in paths.get(path, {}) if m != "parameters"}
+        missing += [f"{method} {path}" for method in sorted(methods - documented)]
+    assert missing == []
+
+
+def test_no_path_is_documented_that_is_not_served(app: Flask, document: dict[str, Any]) -> None:
+    assert set(document["paths"]) - set(_served(app)) == set()
+
+
+def test_admin_operations_need_a_bearer_token_and_name_a_role(document: dict[str, Any]) -> None:
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            is_admin = path.startswith("/v1/admin/")
+            assert (operation.get("security") == [{"bearerAuth": []}]) is is_admin, path
+            if is_admin:
+                assert re.search(r"Role: `(viewer|editor|admin)`", operation["description"])
+
+
+def test_error_answers_use_the_error_envelope(document: dict[str, Any]) -> None:
+    error = document["components"]["responses"]["Error"]
+    assert error["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    detail = document["components"]["schemas"]["ErrorDetail"]
+    assert set(detail["properties"]) == {"code", "message", "fields"}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters" or path.startswith("/demo"):
+                continue  # the demo pages answer in HTML
+            for status, response in operation["responses"].items():
+                if status.startswith("4"):
+                    assert response.get("$ref") == "#/components/responses/Error", (path, status)
+
+
+def test_the_decision_reasons_are_the_domains(document: dict[str, Any]) -> None:
+    reason = document["components"]["schemas"]["Decision"]["properties"]["reason"]
+    assert set(reason["enum"]) == {r.value for r in Reason} | {None}
