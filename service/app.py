@@ -9,7 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import snippet
-from service.api import admin, ops, public, reports
+from service.api import admin, openapi, ops, public, reports
 from service.api.context import DECIDER, EXTENSION
 from service.api.decide import Decider
 from service.api.decision_endpoint import DecisionEndpoint
@@ -61,4 +61,5 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
         )
     app.register_blueprint(admin.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(openapi.bp)
     return app

@@ -1,0 +1,395 @@
+"""Building blocks of the OpenAPI document: helpers, shared responses and the schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.api.event_batch import MAX_EVENTS
+from service.domain.decision import Reason
+from service.domain.events import EventType
+from service.domain.experiment import (
+    DismissReason,
+    Frequency,
+    Placement,
+    Status,
+    Template,
+)
+from service.domain.lifecycle import Action
+
+Json = dict[str, Any]
+
+_ADMIN = ["Admin"]
+_PUBLIC = ["Public"]
+_OPS = ["Operations"]
+_PAGES = ["Snippet and demo"]
+_BEARER: list[Json] = [{"bearerAuth": []}]
+
+
+def _values(enum: Any) -> list[str]:
+    return [member.value for member in enum]
+
+
+def _ref(name: str) -> Json:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: Json, description: str) -> Json:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> Json:
+    return {"$ref": "#/components/responses/Error", "description": description}
+
+
+def _javascript(description: str) -> Json:
+    return {
+        "description": description,
+        "content": {"application/javascript": {"schema": {"type": "string"}}},
+    }
+
+
+def _html(description: str) -> Json:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+def _query(name: str, description: str, schema: Json | None = None, **extra: Any) -> Json:
+    return {
+        "name": name,
+        "in": "query",
+        "description": description,
+        "schema": schema or {"type": "string"},
+        **extra,
+    }
+
+
+_KEY_PARAM: Json = {
+    "name": "key",
+    "in": "path",
+    "required": True,
+    "description": "The experiment key.",
+    "schema": {"type": "string"},
+}
+_AUTH_ERRORS: Json = {
+    "401": _error("No bearer token, or an unknown or revoked one."),
+    "403": _error("The token's role is too low for this endpoint."),
+}
+_NOT_FOUND: Json = {"404": _error("No experiment with that key.")}
+
+
+def _admin(role: str, summary: str, responses: Json, **extra: Any) -> Json:
+    return {
+        "tags": _ADMIN,
+        "summary": summary,
+        "description": f"Role: `{role}` or above (roles: viewer < editor < admin).",
+        "security": _BEARER,
+        **extra,
+        "responses": {**responses, **_AUTH_ERRORS},
+    }
+
+
+_SCHEMAS: Json = {
+    "Error": {
+        "type": "object",
+        "description": "The one error envelope every 4xx (and 5xx) answer carries.",
+        "required": ["error"],
+        "properties": {"error": _ref("ErrorDetail")},
+    },
+    "ErrorDetail": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {
+            "code": {"type": "string", "examples": ["bad_request", "invalid"]},
+            "message": {"type": "string"},
+            "fields": {
+                "type": "object",
+                "description": "Per field (or path) what is wrong with it.",
+                "additionalProperties": {"type": "string"},
+            },
+        },
+    },
+    "Experiment": {
+        "type": "object",
+        "description": (
+            "An experiment document. Every field is validated by the service; see DESIGN §2 "
+            "for the nested objects."
+        ),
+        "required": ["key", "name", "placement", "variants"],
+        "properties": {
+            "key": {"type": "string"},
+            "name": {"type": "string"},
+            "placement": {"type": "string", "enum": _values(Placement)},
+            "priority": {"type": "integer"},
+            "status": {"type": "string", "enum": _values(Status)},
+            "start_at": {"type": ["string", "null"], "format": "date-time"},
+            "end_at": {"type": ["string", "null"], "format": "date-time"},
+            "traffic": {"type": "number", "minimum": 0, "maximum": 1},
+            "holdout": {"type": "number", "minimum": 0, "maximum": 1},
+            "targeting": {"type": "object"},
+            "caps": {"type": "object"},
+            "snooze_hours": _ref("SnoozeHours"),
+            "attribution_days": {"type": "integer"},
+            "allocation": {"type": "string", "enum": ["fixed", "bandit"]},
+            "analysis": {"type": "object"},
+            "variants": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["key", "weight", "banner"],
+                    "properties": {
+                        "key": {"type": "string"},
+                        "weight": {"type": "number"},
+                        "banner": {"type": "object"},
+                    },
+                },
+            },
+            "seed": {"type": "string"},
+            "trust_client_conversions": {"type": "boolean"},
+        },
+        "additionalProperties": True,
+    },
+    "ExperimentResource": {
+        "description": "An experiment document as the API returns it, with its bookkeeping.",
+        "allOf": [
+            _ref("Experiment"),
+            {
+                "type": "object",
+                "properties": {
+                    "revision": {"type": "integer"},
+                    "created_at": {"type": ["string", "null"], "format": "date-time"},
+                    "updated_at": {"type": ["string", "null"], "format": "date-time"},
+                    "started_at": {"type": ["string", "null"], "format": "date-time"},
+                    "stopped_at": {"type": ["string", "null"], "format": "date-time"},
+                    "allowed_actions": {
+                        "type": "array",
+                        "items": {"type": "string", "enum": _values(Action)},
+                    },
+                },
+            },
+        ],
+    },
+    "ExperimentList": {
+        "type": "object",
+        "required": ["experiments"],
+        "properties": {"experiments": {"type": "array", "items": _ref("ExperimentResource")}},
+    },
+    "History": {
+        "type": "object",
+        "required": ["experiment", "revisions"],
+        "properties": {
+            "experiment": {"type": "string"},
+            "revisions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "revision": {"type": "integer"},
+                        "action": {"type": "string"},
+                        "actor": {"type": "string"},
+                        "at": {"type": "string", "format": "date-time"},
+                        "changes": {},
+                        "document": _ref("Experiment"),
+                    },
+                },
+            },
+        },
+    },
+    "PreviewTokenRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "variant": {"type": "string", "description": "Default: the control variant."},
+            "ttl_hours": {"type": "integer", "minimum": 1, "maximum": 168, "default": 24},
+        },
+    },
+    "PreviewToken": {
+        "type": "object",
+        "required": ["experiment", "variant", "token", "expires_at", "decision_url"],
+        "properties": {
+            "experiment": {"type": "string"},
+            "variant": {"type": "string"},
+            "token": {"type": "string"},
+            "expires_at": {"type": "string", "format": "date-time"},
+            "decision_url": {"type": "string"},
+        },
+    },
+    "Erasure": {
+        "type": "object",
+        "required": ["visitor", "removed"],
+        "properties": {
+            "visitor": {"type": "string"},
+            "removed": {
+                "type": "object",
+                "description": "How many keys, stream entries and rows of each kind went.",
+                "additionalProperties": {"type": "integer"},
+            },
+        },
+    },
+    "Report": {
+        "type": "object",
+        "required": ["experiment", "generated_at", "variants"],
+        "properties": {
+            "experiment": {"type": "string"},
+            "generated_at": {"type": "string", "format": "date-time"},
+            "currency": {"type": "string"},
+            "from": {"type": ["string", "null"], "format": "date"},
+            "to": {"type": ["string", "null"], "format": "date"},
+            "segment": {"type": ["string", "null"], "enum": ["country", "device", None]},
+            "analysis": {"type": "string", "enum": ["sequential", "fixed"]},
+            "revenue_cap": {"type": ["number", "null"]},
+            "primary_metric": {"type": "string"},
+            "srm": {
+                "type": "object",
+                "properties": {
+                    "p_value": {"type": ["number", "null"]},
+                    "mismatch": {"type": "boolean"},
+                },
+            },
+            "variants": {"type": "array", "items": {"type": "object"}},
+            "verdicts": {},
+            "daily": {},
+            "segments": {
+                "type": "array",
+                "description": "Present when a segment is asked for: one group per value.",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "value": {"type": ["string", "null"]},
+                        "variants": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+            },
+        },
+    },
+    "SnoozeHours": {
+        "type": "object",
+        "properties": {name: {"type": "number"} for name in _values(DismissReason)},
+    },
+    "Banner": {
+        "type": "object",
+        "required": [
+            "experiment",
+            "variant",
+            "token",
+            "template",
+            "content",
+            "snooze_hours",
+            "qa",
+        ],
+        "properties": {
+            "experiment": {"type": "string"},
+            "variant": {"type": "string"},
+            "token": {"type": "string", "description": "The signed decision token."},
+            "template": {"type": "string", "enum": _values(Template)},
+            "content": {"type": "object", "description": "The banner, placeholders filled."},
+            "snooze_hours": _ref("SnoozeHours"),
+            "qa": {"type": "boolean", "description": "A forced or preview decision."},
+        },
+    },
+    "Decision": {
+        "type": "object",
+        "required": ["banner", "reason"],
+        "properties": {
+            "banner": {"oneOf": [_ref("Banner"), {"type": "null"}]},
+            "reason": {
+                "type": ["string", "null"],
+                "enum": [*_values(Reason), None],
+                "description": "Why no banner; null when there is one.",
+            },
+            "debug": {
+                "type": "object",
+                "description": "With debug=1: per experiment, which rule failed.",
+                "properties": {"experiments": {"type": "array"}},
+            },
+        },
+    },
+    "Event": {
+        "type": "object",
+        "required": ["id", "type", "token"],
+        "properties": {
+            "id": {"type": "string", "description": "A client-made unique id (a UUID)."},
+            "type": {"type": "string", "enum": _values(EventType)},
+            "token": {"type": "string", "description": "The decision token."},
+            "ts": {"type": "string", "format": "date-time"},
+            "reason": {"type": "string", "enum": _values(DismissReason)},
+            "amount": {"type": "number"},
+            "currency": {"type": "string"},
+            "frequency": {"type": "string", "enum": _values(Frequency)},
+        },
+    },
+    "EventBatch": {
+        "type": "object",
+        "required": ["events"],
+        "properties": {
+            "events": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_EVENTS,
+                "items": _ref("Event"),
+            }
+        },
+    },
+    "EventsAnswer": {
+        "type": "object",
+        "required": ["accepted", "duplicates", "rejected", "dropped"],
+        "properties": {
+            "accepted": {"type": "integer"},
+            "duplicates": {"type": "integer"},
+            "rejected": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["index", "error"],
+                    "properties": {
+                        "index": {"type": "integer"},
+                        "error": _ref("ErrorDetail"),
+                    },
+                },
+            },
+            "dropped": {
+                "type": "object",
+                "properties": {"qa": {"type": "integer"}, "bot": {"type": "integer"}},
+            },
+        },
+    },
+    "Payment": {
+        "type": "object",
+        "required": ["id", "amount", "currency"],
+        "additionalProperties": False,
+        "description": "Names the visitor by `visitor` or by the decision `token`.",
+        "properties": {
+            "id": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,100}$"},
+            "visitor": {"type": "string"},
+            "token": {"type": "string"},
+            "amount": {"type": "number"},
+            "currency": {"type": "string"},
+            "frequency": {"type": "string", "enum": _values(Frequency), "default": "one_off"},
+            "ts": {"type": "string", "format": "date-time"},
+        },
+    },
+    "ConversionsAnswer": {
+        "type": "object",
+        "required": ["payment", "duplicate", "credited"],
+        "properties": {
+            "payment": {"type": "string"},
+            "duplicate": {"type": "boolean"},
+            "credited": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "experiment": {"type": "string"},
+                        "variant": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+    "Status": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "unavailable"]},
+            "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    },
+}
