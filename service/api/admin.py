@@ -84,13 +84,13 @@ def create_experiment() -> tuple[Response, int, dict[str, str]]:
 @bp.get("/experiments/<key>")
 @require_role(Role.viewer)
 def get_experiment(key: str) -> Response:
-    return _json(_load(key))
+    return _json(load_experiment(key))
 
 
 @bp.put("/experiments/<key>")
 @require_role(Role.editor)
 def update_experiment(key: str) -> Response:
-    current = _load(key)
+    current = load_experiment(key)
     body = json_object()
     for name in _RESOURCE_FIELDS:
         body.pop(name, None)
@@ -123,7 +123,7 @@ def update_experiment(key: str) -> Response:
 @bp.post("/experiments/<key>/<any(start, pause, stop, archive):action>")
 @require_role(Role.editor)
 def change_status(key: str, action: str) -> Response:
-    current = _load(key)
+    current = load_experiment(key)
     new_status = next_status(current.experiment.status, Action(action))
     svc = services()
     try:
@@ -169,7 +169,7 @@ def history(key: str) -> Response:
 def preview_token(key: str) -> Response:
     """A signed link for QA: shows one variant of the experiment, whatever its status, to
     whoever holds it until it expires; its decisions carry qa=true and never reach results."""
-    stored = _load(key)
+    stored = load_experiment(key)
     body = json_object() if request.get_data() else {}
     experiment = stored.experiment
     variant_key = body.get("variant", experiment.control.key)
@@ -217,7 +217,8 @@ def erase_visitor(visitor: str) -> Response:
     return jsonify({"visitor": visitor, "removed": removed})
 
 
-def _load(key: str) -> StoredExperiment:
+def load_experiment(key: str) -> StoredExperiment:
+    """The stored experiment, or a 404 in the error envelope."""
     stored = services().experiments.get(key)
     if stored is None:
         raise _not_found(key)

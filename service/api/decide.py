@@ -18,7 +18,7 @@ from service.domain.ledger import parse_ledger
 from service.domain.page_context import PageContext
 from service.domain.tokens import TokenInvalid, TokenSigner
 from service.metrics import DECISIONS, REDIS_FAILURES
-from service.store.experiment_cache import ExperimentCache
+from service.store.experiment_cache import ExperimentCache, Snapshot
 from service.store.redis.keys import Keys
 from service.store.redis.ledger import RATE_WINDOW_SECONDS, LedgerStore
 
@@ -52,11 +52,10 @@ class Decider:
     def answer(self, request: DecisionRequest, client_ip: str = "") -> dict[str, Any]:
         now = self._clock()
         if request.force or request.preview:
-            experiment, variant = self._qa_target(request, int(now.timestamp()))
-            body = {
-                "banner": self._banner(experiment, variant, request.context, now, qa=True),
-                "reason": None,
-            }
+            snapshot = self._cache.snapshot()  # QA needs no Redis: no failure check
+            experiment, variant = self._qa_target(request, int(now.timestamp()), snapshot)
+            banner = self._banner(experiment, variant, request.context, now, snapshot, qa=True)
+            body = {"banner": banner, "reason": None}
             DECISIONS.labels("qa").inc()
             return body
         ctx = request.context
@@ -83,7 +82,7 @@ class Decider:
         )
         if outcome.to_store is not None:
             self._store(ctx.visitor, outcome.to_store)
-        body = self._body(outcome, ctx, now)
+        body = self._body(outcome, ctx, now, snapshot)
         if request.debug:
             body["debug"] = {"experiments": list(outcome.trace)}
         DECISIONS.labels(outcome.reason or "shown").inc()
@@ -105,14 +104,23 @@ class Decider:
             REDIS_FAILURES.labels("assignment").inc()
             log.warning("assignment not stored: %s", exc)
 
-    def _body(self, outcome: Outcome, ctx: PageContext, now: datetime) -> dict[str, Any]:
+    def _body(
+        self, outcome: Outcome, ctx: PageContext, now: datetime, snapshot: Snapshot
+    ) -> dict[str, Any]:
         if outcome.variant is None or outcome.experiment is None:
             return {"banner": None, "reason": str(outcome.reason)}
-        banner = self._banner(outcome.experiment, outcome.variant, ctx, now, qa=False)
+        banner = self._banner(outcome.experiment, outcome.variant, ctx, now, snapshot, qa=False)
         return {"banner": banner, "reason": None}
 
     def _banner(
-        self, experiment: Experiment, variant: Variant, ctx: PageContext, now: datetime, *, qa: bool
+        self,
+        experiment: Experiment,
+        variant: Variant,
+        ctx: PageContext,
+        now: datetime,
+        snapshot: Snapshot,
+        *,
+        qa: bool,
     ) -> dict[str, Any]:
         token = self._signer.decision(
             ctx.visitor, experiment.key, variant.key, int(now.timestamp()), qa
@@ -123,7 +131,7 @@ class Decider:
             "variant": variant.key,
             "token": token,
             "template": str(variant.banner.template),
-            "content": self._render(variant, ctx),
+            "content": self._render(variant, ctx, snapshot),
             "snooze_hours": {
                 "remind_later": snooze.remind_later,
                 "close": snooze.close,
@@ -132,8 +140,9 @@ class Decider:
             "qa": qa,
         }
 
-    def _render(self, variant: Variant, ctx: PageContext) -> dict[str, Any]:
-        snapshot = self._cache.snapshot()
+    def _render(self, variant: Variant, ctx: PageContext, snapshot: Snapshot) -> dict[str, Any]:
+        # `variant` comes from `snapshot`, which keeps it alive, so id(banner) cannot be reused
+        # by another object while entries keyed by it are in the cache.
         if snapshot is not self._content_snapshot or len(self._content) > _CONTENT_CACHE_SIZE:
             self._content = {}
             self._content_snapshot = snapshot
@@ -143,8 +152,9 @@ class Decider:
             content = self._content[key] = render_content(variant.banner, ctx)
         return content
 
-    def _qa_target(self, request: DecisionRequest, now: int) -> tuple[Experiment, Variant]:
-        snapshot = self._cache.snapshot()
+    def _qa_target(
+        self, request: DecisionRequest, now: int, snapshot: Snapshot
+    ) -> tuple[Experiment, Variant]:
         if request.preview:
             field = "preview"
             try:

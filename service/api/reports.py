@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from flask import Blueprint, Response, jsonify, request
 
+from service.api.admin import load_experiment
 from service.api.auth import require_role
 from service.api.context import services
 from service.api.errors import ApiError
@@ -108,10 +109,7 @@ def _report(key: str) -> dict[str, Any]:
         )
     segment = cast(Segment | None, raw_segment)
     svc = services()
-    stored = svc.experiments.get(key)
-    if stored is None:
-        raise ApiError(404, "not_found", f"no experiment with key {key!r}")
-    experiment = stored.experiment
+    experiment = load_experiment(key).experiment
     cap = experiment.analysis.revenue_cap
     aggregates = arm_totals(svc.engine, key, start=start, end=end, segment=segment, revenue_cap=cap)
     daily = day_totals(svc.engine, key, start=start, end=end, revenue_cap=cap)
