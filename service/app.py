@@ -8,8 +8,8 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import snippet
-from service.api import admin, openapi, ops, public, reports
+from service import dashboard, snippet
+from service.api import admin, exports, openapi, ops, public, reports
 from service.api.context import DECIDER, EXTENSION
 from service.api.decide import Decider
 from service.api.decision_endpoint import DecisionEndpoint
@@ -30,8 +30,9 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     settings = settings or Settings.from_env(os.environ)
     logging.basicConfig(level=settings.log_level)
     app = _Flask(__name__)
-    # No Flask SECRET_KEY: nothing uses cookie sessions yet, and with a key set Flask builds a
-    # signing serializer on every request, a fifth of the decision path's cost.
+    # No Flask SECRET_KEY: only the dashboard has sessions, through its own path-scoped
+    # interface (service/dashboard/session.py); with a key set Flask would build a signing
+    # serializer on every request, a fifth of the decision path's cost.
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
     )
@@ -61,5 +62,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
         )
     app.register_blueprint(admin.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(exports.bp)
     app.register_blueprint(openapi.bp)
+    dashboard.install(app, settings, snippet_asset)
     return app

@@ -14,9 +14,9 @@ from service.api.admin import load_experiment
 from service.api.auth import require_role
 from service.api.context import services
 from service.api.errors import ApiError
-from service.domain.report import METRICS, Segment, build_report
+from service.domain.report import METRICS, Segment
 from service.domain.roles import Role
-from service.store.sql.report_queries import arm_totals, day_totals
+from service.store.sql.report_source import load_report
 
 bp = Blueprint("reports", __name__, url_prefix="/v1/admin")
 
@@ -78,7 +78,11 @@ def report(key: str) -> Response:
 @bp.get("/experiments/<key>/report.csv")
 @require_role(Role.viewer)
 def report_csv(key: str) -> Response:
-    body = _report(key)
+    return csv_response(key, _report(key))
+
+
+def csv_response(key: str, body: dict[str, Any]) -> Response:
+    """The report as a CSV download: overall rows, then one per segment value and variant."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
@@ -98,6 +102,16 @@ def report_csv(key: str) -> Response:
 
 
 def _report(key: str) -> dict[str, Any]:
+    start, end, segment = report_params()
+    svc = services()
+    experiment = load_experiment(key).experiment
+    return load_report(
+        svc.engine, experiment, now=svc.clock(), start=start, end=end, segment=segment
+    )
+
+
+def report_params() -> tuple[date | None, date | None, Segment | None]:
+    """from, to and segment from the query string, or a 400 naming the bad one."""
     start = _date_param("from")
     end = _date_param("to")
     if start and end and start > end:
@@ -107,21 +121,7 @@ def _report(key: str) -> dict[str, Any]:
         raise ApiError(
             400, "bad_request", "unknown segment", {"segment": f"one of {', '.join(_SEGMENTS)}"}
         )
-    segment = cast(Segment | None, raw_segment)
-    svc = services()
-    experiment = load_experiment(key).experiment
-    cap = experiment.analysis.revenue_cap
-    aggregates = arm_totals(svc.engine, key, start=start, end=end, segment=segment, revenue_cap=cap)
-    daily = day_totals(svc.engine, key, start=start, end=end, revenue_cap=cap)
-    return build_report(
-        experiment,
-        aggregates,
-        daily,
-        generated_at=svc.clock(),
-        start=start,
-        end=end,
-        segment=segment,
-    )
+    return start, end, cast(Segment | None, raw_segment)
 
 
 def _date_param(name: str) -> date | None:

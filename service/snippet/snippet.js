@@ -66,7 +66,7 @@
   /* ---- events: queued, batched, retried with backoff, deduplicated by id on the server ---- */
   var queue = (LS && load(QUEUE_KEY)) || [], backoff = 1000, timer = null;
   function track(type, token, extra) {
-    if (!consented()) return;
+    if (!token || !consented()) return; // a dashboard preview has no token and reports nothing
     var e = { id: uuid(), type: type, token: token, ts: new Date().toISOString() };
     for (var k in extra || {}) e[k] = extra[k];
     queue.push(e);
@@ -200,7 +200,8 @@
       return u.href;
     };
     cta.href = go();
-    cta.addEventListener("click", safe(function () {
+    cta.addEventListener("click", safe(function (ev) {
+      if (!banner.token) return ev.preventDefault();
       cta.href = go();
       track("click", banner.token);
       flush(true);
@@ -265,6 +266,13 @@
     else if (placement === "bottom-banner") D.body.appendChild(host);
     else ME.parentNode.insertBefore(host, ME);
     return host;
+  }
+
+  // The dashboard's banner editor loads this file with data-mode="preview" and draws with the
+  // very code readers get: smallFavor.preview(host, banner) renders and reports nothing.
+  if (ME.getAttribute("data-mode") === "preview") {
+    config.preview = safe(function (host, banner) { render(banner.template, banner, host); });
+    return;
   }
 
   var views = 0;

@@ -55,3 +55,8 @@ class Keys:
     def rate_limit(self, client_ip: str) -> str:
         """Requests of one client IP in the current window (TTL: the window)."""
         return f"{self.prefix}:{{events}}:rate:{client_ip}"
+
+    def login_attempts(self, scope: str) -> str:
+        """Failed dashboard logins for one client address or one e-mail digest in the current
+        window (TTL: the window)."""
+        return f"{self.prefix}:login:{scope}"

@@ -63,6 +63,11 @@ class UserRepo:
             raise UserExists(email) from None
         return User(new_id, email, role, False)
 
+    def get(self, user_id: int) -> User | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.id == user_id)).first()
+        return User(row.id, row.email, Role(row.role), row.disabled) if row else None
+
     def get_by_email(self, email: str) -> User | None:
         with self._engine.connect() as conn:
             row = conn.execute(select(users).where(users.c.email == email.strip().lower())).first()

@@ -1,0 +1,73 @@
+"""Chart series for the results page, shaped for uPlot: one shared x axis (UTC days as unix
+seconds) and aligned y arrays, with None where a variant has no figure that day."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from service.store.sql.daily_activity import DayActivity
+
+
+def _x(days: Sequence[date]) -> list[int]:
+    return [int(datetime.combine(day, time(), UTC).timestamp()) for day in days]
+
+
+def _band(point: dict[str, Any] | None, field: str, index: int) -> float | None:
+    if point is None or point.get(field) is None:
+        return None
+    return float(point[field][index])
+
+
+def cumulative(report: dict[str, Any], variants: Sequence[str]) -> dict[str, Any]:
+    """Cumulative conversion rate per variant with its interval band, and each treatment's
+    relative lift over control with its interval, from the report's daily series."""
+    points = {(p["date"], p["variant"]): p for p in report["daily"]}
+    days = sorted({date.fromisoformat(p["date"]) for p in report["daily"]})
+    conversion = []
+    lift = []
+    for index, key in enumerate(variants):
+        at = [points.get((day.isoformat(), key)) for day in days]
+        conversion.append(
+            {
+                "label": key,
+                "values": [p["conversion_rate"] if p else None for p in at],
+                "low": [_band(p, "conversion_rate_ci", 0) for p in at],
+                "high": [_band(p, "conversion_rate_ci", 1) for p in at],
+            }
+        )
+        if index:
+            lift.append(
+                {
+                    "label": f"{key} vs {variants[0]}",
+                    "values": [p["lift"] if p else None for p in at],
+                    "low": [_band(p, "ci", 0) for p in at],
+                    "high": [_band(p, "ci", 1) for p in at],
+                }
+            )
+    x = _x(days)
+    return {
+        "conversion": {"x": x, "series": conversion, "format": "percent"},
+        "lift": {"x": x, "series": lift, "format": "percent", "metric": report["primary_metric"]},
+    }
+
+
+def activity(rows: Sequence[DayActivity], variants: Sequence[str]) -> dict[str, Any]:
+    """Impressions and dismissals per variant per day, as they happened."""
+    days = sorted({row.day for row in rows})
+    by = {(row.day, row.variant): row for row in rows}
+    series: list[dict[str, Any]] = []
+    for key in variants:
+        at = [by.get((day, key)) for day in days]
+        series.append(
+            {"label": f"{key} impressions", "values": [r.impressions if r else 0 for r in at]}
+        )
+        series.append(
+            {
+                "label": f"{key} dismissals",
+                "values": [r.dismissals if r else 0 for r in at],
+                "dash": True,
+            }
+        )
+    return {"x": _x(days), "series": series, "format": "count"}

@@ -1,0 +1,63 @@
+"""Template filters: numbers as staff read them. Missing figures show as a dash, never as
+"None" or "nan"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from flask import Blueprint
+
+from service.domain.banner_render import currency_symbol
+
+DASH = "—"
+
+
+def pct(value: float | None, digits: int = 2) -> str:
+    return DASH if value is None else f"{value * 100:.{digits}f} %"
+
+
+def signed_pct(value: float | None) -> str:
+    return DASH if value is None else f"{value * 100:+.1f} %"
+
+
+def money(value: float | None, currency: str) -> str:
+    if value is None:
+        return DASH
+    return f"{currency_symbol(currency)}{value:,.2f}"
+
+
+def count(value: float | None) -> str:
+    return DASH if value is None else f"{value:,.0f}"
+
+
+def interval(bounds: Sequence[float] | None) -> str:
+    if not bounds:
+        return DASH
+    return f"{bounds[0] * 100:+.1f} % to {bounds[1] * 100:+.1f} %"
+
+
+def probability(value: float | None) -> str:
+    if value is None:
+        return DASH
+    if value < 0.0001:
+        return "< 0.0001"
+    return f"{value:.4f}"
+
+
+def day(unix_seconds: int) -> str:
+    return datetime.fromtimestamp(unix_seconds, UTC).date().isoformat()
+
+
+def register(bp: Blueprint) -> None:
+    filters: dict[str, Callable[..., str]] = {
+        "pct": pct,
+        "signed_pct": signed_pct,
+        "money": money,
+        "count": count,
+        "interval": interval,
+        "probability": probability,
+        "day": day,
+    }
+    for name, function in filters.items():
+        bp.add_app_template_filter(function, name)

@@ -1,0 +1,75 @@
+"""One line per experiment for the list page, read off its report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from service.store.sql.experiments_repo import StoredExperiment
+
+# Below this many exposed visitors per variant a running test cannot say much yet.
+LOW_TRAFFIC_VISITORS = 100
+
+
+@dataclass(frozen=True)
+class Overview:
+    stored: StoredExperiment
+    visitors: int
+    conversion_rate: float | None
+    revenue_per_visitor: float | None
+    currency: str
+    leader: str | None  # the variant ahead of control on the primary metric, if any
+    leader_text: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return self.stored.experiment.key
+
+
+def overview(stored: StoredExperiment, report: dict[str, Any], now: datetime) -> Overview:
+    experiment = stored.experiment
+    variants = report["variants"]
+    visitors = sum(v["visitors"] for v in variants)
+    converters = sum(v["conversions"] for v in variants)
+    revenue = sum(v["revenue"] or 0.0 for v in variants)
+    ahead = [v for v in report["verdicts"] if v["status"] == "ahead"]
+    metric = report["primary_metric"]
+    if ahead:
+        best = max(
+            ahead,
+            key=lambda verdict: _metric(variants, verdict["variant"], metric) or 0.0,
+        )
+        leader, leader_text = best["variant"], best["text"]
+    elif len(variants) > 1 and visitors:
+        leader, leader_text = None, "no variant is ahead of control yet"
+    else:
+        leader, leader_text = None, ""
+    warnings = []
+    if report["srm"]["mismatch"]:
+        warnings.append("sample ratio mismatch: assignment looks broken")
+    if experiment.status == "running" and variants:
+        thinnest = min(v["visitors"] for v in variants)
+        if thinnest < LOW_TRAFFIC_VISITORS:
+            warnings.append(f"low traffic: {thinnest} visitors in the smallest variant")
+        if stored.started_at and visitors == 0 and (now - stored.started_at).total_seconds() > 3600:
+            warnings.append("no exposed visitors since it started: is the snippet on the page?")
+    return Overview(
+        stored=stored,
+        visitors=visitors,
+        conversion_rate=converters / visitors if visitors else None,
+        revenue_per_visitor=revenue / visitors if visitors else None,
+        currency=report["currency"],
+        leader=leader,
+        leader_text=leader_text,
+        warnings=warnings,
+    )
+
+
+def _metric(variants: list[dict[str, Any]], key: str, metric: str) -> float | None:
+    for variant in variants:
+        if variant["key"] == key:
+            value = variant["metrics"][metric]["value"]
+            return float(value) if value is not None else None
+    return None

@@ -1,0 +1,59 @@
+"""The document a new experiment starts from: a complete, valid end-of-article appeal, so an
+editor changes what they test instead of typing every field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def starter_variant(key: str, cta_url: str) -> dict[str, Any]:
+    return {
+        "key": key,
+        "weight": 50,
+        "banner": {
+            "template": "epic",
+            "heading": "…we have a small favor to ask",
+            "paragraphs": [
+                "Our reporting is free for everyone to read, because readers like you pay "
+                "for it. Every gift, however small, keeps it that way.",
+            ],
+            "highlight": "Please support us monthly starting from just %%AMOUNT%%.",
+            "cta": {"label": "Support us", "url": cta_url},
+            "amounts": {
+                "currency": "USD",
+                "one_off": [5, 10, 25],
+                "monthly": [2, 5, 10],
+                "annual": [],
+                "default_frequency": "monthly",
+            },
+            "payment_methods": ["card", "paypal", "apple_pay"],
+            "remind_later_label": "Not ready to support today? Remind me later.",
+        },
+    }
+
+
+def starter_document(cta_url: str) -> dict[str, Any]:
+    return {
+        "key": "",
+        "name": "",
+        "placement": "article-end",
+        "priority": 10,
+        "start_at": None,
+        "end_at": None,
+        "traffic": 1.0,
+        "holdout": 0.0,
+        "targeting": {"audience": "non_supporters", "min_article_views": 0},
+        "caps": {"max_impressions": 4, "per_days": 30, "min_hours_between": 0},
+        "snooze_hours": {"remind_later": 168, "close": 336, "already_donated": 8760},
+        "attribution_days": 7,
+        "allocation": "fixed",
+        "analysis": {
+            "primary_metric": "revenue_per_visitor",
+            "alpha": 0.05,
+            "sequential": True,
+            "revenue_cap": None,
+            "currency": "USD",
+        },
+        "trust_client_conversions": False,
+        "variants": [starter_variant("control", cta_url)],
+    }

@@ -1,0 +1,219 @@
+"""Create and edit experiments: the form, variant add/remove, and the live banner preview."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from service.api.context import services
+from service.dashboard.auth import current_user, login_required
+from service.dashboard.experiment_form import (
+    FormState,
+    from_document,
+    from_form,
+    place_errors,
+    to_document,
+    variant_document,
+)
+from service.dashboard.starter import starter_document, starter_variant
+from service.domain.banner_render import render_content
+from service.domain.banner_validation import parse_banner
+from service.domain.errors import EditNotAllowed, ValidationFailed
+from service.domain.experiment import (
+    Allocation,
+    Audience,
+    Device,
+    Frequency,
+    PaymentMethod,
+    Placement,
+    PrimaryMetric,
+    Status,
+    Template,
+)
+from service.domain.experiment_validation import parse_experiment
+from service.domain.field_checks import Fields
+from service.domain.lifecycle import check_update
+from service.domain.page_context import PageContext
+from service.domain.roles import Role
+from service.store.sql.experiments_repo import ExperimentExists, StaleRevision, StoredExperiment
+
+MAX_VARIANTS = 10
+# Page context the preview fills placeholders with: the copy reads as a reader would see it.
+_PREVIEW_CONTEXT = PageContext(
+    visitor="dashboard-preview",
+    placement=Placement.article_end,
+    device=Device.desktop,
+    country="US",
+    country_name="the United States",
+    article_views=12,
+)
+CHOICES: dict[str, list[str]] = {
+    "placement": [p.value for p in Placement],
+    "audience": [a.value for a in Audience],
+    "devices": [d.value for d in Device],
+    "allocation": [a.value for a in Allocation],
+    "primary_metric": [m.value for m in PrimaryMetric],
+    "template": [t.value for t in Template],
+    "frequency": [f.value for f in Frequency],
+    "payment_methods": [m.value for m in PaymentMethod],
+}
+
+
+def load(key: str) -> StoredExperiment:
+    stored = services().experiments.get(key)
+    if stored is None:
+        abort(404, f"There is no experiment with key {key!r}.")
+    return stored
+
+
+def register(bp: Blueprint) -> None:
+    @bp.route("/experiments/new", methods=["GET", "POST"])
+    @login_required(Role.editor)
+    def new_experiment() -> str | BaseResponse | tuple[str, int]:
+        cta_url = f"{services().settings.public_url}/demo/donate"
+        if request.method == "GET":
+            return _editor(from_document(starter_document(cta_url)), stored=None)
+        state = from_form(request.form)
+        if _apply_variant_op(state, cta_url):
+            return _editor(state, stored=None)
+        doc = to_document(state)
+        doc["status"] = "draft"
+        svc = services()
+        try:
+            experiment = parse_experiment(doc)
+            svc.experiments.create(experiment, _actor(), svc.clock())
+        except ValidationFailed as exc:
+            place_errors(state, exc.fields)
+            return _editor(state, stored=None), 422
+        except ExperimentExists:
+            state.errors["key"] = "already taken by another experiment"
+            return _editor(state, stored=None), 409
+        svc.announce_config_change()
+        flash(f"Created draft {experiment.key}. Start it when the banners look right.")
+        return redirect(url_for("dashboard.results", key=experiment.key))
+
+    @bp.route("/experiments/<key>/edit", methods=["GET", "POST"])
+    @login_required(Role.editor)
+    def edit_experiment(key: str) -> str | BaseResponse | tuple[str, int]:
+        stored = load(key)
+        cta_url = f"{services().settings.public_url}/demo/donate"
+        if request.method == "GET":
+            return _editor(from_document(stored.experiment.to_document()), stored=stored)
+        state = from_form(request.form)
+        revision = _int(request.form.get("revision"))
+        if _apply_variant_op(state, cta_url):
+            return _editor(state, stored=stored, revision=revision)
+        doc = to_document(state)
+        doc["key"] = key
+        doc["status"] = str(stored.experiment.status)
+        svc = services()
+        try:
+            updated = parse_experiment(doc)
+            check_update(stored.experiment, updated)
+            saved = svc.experiments.save(
+                updated,
+                action="update",
+                actor=_actor(),
+                now=svc.clock(),
+                expected_revision=revision,
+            )
+        except ValidationFailed as exc:
+            place_errors(state, exc.fields)
+            return _editor(state, stored=stored, revision=revision), 422
+        except EditNotAllowed as exc:
+            state.other_errors["status"] = exc.message
+            return _editor(state, stored=stored, revision=revision), 409
+        except StaleRevision as exc:
+            # Keep the editor's work: say what happened and let a second save decide.
+            state.other_errors["revision"] = (
+                f"Someone saved revision {exc.current} while you were editing. Your changes "
+                "are still below; check the history, then save again to replace theirs."
+            )
+            return _editor(state, stored=stored, revision=exc.current), 409
+        svc.announce_config_change()
+        flash(f"Saved revision {saved.revision}.")
+        return redirect(url_for("dashboard.results", key=key))
+
+    @bp.post("/banner-preview")
+    @login_required(Role.editor)
+    def banner_preview() -> Any:
+        """The banner a variant's fields describe, rendered by the snippet in the editor."""
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("fields"), dict):
+            return jsonify(
+                {"error": {"code": "bad_request", "message": "send {fields: {...}}"}}
+            ), 400
+        values = {str(k): v for k, v in body["fields"].items() if isinstance(v, str | list)}
+        banner_doc = variant_document(values).get("banner", {})
+        errors: dict[str, str] = {}
+        banner = parse_banner(Fields.open(banner_doc, "banner", errors))
+        if banner is None or errors:
+            return jsonify({"errors": errors}), 422
+        return jsonify(
+            {
+                "banner": {
+                    "experiment": "preview",
+                    "variant": str(values.get("key") or "preview"),
+                    "token": "",
+                    "template": str(banner.template),
+                    "content": render_content(banner, _PREVIEW_CONTEXT),
+                    "errors": {},
+                }
+            }
+        )
+
+
+def _apply_variant_op(state: FormState, cta_url: str) -> bool:
+    """Add, duplicate or remove a variant (buttons inside the form, so they work without
+    JavaScript). True when the request was such an edit, not a save."""
+    op = request.form.get("op", "save")
+    if op == "add-variant" and len(state.variants) < MAX_VARIANTS:
+        fresh = from_document({"variants": [starter_variant("", cta_url)]}).variants[0]
+        fresh["weight"] = state.variants[-1].get("weight", "50") if state.variants else "50"
+        state.variants.append(fresh)
+        state.variant_errors.append({})
+        return True
+    kind, _, raw = op.partition(":")
+    index = _int(raw)
+    if kind in ("remove-variant", "copy-variant") and index is not None:
+        if 0 <= index < len(state.variants):
+            if kind == "remove-variant" and len(state.variants) > 1:
+                del state.variants[index]
+                del state.variant_errors[index]
+            elif kind == "copy-variant" and len(state.variants) < MAX_VARIANTS:
+                duplicate = copy.deepcopy(state.variants[index])
+                duplicate["key"] = ""
+                state.variants.insert(index + 1, duplicate)
+                state.variant_errors.insert(index + 1, {})
+        return True
+    return op != "save"
+
+
+def _editor(
+    state: FormState, *, stored: StoredExperiment | None, revision: int | None = None
+) -> str:
+    status = stored.experiment.status if stored else Status.draft
+    return render_template(
+        "dashboard/editor.html",
+        state=state,
+        stored=stored,
+        revision=revision if revision is not None else (stored.revision if stored else None),
+        live=status in (Status.running, Status.paused),
+        choices=CHOICES,
+        max_variants=MAX_VARIANTS,
+    )
+
+
+def _actor() -> str:
+    user = current_user()
+    return f"user:{user.email}" if user else "anonymous"
+
+
+def _int(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw is not None and raw != "" else None
+    except ValueError:
+        return None

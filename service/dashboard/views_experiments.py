@@ -1,0 +1,134 @@
+"""The experiment list, lifecycle actions with confirmation, history and QA preview links."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from service.api.context import services
+from service.dashboard.auth import current_user, login_required
+from service.dashboard.overview import overview
+from service.dashboard.views_editor import load
+from service.domain.errors import TransitionNotAllowed
+from service.domain.experiment import Status
+from service.domain.lifecycle import Action, allowed_actions, next_status
+from service.domain.revisions import diff_documents
+from service.domain.roles import Role
+from service.store.sql.experiments_repo import StaleRevision
+from service.store.sql.report_source import load_report
+
+# What each action does to readers, said on the confirmation page.
+CONSEQUENCES = {
+    Action.start: "Readers who match its targeting start seeing its banners within seconds. "
+    "Visitors keep the variant they are first assigned, whatever you edit later.",
+    Action.pause: "No reader sees its banners until you start it again. Assignments and "
+    "results are kept.",
+    Action.stop: "It ends for good: no reader sees its banners again and it becomes "
+    "read-only. Results stay available.",
+    Action.archive: "It leaves the list of current experiments. Its results and history stay "
+    "available under archived experiments.",
+}
+PREVIEW_HOURS = (1, 24, 72, 168)
+
+
+def register(bp: Blueprint) -> None:
+    @bp.get("/")
+    @login_required()
+    def experiments() -> str:
+        svc = services()
+        show_archived = request.args.get("archived") == "1"
+        statuses = [Status.archived] if show_archived else [s for s in Status if s != "archived"]
+        now = svc.clock()
+        rows = [
+            overview(stored, load_report(svc.engine, stored.experiment, now=now, daily=False), now)
+            for stored in svc.experiments.find(statuses)
+        ]
+        order = {Status.running: 0, Status.paused: 1, Status.draft: 2, Status.stopped: 3}
+        rows.sort(key=lambda r: (order.get(r.stored.experiment.status, 4), r.key))
+        return render_template("dashboard/experiments.html", rows=rows, show_archived=show_archived)
+
+    @bp.route(
+        "/experiments/<key>/<any(start, pause, stop, archive):action>", methods=["GET", "POST"]
+    )
+    @login_required(Role.editor)
+    def lifecycle(key: str, action: str) -> str | BaseResponse | tuple[str, int]:
+        stored = load(key)
+        act = Action(action)
+        if act not in allowed_actions(stored.experiment.status):
+            abort(409, f"You cannot {action} an experiment that is {stored.experiment.status}.")
+        if request.method == "GET":
+            return render_template(
+                "dashboard/confirm.html",
+                stored=stored,
+                action=act,
+                consequence=CONSEQUENCES[act],
+            )
+        svc = services()
+        try:
+            status = next_status(stored.experiment.status, act)
+            svc.experiments.save(
+                stored.experiment.with_status(status),
+                action=action,
+                actor=f"user:{current_user().email}",  # type: ignore[union-attr]
+                now=svc.clock(),
+                expected_revision=_int(request.form.get("revision")),
+            )
+        except (StaleRevision, TransitionNotAllowed):
+            flash(
+                "The experiment changed while you were confirming; nothing was done. Look "
+                "at its current state and try again."
+            )
+            return redirect(url_for("dashboard.results", key=key))
+        svc.announce_config_change()
+        flash(f"{stored.experiment.name} is now {status}.")
+        return redirect(url_for("dashboard.results", key=key))
+
+    @bp.get("/experiments/<key>/history")
+    @login_required()
+    def history(key: str) -> str:
+        stored = load(key)
+        revisions = services().experiments.history(key) or []
+        by_number = {r.revision: r for r in revisions}
+        compare = None
+        first, second = _int(request.args.get("a")), _int(request.args.get("b"))
+        if first in by_number and second in by_number:
+            old, new = by_number[first], by_number[second]
+            compare = (first, second, diff_documents(old.document, new.document))
+        return render_template(
+            "dashboard/history.html",
+            stored=stored,
+            revisions=revisions,
+            compare=compare,
+        )
+
+    @bp.post("/experiments/<key>/preview-link")
+    @login_required(Role.editor)
+    def preview_link(key: str) -> str | tuple[str, int]:
+        stored = load(key)
+        experiment = stored.experiment
+        variant = request.form.get("variant", experiment.control.key)
+        hours = _int(request.form.get("hours")) or 24
+        if experiment.variant(variant) is None or hours not in PREVIEW_HOURS:
+            abort(400, "Pick one of the experiment's variants and a validity period.")
+        svc = services()
+        expires = int(svc.clock().timestamp()) + hours * 3600
+        token = svc.signer.preview(experiment.key, variant, expires)
+        query = {"sf_preview": token, "placements": str(experiment.placement)}
+        return render_template(
+            "dashboard/preview_link.html",
+            stored=stored,
+            variant=variant,
+            token=token,
+            expires=datetime.fromtimestamp(expires, UTC),
+            demo_url=f"{svc.settings.public_url}/demo?{urlencode(query)}",
+        )
+
+
+def _int(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None

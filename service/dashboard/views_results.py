@@ -1,0 +1,72 @@
+"""An experiment's results page, its CSV download and today's live counters."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, render_template
+from werkzeug.exceptions import BadRequest
+
+from service.api.context import services
+from service.api.errors import ApiError
+from service.api.reports import csv_response, report_params
+from service.dashboard import charts
+from service.dashboard.auth import login_required
+from service.dashboard.views_editor import load
+from service.domain.lifecycle import allowed_actions
+from service.domain.report import METRICS, Segment
+from service.store.redis.live_counters import read_live
+from service.store.sql.daily_activity import daily_activity
+from service.store.sql.report_source import load_report
+
+
+def _params() -> tuple[date | None, date | None, Segment | None]:
+    try:
+        return report_params()
+    except ApiError as exc:
+        # The dashboard speaks HTML: the same check, said in a page.
+        reasons = "; ".join(f"{k} {v}" for k, v in exc.fields.items())
+        raise BadRequest(f"{exc.message}: {reasons}") from None
+
+
+def register(bp: Blueprint) -> None:
+    @bp.get("/experiments/<key>")
+    @login_required()
+    def results(key: str) -> str:
+        stored = load(key)
+        start, end, segment = _params()
+        svc = services()
+        experiment = stored.experiment
+        report = load_report(
+            svc.engine, experiment, now=svc.clock(), start=start, end=end, segment=segment
+        )
+        variants = [v.key for v in experiment.variants]
+        activity = daily_activity(svc.engine, key, start=start, end=end)
+        live = read_live(svc.redis, svc.keys, key, variants, svc.clock().date())
+        return render_template(
+            "dashboard/results.html",
+            stored=stored,
+            report=report,
+            metrics=METRICS,
+            charts={
+                **charts.cumulative(report, variants),
+                "activity": charts.activity(activity, variants),
+            },
+            live=live,
+            actions=allowed_actions(experiment.status),
+            start=start,
+            end=end,
+            segment=segment,
+            today=svc.clock().date(),
+        )
+
+    @bp.get("/experiments/<key>/report.csv")
+    @login_required()
+    def results_csv(key: str) -> Response:
+        stored = load(key)
+        start, end, segment = _params()
+        svc = services()
+        body = load_report(
+            svc.engine, stored.experiment, now=svc.clock(), start=start, end=end, segment=segment
+        )
+        return csv_response(key, body)
