@@ -153,6 +153,7 @@ def screenshot(page: Any) -> Callable[[str], None]:
         ARTIFACTS.mkdir(exist_ok=True)
         for width, height in ((1280, 900), (375, 800)):
             page.set_viewport_size({"width": width, "height": height})
+            page.wait_for_timeout(400)  # let pages redraw for the new width (charts resize)
             page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
         page.set_viewport_size({"width": 1280, "height": 900})
 

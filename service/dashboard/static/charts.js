@@ -7,8 +7,8 @@
     "#be185d", "#4d7c0f", "#334155"];
   var plots = [];
 
-  function fmt(format) {
-    if (format === "percent") return function (v) { return v == null ? "—" : (v * 100).toFixed(2) + " %"; };
+  function fmt(format, digits) {
+    if (format === "percent") return function (v) { return v == null ? "—" : (v * 100).toFixed(digits) + " %"; };
     return function (v) { return v == null ? "—" : Math.round(v).toLocaleString("en-US"); };
   }
 
@@ -18,13 +18,14 @@
   }
 
   function build(el, chart) {
-    var show = fmt(chart.format);
+    var show = fmt(chart.format, 2), tick = fmt(chart.format, 0), legend = [];
     var series = [{ label: "Day", value: function (u, v) { return v == null ? "—" : new Date(v * 1000).toISOString().slice(0, 10); } }];
     var columns = [chart.x], bands = [];
     chart.series.forEach(function (s, i) {
       var colour = COLOURS[(chart.format === "count" ? Math.floor(i / 2) : i + (el.getAttribute("data-chart") === "lift" ? 1 : 0)) % COLOURS.length];
       series.push({ label: s.label, stroke: colour, width: 2, dash: s.dash ? [6, 4] : undefined,
-        value: function (u, v) { return show(v); }, spanGaps: true });
+        value: function (u, v) { return show(v); }, spanGaps: true, points: { size: 7 } });
+      legend.push([s.label, colour, s.dash]);
       columns.push(s.values);
       if (s.low && s.high) {
         var lo = columns.length, hi = lo + 1;
@@ -39,11 +40,24 @@
       height: 260,
       series: series,
       bands: bands,
-      scales: { x: { time: true } },
-      axes: [{}, { values: function (u, ticks) { return ticks.map(show); }, size: 70 }],
-      legend: { live: true }
+      // Half a day either side, so a single day is a point in the middle, not a year-wide axis.
+      scales: { x: { time: true, auto: false, range: [chart.x[0] - 43200, chart.x[chart.x.length - 1] + 43200] } },
+      axes: [{}, { values: function (u, ticks) { return ticks.map(tick); }, size: 80 }],
+      legend: { show: false }
     };
     var plot = new uPlot(opts, columns, el);
+    // Our own legend: one entry per line, without the interval bounds uPlot would list.
+    var list = document.createElement("ul");
+    list.className = "legend";
+    legend.forEach(function (item) {
+      var li = document.createElement("li"), swatch = document.createElement("span");
+      swatch.className = "swatch" + (item[2] ? " dashed" : "");
+      swatch.style.borderColor = item[1];
+      li.appendChild(swatch);
+      li.appendChild(document.createTextNode(item[0]));
+      list.appendChild(li);
+    });
+    el.appendChild(list);
     el.setAttribute("data-rendered", "true");
     plots.push([plot, el]);
   }
