@@ -12,6 +12,8 @@ from pathlib import Path
 import click
 
 from service.domain.roles import Role
+from service.jobs.exports.cli import export_command, schedule_command
+from service.jobs.simulate.command import simulate
 from service.settings import Settings, SettingsError
 from service.wiring import Services
 
@@ -151,10 +153,16 @@ def seed_demo_command() -> None:
     click.echo(f"admin API token: {creds.admin_token}")
 
 
+cli.add_command(simulate)
+cli.add_command(schedule_command)
+cli.add_command(export_command)
+
+
 @cli.command()
 def serve() -> None:
-    """Run the web app (gunicorn, deploy/gunicorn.conf.py) and the flusher together: the
-    local `make run`. Ctrl-C stops both; if either exits, the other is stopped too."""
+    """Run the web app (gunicorn, deploy/gunicorn.conf.py), the flusher and the export
+    scheduler together: the local `make run`. Ctrl-C stops them all; if one exits, the
+    others are stopped too."""
     settings = _settings()
     config = Path("deploy/gunicorn.conf.py")
     if not config.exists():
@@ -169,14 +177,22 @@ def serve() -> None:
     url = settings.public_url
     click.echo(f"Small Favor on {url}")
     click.echo(f"  demo article  {url}/demo")
+    click.echo(f"  dashboard     {url}/dashboard/ (the staff user seed-demo printed)")
     click.echo(f"  health        {url}/readyz")
     click.echo(f"  admin API     {url}/v1/admin/experiments")
+    from service.demo.experiment import DEMO_KEY
+
+    click.echo(
+        f"  traffic       .venv/bin/smallfavor simulate --experiment {DEMO_KEY} "
+        "--visitors 5000 --rates control=0.020,five-dollars=0.035"
+    )
     python = sys.executable
     processes = {
         "web": subprocess.Popen(
             [python, "-m", "gunicorn", "-c", str(config), "service:create_app()"], env=env
         ),
         "flusher": subprocess.Popen([python, "-m", "service.cli", "flush"], env=env),
+        "scheduler": subprocess.Popen([python, "-m", "service.cli", "schedule"], env=env),
     }
     code = _supervise(processes)
     if code not in (0, -15):

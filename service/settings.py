@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Mode = Literal["development", "production"]
 
@@ -49,6 +49,19 @@ class Settings:
     trusted_proxy_hops: int
     # Shown to people (printed by the CLI, used in links); not used for routing.
     public_url: str = field(default="")
+    # Scheduled exports (docs/EXPORTS.md): directory destinations live under export_dir.
+    export_dir: Path = field(default=Path("var/exports"))
+    export_poll_seconds: int = 15
+    export_max_attempts: int = 5
+    export_retry_seconds: int = 60
+    export_timeout_seconds: int = 30
+    # The mail relay of e-mail destinations; "" means e-mail destinations are refused.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_from: str = "smallfavor@localhost"
 
     @property
     def is_production(self) -> bool:
@@ -114,7 +127,32 @@ class Settings:
             ),
             trusted_proxy_hops=env.integer("TRUSTED_PROXY_HOPS", 0, low=0, high=5),
             public_url=env.text("PUBLIC_URL", f"http://{host}:{port}").rstrip("/"),
+            **_export_settings(env, var_dir, production),
         )
+
+
+def _export_settings(env: _Env, var_dir: Path, production: bool) -> dict[str, Any]:
+    security = env.choice("SMTP_SECURITY", ("starttls", "ssl", "none"), "starttls")
+    default_port = {"starttls": 587, "ssl": 465, "none": 25}[security]
+    username = env.text("SMTP_USERNAME", "")
+    if production and username and security == "none":
+        raise SettingsError("SMTP_USERNAME needs SMTP_SECURITY=starttls or ssl in production")
+    sender = env.text("SMTP_FROM", "smallfavor@localhost")
+    if "@" not in sender or any(c in sender for c in "\r\n"):
+        raise SettingsError(f"SMTP_FROM must be an e-mail address, got {sender!r}")
+    return {
+        "export_dir": Path(env.text("EXPORT_DIR", "") or var_dir / "exports").resolve(),
+        "export_poll_seconds": env.integer("EXPORT_POLL_SECONDS", 15, low=1, high=3600),
+        "export_max_attempts": env.integer("EXPORT_MAX_ATTEMPTS", 5, low=1, high=20),
+        "export_retry_seconds": env.integer("EXPORT_RETRY_SECONDS", 60, low=1, high=86_400),
+        "export_timeout_seconds": env.integer("EXPORT_TIMEOUT_SECONDS", 30, low=1, high=600),
+        "smtp_host": env.text("SMTP_HOST", ""),
+        "smtp_port": env.integer("SMTP_PORT", default_port, low=1, high=65535),
+        "smtp_security": security,
+        "smtp_username": username,
+        "smtp_password": env.text("SMTP_PASSWORD", ""),
+        "smtp_from": sender,
+    }
 
 
 # Secrets shorter than this are refused: an HMAC key must not be guessable.

@@ -7,6 +7,8 @@ accepts; tests/functional/test_openapi.py checks that every route has a path ite
 from __future__ import annotations
 
 from service.api.decision_params import DEFAULT_MAX_LENGTH, MAX_LENGTH, MAX_TAGS
+from service.api.openapi_dashboard import DASHBOARD_PATHS
+from service.api.openapi_exports import EXPORT_PATHS, EXPORT_SCHEMAS
 from service.api.openapi_more_paths import MORE_PATHS
 from service.api.openapi_parts import (
     _ADMIN,
@@ -271,6 +273,8 @@ _PATHS: Json = {
 }
 
 _PATHS.update(MORE_PATHS)
+_PATHS.update(EXPORT_PATHS)
+_PATHS.update(DASHBOARD_PATHS)
 
 
 DOCUMENT: Json = {
@@ -283,10 +287,10 @@ DOCUMENT: Json = {
             '`{"error": {"code", "message", "fields"}}`.'
         ),
     },
-    "tags": [{"name": name} for name in (*_PUBLIC, *_ADMIN, *_OPS, *_PAGES)],
+    "tags": [{"name": name} for name in (*_PUBLIC, *_ADMIN, *_OPS, *_PAGES, "Dashboard")],
     "paths": _PATHS,
     "components": {
-        "schemas": _SCHEMAS,
+        "schemas": {**_SCHEMAS, **EXPORT_SCHEMAS},
         "responses": {"Error": _json(_ref("Error"), "An error.")},
         "securitySchemes": {
             "bearerAuth": {

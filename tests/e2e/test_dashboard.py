@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -101,7 +102,8 @@ def test_build_run_and_read_an_experiment(
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV").click()
-    rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["variant"] for r in rows] == ["control", "five-dollars"]
     assert sum(int(r["visitors"]) for r in rows) > 0
     assert int(rows[1]["conversions"]) > 0

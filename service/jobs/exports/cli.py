@@ -1,0 +1,140 @@
+"""`smallfavor schedule` and `smallfavor export` (DESIGN §5a), registered by service.cli.
+
+Both need SQL only (no Redis), so a Kubernetes CronJob running `export` is one small pod.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from service.clock import utc_now
+from service.domain.export_schedule import ExportFormat, RunStatus
+from service.settings import Settings, SettingsError
+
+if TYPE_CHECKING:  # imported when used: pyarrow is too heavy for every CLI command's start
+    from service.jobs.exports.scheduler import Scheduler
+
+FORMATS = click.Choice([f.value for f in ExportFormat])
+
+
+@contextmanager
+def _scheduler(max_attempts: int | None = None) -> Iterator[tuple[Settings, Scheduler]]:
+    """Settings and a Scheduler on a fresh engine, disposed of afterwards."""
+    from service.jobs.exports.runner import ExportRunner
+    from service.jobs.exports.scheduler import Scheduler
+    from service.store.sql.engine import build_engine
+    from service.store.sql.exports_repo import ExportRepo
+
+    settings = _settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    engine = build_engine(settings.database_url)
+    try:
+        yield (
+            settings,
+            Scheduler(
+                ExportRepo(engine),
+                ExportRunner(engine, settings),
+                clock=utc_now,
+                max_attempts=max_attempts or settings.export_max_attempts,
+                retry_seconds=settings.export_retry_seconds,
+            ),
+        )
+    finally:
+        engine.dispose()
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env(os.environ)
+    except SettingsError as exc:
+        raise _failure(str(exc)) from None
+
+
+def _failure(message: str) -> click.ClickException:
+    from service.cli import Failure  # here: service.cli imports this module
+
+    return Failure(message)
+
+
+@click.command("schedule")
+@click.option("--once", is_flag=True, help="Run what is due now, then exit.")
+def schedule_command(once: bool) -> None:
+    """Run scheduled exports, polling every EXPORT_POLL_SECONDS, until SIGTERM or with --once.
+    Any number may run at once: each scheduled run is claimed by exactly one."""
+    with _scheduler() as (settings, scheduler):
+        if once:
+            runs = scheduler.run_pending()
+            failed = [r for r in runs if r.status != RunStatus.succeeded]
+            click.echo(f"{len(runs)} export runs, {len(runs) - len(failed)} succeeded")
+            if failed:
+                first = failed[0]
+                raise _failure(f"export run {first.id} {first.status}: {first.error}")
+            return
+        stop = threading.Event()  # SIGTERM/SIGINT: finish and record the attempt in hand
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        scheduler.run_forever(stop, settings.export_poll_seconds)
+
+
+@click.command("export")
+@click.option("--schedule", "schedule_name", metavar="NAME", help="Run this schedule now.")
+@click.option("--experiment", metavar="KEY", help="Export one experiment to --out.")
+@click.option("--format", "fmt", type=FORMATS, help="With --experiment: csv, json or parquet.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="With --experiment.")
+def export_command(
+    schedule_name: str | None, experiment: str | None, fmt: str | None, out: Path | None
+) -> None:
+    """Export now: a schedule (recorded as one ad-hoc run, delivered to its destination) or
+    one experiment to a file. For cron or a Kubernetes CronJob; exits 1 if it fails."""
+    if (schedule_name is None) == (experiment is None):
+        raise _failure("give either --schedule NAME or --experiment KEY")
+    if experiment is not None:
+        if fmt is None or out is None:
+            raise _failure("--experiment needs --format csv|json|parquet and --out FILE")
+        _export_experiment(experiment, ExportFormat(fmt), out)
+        return
+    if fmt is not None or out is not None:
+        raise _failure("--format and --out go with --experiment; a schedule has its own")
+    assert schedule_name is not None
+    _export_schedule(schedule_name)
+
+
+def _export_experiment(key: str, fmt: ExportFormat, out: Path) -> None:
+    from service.jobs.exports.runner import ExportError, ExportRunner
+    from service.store.sql.engine import build_engine
+
+    settings = _settings()
+    engine = build_engine(settings.database_url)
+    try:
+        rows, size = ExportRunner(engine, settings).export_one(key, fmt, out, utc_now())
+    except ExportError as exc:
+        raise _failure(str(exc)) from None
+    except OSError as exc:
+        raise _failure(f"cannot write {out}: {exc.strerror or exc}") from None
+    finally:
+        engine.dispose()
+    click.echo(f"wrote {rows} rows ({size} bytes) of {key} to {out}")
+
+
+def _export_schedule(name: str) -> None:
+    # One attempt: whoever runs the command (cron, a CronJob) retries it on a non-zero exit.
+    with _scheduler(max_attempts=1) as (_, scheduler):
+        repo = scheduler.repo
+        stored = repo.get_by_name(name)
+        if stored is None:
+            raise _failure(f"no export schedule named {name!r}")
+        run = scheduler.attempt(stored, repo.start_adhoc(stored.id, scheduler.worker, utc_now()))
+    if run.status != RunStatus.succeeded:
+        raise _failure(f"export run {run.id} of {name!r} failed: {run.error}")
+    click.echo(
+        f"export run {run.id} of {name!r}: {run.rows} rows ({run.bytes} bytes) to {run.destination}"
+    )

@@ -1,0 +1,264 @@
+"""The rows of an export file and their stable, documented columns (docs/EXPORTS.md).
+
+One table per experiment, whatever the format: first a `summary` row per variant with the
+report's statistics over the period, then a `day` row per UTC day and variant. Day rows carry
+that day's events (from the flusher's daily rollups) and the report's cumulative series
+through that day (visitors first exposed up to then); a cumulative figure is carried forward
+over days without new exposures, because those days do not change it.
+
+Columns are only ever added at the end, never renamed or reordered: consumers key on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+from service.domain.experiment import Experiment
+from service.domain.report import METRICS
+from service.store.sql.export_days import RollupDay
+
+ColumnType = Literal["string", "integer", "number", "boolean", "date", "timestamp"]
+
+_COUNTS = ("impressions", "views", "clicks")
+_DISMISS = ("dismiss_remind_later", "dismiss_close", "dismiss_already_donated")
+_VS = (
+    "relative_lift",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_value_adjusted",
+    "chance_to_beat_control",
+    "risk",
+    "absolute_difference",
+)
+
+
+def _metric_columns() -> list[tuple[str, ColumnType]]:
+    columns: list[tuple[str, ColumnType]] = []
+    for metric in METRICS:
+        columns.append((metric, "number"))
+        columns += [(f"{metric}_{field}", "number") for field in _VS]
+        columns.append((f"{metric}_error", "string"))
+    return columns
+
+
+COLUMNS: tuple[tuple[str, ColumnType], ...] = (
+    ("row_type", "string"),
+    ("experiment", "string"),
+    ("run_id", "integer"),
+    ("period_from", "date"),
+    ("period_to", "date"),
+    ("generated_at", "timestamp"),
+    ("currency", "string"),
+    ("primary_metric", "string"),
+    ("analysis", "string"),
+    ("variant", "string"),
+    ("weight", "number"),
+    ("date", "date"),
+    ("visitors", "integer"),
+    *((name, "integer") for name in (*_COUNTS, *_DISMISS)),
+    ("conversions", "integer"),
+    ("payments", "integer"),
+    ("revenue", "number"),
+    ("annualised_value", "number"),
+    ("average_gift", "number"),
+    ("recurring_share", "number"),
+    ("revenue_per_1000_impressions", "number"),
+    ("click_through_rate", "number"),
+    ("dismiss_rate", "number"),
+    ("remind_later_visitors", "integer"),
+    ("remind_later_to_donated", "number"),
+    ("cumulative_visitors", "integer"),
+    ("conversion_rate_interval_low", "number"),
+    ("conversion_rate_interval_high", "number"),
+    ("revenue_per_visitor_interval_low", "number"),
+    ("revenue_per_visitor_interval_high", "number"),
+    *_metric_columns(),
+    ("srm_p_value", "number"),
+    ("srm_mismatch", "boolean"),
+    ("verdict", "string"),
+    ("verdict_text", "string"),
+)
+COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
+_TYPES = dict(COLUMNS)
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportTable:
+    experiment: str
+    period_from: date
+    period_to: date
+    rows: list[Row]
+    verdicts: list[dict[str, str]]  # the report's, for the e-mail digest
+    srm_mismatch: bool
+
+
+def build_table(
+    experiment: Experiment,
+    report: dict[str, Any],
+    days: Sequence[RollupDay],
+    *,
+    run_id: int | None,
+    first_day: date,
+    period_to: date,
+    generated_at: datetime,
+) -> ExportTable:
+    """`first_day`: when the experiment started (or was created); the period starts then, or
+    on the first day with data if that is earlier."""
+    data_days = [d.day for d in days] + [date.fromisoformat(p["date"]) for p in report["daily"]]
+    period_from = min([first_day, *data_days]) if data_days else min(first_day, period_to)
+    common: Row = {
+        "experiment": experiment.key,
+        "run_id": run_id,
+        "period_from": period_from,
+        "period_to": period_to,
+        "generated_at": generated_at,
+        "currency": report["currency"],
+        "primary_metric": report["primary_metric"],
+        "analysis": report["analysis"],
+    }
+    weights = {v.key: v.weight for v in experiment.variants}
+    verdicts = {v["variant"]: v for v in report["verdicts"]}
+    rows = [
+        _typed({**common, **_summary(variant, report, verdicts.get(variant["key"]))})
+        for variant in report["variants"]
+    ]
+    rows += [
+        _typed({**common, "weight": weights[row["variant"]], **row})
+        for row in _day_rows(experiment, report, days)
+    ]
+    return ExportTable(
+        experiment.key,
+        period_from,
+        period_to,
+        rows,
+        report["verdicts"],
+        bool(report["srm"]["mismatch"]),
+    )
+
+
+def _summary(variant: Row, report: Row, verdict: dict[str, str] | None) -> Row:
+    row: Row = {
+        "row_type": "summary",
+        "variant": variant["key"],
+        "weight": variant["weight"],
+        "visitors": variant["visitors"],
+        **{name: variant[name] for name in _COUNTS},
+        **{f"dismiss_{reason}": n for reason, n in variant["dismissals"].items()},
+        **{
+            name: variant[name]
+            for name in (
+                "conversions",
+                "payments",
+                "revenue",
+                "annualised_value",
+                "average_gift",
+                "recurring_share",
+                "revenue_per_1000_impressions",
+                "click_through_rate",
+                "dismiss_rate",
+                "remind_later_visitors",
+                "remind_later_to_donated",
+            )
+        },
+        "srm_p_value": report["srm"]["p_value"],
+        "srm_mismatch": report["srm"]["mismatch"],
+        "verdict": verdict["status"] if verdict else None,
+        "verdict_text": verdict["text"] if verdict else None,
+    }
+    for metric in METRICS:
+        figures = variant["metrics"][metric]
+        vs = figures["vs_control"] or {}
+        row[metric] = figures["value"]
+        row[f"{metric}_error"] = vs.get("error")
+        row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = vs.get("ci") or (None, None)
+        for field in _VS:
+            if field not in ("ci_low", "ci_high"):
+                row[f"{metric}_{field}"] = vs.get(field)
+    return row
+
+
+def _day_rows(experiment: Experiment, report: Row, days: Iterable[RollupDay]) -> list[Row]:
+    keys = [v.key for v in experiment.variants]
+    events = {(d.day, d.variant): d for d in days if d.variant in keys}
+    series = {(date.fromisoformat(p["date"]), p["variant"]): p for p in report["daily"]}
+    primary = report["primary_metric"]
+    carried: dict[str, Row] = {}
+    out = []
+    for day in sorted({day for day, _ in (*events, *series)}):
+        for key in keys:
+            rollup = events.get((day, key))
+            point = series.get((day, key))
+            if point is not None:
+                low, high = point["ci"] or (None, None)
+                carried[key] = {
+                    "cumulative_visitors": point["visitors"],
+                    "conversion_rate": point["conversion_rate"],
+                    "revenue_per_visitor": point["revenue_per_visitor"],
+                    **_interval("conversion_rate", point["conversion_rate_ci"]),
+                    **_interval("revenue_per_visitor", point["revenue_per_visitor_ci"]),
+                    f"{primary}_relative_lift": point["lift"],
+                    f"{primary}_ci_low": low,
+                    f"{primary}_ci_high": high,
+                }
+            out.append(
+                {
+                    "row_type": "day",
+                    "variant": key,
+                    "date": day,
+                    **_day_events(rollup),
+                    **carried.get(key, {}),
+                }
+            )
+    return out
+
+
+def _day_events(rollup: RollupDay | None) -> Row:
+    if rollup is None:
+        return {
+            "visitors": 0,
+            **dict.fromkeys((*_COUNTS, *_DISMISS, "payments"), 0),
+            "revenue": 0.0,
+            "annualised_value": 0.0,
+        }
+    dismissals = sum(getattr(rollup, name) for name in _DISMISS)
+    return {
+        "visitors": rollup.new_visitors,
+        **{name: getattr(rollup, name) for name in (*_COUNTS, *_DISMISS)},
+        "payments": rollup.conversions,
+        "revenue": rollup.revenue,
+        "annualised_value": rollup.annualised_value,
+        "average_gift": _ratio(rollup.revenue, rollup.conversions),
+        "revenue_per_1000_impressions": _ratio(rollup.revenue * 1000, rollup.impressions),
+        "click_through_rate": _ratio(rollup.clicks, rollup.impressions),
+        "dismiss_rate": _ratio(dismissals, rollup.impressions),
+    }
+
+
+def _interval(metric: str, band: Sequence[float] | None) -> Row:
+    low, high = band or (None, None)
+    return {f"{metric}_interval_low": low, f"{metric}_interval_high": high}
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _typed(row: Row) -> Row:
+    """Every column present, in column order, as its column's type (an integer-valued weight
+    is still a number), so CSV, JSON and Parquet hold the same values."""
+    out: Row = {}
+    for name in COLUMN_NAMES:
+        value = row.get(name)
+        kind = _TYPES[name]
+        if value is not None and kind == "integer":
+            value = int(value)
+        elif value is not None and kind == "number":
+            value = float(value)
+        out[name] = value
+    return out

@@ -1,0 +1,252 @@
+"""Export schedules and their runs (issue #8).
+
+Exactly once: a scheduled run starts by INSERTing its (schedule_id, fire_time) row, and the
+unique constraint on that pair lets exactly one of several racing schedulers succeed; the
+others get an IntegrityError and move on. Every later change of hands (a retry, an ad-hoc run
+being picked up, a dead scheduler's run taken over) is a conditional UPDATE on the state that
+was read (status, attempts), so of two schedulers only the one whose UPDATE matched a row
+owns the attempt. Each claim commits in its own transaction: on PostgreSQL a failed INSERT
+aborts its transaction, and no lock is held while the export itself runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from service.domain.export_schedule import ExportSchedule, RunStatus
+from service.store.sql.export_records import (
+    ExportRun,
+    StoredSchedule,
+    export_run,
+    schedule_columns,
+    stored_schedule,
+)
+from service.store.sql.tables import export_runs as runs
+from service.store.sql.tables import export_schedules as schedules
+
+__all__ = ["ExportRepo", "ExportRun", "ScheduleExists", "StoredSchedule"]
+
+_ERROR_LIMIT = 2000
+
+
+class ScheduleExists(Exception):
+    """Another schedule has this name."""
+
+
+class ExportRepo:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    # Schedules
+
+    def find(self, *, enabled_only: bool = False) -> list[StoredSchedule]:
+        query = select(schedules).order_by(schedules.c.name)
+        if enabled_only:
+            query = query.where(schedules.c.enabled.is_(True))
+        with self._engine.connect() as conn:
+            return [stored_schedule(row) for row in conn.execute(query)]
+
+    def get(self, schedule_id: int) -> StoredSchedule | None:
+        return self._one(schedules.c.id == schedule_id)
+
+    def get_by_name(self, name: str) -> StoredSchedule | None:
+        return self._one(schedules.c.name == name)
+
+    def create(self, schedule: ExportSchedule, now: datetime) -> StoredSchedule:
+        try:
+            with self._engine.begin() as conn:
+                new_id = conn.execute(
+                    insert(schedules).values(
+                        **schedule_columns(schedule), created_at=now, updated_at=now
+                    )
+                ).inserted_primary_key[0]  # type: ignore[index]
+        except IntegrityError:
+            raise ScheduleExists(schedule.name) from None
+        stored = self.get(int(new_id))
+        assert stored is not None
+        return stored
+
+    def update(
+        self, schedule_id: int, schedule: ExportSchedule, now: datetime
+    ) -> StoredSchedule | None:
+        """Replace the schedule; updated_at moves, so fire times before the edit never run."""
+        try:
+            with self._engine.begin() as conn:
+                result = conn.execute(
+                    update(schedules)
+                    .where(schedules.c.id == schedule_id)
+                    .values(**schedule_columns(schedule), updated_at=now)
+                )
+        except IntegrityError:
+            raise ScheduleExists(schedule.name) from None
+        return self.get(schedule_id) if result.rowcount else None
+
+    def delete(self, schedule_id: int) -> bool:
+        with self._engine.begin() as conn:
+            # Explicitly, not through ON DELETE CASCADE: SQLite enforces it only with a pragma.
+            conn.execute(delete(runs).where(runs.c.schedule_id == schedule_id))
+            result = conn.execute(delete(schedules).where(schedules.c.id == schedule_id))
+        return bool(result.rowcount)
+
+    # Runs: claims
+
+    def last_fire_time(self, schedule_id: int) -> datetime | None:
+        query = select(func.max(runs.c.fire_time)).where(runs.c.schedule_id == schedule_id)
+        with self._engine.connect() as conn:
+            value = conn.execute(query).scalar()
+        return value if isinstance(value, datetime) else None
+
+    def claim_fire(
+        self, schedule_id: int, fire_time: datetime, worker: str, now: datetime
+    ) -> ExportRun | None:
+        """The run of this fire time, now owned by `worker`; None if another claimed it."""
+        try:
+            return self._insert(schedule_id, fire_time, RunStatus.running, worker, now)
+        except IntegrityError:
+            return None
+
+    def start_adhoc(self, schedule_id: int, worker: str, now: datetime) -> ExportRun:
+        """An ad-hoc run executed by its caller right away (the CLI)."""
+        return self._insert(schedule_id, None, RunStatus.running, worker, now)
+
+    def queue_adhoc(self, schedule_id: int, now: datetime) -> ExportRun:
+        """An ad-hoc run for the next scheduler poll to execute (the API)."""
+        return self._insert(schedule_id, None, RunStatus.queued, None, now)
+
+    def due_runs(self, now: datetime, limit: int = 50) -> list[ExportRun]:
+        """Queued ad-hoc runs and retries whose time has come, oldest first."""
+        query = (
+            select(runs)
+            .where(
+                runs.c.status.in_([RunStatus.queued.value, RunStatus.retrying.value]),
+                runs.c.next_attempt_at <= now,
+            )
+            .order_by(runs.c.next_attempt_at, runs.c.id)
+            .limit(limit)
+        )
+        with self._engine.connect() as conn:
+            return [export_run(row) for row in conn.execute(query)]
+
+    def claim_attempt(self, run: ExportRun, worker: str, now: datetime) -> ExportRun | None:
+        """Start the next attempt of a queued or retrying run; None if another took it."""
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(runs)
+                .where(
+                    runs.c.id == run.id,
+                    runs.c.status == run.status.value,
+                    runs.c.attempts == run.attempts,
+                )
+                .values(
+                    status=RunStatus.running.value,
+                    attempts=run.attempts + 1,
+                    claimed_by=worker,
+                    started_at=now,
+                    next_attempt_at=None,
+                )
+            )
+        return self.run(run.id) if result.rowcount == 1 else None
+
+    def expire_stale(self, now: datetime, lease: timedelta, max_attempts: int) -> int:
+        """Runs whose scheduler died mid-attempt (running for longer than the lease) become
+        retries, or failures once out of attempts; the retry is claimed like any other."""
+        stale = (runs.c.status == RunStatus.running.value, runs.c.started_at < now - lease)
+        error = "the scheduler running this attempt stopped before it finished"
+        with self._engine.begin() as conn:
+            retried = conn.execute(
+                update(runs)
+                .where(*stale, runs.c.attempts < max_attempts)
+                .values(status=RunStatus.retrying.value, next_attempt_at=now, error=error)
+            ).rowcount
+            failed = conn.execute(
+                update(runs)
+                .where(*stale, runs.c.attempts >= max_attempts)
+                .values(status=RunStatus.failed.value, finished_at=now, error=error)
+            ).rowcount
+        return int(retried) + int(failed)
+
+    def finish(
+        self,
+        run: ExportRun,
+        *,
+        status: RunStatus,
+        now: datetime,
+        rows: int | None = None,
+        size: int | None = None,
+        destination: str | None = None,
+        error: str | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> bool:
+        """Record how the attempt ended; False if the run is no longer this attempt's (its
+        lease expired and another scheduler took it over, or the schedule was deleted)."""
+        values: dict[str, Any] = {
+            "status": status.value,
+            "finished_at": None if status == RunStatus.retrying else now,
+            "next_attempt_at": next_attempt_at,
+            "error": error[:_ERROR_LIMIT] if error else None,
+        }
+        if status == RunStatus.succeeded:
+            values.update(rows=rows, bytes=size, destination=destination)
+        elif destination is not None:
+            values["destination"] = destination
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(runs)
+                .where(
+                    runs.c.id == run.id,
+                    runs.c.status == RunStatus.running.value,
+                    runs.c.claimed_by == run.claimed_by,
+                    runs.c.attempts == run.attempts,
+                )
+                .values(**values)
+            )
+        return result.rowcount == 1
+
+    # Runs: reading
+
+    def run(self, run_id: int) -> ExportRun | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(runs).where(runs.c.id == run_id)).first()
+        return export_run(row) if row else None
+
+    def runs(self, schedule_id: int, limit: int = 50) -> list[ExportRun]:
+        """Newest first: ad-hoc and scheduled runs in the order they were created."""
+        query = (
+            select(runs).where(runs.c.schedule_id == schedule_id).order_by(runs.c.id.desc())
+        ).limit(limit)
+        with self._engine.connect() as conn:
+            return [export_run(row) for row in conn.execute(query)]
+
+    def _one(self, condition: Any) -> StoredSchedule | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(schedules).where(condition)).first()
+        return stored_schedule(row) if row else None
+
+    def _insert(
+        self,
+        schedule_id: int,
+        fire_time: datetime | None,
+        status: RunStatus,
+        worker: str | None,
+        now: datetime,
+    ) -> ExportRun:
+        running = status == RunStatus.running
+        with self._engine.begin() as conn:
+            new_id = conn.execute(
+                insert(runs).values(
+                    schedule_id=schedule_id,
+                    fire_time=fire_time,
+                    status=status.value,
+                    attempts=1 if running else 0,
+                    claimed_by=worker,
+                    started_at=now if running else None,
+                    next_attempt_at=None if running else now,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+        run = self.run(int(new_id))
+        assert run is not None
+        return run
