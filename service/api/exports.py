@@ -38,27 +38,27 @@ MAX_RUNS = 500
 @require_role(Role.viewer)
 def list_exports() -> Response:
     repo = _repo()
-    return jsonify({"exports": [_resource(repo, s) for s in repo.find()]})
+    return jsonify({"exports": [schedule_resource(repo, s) for s in repo.find()]})
 
 
 @bp.post("/exports")
 @require_role(Role.editor)
 def create_export() -> tuple[Response, int, dict[str, str]]:
-    schedule = _parse(json_object(), current=None)
+    schedule = checked_schedule(json_object(), current=None)
     repo = _repo()
     try:
         stored = repo.create(schedule, services().clock())
     except ScheduleExists:
         raise _name_taken(schedule.name) from None
     location = url_for("exports.get_export", schedule_id=stored.id)
-    return jsonify(_resource(repo, stored)), 201, {"Location": location}
+    return jsonify(schedule_resource(repo, stored)), 201, {"Location": location}
 
 
 @bp.get("/exports/<int:schedule_id>")
 @require_role(Role.viewer)
 def get_export(schedule_id: int) -> Response:
     repo = _repo()
-    return jsonify(_resource(repo, _load(repo, schedule_id)))
+    return jsonify(schedule_resource(repo, _load(repo, schedule_id)))
 
 
 @bp.put("/exports/<int:schedule_id>")
@@ -66,14 +66,14 @@ def get_export(schedule_id: int) -> Response:
 def update_export(schedule_id: int) -> Response:
     repo = _repo()
     current = _load(repo, schedule_id)
-    schedule = _parse(json_object(), current=current.schedule)
+    schedule = checked_schedule(json_object(), current=current.schedule)
     try:
         stored = repo.update(schedule_id, schedule, services().clock())
     except ScheduleExists:
         raise _name_taken(schedule.name) from None
     if stored is None:  # deleted between the read and the write
         raise _not_found(schedule_id)
-    return jsonify(_resource(repo, stored))
+    return jsonify(schedule_resource(repo, stored))
 
 
 @bp.delete("/exports/<int:schedule_id>")
@@ -119,7 +119,10 @@ def _load(repo: ExportRepo, schedule_id: int) -> StoredSchedule:
     return stored
 
 
-def _parse(body: dict[str, Any], current: ExportSchedule | None) -> ExportSchedule:
+def checked_schedule(body: dict[str, Any], current: ExportSchedule | None) -> ExportSchedule:
+    """The schedule a request body describes, checked against this server: its experiments
+    exist and e-mail is configured. Raises ValidationFailed naming every bad field; the
+    dashboard's form goes through here too."""
     for name in _RESOURCE_FIELDS:
         body.pop(name, None)
     if current is not None:
@@ -160,7 +163,7 @@ def _keep_secret(body: dict[str, Any], current: ExportSchedule) -> None:
         destination["secret"] = old.secret
 
 
-def _resource(repo: ExportRepo, stored: StoredSchedule) -> dict[str, Any]:
+def schedule_resource(repo: ExportRepo, stored: StoredSchedule) -> dict[str, Any]:
     schedule = stored.schedule
     runs = repo.runs(stored.id, limit=1)
     upcoming = schedule.next_fire_times(services().clock()) if schedule.enabled else []

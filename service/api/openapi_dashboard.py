@@ -11,6 +11,7 @@ from service.api.openapi_parts import Json, _html
 
 _TAGS = ["Dashboard"]
 _KEY: Json = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
+_ID: Json = {"name": "schedule_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _SIGNED_IN = " Needs a dashboard session; without one it redirects to the login page."
 _FORM = " Form posts carry the session's `csrf_token`; without it the answer is 400."
 _REDIRECT: Json = {"302": {"description": "Done; redirects to the next page."}}
@@ -103,6 +104,25 @@ DASHBOARD_PATHS: Json = {
                 **_REDIRECT,
             },
         }
+    },
+    "/dashboard/exports": {"get": _page("Scheduled exports with their next and last runs")},
+    "/dashboard/exports/new": {
+        "get": _page("The form for a new export schedule", "editor"),
+        "post": _post("Create the schedule"),
+    },
+    "/dashboard/exports/{schedule_id}": {
+        "get": _page("A schedule's next fire times and runs", params=[_ID])
+    },
+    "/dashboard/exports/{schedule_id}/edit": {
+        "get": _page("The schedule's form", "editor", [_ID]),
+        "post": _post("Save the schedule", params=[_ID]),
+    },
+    "/dashboard/exports/{schedule_id}/run": {
+        "post": _post("Queue a run now (the scheduler executes it)", params=[_ID])
+    },
+    "/dashboard/exports/{schedule_id}/delete": {
+        "get": _page("Confirm deleting the schedule", "editor", [_ID]),
+        "post": _post("Delete the schedule and its run records", params=[_ID]),
     },
     "/dashboard/static/{filename}": {
         "get": {

@@ -13,7 +13,14 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from service.dashboard import auth, formatting, views_editor, views_experiments, views_results
+from service.dashboard import (
+    auth,
+    formatting,
+    views_editor,
+    views_experiments,
+    views_exports,
+    views_results,
+)
 from service.dashboard.session import DashboardSessionInterface
 from service.domain.lifecycle import allowed_actions
 from service.domain.roles import Role
@@ -51,6 +58,7 @@ def blueprint(snippet: SnippetAsset) -> Blueprint:
     views_experiments.register(bp)
     views_editor.register(bp)
     views_results.register(bp)
+    views_exports.register(bp)
 
     @bp.context_processor
     def helpers() -> dict[str, Any]:

@@ -54,6 +54,9 @@ def form_fields(html: str) -> dict[str, Any]:
         if kind == "checkbox":
             if " checked" in tag:
                 fields.setdefault(name, []).append(_attr(tag, "value") or "on")
+        elif kind == "radio":
+            if " checked" in tag:
+                fields[name] = _attr(tag, "value") or "on"
         elif kind != "submit":
             fields[name] = _attr(tag, "value") or ""
     for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S):

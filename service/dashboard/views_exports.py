@@ -1,0 +1,178 @@
+"""Scheduled exports in the dashboard: the schedules with their next and last runs, a form
+to create and edit them (checked by the same code as the admin API), run now, run history."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from service.api.context import services
+from service.api.exports import checked_schedule, schedule_resource
+from service.dashboard.auth import login_required
+from service.domain.errors import ValidationFailed
+from service.domain.export_schedule import (
+    ALL_RUNNING,
+    DestinationType,
+    ExportFormat,
+)
+from service.domain.roles import Role
+from service.store.sql.exports_repo import ExportRepo, ScheduleExists, StoredSchedule
+
+COMMON_ZONES = (
+    "UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York",
+    "America/Chicago", "America/Los_Angeles", "Australia/Sydney", "Asia/Tokyo",
+)  # fmt: skip
+_SPLIT = re.compile(r"[\s,;]+")
+
+
+def _repo() -> ExportRepo:
+    return ExportRepo(services().engine)
+
+
+def _load(schedule_id: int) -> StoredSchedule:
+    stored = _repo().get(schedule_id)
+    if stored is None:
+        abort(404, f"There is no export schedule {schedule_id}.")
+    return stored
+
+
+def form_document(form: Any) -> dict[str, Any]:
+    """The schedule document a submitted form describes."""
+    kind = form.get("destination.type", "directory")
+    destination: dict[str, Any] = {"type": kind}
+    if kind == DestinationType.directory:
+        destination["path"] = form.get("destination.path", "").strip()
+    elif kind == DestinationType.webhook:
+        destination["url"] = form.get("destination.url", "").strip()
+        destination["secret"] = form.get("destination.secret", "")
+    elif kind == DestinationType.email:
+        destination["to"] = [a for a in _SPLIT.split(form.get("destination.to", "")) if a]
+        destination["subject"] = form.get("destination.subject", "").strip() or None
+    chosen = list(form.getlist("experiments"))
+    return {
+        "name": form.get("name", "").strip(),
+        "cron": " ".join(form.get("cron", "").split()),
+        "timezone": form.get("timezone", "").strip() or "UTC",
+        "experiments": ALL_RUNNING if form.get("scope") != "chosen" else chosen,
+        "format": form.get("format", "csv"),
+        "destination": destination,
+        "enabled": bool(form.get("enabled")),
+        "catch_up": bool(form.get("catch_up")),
+    }
+
+
+def _editor(doc: dict[str, Any], errors: dict[str, str], stored: StoredSchedule | None) -> str:
+    experiments = [s.experiment for s in services().experiments.find()]
+    return render_template(
+        "dashboard/export_form.html",
+        doc=doc,
+        errors=errors,
+        stored=stored,
+        experiments=experiments,
+        formats=[f.value for f in ExportFormat],
+        kinds=[k.value for k in DestinationType],
+        zones=COMMON_ZONES,
+        all_running=ALL_RUNNING,
+        smtp=bool(services().settings.smtp_host),
+    )
+
+
+def _errors_by_field(fields: dict[str, str]) -> dict[str, str]:
+    # experiments[2] → experiments; the form has one control per list.
+    out: dict[str, str] = {}
+    for path, message in fields.items():
+        out.setdefault(re.sub(r"\[\d+\]$", "", path) or "schedule", message)
+    return out
+
+
+def register(bp: Blueprint) -> None:
+    @bp.get("/exports")
+    @login_required()
+    def exports() -> str:
+        repo = _repo()
+        rows = [schedule_resource(repo, stored) for stored in repo.find()]
+        return render_template("dashboard/exports.html", rows=rows)
+
+    @bp.route("/exports/new", methods=["GET", "POST"])
+    @login_required(Role.editor)
+    def new_export() -> str | BaseResponse | tuple[str, int]:
+        if request.method == "GET":
+            blank = {
+                "name": "",
+                "cron": "0 6 * * 1",
+                "timezone": "UTC",
+                "experiments": ALL_RUNNING,
+                "format": "csv",
+                "destination": {"type": "directory", "path": "weekly"},
+                "enabled": True,
+                "catch_up": True,
+            }
+            return _editor(blank, {}, None)
+        doc = form_document(request.form)
+        try:
+            schedule = checked_schedule(dict(doc), current=None)
+            stored = _repo().create(schedule, services().clock())
+        except ValidationFailed as exc:
+            return _editor(doc, _errors_by_field(exc.fields), None), 422
+        except ScheduleExists:
+            return _editor(doc, {"name": "another schedule has this name"}, None), 409
+        flash(f"Created the export schedule {schedule.name}.")
+        return redirect(url_for("dashboard.export_runs", schedule_id=stored.id))
+
+    @bp.route("/exports/<int:schedule_id>/edit", methods=["GET", "POST"])
+    @login_required(Role.editor)
+    def edit_export(schedule_id: int) -> str | BaseResponse | tuple[str, int]:
+        stored = _load(schedule_id)
+        if request.method == "GET":
+            return _editor(stored.schedule.to_document(redact=True), {}, stored)
+        doc = form_document(request.form)
+        try:
+            schedule = checked_schedule(dict(doc), current=stored.schedule)
+            saved = _repo().update(schedule_id, schedule, services().clock())
+        except ValidationFailed as exc:
+            return _editor(doc, _errors_by_field(exc.fields), stored), 422
+        except ScheduleExists:
+            return _editor(doc, {"name": "another schedule has this name"}, stored), 409
+        if saved is None:
+            abort(404, "The schedule was deleted meanwhile.")
+        flash(f"Saved {schedule.name}.")
+        return redirect(url_for("dashboard.export_runs", schedule_id=schedule_id))
+
+    @bp.get("/exports/<int:schedule_id>")
+    @login_required()
+    def export_runs(schedule_id: int) -> str:
+        stored = _load(schedule_id)
+        repo = _repo()
+        upcoming = (
+            stored.schedule.next_fire_times(services().clock(), count=3)
+            if stored.schedule.enabled
+            else []
+        )
+        return render_template(
+            "dashboard/export_runs.html",
+            stored=stored,
+            resource=schedule_resource(repo, stored),
+            runs=repo.runs(schedule_id, limit=50),
+            upcoming=upcoming,
+        )
+
+    @bp.post("/exports/<int:schedule_id>/run")
+    @login_required(Role.editor)
+    def run_export_now(schedule_id: int) -> BaseResponse:
+        _load(schedule_id)
+        run = _repo().queue_adhoc(schedule_id, services().clock())
+        flash(f"Run {run.id} is queued; the scheduler picks it up within its poll interval.")
+        return redirect(url_for("dashboard.export_runs", schedule_id=schedule_id))
+
+    @bp.route("/exports/<int:schedule_id>/delete", methods=["GET", "POST"])
+    @login_required(Role.editor)
+    def delete_export(schedule_id: int) -> str | BaseResponse:
+        stored = _load(schedule_id)
+        if request.method == "GET":
+            return render_template("dashboard/export_delete.html", stored=stored)
+        _repo().delete(schedule_id)
+        flash(f"Deleted the export schedule {stored.schedule.name} and its run records.")
+        return redirect(url_for("dashboard.exports"))
