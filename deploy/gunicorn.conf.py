@@ -25,13 +25,27 @@ accesslog = "-"
 errorlog = "-"
 access_log_format = (
     '{"time":"%(t)s","remote":"%(h)s","method":"%(m)s","path":"%(U)s","status":%(s)s,'
-    '"bytes":"%(B)s","duration_us":%(D)s,"user_agent":"%(a)s"}'
+    '"bytes":"%(B)s","duration_us":%(D)s,"user_agent":"%(a)s",'
+    '"request_id":"%({x-request-id}o)s"}'
 )
 
 
+_OWN_METRICS_DIR = []
+
+
 def on_starting(server):  # type: ignore[no-untyped-def]
-    """With no REDIS_URL (the local default), start the embedded Redis in the master so every
+    """Prometheus multiprocess mode: every worker writes its samples to one directory that
+    /metrics aggregates. It must be in the environment before any worker imports
+    prometheus_client; an operator's PROMETHEUS_MULTIPROC_DIR (or `smallfavor serve`'s) wins.
+
+    With no REDIS_URL (the local default), start the embedded Redis in the master so every
     worker joins the same server through the socket instead of racing to start their own."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        import tempfile
+
+        path = tempfile.mkdtemp(prefix="smallfavor-metrics-")
+        _OWN_METRICS_DIR.append(path)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
     if os.environ.get("REDIS_URL"):
         return
     from service.settings import Settings
@@ -47,3 +61,17 @@ def post_fork(server, worker):  # type: ignore[no-untyped-def]
     from service.store.redis.embedded import forget_inherited_servers
 
     forget_inherited_servers()
+
+
+def child_exit(server, worker):  # type: ignore[no-untyped-def]
+    # A dead worker's gauges must stop counting; its counters and histograms stay summed.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):  # type: ignore[no-untyped-def]
+    import shutil
+
+    for path in _OWN_METRICS_DIR:
+        shutil.rmtree(path, ignore_errors=True)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import os
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import dashboard, snippet
@@ -15,8 +14,10 @@ from service.api.decide import Decider
 from service.api.decision_endpoint import DecisionEndpoint
 from service.api.errors import register_error_handlers
 from service.api.json_provider import OrjsonProvider
+from service.api.request_observer import ROUTE_KEY, RequestObserver
 from service.clock import Clock, utc_now
 from service.demo import pages as demo_pages
+from service.log_format import configure_logging
 from service.settings import Settings
 from service.snippet import SnippetAsset
 from service.wiring import Services
@@ -28,7 +29,7 @@ class _Flask(Flask):
 
 def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flask:
     settings = settings or Settings.from_env(os.environ)
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings.log_level)
     app = _Flask(__name__)
     # No Flask SECRET_KEY: only the dashboard has sessions, through its own path-scoped
     # interface (service/dashboard/session.py); with a key set Flask would build a signing
@@ -54,6 +55,15 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     app.register_blueprint(snippet.blueprint(snippet_asset))
     app.register_blueprint(demo_pages.blueprint(snippet_asset))
     app.wsgi_app = DecisionEndpoint(app.wsgi_app, decider, settings)  # type: ignore[method-assign]
+    app.wsgi_app = RequestObserver(  # type: ignore[method-assign]
+        app.wsgi_app, always_https=settings.public_url.startswith("https://")
+    )
+
+    @app.before_request
+    def label_route() -> None:
+        # The route template labels the latency metrics (service/api/request_observer.py).
+        request.environ[ROUTE_KEY] = request.url_rule.rule if request.url_rule else "unmatched"
+
     if settings.trusted_proxy_hops:
         # Behind a load balancer or CDN the client's address is in X-Forwarded-For; trust
         # exactly as many hops as the operator says, so a client cannot forge its own.

@@ -72,14 +72,17 @@ def migrate(revision: str, downgrade: bool) -> None:
 @click.option("--batch-size", type=click.IntRange(1, 50_000), default=2000, show_default=True)
 def flush(once: bool, batch_size: int) -> None:
     """Write accepted events from the Redis stream to SQL, until SIGTERM or with --once."""
-    import logging
     import signal
     import threading
 
     from service.jobs.flusher import open_flusher
+    from service.log_format import configure_logging
+    from service.metrics import serve_metrics
 
     settings = _settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    configure_logging(settings.log_level)
+    if not once:
+        serve_metrics(settings.metrics_port)
     stop = threading.Event()  # SIGTERM/SIGINT: finish and ack the batch in hand, then exit 0
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -168,6 +171,11 @@ def serve() -> None:
     if not config.exists():
         raise Failure(f"{config} not found; run from the repository root")
     env = dict(os.environ)
+    if not env.get("PROMETHEUS_MULTIPROC_DIR"):
+        import tempfile
+
+        # One directory for web workers, flusher and scheduler: /metrics shows them all.
+        env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="smallfavor-metrics-")
     if settings.redis_url is None:
         from service.store.redis.embedded import embedded_socket
 

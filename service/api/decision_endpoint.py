@@ -43,6 +43,7 @@ class DecisionEndpoint:
     ) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != PATH:
             return self._next(environ, start_response)
+        environ["smallfavor.route"] = PATH
         method = environ.get("REQUEST_METHOD", "GET")
         origin = environ.get("HTTP_ORIGIN")
         if method == "OPTIONS":

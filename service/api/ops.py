@@ -8,6 +8,7 @@ from sqlalchemy import text
 from service.api.context import services
 from service.metrics import render
 from service.store import migrate
+from service.store.redis.stream_metrics import StreamCollector
 
 bp = Blueprint("ops", __name__)
 
@@ -44,5 +45,6 @@ def readyz() -> tuple[Response, int]:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    payload, content_type = render()
+    svc = services()
+    payload, content_type = render([StreamCollector(svc.redis, svc.keys)])
     return Response(payload, content_type=content_type)

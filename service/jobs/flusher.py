@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
+from service.metrics import FLUSH_BATCH_SECONDS, FLUSHED
 from service.settings import Settings
 from service.store.redis.client import connect
 from service.store.redis.event_stream import EventStream, Malformed, StreamBatch
@@ -222,9 +223,14 @@ class Flusher:
         batch = prepared.batch
         if not batch:
             return False
+        began = time.perf_counter()
         result = self._writer.write(prepared.write)
         # Only now, with the transaction committed, may the entries leave the pending list.
         self._stream.ack(batch)
+        FLUSH_BATCH_SECONDS.observe(time.perf_counter() - began)
+        FLUSHED.labels("inserted").inc(result.inserted)
+        FLUSHED.labels("duplicate").inc(result.duplicates)
+        FLUSHED.labels("malformed").inc(len(batch.malformed))
         counts.entries += len(batch)
         counts.inserted += result.inserted
         counts.duplicates += result.duplicates

@@ -1,5 +1,6 @@
 """gunicorn with no REDIS_URL (the zero-setup default): the master starts the embedded Redis
-and every forked worker joins it; a worker must not shut the master's server down."""
+and every forked worker joins it; a worker must not shut the master's server down. /metrics
+adds up every worker's samples, recycled workers' included (multiprocess mode)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,15 @@ def test_workers_join_the_masters_embedded_redis(tmp_path: Path) -> None:
         # "no_experiment", not "unavailable": Redis answered every time, across worker restarts.
         assert len(answers) == 12
         assert all(b'"reason":"no_experiment"' in a for a in answers), answers
+        metrics = ""
+        while not metrics and time.monotonic() < deadline:
+            try:  # a worker may be recycling right now
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                    metrics = r.read().decode()
+            except OSError:
+                time.sleep(0.2)
+        count = 'smallfavor_http_request_duration_seconds_count{method="GET",route="/v1/decision"}'
+        assert f"{count} 12.0" in metrics, [m for m in metrics.splitlines() if "count{" in m]
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -5,7 +5,6 @@ Both need SQL only (no Redis), so a Kubernetes CronJob running `export` is one s
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import threading
@@ -18,6 +17,8 @@ import click
 
 from service.clock import utc_now
 from service.domain.export_schedule import ExportFormat, RunStatus
+from service.log_format import configure_logging
+from service.metrics import serve_metrics
 from service.settings import Settings, SettingsError
 
 if TYPE_CHECKING:  # imported when used: pyarrow is too heavy for every CLI command's start
@@ -35,7 +36,7 @@ def _scheduler(max_attempts: int | None = None) -> Iterator[tuple[Settings, Sche
     from service.store.sql.exports_repo import ExportRepo
 
     settings = _settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    configure_logging(settings.log_level)
     engine = build_engine(settings.database_url)
     try:
         yield (
@@ -79,6 +80,7 @@ def schedule_command(once: bool) -> None:
                 first = failed[0]
                 raise _failure(f"export run {first.id} {first.status}: {first.error}")
             return
+        serve_metrics(settings.metrics_port)
         stop = threading.Event()  # SIGTERM/SIGINT: finish and record the attempt in hand
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())

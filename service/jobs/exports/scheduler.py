@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from service.domain.export_schedule import RunStatus, retry_delay
 from service.jobs.exports.destinations import DeliveryFailed
 from service.jobs.exports.runner import ExportError, ExportRunner
+from service.metrics import EXPORT_RUNS
 from service.store.sql.exports_repo import ExportRepo, ExportRun, StoredSchedule
 
 log = logging.getLogger(__name__)
@@ -160,4 +161,6 @@ class Scheduler:
         return self._recorded(run)
 
     def _recorded(self, run: ExportRun) -> ExportRun:
-        return self.repo.run(run.id) or run
+        recorded = self.repo.run(run.id) or run
+        EXPORT_RUNS.labels(str(recorded.status)).inc()
+        return recorded
