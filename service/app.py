@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from service import dashboard, snippet
 from service.api import admin, exports, openapi, ops, public, reports
 from service.api.context import DECIDER, EXTENSION
+from service.api.converters import SqlIdConverter
 from service.api.decide import Decider
 from service.api.decision_endpoint import DecisionEndpoint
 from service.api.errors import register_error_handlers
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     settings = settings or Settings.from_env(os.environ)
     configure_logging(settings.log_level)
     app = _Flask(__name__)
+    app.url_map.converters["sql_id"] = SqlIdConverter  # before any blueprint uses it
     # No Flask SECRET_KEY: only the dashboard has sessions, through its own path-scoped
     # interface (service/dashboard/session.py); with a key set Flask would build a signing
     # serializer on every request, a fifth of the decision path's cost.

@@ -54,14 +54,14 @@ def create_export() -> tuple[Response, int, dict[str, str]]:
     return jsonify(schedule_resource(repo, stored)), 201, {"Location": location}
 
 
-@bp.get("/exports/<int:schedule_id>")
+@bp.get("/exports/<sql_id:schedule_id>")
 @require_role(Role.viewer)
 def get_export(schedule_id: int) -> Response:
     repo = _repo()
     return jsonify(schedule_resource(repo, _load(repo, schedule_id)))
 
 
-@bp.put("/exports/<int:schedule_id>")
+@bp.put("/exports/<sql_id:schedule_id>")
 @require_role(Role.editor)
 def update_export(schedule_id: int) -> Response:
     repo = _repo()
@@ -76,7 +76,7 @@ def update_export(schedule_id: int) -> Response:
     return jsonify(schedule_resource(repo, stored))
 
 
-@bp.delete("/exports/<int:schedule_id>")
+@bp.delete("/exports/<sql_id:schedule_id>")
 @require_role(Role.editor)
 def delete_export(schedule_id: int) -> tuple[str, int]:
     if not _repo().delete(schedule_id):
@@ -84,7 +84,7 @@ def delete_export(schedule_id: int) -> tuple[str, int]:
     return "", 204
 
 
-@bp.post("/exports/<int:schedule_id>/run")
+@bp.post("/exports/<sql_id:schedule_id>/run")
 @require_role(Role.editor)
 def run_export(schedule_id: int) -> tuple[Response, int, dict[str, str]]:
     repo = _repo()
@@ -94,7 +94,7 @@ def run_export(schedule_id: int) -> tuple[Response, int, dict[str, str]]:
     return jsonify(run_resource(run)), 202, {"Location": location}
 
 
-@bp.get("/exports/<int:schedule_id>/runs")
+@bp.get("/exports/<sql_id:schedule_id>/runs")
 @require_role(Role.viewer)
 def export_runs(schedule_id: int) -> Response:
     repo = _repo()

@@ -1,14 +1,87 @@
-"""GET /openapi.json: the OpenAPI 3.1 description of every endpoint (DESIGN §3)."""
+"""GET /openapi.json: the OpenAPI 3.1 description of every endpoint (DESIGN §3), and GET /docs:
+the same document as a readable page (server-rendered, no script from anywhere)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, render_template
 
 from service.api.openapi_document import DOCUMENT
 
-bp = Blueprint("openapi", __name__)
+bp = Blueprint("openapi", __name__, template_folder="templates")
+_METHODS = ("get", "put", "post", "delete", "patch", "options", "head")
 
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
     return jsonify(DOCUMENT)
+
+
+@bp.get("/docs")
+def docs() -> str:
+    return render_template(
+        "api_docs.html",
+        doc=DOCUMENT,
+        sections=_sections(DOCUMENT),
+        schemas=DOCUMENT["components"]["schemas"],
+        describe=describe,
+    )
+
+
+def _sections(document: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Operations grouped by their first tag, in the document's tag order."""
+    groups: dict[str, list[dict[str, Any]]] = {tag["name"]: [] for tag in document["tags"]}
+    for path, item in document["paths"].items():
+        shared = item.get("parameters", [])
+        for method in _METHODS:
+            operation = item.get(method)
+            if operation is None:
+                continue
+            tag = (operation.get("tags") or ["Other"])[0]
+            groups.setdefault(tag, []).append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "anchor": f"{method}-{path}".replace("/", "-").strip("-"),
+                    "summary": operation.get("summary", ""),
+                    "description": operation.get("description", ""),
+                    "parameters": [*shared, *operation.get("parameters", [])],
+                    "body": _body(operation.get("requestBody")),
+                    "responses": operation.get("responses", {}),
+                    "secured": bool(operation.get("security")),
+                }
+            )
+    return [(tag, ops) for tag, ops in groups.items() if ops]
+
+
+def _body(request_body: dict[str, Any] | None) -> list[tuple[str, dict[str, Any]]]:
+    if not request_body:
+        return []
+    return [(kind, media.get("schema", {})) for kind, media in request_body["content"].items()]
+
+
+def describe(schema: dict[str, Any] | None) -> str:
+    """A schema in a few words: `Experiment`, `string, one of a | b`, `array of Event`."""
+    if not schema:
+        return ""
+    if "$ref" in schema:
+        return str(schema["$ref"]).rsplit("/", 1)[-1]
+    if "enum" in schema:
+        return "one of " + " | ".join("null" if v is None else str(v) for v in schema["enum"])
+    for combinator in ("oneOf", "anyOf"):
+        if combinator in schema:
+            return " or ".join(describe(option) for option in schema[combinator])
+    kind = schema.get("type", "any")
+    if isinstance(kind, list):
+        kind = " or ".join(kind)
+    if kind == "array":
+        return f"array of {describe(schema.get('items'))}"
+    limits = [
+        f"{name} {schema[key]}"
+        for key, name in (("minimum", "≥"), ("maximum", "≤"), ("maxLength", "max length"))
+        if key in schema
+    ]
+    if "pattern" in schema:
+        limits.append(f"matching {schema['pattern']}")
+    return f"{kind} ({', '.join(limits)})" if limits else str(kind)

@@ -7,11 +7,17 @@ CSRF-protected form posts, so they are described, not specified field by field.
 
 from __future__ import annotations
 
+from service.api.converters import MAX_SQL_ID
 from service.api.openapi_parts import Json, _html
 
 _TAGS = ["Dashboard"]
 _KEY: Json = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
-_ID: Json = {"name": "schedule_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_ID: Json = {
+    "name": "schedule_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_SQL_ID},
+}
 _SIGNED_IN = " Needs a dashboard session; without one it redirects to the login page."
 _FORM = " Form posts carry the session's `csrf_token`; without it the answer is 400."
 _REDIRECT: Json = {"302": {"description": "Done; redirects to the next page."}}

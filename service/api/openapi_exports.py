@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from service.api.converters import MAX_SQL_ID
 from service.api.exports import MAX_RUNS
 from service.api.openapi_parts import Json, _admin, _error, _json, _query, _ref, _values
 from service.domain.export_schedule import (
@@ -19,7 +20,7 @@ _ID_PARAM: Json = {
     "in": "path",
     "required": True,
     "description": "The export schedule's id.",
-    "schema": {"type": "integer", "minimum": 1},
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_SQL_ID},
 }
 _NOT_FOUND: Json = {"404": _error("No export schedule with that id.")}
 _BODY: Json = {

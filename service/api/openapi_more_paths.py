@@ -102,6 +102,13 @@ MORE_PATHS: Json = {
             "responses": {"200": _json({"type": "object"}, "The OpenAPI document.")},
         }
     },
+    "/docs": {
+        "get": {
+            "tags": _OPS,
+            "summary": "This document as a readable reference page",
+            "responses": {"200": _html("The page.")},
+        }
+    },
     "/snippet.js": {
         "get": {
             "tags": _PAGES,

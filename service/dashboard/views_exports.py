@@ -122,7 +122,7 @@ def register(bp: Blueprint) -> None:
         flash(f"Created the export schedule {schedule.name}.")
         return redirect(url_for("dashboard.export_runs", schedule_id=stored.id))
 
-    @bp.route("/exports/<int:schedule_id>/edit", methods=["GET", "POST"])
+    @bp.route("/exports/<sql_id:schedule_id>/edit", methods=["GET", "POST"])
     @login_required(Role.editor)
     def edit_export(schedule_id: int) -> str | BaseResponse | tuple[str, int]:
         stored = _load(schedule_id)
@@ -141,7 +141,7 @@ def register(bp: Blueprint) -> None:
         flash(f"Saved {schedule.name}.")
         return redirect(url_for("dashboard.export_runs", schedule_id=schedule_id))
 
-    @bp.get("/exports/<int:schedule_id>")
+    @bp.get("/exports/<sql_id:schedule_id>")
     @login_required()
     def export_runs(schedule_id: int) -> str:
         stored = _load(schedule_id)
@@ -159,7 +159,7 @@ def register(bp: Blueprint) -> None:
             upcoming=upcoming,
         )
 
-    @bp.post("/exports/<int:schedule_id>/run")
+    @bp.post("/exports/<sql_id:schedule_id>/run")
     @login_required(Role.editor)
     def run_export_now(schedule_id: int) -> BaseResponse:
         _load(schedule_id)
@@ -167,7 +167,7 @@ def register(bp: Blueprint) -> None:
         flash(f"Run {run.id} is queued; the scheduler picks it up within its poll interval.")
         return redirect(url_for("dashboard.export_runs", schedule_id=schedule_id))
 
-    @bp.route("/exports/<int:schedule_id>/delete", methods=["GET", "POST"])
+    @bp.route("/exports/<sql_id:schedule_id>/delete", methods=["GET", "POST"])
     @login_required(Role.editor)
     def delete_export(schedule_id: int) -> str | BaseResponse:
         stored = _load(schedule_id)

@@ -191,3 +191,17 @@ def test_delete_removes_the_schedule_and_its_runs(
     assert client.delete(path, headers=auth("editor")).status_code == 204
     assert client.get(path, headers=auth("viewer")).status_code == 404
     assert ExportRepo(services.engine).runs(created["id"]) == []
+
+
+def test_ids_beyond_the_sql_integer_range_are_404_not_500(
+    client: FlaskClient, auth: Callable[[str], dict[str, str]]
+) -> None:
+    for method, path in (
+        ("GET", "/v1/admin/exports/9223372036854775808"),
+        ("DELETE", "/v1/admin/exports/2147483648"),
+        ("GET", "/v1/admin/exports/2147483648/runs"),
+        ("POST", "/v1/admin/exports/0/run"),
+    ):
+        response = client.open(path, method=method, headers=auth("admin"))
+        assert response.status_code == 404, (method, path)
+        assert response.json["error"]["code"] == "not_found"

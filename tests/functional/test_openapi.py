@@ -94,3 +94,22 @@ def test_error_answers_use_the_error_envelope(document: dict[str, Any]) -> None:
 def test_the_decision_reasons_are_the_domains(document: dict[str, Any]) -> None:
     reason = document["components"]["schemas"]["Decision"]["properties"]["reason"]
     assert set(reason["enum"]) == {r.value for r in Reason} | {None}
+
+
+def test_the_docs_page_shows_every_operation_and_schema(
+    client: FlaskClient, document: dict[str, Any]
+) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    operations = [
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method != "parameters"
+    ]
+    shown = re.findall(r'<span class="method \w+">(\w+)</span> <code>([^<]+)</code>', html)
+    assert sorted(shown) == sorted(operations)
+    for name in document["components"]["schemas"]:
+        assert f'id="schema-{name}"' in html
+    assert "<script" not in html

@@ -1,0 +1,24 @@
+"""URL converters shared by the API and the dashboard."""
+
+from __future__ import annotations
+
+from werkzeug.routing import BaseConverter
+
+# SQL INTEGER primary keys (int4 on PostgreSQL).
+MAX_SQL_ID = 2**31 - 1
+
+
+class SqlIdConverter(BaseConverter):
+    """A row id from the path. Values no INTEGER column can hold become 0, an id no row has,
+    so the view answers its own 404 instead of the driver overflowing into a 500. (Refusing
+    them in the converter would not do: werkzeug then answers 405 for some methods.)"""
+
+    regex = r"\d{1,19}"
+    part_isolating = True
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return number if 1 <= number <= MAX_SQL_ID else 0
+
+    def to_url(self, value: int) -> str:
+        return str(int(value))
