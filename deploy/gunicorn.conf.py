@@ -19,8 +19,10 @@ timeout = 30
 graceful_timeout = 30
 keepalive = 5
 # Recycle workers now and then so a slow leak can never take a node down; jitter spreads it.
-max_requests = 100_000
-max_requests_jitter = 10_000
+# Rarely: each recycled worker leaves its metric files in PROMETHEUS_MULTIPROC_DIR (its
+# counts must stay in the totals), so frequent recycling would pile them up.
+max_requests = 1_000_000
+max_requests_jitter = 100_000
 accesslog = "-"
 errorlog = "-"
 access_log_format = (

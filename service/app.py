@@ -10,12 +10,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from service import dashboard, snippet
 from service.api import admin, exports, openapi, ops, public, reports
 from service.api.context import DECIDER, EXTENSION
-from service.api.converters import SqlIdConverter
+from service.api.converters import ExperimentKeyConverter, SqlIdConverter
 from service.api.decide import Decider
 from service.api.decision_endpoint import DecisionEndpoint
 from service.api.errors import register_error_handlers
 from service.api.json_provider import OrjsonProvider
-from service.api.request_observer import ROUTE_KEY, RequestObserver
+from service.api.request_observer import ROUTE_KEY, RequestObserver, route_label
 from service.clock import Clock, utc_now
 from service.demo import pages as demo_pages
 from service.log_format import configure_logging
@@ -32,7 +32,9 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     settings = settings or Settings.from_env(os.environ)
     configure_logging(settings.log_level)
     app = _Flask(__name__)
-    app.url_map.converters["sql_id"] = SqlIdConverter  # before any blueprint uses it
+    # Before any blueprint uses them.
+    app.url_map.converters["sql_id"] = SqlIdConverter
+    app.url_map.converters["experiment_key"] = ExperimentKeyConverter
     # No Flask SECRET_KEY: only the dashboard has sessions, through its own path-scoped
     # interface (service/dashboard/session.py); with a key set Flask would build a signing
     # serializer on every request, a fifth of the decision path's cost.
@@ -64,7 +66,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     @app.before_request
     def label_route() -> None:
         # The route template labels the latency metrics (service/api/request_observer.py).
-        request.environ[ROUTE_KEY] = request.url_rule.rule if request.url_rule else "unmatched"
+        rule = request.url_rule
+        request.environ[ROUTE_KEY] = route_label(rule.rule) if rule else "unmatched"
 
     if settings.trusted_proxy_hops:
         # Behind a load balancer or CDN the client's address is in X-Forwarded-For; trust

@@ -81,13 +81,13 @@ def create_experiment() -> tuple[Response, int, dict[str, str]]:
     return _json(stored), 201, {"Location": location}
 
 
-@bp.get("/experiments/<key>")
+@bp.get("/experiments/<experiment_key:key>")
 @require_role(Role.viewer)
 def get_experiment(key: str) -> Response:
     return _json(load_experiment(key))
 
 
-@bp.put("/experiments/<key>")
+@bp.put("/experiments/<experiment_key:key>")
 @require_role(Role.editor)
 def update_experiment(key: str) -> Response:
     current = load_experiment(key)
@@ -120,7 +120,7 @@ def update_experiment(key: str) -> Response:
     return _json(stored)
 
 
-@bp.post("/experiments/<key>/<any(start, pause, stop, archive):action>")
+@bp.post("/experiments/<experiment_key:key>/<any(start, pause, stop, archive):action>")
 @require_role(Role.editor)
 def change_status(key: str, action: str) -> Response:
     current = load_experiment(key)
@@ -140,7 +140,7 @@ def change_status(key: str, action: str) -> Response:
     return _json(stored)
 
 
-@bp.get("/experiments/<key>/history")
+@bp.get("/experiments/<experiment_key:key>/history")
 @require_role(Role.viewer)
 def history(key: str) -> Response:
     revisions = services().experiments.history(key)
@@ -164,7 +164,7 @@ def history(key: str) -> Response:
     )
 
 
-@bp.post("/experiments/<key>/preview-token")
+@bp.post("/experiments/<experiment_key:key>/preview-token")
 @require_role(Role.editor)
 def preview_token(key: str) -> Response:
     """A signed link for QA: shows one variant of the experiment, whatever its status, to

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from werkzeug.routing import BaseConverter
 
+from service.domain.experiment_validation import KEY_PATTERN
+
 # SQL INTEGER primary keys (int4 on PostgreSQL).
 MAX_SQL_ID = 2**31 - 1
 
@@ -22,3 +24,11 @@ class SqlIdConverter(BaseConverter):
 
     def to_url(self, value: int) -> str:
         return str(int(value))
+
+
+class ExperimentKeyConverter(BaseConverter):
+    """Only what could be an experiment key reaches a view: anything else (a NUL byte, which
+    PostgreSQL refuses in a string, or 500 characters) matches no route and is a 404."""
+
+    regex = KEY_PATTERN
+    part_isolating = True

@@ -14,6 +14,7 @@ from service.domain.experiment import (
     Status,
     Template,
 )
+from service.domain.experiment_validation import KEY_PATTERN
 from service.domain.lifecycle import Action
 
 Json = dict[str, Any]
@@ -67,7 +68,7 @@ _KEY_PARAM: Json = {
     "in": "path",
     "required": True,
     "description": "The experiment key.",
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "pattern": f"^{KEY_PATTERN}$"},
 }
 _AUTH_ERRORS: Json = {
     "401": _error("No bearer token, or an unknown or revoked one."),

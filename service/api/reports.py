@@ -69,13 +69,13 @@ CSV_COLUMNS = (
 )
 
 
-@bp.get("/experiments/<key>/report")
+@bp.get("/experiments/<experiment_key:key>/report")
 @require_role(Role.viewer)
 def report(key: str) -> Response:
     return jsonify(_report(key))
 
 
-@bp.get("/experiments/<key>/report.csv")
+@bp.get("/experiments/<experiment_key:key>/report.csv")
 @require_role(Role.viewer)
 def report_csv(key: str) -> Response:
     return csv_response(key, _report(key))

@@ -95,7 +95,7 @@ def register(bp: Blueprint) -> None:
         flash(f"Created draft {experiment.key}. Start it when the banners look right.")
         return redirect(url_for("dashboard.results", key=experiment.key))
 
-    @bp.route("/experiments/<key>/edit", methods=["GET", "POST"])
+    @bp.route("/experiments/<experiment_key:key>/edit", methods=["GET", "POST"])
     @login_required(Role.editor)
     def edit_experiment(key: str) -> str | BaseResponse | tuple[str, int]:
         stored = load(key)

@@ -51,7 +51,8 @@ def register(bp: Blueprint) -> None:
         return render_template("dashboard/experiments.html", rows=rows, show_archived=show_archived)
 
     @bp.route(
-        "/experiments/<key>/<any(start, pause, stop, archive):action>", methods=["GET", "POST"]
+        "/experiments/<experiment_key:key>/<any(start, pause, stop, archive):action>",
+        methods=["GET", "POST"],
     )
     @login_required(Role.editor)
     def lifecycle(key: str, action: str) -> str | BaseResponse | tuple[str, int]:
@@ -86,7 +87,7 @@ def register(bp: Blueprint) -> None:
         flash(f"{stored.experiment.name} is now {status}.")
         return redirect(url_for("dashboard.results", key=key))
 
-    @bp.get("/experiments/<key>/history")
+    @bp.get("/experiments/<experiment_key:key>/history")
     @login_required()
     def history(key: str) -> str:
         stored = load(key)
@@ -104,7 +105,7 @@ def register(bp: Blueprint) -> None:
             compare=compare,
         )
 
-    @bp.post("/experiments/<key>/preview-link")
+    @bp.post("/experiments/<experiment_key:key>/preview-link")
     @login_required(Role.editor)
     def preview_link(key: str) -> str | tuple[str, int]:
         stored = load(key)

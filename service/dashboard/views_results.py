@@ -30,7 +30,7 @@ def _params() -> tuple[date | None, date | None, Segment | None]:
 
 
 def register(bp: Blueprint) -> None:
-    @bp.get("/experiments/<key>")
+    @bp.get("/experiments/<experiment_key:key>")
     @login_required()
     def results(key: str) -> str:
         stored = load(key)
@@ -60,7 +60,7 @@ def register(bp: Blueprint) -> None:
             today=svc.clock().date(),
         )
 
-    @bp.get("/experiments/<key>/report.csv")
+    @bp.get("/experiments/<experiment_key:key>/report.csv")
     @login_required()
     def results_csv(key: str) -> Response:
         stored = load(key)

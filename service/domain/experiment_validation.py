@@ -50,7 +50,8 @@ _ISO_3166_ALPHA_2 = (
 _COUNTRIES = frozenset(_ISO_3166_ALPHA_2.split())
 # Short enough that a decision token (visitor, experiment, variant, time, MAC) stays within
 # 160 URL-safe characters even for the longest visitor id.
-_KEY = pattern(r"[a-z0-9][a-z0-9-]{1,39}", "must be 2 to 40 lower-case letters, digits or -")
+KEY_PATTERN = r"[a-z0-9][a-z0-9-]{1,39}"
+_KEY = pattern(KEY_PATTERN, "must be 2 to 40 lower-case letters, digits or -")
 _VARIANT_KEY = pattern(
     r"[a-z0-9][a-z0-9-]{0,23}", "must be 1 to 24 lower-case letters, digits or -"
 )

@@ -24,6 +24,9 @@ class Invalid(Exception):
 # Checks: each takes a raw JSON value and returns the typed value or raises Invalid.
 
 
+# C0 controls and DEL, except tab, line feed and carriage return.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
 def _bound(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
@@ -77,6 +80,9 @@ def text(max_len: int, *, non_empty: bool = False) -> Check[str]:
             raise Invalid("must not be empty")
         if len(value) > max_len:
             raise Invalid(f"must be at most {max_len} characters")
+        if _CONTROL.search(value):
+            # NUL in particular: PostgreSQL refuses it in text and JSON.
+            raise Invalid("must not contain control characters")
         return value
 
     return check

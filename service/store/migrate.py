@@ -47,3 +47,24 @@ def head_revision() -> str | None:
     config = Config()
     config.set_main_option("script_location", str(_SCRIPTS))
     return ScriptDirectory.from_config(config).get_current_head()
+
+
+def known_revisions() -> set[str]:
+    """Every revision this image's migrations define."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(_SCRIPTS))
+    return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+
+
+def schema_state(engine: Engine) -> str:
+    """ "ok" when this image can serve the schema: at its head, or at a revision it does not
+    know, which a newer image's migration made (migrations only add, so old code keeps
+    working during a rolling deploy); otherwise what is wrong."""
+    current, head = current_revision(engine), head_revision()
+    if current == head:
+        return "ok"
+    if current is not None and current not in known_revisions():
+        return "ok"
+    return f"schema at {current or 'nothing'}, expected {head}: run smallfavor migrate"

@@ -48,3 +48,32 @@ def test_readyz_is_503_when_the_schema_is_missing(
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert "schema" in response.json["checks"]["sql"]
+
+
+def test_readyz_accepts_a_schema_newer_than_the_image_but_not_an_older_one(
+    env: dict[str, str], tmp_path, redis_client
+) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from service.store import migrate
+    from service.store.sql.engine import build_engine
+
+    url = f"sqlite:///{tmp_path / 'rolling.db'}"
+    engine = build_engine(url)
+    migrate.upgrade(engine)
+    app = create_app(Settings.from_env({**env, "DATABASE_URL": url}))
+    client = app.test_client()
+    # A newer image migrated ahead during a rolling deploy: this one keeps serving.
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed0099'"))
+    assert client.get("/readyz").status_code == 200
+    # A schema this image knows is behind it: not ready until someone migrates.
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE alembic_version SET version_num = :v"), {"v": migrate.head_revision()}
+        )
+    migrate.downgrade(engine, "base")
+    behind = client.get("/readyz")
+    assert behind.status_code == 503
+    assert "run smallfavor migrate" in behind.json["checks"]["sql"]
+    engine.dispose()

@@ -81,9 +81,9 @@ def test_request_ids_are_echoed_or_made(client: FlaskClient) -> None:
     given = client.get("/healthz", headers={"X-Request-ID": "lb-abc.123"})
     assert given.headers["X-Request-ID"] == "lb-abc.123"
     made = client.get("/healthz", headers={"X-Request-ID": "<script>" + "x" * 100})
-    assert re.fullmatch(r"[0-9a-f]{32}", made.headers["X-Request-ID"])
+    assert re.fullmatch(r"[0-9a-f]{20,28}", made.headers["X-Request-ID"])
     decision = client.get("/v1/decision", query_string={"visitor": "abcdefgh", "placement": "x"})
-    assert re.fullmatch(r"[0-9a-f]{32}", decision.headers["X-Request-ID"])
+    assert re.fullmatch(r"[0-9a-f]{20,28}", decision.headers["X-Request-ID"])
 
 
 def test_log_lines_are_json_with_the_request_id() -> None:

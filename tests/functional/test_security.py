@@ -232,3 +232,22 @@ def test_production_refuses_default_or_missing_secrets(
     with pytest.raises(SettingsError, match="SECRET"):
         Settings.from_env(env)
     assert not (tmp_path / "secret_key").exists()  # never generated one silently
+
+
+# -- bytes PostgreSQL refuses never reach it ----------------------------------------------
+
+
+def test_nul_and_control_characters_are_refused_at_the_edge(
+    client: FlaskClient, auth: Auth, services: Services
+) -> None:
+    from tests.support import experiment_doc
+
+    bad = client.post(
+        "/v1/admin/experiments", json=experiment_doc(name="Winter\x00ask"), headers=auth("editor")
+    )
+    assert bad.status_code == 422
+    assert bad.json["error"]["fields"]["name"] == "must not contain control characters"
+    for path in ("/v1/admin/experiments/%00", "/v1/admin/experiments/a%00b/report"):
+        assert client.get(path, headers=auth("viewer")).status_code == 404
+    make_user(services, "viewer")
+    assert log_in(client, "viewer@newsroom.example\x00", PASSWORD).status_code == 401

@@ -14,7 +14,7 @@ from service.domain.roles import Role
 from service.store.sql.tables import users
 
 MIN_PASSWORD_LENGTH = 10
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+")
 # Checked against when the e-mail is unknown, so that a wrong e-mail and a wrong password
 # take the same time and do not reveal which accounts exist.
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
@@ -74,6 +74,9 @@ class UserRepo:
         return User(row.id, row.email, Role(row.role), row.disabled) if row else None
 
     def verify(self, email: str, password: str, now: datetime) -> User | None:
+        if not _EMAIL.fullmatch(email.strip()):
+            check_password_hash(_DUMMY_HASH, password)  # same time as a wrong password
+            return None
         with self._engine.connect() as conn:
             row = conn.execute(select(users).where(users.c.email == email.strip().lower())).first()
             if row is None:
