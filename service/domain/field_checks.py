@@ -27,6 +27,7 @@ class Invalid(Exception):
 # C0 controls and DEL, except tab, line feed and carriage return.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
+
 def _bound(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 

@@ -87,7 +87,7 @@ class ExperimentInfo:
 
 
 def experiment_info(doc: Mapping[str, Any]) -> ExperimentInfo:
-    """The fields the simulator needs from `GET /v1/admin/experiments/<experiment_key:key>`."""
+    """The fields the simulator needs from `GET /v1/admin/experiments/<key>`."""
     try:
         t = doc.get("targeting") or {}
         targeting = TargetingSpec(
