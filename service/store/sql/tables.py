@@ -224,3 +224,42 @@ export_runs = Table(
     Column("error", Text),
     UniqueConstraint("schedule_id", "fire_time"),
 )
+
+# Weights a bandit experiment's allocation used from `effective_at` on (issue on bandits): the
+# decision path reads the live weights from the experiment document; this is their history,
+# which the report needs to stratify by period so that lifts stay unbiased.
+bandit_weights = Table(
+    "bandit_weights",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("experiment_key", KEY, nullable=False),
+    Column("effective_at", UtcDateTime, nullable=False),
+    Column("weights", Document, nullable=False),  # {variant key: weight}
+    Column("reason", Text, nullable=False),
+    Column("details", Document, nullable=False),  # per-arm n, conversions, P(best)
+    UniqueConstraint("experiment_key", "effective_at"),
+)
+
+# A sample of decisions, "no banner" ones with their reason included, written by the flusher
+# from the event stream; read for the "why no banner" view and the dry run of an experiment.
+decision_log = Table(
+    "decision_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("entry_id", String(40), nullable=False, unique=True),  # idempotent writes
+    Column("decided_at", UtcDateTime, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("placement", String(32), nullable=False),
+    Column("outcome", String(32), nullable=False),  # "shown" or the reason for no banner
+    Column("experiment_key", KEY),
+    Column("variant_key", KEY),
+    Column("country", String(2)),
+    Column("device", String(16)),
+    Column("language", String(8)),
+    Column("section", String(64)),
+    Column("tags", Document, nullable=False),
+    Column("article_views", Integer, nullable=False),
+    Column("supporter", Boolean, nullable=False),
+    Column("sample_rate", Float, nullable=False),
+    Index("ix_decision_log_day_outcome", "day", "outcome"),
+)
