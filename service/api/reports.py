@@ -14,7 +14,8 @@ from service.api.admin import load_experiment
 from service.api.auth import require_role
 from service.api.context import services
 from service.api.errors import ApiError
-from service.domain.report import METRICS, Segment
+from service.domain.cells import cell
+from service.domain.report import FIGURES, METRICS, Segment
 from service.domain.roles import Role
 from service.store.sql.report_source import load_report
 
@@ -24,19 +25,6 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SEGMENTS = ("country", "device")
 _COUNTS = ("visitors", "impressions", "views", "clicks")
 _DISMISSALS = ("remind_later", "close", "already_donated")
-_FIGURES = (
-    "conversions",
-    "payments",
-    "revenue",
-    "annualised_value",
-    "average_gift",
-    "recurring_share",
-    "revenue_per_1000_impressions",
-    "click_through_rate",
-    "dismiss_rate",
-    "remind_later_visitors",
-    "remind_later_to_donated",
-)
 _VS = (
     "relative_lift",
     "p_value",
@@ -53,7 +41,7 @@ CSV_COLUMNS = (
     "weight",
     *_COUNTS,
     *(f"dismiss_{reason}" for reason in _DISMISSALS),
-    *_FIGURES,
+    *FIGURES,
     *(
         column
         for metric in METRICS
@@ -147,7 +135,7 @@ def _csv_row(
         "segment_value": value,
         "variant": variant["key"],
         "weight": variant["weight"],
-        **{name: variant[name] for name in (*_COUNTS, *_FIGURES)},
+        **{name: variant[name] for name in (*_COUNTS, *FIGURES)},
         **{f"dismiss_{reason}": variant["dismissals"][reason] for reason in _DISMISSALS},
     }
     for metric in METRICS:
@@ -159,15 +147,4 @@ def _csv_row(
             row[f"{metric}_{field}"] = vs.get(field)
         ci = vs.get("ci") or (None, None)
         row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = ci
-    return {name: _cell(row[name]) for name in CSV_COLUMNS}
-
-
-def _cell(value: Any) -> str:
-    # Unlocalised: repr of a float round-trips exactly and never uses a decimal comma.
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+    return {name: cell(row[name]) for name in CSV_COLUMNS}

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from service.store.sql.daily_activity import DayActivity
+from service.store.sql.rollup_days import RollupDay
 
 
 def _x(days: Sequence[date]) -> list[int]:
@@ -53,7 +53,7 @@ def cumulative(report: dict[str, Any], variants: Sequence[str]) -> dict[str, Any
     }
 
 
-def activity(rows: Sequence[DayActivity], variants: Sequence[str]) -> dict[str, Any]:
+def activity(rows: Sequence[RollupDay], variants: Sequence[str]) -> dict[str, Any]:
     """Impressions and dismissals per variant per day, as they happened."""
     days = sorted({row.day for row in rows})
     by = {(row.day, row.variant): row for row in rows}

@@ -16,8 +16,8 @@ from service.dashboard.views_editor import load
 from service.domain.lifecycle import allowed_actions
 from service.domain.report import METRICS, Segment
 from service.store.redis.live_counters import read_live
-from service.store.sql.daily_activity import daily_activity
 from service.store.sql.report_source import load_report
+from service.store.sql.rollup_days import rollup_days
 
 
 def _params() -> tuple[date | None, date | None, Segment | None]:
@@ -41,7 +41,7 @@ def register(bp: Blueprint) -> None:
             svc.engine, experiment, now=svc.clock(), start=start, end=end, segment=segment
         )
         variants = [v.key for v in experiment.variants]
-        activity = daily_activity(svc.engine, key, start=start, end=end)
+        activity = rollup_days(svc.engine, key, start=start, end=end)
         live = read_live(svc.redis, svc.keys, key, variants, svc.clock().date())
         return render_template(
             "dashboard/results.html",

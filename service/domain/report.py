@@ -23,6 +23,20 @@ from service.stats.summaries import SampleStats
 
 Segment = Literal["country", "device"]
 METRICS = ("conversion_rate", "revenue_per_visitor", "annualised_value_per_visitor")
+# The per-variant figures after the counts and dismissals, in the order files list them.
+FIGURES = (
+    "conversions",
+    "payments",
+    "revenue",
+    "annualised_value",
+    "average_gift",
+    "recurring_share",
+    "revenue_per_1000_impressions",
+    "click_through_rate",
+    "dismiss_rate",
+    "remind_later_visitors",
+    "remind_later_to_donated",
+)
 
 
 @dataclass(frozen=True, slots=True)

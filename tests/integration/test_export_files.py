@@ -17,8 +17,9 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import Engine
 
+from service.domain.cells import cell
 from service.domain.export_schedule import ExportFormat, RunStatus
-from service.jobs.exports.files import cell, encode, write_atomically
+from service.jobs.exports.files import encode, write_atomically
 from service.jobs.exports.rows import COLUMN_NAMES, Row
 from service.jobs.exports.runner import ExportRunner
 from service.settings import Settings

@@ -14,13 +14,13 @@ import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
+from service.domain.cells import cell
 from service.domain.export_schedule import ExportFormat
 from service.jobs.exports.rows import COLUMN_NAMES, COLUMNS, ColumnType, Row
 
@@ -71,21 +71,6 @@ def encode(rows: Sequence[Row], fmt: ExportFormat) -> bytes:
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")
     return bytes(sink.getvalue().to_pybytes())
-
-
-def cell(value: Any) -> str:
-    """A value as CSV text; the same function reads Parquet values back in the tests."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
 
 
 def _json_row(row: Row) -> Row:

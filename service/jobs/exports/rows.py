@@ -17,8 +17,8 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from service.domain.experiment import Experiment
-from service.domain.report import METRICS
-from service.store.sql.export_days import RollupDay
+from service.domain.report import FIGURES, METRICS
+from service.store.sql.rollup_days import RollupDay
 
 ColumnType = Literal["string", "integer", "number", "boolean", "date", "timestamp"]
 
@@ -150,22 +150,7 @@ def _summary(variant: Row, report: Row, verdict: dict[str, str] | None) -> Row:
         "visitors": variant["visitors"],
         **{name: variant[name] for name in _COUNTS},
         **{f"dismiss_{reason}": n for reason, n in variant["dismissals"].items()},
-        **{
-            name: variant[name]
-            for name in (
-                "conversions",
-                "payments",
-                "revenue",
-                "annualised_value",
-                "average_gift",
-                "recurring_share",
-                "revenue_per_1000_impressions",
-                "click_through_rate",
-                "dismiss_rate",
-                "remind_later_visitors",
-                "remind_later_to_donated",
-            )
-        },
+        **{name: variant[name] for name in FIGURES},
         "srm_p_value": report["srm"]["p_value"],
         "srm_mismatch": report["srm"]["mismatch"],
         "verdict": verdict["status"] if verdict else None,
