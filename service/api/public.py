@@ -21,6 +21,7 @@ from service.api.event_batch import MAX_EVENTS, BatchContext, build_batch
 from service.api.geo import normalise_country
 from service.api.payment_webhook import SIGNATURE_HEADER, receive_payment
 from service.domain.devices import device_from_user_agent
+from service.domain.events import EventType
 from service.metrics import EVENTS, REDIS_FAILURES
 from service.settings import Settings
 from service.store.redis.event_ingest import RateLimited
@@ -65,7 +66,8 @@ def blueprint(settings: Settings) -> Blueprint:
                 device=str(device_from_user_agent(user_agent)),
             ),
         )
-        EVENTS.labels("any", "rejected").inc(len(batch.rejected))
+        for rejection in batch.rejected:
+            EVENTS.labels(_claimed_type(events[rejection["index"]]), "rejected").inc()
         EVENTS.labels("any", "qa").inc(batch.dropped_qa)
         # Recorded even when nothing was accepted, so that a flood of bad batches still
         # counts toward the client's rate limit.
@@ -160,3 +162,13 @@ def _rate_limited(retry_after: int) -> ApiError:
         "too many requests from this address; slow down",
         headers={"Retry-After": str(retry_after)},
     )
+
+
+_TYPES = frozenset(t.value for t in EventType)
+
+
+def _claimed_type(event: object) -> str:
+    """The type a rejected event says it has, for the metrics label: one of the known types,
+    or "invalid" (a client's arbitrary string must not become a label)."""
+    claimed = event.get("type") if isinstance(event, dict) else None
+    return claimed if isinstance(claimed, str) and claimed in _TYPES else "invalid"

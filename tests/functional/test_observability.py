@@ -60,11 +60,20 @@ def test_pipeline_metrics_from_decision_to_sql(
     start_experiment(client, auth("editor"), targeting={})
     banner = banner_for(client, "metrics-reader-1")
     clock.advance(seconds=5)
-    post_events(client, [event(banner["token"]), event(banner["token"], "view"), {"type": "nope"}])
+    post_events(
+        client,
+        [
+            event(banner["token"]),
+            event(banner["token"], "view"),
+            {"type": "nope"},
+            {"type": "click"},
+        ],
+    )
     text = client.get("/metrics").get_data(as_text=True)
     assert _sample(text, "smallfavor_decisions_total", outcome="shown") >= 1
     assert _sample(text, "smallfavor_events_total", type="impression", outcome="accepted") >= 1
-    assert _sample(text, "smallfavor_events_total", type="any", outcome="rejected") >= 1
+    assert _sample(text, "smallfavor_events_total", type="invalid", outcome="rejected") >= 1
+    assert _sample(text, "smallfavor_events_total", type="click", outcome="rejected") >= 1
     assert _sample(text, "smallfavor_stream_length") == 2
     assert _sample(text, "smallfavor_flusher_lag_seconds") > 0  # two events wait for SQL
     batches = _sample(text, "smallfavor_flush_batch_duration_seconds_count")
