@@ -208,8 +208,13 @@ def serve() -> None:
 
 
 def _supervise(processes: dict[str, subprocess.Popen[bytes]]) -> int:
+    import signal
     import time
 
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM (a process manager, kill) stops the children too
+
+    signal.signal(signal.SIGTERM, stop)
     code = 0
     try:
         while all(p.poll() is None for p in processes.values()):
