@@ -8,7 +8,7 @@ from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import dashboard, snippet
-from service.api import admin, exports, openapi, ops, public, reports
+from service.api import admin, dry_run, exports, openapi, ops, public, reports
 from service.api.context import DECIDER, EXTENSION
 from service.api.converters import ExperimentKeyConverter, SqlIdConverter
 from service.api.decide import Decider
@@ -21,6 +21,7 @@ from service.demo import pages as demo_pages
 from service.log_format import configure_logging
 from service.settings import Settings
 from service.snippet import SnippetAsset
+from service.store.redis.decision_sampler import DecisionSampler
 from service.wiring import Services
 
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
         svc.clock,
         keys=svc.keys,
         rate_limit_per_minute=settings.decision_rate_limit_per_minute,
+        decision_log=DecisionSampler(svc.redis, svc.keys, settings.decision_log_sample_rate),
     )
     app.extensions[DECIDER] = decider
     register_error_handlers(app)
@@ -77,6 +79,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
         )
     app.register_blueprint(admin.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(dry_run.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(openapi.bp)
     dashboard.install(app, settings, snippet_asset)

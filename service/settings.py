@@ -53,6 +53,9 @@ class Settings:
     public_url: str = field(default="")
     # The flusher and the export scheduler serve /metrics on this port when it is not 0.
     metrics_port: int = 0
+    # Share of decisions logged for "why no banner" and dry runs (0: off); days of them kept.
+    decision_log_sample_rate: float = 0.01
+    decision_log_retention_days: int = 30
     # Scheduled exports (docs/EXPORTS.md): directory destinations live under export_dir.
     export_dir: Path = field(default=Path("var/exports"))
     export_poll_seconds: int = 15
@@ -132,6 +135,10 @@ class Settings:
             trusted_proxy_hops=env.integer("TRUSTED_PROXY_HOPS", 0, low=0, high=5),
             public_url=env.text("PUBLIC_URL", f"http://{host}:{port}").rstrip("/"),
             metrics_port=env.integer("METRICS_PORT", 0, low=0, high=65_535),
+            decision_log_sample_rate=env.fraction("DECISION_LOG_SAMPLE_RATE", 0.01),
+            decision_log_retention_days=env.integer(
+                "DECISION_LOG_RETENTION_DAYS", 30, low=1, high=3650
+            ),
             **_export_settings(env, var_dir, production),
         )
 
@@ -193,6 +200,19 @@ class _Env:
             raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
         if not low <= value <= high:
             raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+        return value
+
+    def fraction(self, name: str, default: float) -> float:
+        """A number from 0 to 1 inclusive."""
+        raw = self.text(name, "")
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a number from 0 to 1, got {raw!r}") from None
+        if not 0.0 <= value <= 1.0:  # also refuses nan
+            raise SettingsError(f"{name} must be between 0 and 1, got {raw}")
         return value
 
     def pattern(self, name: str, default: str, regex: str) -> str:

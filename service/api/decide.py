@@ -19,6 +19,7 @@ from service.domain.page_context import PageContext
 from service.domain.tokens import TokenInvalid, TokenSigner
 from service.metrics import DECISIONS, REDIS_FAILURES
 from service.store.experiment_cache import ExperimentCache, Snapshot
+from service.store.redis.decision_sampler import DecisionSampler
 from service.store.redis.keys import Keys
 from service.store.redis.ledger import RATE_WINDOW_SECONDS, LedgerStore
 
@@ -36,6 +37,7 @@ class Decider:
         *,
         keys: Keys,
         rate_limit_per_minute: int = 0,
+        decision_log: DecisionSampler | None = None,
     ) -> None:
         self._cache = cache
         self._ledger = ledger
@@ -43,6 +45,8 @@ class Decider:
         self._clock = clock
         self._keys = keys
         self._rate_limit = rate_limit_per_minute
+        # None when sampling is off, so that an unsampled decision costs one attribute test.
+        self.decision_log = decision_log if decision_log and decision_log.rate > 0 else None
         # Rendered content per (banner, country name, article count): the same few hundred
         # combinations recur all day. Emptied when the snapshot changes (banners may have been
         # edited) or when it grows past its bound.
@@ -77,11 +81,13 @@ class Decider:
                 "too many requests from this address; slow down",
                 headers={"Retry-After": str(RATE_WINDOW_SECONDS)},
             )
-        outcome = decide(
-            the_plan, parse_ledger(fields), ctx, now, stored_speculative=speculative is not None
-        )
+        ledger = parse_ledger(fields)
+        outcome = decide(the_plan, ledger, ctx, now, stored_speculative=speculative is not None)
         if outcome.to_store is not None:
             self._store(ctx.visitor, outcome.to_store)
+        if self.decision_log is not None and self.decision_log.draw():
+            supporter = ctx.supporter or ledger.supporter_since is not None
+            self.decision_log.record(ctx, outcome, supporter, now)
         body = self._body(outcome, ctx, now, snapshot)
         if request.debug:
             body["debug"] = {"experiments": list(outcome.trace)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from service.api.decision_params import DEFAULT_MAX_LENGTH, MAX_LENGTH, MAX_TAGS
 from service.api.openapi_dashboard import DASHBOARD_PATHS
+from service.api.openapi_dry_run import DRY_RUN_PATHS
 from service.api.openapi_exports import EXPORT_PATHS, EXPORT_SCHEMAS
 from service.api.openapi_more_paths import MORE_PATHS
 from service.api.openapi_parts import (
@@ -275,6 +276,7 @@ _PATHS: Json = {
 _PATHS.update(MORE_PATHS)
 _PATHS.update(EXPORT_PATHS)
 _PATHS.update(DASHBOARD_PATHS)
+_PATHS.update(DRY_RUN_PATHS)
 
 
 DOCUMENT: Json = {

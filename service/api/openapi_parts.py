@@ -130,6 +130,7 @@ _SCHEMAS: Json = {
             "snooze_hours": _ref("SnoozeHours"),
             "attribution_days": {"type": "integer"},
             "allocation": {"type": "string", "enum": ["fixed", "bandit"]},
+            "bandit": _ref("BanditSettings"),
             "analysis": {"type": "object"},
             "variants": {
                 "type": "array",
@@ -147,6 +148,32 @@ _SCHEMAS: Json = {
             "trust_client_conversions": {"type": "boolean"},
         },
         "additionalProperties": True,
+    },
+    "BanditSettings": {
+        "type": "object",
+        "description": (
+            'How `allocation: "bandit"` moves weights: Thompson sampling on the primary metric, '
+            "once per cadence, never below the floor, and only after every variant has the "
+            "minimum exposed visitors and conversions. Only new visitors follow new weights."
+        ),
+        "additionalProperties": False,
+        "properties": {
+            "floor": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": 0.5,
+                "default": 0.1,
+                "description": "Least share of new traffic per variant; times the variants ≤ 1.",
+            },
+            "min_visitors": {"type": "integer", "minimum": 2, "default": 100},
+            "min_conversions": {"type": "integer", "minimum": 0, "default": 20},
+            "cadence_minutes": {
+                "type": "integer",
+                "minimum": 5,
+                "maximum": 10080,
+                "default": 60,
+            },
+        },
     },
     "ExperimentResource": {
         "description": "An experiment document as the API returns it, with its bookkeeping.",
@@ -238,6 +265,31 @@ _SCHEMAS: Json = {
             "analysis": {"type": "string", "enum": ["sequential", "fixed"]},
             "revenue_cap": {"type": ["number", "null"]},
             "primary_metric": {"type": "string"},
+            "allocation": {"type": "string", "enum": ["fixed", "bandit"]},
+            "estimator": {
+                "type": "string",
+                "enum": ["pooled", "stratified by weight period"],
+                "description": (
+                    "How arm means are estimated: pooled over all exposed visitors, or (a bandit "
+                    "whose weights changed) stratified by weight period and UTC day, each "
+                    "stratum weighted by its share of all exposed visitors."
+                ),
+            },
+            "bandit": {"type": "object", "description": "Bandit experiments: the settings."},
+            "weight_history": {
+                "type": "array",
+                "description": "Bandit experiments: each weight period, oldest first.",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "effective_at": {"type": "string", "format": "date-time"},
+                        "weights": {"type": "object", "additionalProperties": {"type": "number"}},
+                        "shares": {"type": "object", "additionalProperties": {"type": "number"}},
+                        "reason": {"type": "string"},
+                        "details": {"type": "object"},
+                    },
+                },
+            },
             "srm": {
                 "type": "object",
                 "properties": {

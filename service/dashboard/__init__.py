@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from service.dashboard import (
     auth,
     formatting,
+    views_decisions,
     views_editor,
     views_experiments,
     views_exports,
@@ -59,6 +60,7 @@ def blueprint(snippet: SnippetAsset) -> Blueprint:
     views_editor.register(bp)
     views_results.register(bp)
     views_exports.register(bp)
+    views_decisions.register(bp)
 
     @bp.context_processor
     def helpers() -> dict[str, Any]:

@@ -75,10 +75,10 @@ def register(bp: Blueprint) -> None:
     def new_experiment() -> str | BaseResponse | tuple[str, int]:
         cta_url = f"{services().settings.public_url}/demo/donate"
         if request.method == "GET":
-            return _editor(from_document(starter_document(cta_url)), stored=None)
+            return render_editor(from_document(starter_document(cta_url)), stored=None)
         state = from_form(request.form)
         if _apply_variant_op(state, cta_url):
-            return _editor(state, stored=None)
+            return render_editor(state, stored=None)
         doc = to_document(state)
         doc["status"] = "draft"
         svc = services()
@@ -87,10 +87,10 @@ def register(bp: Blueprint) -> None:
             svc.experiments.create(experiment, _actor(), svc.clock())
         except ValidationFailed as exc:
             place_errors(state, exc.fields)
-            return _editor(state, stored=None), 422
+            return render_editor(state, stored=None), 422
         except ExperimentExists:
             state.errors["key"] = "already taken by another experiment"
-            return _editor(state, stored=None), 409
+            return render_editor(state, stored=None), 409
         svc.announce_config_change()
         flash(f"Created draft {experiment.key}. Start it when the banners look right.")
         return redirect(url_for("dashboard.results", key=experiment.key))
@@ -101,11 +101,11 @@ def register(bp: Blueprint) -> None:
         stored = load(key)
         cta_url = f"{services().settings.public_url}/demo/donate"
         if request.method == "GET":
-            return _editor(from_document(stored.experiment.to_document()), stored=stored)
+            return render_editor(from_document(stored.experiment.to_document()), stored=stored)
         state = from_form(request.form)
         revision = _int(request.form.get("revision"))
         if _apply_variant_op(state, cta_url):
-            return _editor(state, stored=stored, revision=revision)
+            return render_editor(state, stored=stored, revision=revision)
         doc = to_document(state)
         doc["key"] = key
         doc["status"] = str(stored.experiment.status)
@@ -122,17 +122,17 @@ def register(bp: Blueprint) -> None:
             )
         except ValidationFailed as exc:
             place_errors(state, exc.fields)
-            return _editor(state, stored=stored, revision=revision), 422
+            return render_editor(state, stored=stored, revision=revision), 422
         except EditNotAllowed as exc:
             state.other_errors["status"] = exc.message
-            return _editor(state, stored=stored, revision=revision), 409
+            return render_editor(state, stored=stored, revision=revision), 409
         except StaleRevision as exc:
             # Keep the editor's work: say what happened and let a second save decide.
             state.other_errors["revision"] = (
                 f"Someone saved revision {exc.current} while you were editing. Your changes "
                 "are still below; check the history, then save again to replace theirs."
             )
-            return _editor(state, stored=stored, revision=exc.current), 409
+            return render_editor(state, stored=stored, revision=exc.current), 409
         svc.announce_config_change()
         flash(f"Saved revision {saved.revision}.")
         return redirect(url_for("dashboard.results", key=key))
@@ -192,7 +192,7 @@ def _apply_variant_op(state: FormState, cta_url: str) -> bool:
     return op != "save"
 
 
-def _editor(
+def render_editor(
     state: FormState, *, stored: StoredExperiment | None, revision: int | None = None
 ) -> str:
     status = stored.experiment.status if stored else Status.draft

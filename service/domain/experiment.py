@@ -161,6 +161,18 @@ class Analysis:
 
 
 @dataclass(frozen=True, slots=True)
+class BanditSettings:
+    """How `allocation: "bandit"` moves weights (see service/domain/bandit.py): never below
+    `floor` per variant, not before every variant has `min_visitors` exposed visitors and
+    `min_conversions` converting ones, and at most once per `cadence_minutes`."""
+
+    floor: float = 0.1
+    min_visitors: int = 100
+    min_conversions: int = 20
+    cadence_minutes: int = 60
+
+
+@dataclass(frozen=True, slots=True)
 class Experiment:
     key: str
     name: str
@@ -176,6 +188,7 @@ class Experiment:
     snooze_hours: SnoozeHours
     attribution_days: int
     allocation: Allocation
+    bandit: BanditSettings
     analysis: Analysis
     variants: tuple[Variant, ...]
     seed: str

@@ -12,6 +12,7 @@ from service.domain.experiment import (
     Allocation,
     Analysis,
     Audience,
+    BanditSettings,
     Caps,
     Device,
     Experiment,
@@ -85,6 +86,9 @@ def parse_experiment(doc: object) -> Experiment:
     allocation = root.read("allocation", choice(Allocation), Allocation.fixed)
     analysis = _analysis(root.child("analysis"))
     variants = _variants(root)
+    bandit = _bandit(root.child("bandit"), len(variants))
+    if allocation == Allocation.bandit and len(variants) < 2:
+        root.fail("allocation", "a bandit needs at least two variants to choose between")
     # The seed defaults to the key so that bucketing is stable without any setup.
     seed = root.read("seed", text(64, non_empty=True), key)
     trust_client_conversions = root.read("trust_client_conversions", boolean, False)
@@ -106,6 +110,7 @@ def parse_experiment(doc: object) -> Experiment:
         snooze_hours=snooze_hours,
         attribution_days=attribution_days,
         allocation=allocation,
+        bandit=bandit,
         analysis=analysis,
         variants=variants,
         seed=seed,
@@ -202,6 +207,33 @@ def _analysis(fields: Fields | None) -> Analysis:
     )
     fields.finish()
     return analysis
+
+
+def _bandit(fields: Fields | None, variant_count: int) -> BanditSettings:
+    default = BanditSettings()
+    if fields is None:
+        return default
+    bandit = BanditSettings(
+        floor=fields.read("floor", number(0, 0.5, above=True), default.floor),
+        # Two visitors at least: the Gaussian posterior of a revenue mean needs a variance.
+        min_visitors=fields.read("min_visitors", integer(2, 10_000_000), default.min_visitors),
+        min_conversions=fields.read(
+            "min_conversions", integer(0, 1_000_000), default.min_conversions
+        ),
+        cadence_minutes=fields.read("cadence_minutes", integer(5, 10_080), default.cadence_minutes),
+    )
+    if bandit.floor * variant_count > 1 + 1e-9:
+        fields.fail(
+            "floor",
+            f"times the {variant_count} variants must be at most 1 "
+            f"(at most {_share(1 / variant_count)} each)",
+        )
+    fields.finish()
+    return bandit
+
+
+def _share(value: float) -> str:
+    return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
 def _variants(root: Fields) -> tuple[Variant, ...]:

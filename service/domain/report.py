@@ -10,16 +10,19 @@ is None and an impossible comparison is {"error": reason}.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from service.domain.experiment import Experiment
 from service.stats.compare import Comparison, Unavailable, compare, compare_arms
 from service.stats.intervals import mean_interval
 from service.stats.srm import srm_p_value
 from service.stats.summaries import SampleStats
+
+if TYPE_CHECKING:  # bandit_report builds on this module's types
+    from service.domain.bandit_report import ArmStats, BanditView
 
 Segment = Literal["country", "device"]
 METRICS = ("conversion_rate", "revenue_per_visitor", "annualised_value_per_visitor")
@@ -98,18 +101,21 @@ def build_report(
     start: date | None,
     end: date | None,
     segment: Segment | None,
+    bandit: BanditView | None = None,
 ) -> dict[str, Any]:
+    """`bandit`: the weight history of a bandit experiment and, once its weights have changed,
+    the stratified statistics that replace the pooled ones (service/domain/bandit_report.py)."""
     analysis = experiment.analysis
     rows = list(aggregates)
     overall = _by_variant(experiment, rows)
     srm = srm_p_value(
         [overall[v.key].visitors for v in experiment.variants],
-        [v.weight for v in experiment.variants],
+        (bandit.expected_split if bandit else None) or [v.weight for v in experiment.variants],
     )
     srm_json: dict[str, Any] = {"p_value": _finite(srm.p_value), "mismatch": srm.mismatch}
     if srm.p_value is None:
         srm_json["reason"] = srm.reason
-    variants, comparisons = _variants(experiment, overall)
+    variants, comparisons = _variants(experiment, overall, bandit.overall if bandit else None)
     report: dict[str, Any] = {
         "experiment": experiment.key,
         "generated_at": generated_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
@@ -120,18 +126,25 @@ def build_report(
         "analysis": "sequential" if analysis.sequential else "fixed",
         "revenue_cap": analysis.revenue_cap,
         "primary_metric": str(analysis.primary_metric),
+        "allocation": str(experiment.allocation),
+        "estimator": bandit.estimator if bandit else "pooled",
         "srm": srm_json,
         "variants": variants,
         "verdicts": _verdicts(experiment, comparisons, srm_mismatch=srm.mismatch),
-        "daily": _daily(experiment, daily),
+        "daily": _daily(experiment, daily, bandit.daily if bandit else {}),
     }
+    if bandit is not None:
+        report["bandit"] = bandit.settings
+        report["weight_history"] = bandit.history
     if segment is not None:
         values = sorted({r.segment for r in rows}, key=lambda v: (v is None, v or ""))
         report["segments"] = [
             {
                 "value": value,
                 "variants": _variants(
-                    experiment, _by_variant(experiment, [r for r in rows if r.segment == value])
+                    experiment,
+                    _by_variant(experiment, [r for r in rows if r.segment == value]),
+                    bandit.segments.get(value) if bandit else None,
                 )[0],
             }
             for value in values
@@ -151,14 +164,14 @@ Compared = dict[str, list[Comparison | Unavailable]]  # metric -> result per tre
 
 
 def _variants(
-    experiment: Experiment, totals: dict[str, ArmTotals]
+    experiment: Experiment, totals: dict[str, ArmTotals], stratified: ArmStats | None = None
 ) -> tuple[list[dict[str, Any]], Compared]:
     control, *treatments = experiment.variants
     analysis = experiment.analysis
     comparisons: Compared = {
         metric: compare_arms(
-            totals[control.key].stats(metric),
-            [totals[t.key].stats(metric) for t in treatments],
+            _stats(stratified, totals, control.key, metric),
+            [_stats(stratified, totals, t.key, metric) for t in treatments],
             alpha=analysis.alpha,
             sequential=analysis.sequential,
         )
@@ -169,7 +182,7 @@ def _variants(
         arm = totals[variant.key]
         metrics = {
             metric: {
-                "value": _ratio(arm.stats(metric).sum, arm.visitors),
+                "value": _mean(_stats(stratified, totals, variant.key, metric)),
                 "vs_control": None if index == 0 else _vs(comparisons[metric][index - 1]),
             }
             for metric in METRICS
@@ -250,8 +263,11 @@ def _verdicts(
     return verdicts
 
 
-def _daily(experiment: Experiment, days: Iterable[DayTotals]) -> list[dict[str, Any]]:
-    """Cumulative figures per variant at the end of each day that saw new exposed visitors."""
+def _daily(
+    experiment: Experiment, days: Iterable[DayTotals], stratified: Mapping[date, ArmStats]
+) -> list[dict[str, Any]]:
+    """Cumulative figures per variant at the end of each day that saw new exposed visitors;
+    rates and lifts from `stratified` where it has the day."""
     by_day: dict[date, dict[str, ArmTotals]] = {}
     for row in days:
         by_day.setdefault(row.day, {})[row.totals.variant] = row.totals
@@ -265,24 +281,25 @@ def _daily(experiment: Experiment, days: Iterable[DayTotals]) -> list[dict[str, 
             new = by_day[day].get(key)
             if new is not None:
                 running[key] = running[key] + new
-        control = running[keys[0]]
+        strata = stratified.get(day)
         for key in keys:
-            arm = running[key]
+            rate = _stats(strata, running, key, "conversion_rate")
+            revenue = _stats(strata, running, key, "revenue_per_visitor")
             point: dict[str, Any] = {
                 "date": day.isoformat(),
                 "variant": key,
-                "visitors": arm.visitors,
-                "conversion_rate": _ratio(arm.converters, arm.visitors),
-                "conversion_rate_ci": _band(arm.stats("conversion_rate"), alpha),
-                "revenue_per_visitor": _ratio(arm.revenue_capped, arm.visitors),
-                "revenue_per_visitor_ci": _band(arm.stats("revenue_per_visitor"), alpha),
+                "visitors": running[key].visitors,
+                "conversion_rate": _mean(rate),
+                "conversion_rate_ci": _band(rate, alpha),
+                "revenue_per_visitor": _mean(revenue),
+                "revenue_per_visitor_ci": _band(revenue, alpha),
                 "lift": None,
                 "ci": None,
             }
             if key != keys[0]:
                 result = compare(
-                    control.stats(metric),
-                    arm.stats(metric),
+                    _stats(strata, running, keys[0], metric),
+                    _stats(strata, running, key, metric),
                     alpha=experiment.analysis.alpha,
                     sequential=experiment.analysis.sequential,
                 )
@@ -295,6 +312,17 @@ def _daily(experiment: Experiment, days: Iterable[DayTotals]) -> list[dict[str, 
 def _band(stats: SampleStats, alpha: float) -> list[float] | None:
     interval = mean_interval(stats, alpha)
     return list(interval) if interval else None
+
+
+def _stats(
+    stratified: ArmStats | None, totals: Mapping[str, ArmTotals], key: str, metric: str
+) -> SampleStats:
+    """The stratified statistics when there are any, else the pooled ones."""
+    return stratified[metric][key] if stratified else totals[key].stats(metric)
+
+
+def _mean(stats: SampleStats) -> float | None:
+    return _ratio(stats.sum, stats.n)
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:

@@ -26,12 +26,15 @@ from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 
 from service.metrics import FLUSH_BATCH_SECONDS, FLUSHED
 from service.settings import Settings
 from service.store.redis.client import connect
 from service.store.redis.event_stream import EventStream, Malformed, StreamBatch
 from service.store.redis.keys import Keys
+from service.store.sql.decision_log_repo import DecisionLogRepo
+from service.store.sql.decision_log_repo import unfit_reason as decision_unfit_reason
 from service.store.sql.engine import build_engine
 from service.store.sql.event_deltas import PreparedWrite, prepare, unfit_reason
 from service.store.sql.event_writer import EventWriter
@@ -58,6 +61,7 @@ class FlushCounts:
     duplicates: int = 0  # already in SQL (a replay) or repeated in a batch
     malformed: int = 0  # set aside: unparseable, or impossible to store
     batches: int = 0
+    decisions: int = 0  # sampled decisions new to decision_log
 
 
 class Flusher:
@@ -73,6 +77,9 @@ class Flusher:
         maintenance_every_s: float = 5.0,
         backoff_s: tuple[float, float] = (0.25, 30.0),
         clock: Callable[[], float] = time.monotonic,
+        decision_log: DecisionLogRepo | None = None,
+        decision_retention_days: int = 30,
+        today: Callable[[], date] = lambda: datetime.now(UTC).date(),
     ) -> None:
         self._stream = stream
         self._writer = writer
@@ -88,6 +95,10 @@ class Flusher:
         self._cursor = "0-0"
         self._next_claim = clock()
         self._last_report = (clock(), 0)
+        self._decision_log = decision_log
+        self._retention_days = decision_retention_days
+        self._today = today
+        self._next_retention = clock()
 
     def run_once(self, stop: threading.Event | None = None) -> FlushCounts:
         """Drain the stream and trim it: every pending entry, this consumer's or another's
@@ -113,6 +124,7 @@ class Flusher:
             self._drain(reader, counts, stop, block_ms=None)
         self._stream.trim()
         self._stream.remove_consumer(self.consumer)
+        self._expire_decisions()
         return counts
 
     def run_forever(self, stop: threading.Event) -> FlushCounts:
@@ -216,7 +228,17 @@ class Flusher:
             else:
                 log.warning("event %s set aside: %s", record.event_id, why)
                 malformed.append(Malformed(record.event_id, record.to_fields(), why))
-        return _Prepared(StreamBatch(batch.ids, records, malformed), prepare(records))
+        decisions = []
+        for decision in batch.decisions:
+            why = decision_unfit_reason(decision)
+            if why is None:
+                decisions.append(decision)
+            else:
+                log.warning("decision %s set aside: %s", decision.entry_id, why)
+                malformed.append(Malformed(decision.entry_id, decision.to_fields(), why))
+        return _Prepared(
+            StreamBatch(batch.ids, records, malformed, decisions), prepare(records, decisions)
+        )
 
     def _store(self, prepared: _Prepared, counts: FlushCounts) -> bool:
         """Write then ack one batch; False if it was empty."""
@@ -236,6 +258,7 @@ class Flusher:
         counts.duplicates += result.duplicates
         counts.malformed += len(batch.malformed)
         counts.batches += 1
+        counts.decisions += result.decisions
         return True
 
     def _maintain(self) -> None:
@@ -243,6 +266,9 @@ class Flusher:
         with nothing pending, and say how it goes: at most once a minute, when busy."""
         self._stream.trim()
         self._stream.forget_idle_consumers(idle_ms=86_400_000)
+        if self._clock() >= self._next_retention:
+            self._next_retention = self._clock() + 3600
+            self._expire_decisions()
         last = self._last_report
         now, entries = self._clock(), self.counts.entries
         if now - last[0] < 60:
@@ -257,6 +283,16 @@ class Flusher:
                 self.counts.duplicates,
                 self.counts.malformed,
             )
+
+    def _expire_decisions(self) -> int:
+        """Delete decision-log days older than the retention (in batches: see the repo)."""
+        if self._decision_log is None:
+            return 0
+        cutoff = self._today() - timedelta(days=self._retention_days)
+        removed = self._decision_log.delete_days_before(cutoff)
+        if removed:
+            log.info("decision log: %d rows of days before %s deleted", removed, cutoff)
+        return removed
 
     def _stop_cleanly(self) -> None:
         try:
@@ -284,7 +320,13 @@ def open_flusher(settings: Settings, batch_size: int) -> Iterator[Flusher]:
     client = connect(flusher_settings)
     try:
         stream = EventStream(client, Keys(settings.redis_prefix))
-        yield Flusher(stream, EventWriter(engine), batch_size=batch_size)
+        yield Flusher(
+            stream,
+            EventWriter(engine),
+            batch_size=batch_size,
+            decision_log=DecisionLogRepo(engine),
+            decision_retention_days=settings.decision_log_retention_days,
+        )
     finally:
         client.close()
         engine.dispose()

@@ -240,6 +240,7 @@ def test_to_document_fills_every_default() -> None:
         "snooze_hours": {"remind_later": 168, "close": 336, "already_donated": 8760},
         "attribution_days": 7,
         "allocation": "fixed",
+        "bandit": {"floor": 0.1, "min_visitors": 100, "min_conversions": 20, "cadence_minutes": 60},
         "analysis": {
             "primary_metric": "revenue_per_visitor",
             "alpha": 0.05,

@@ -1,10 +1,12 @@
 """`smallfavor schedule` and `smallfavor export` (DESIGN §5a), registered by service.cli.
 
-Both need SQL only (no Redis), so a Kubernetes CronJob running `export` is one small pod.
+Exports need SQL only (no Redis), so a Kubernetes CronJob running `export` is one small pod;
+`schedule` also runs the bandit job, which tells Redis when it moved weights (best effort).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+import redis
 
 from service.clock import utc_now
 from service.domain.export_schedule import ExportFormat, RunStatus
@@ -24,12 +27,17 @@ from service.settings import Settings, SettingsError
 if TYPE_CHECKING:  # imported when used: pyarrow is too heavy for every CLI command's start
     from service.jobs.exports.scheduler import Scheduler
 
+log = logging.getLogger(__name__)
 FORMATS = click.Choice([f.value for f in ExportFormat])
 
 
 @contextmanager
-def _scheduler(max_attempts: int | None = None) -> Iterator[tuple[Settings, Scheduler]]:
-    """Settings and a Scheduler on a fresh engine, disposed of afterwards."""
+def _scheduler(
+    max_attempts: int | None = None, *, bandits: bool = False
+) -> Iterator[tuple[Settings, Scheduler]]:
+    """Settings and a Scheduler on a fresh engine, disposed of afterwards; `bandits` adds the
+    bandit job to every poll."""
+    from service.jobs.bandit import BanditJob
     from service.jobs.exports.runner import ExportRunner
     from service.jobs.exports.scheduler import Scheduler
     from service.store.sql.engine import build_engine
@@ -38,6 +46,7 @@ def _scheduler(max_attempts: int | None = None) -> Iterator[tuple[Settings, Sche
     settings = _settings()
     configure_logging(settings.log_level)
     engine = build_engine(settings.database_url)
+    announcer = _Announcer(settings)
     try:
         yield (
             settings,
@@ -47,10 +56,40 @@ def _scheduler(max_attempts: int | None = None) -> Iterator[tuple[Settings, Sche
                 clock=utc_now,
                 max_attempts=max_attempts or settings.export_max_attempts,
                 retry_seconds=settings.export_retry_seconds,
+                periodic=[BanditJob(engine, announcer).run_due] if bandits else [],
             ),
         )
     finally:
+        announcer.close()
         engine.dispose()
+
+
+class _Announcer:
+    """Bumps the config version after the bandit moved weights, so that decision caches reload
+    at once. Redis is connected on first use (exports alone never need it), and an outage only
+    delays the reload until the caches' maximum age."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: redis.Redis | None = None
+
+    def __call__(self) -> bool:
+        from service.store.redis import config_version
+        from service.store.redis.client import connect
+        from service.store.redis.keys import Keys
+
+        try:
+            if self._client is None:
+                self._client = connect(self._settings)
+            config_version.bump(self._client, Keys(self._settings.redis_prefix))
+        except redis.RedisError as exc:
+            log.warning("config version not bumped, caches will catch up by age: %s", exc)
+            return False
+        return True
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
 
 
 def _settings() -> Settings:
@@ -69,9 +108,10 @@ def _failure(message: str) -> click.ClickException:
 @click.command("schedule")
 @click.option("--once", is_flag=True, help="Run what is due now, then exit.")
 def schedule_command(once: bool) -> None:
-    """Run scheduled exports, polling every EXPORT_POLL_SECONDS, until SIGTERM or with --once.
-    Any number may run at once: each scheduled run is claimed by exactly one."""
-    with _scheduler() as (settings, scheduler):
+    """Run scheduled exports and move bandit weights, polling every EXPORT_POLL_SECONDS, until
+    SIGTERM or with --once. Any number may run at once: each scheduled run (and each bandit
+    slot) is claimed by exactly one."""
+    with _scheduler(bandits=True) as (settings, scheduler):
         if once:
             runs = scheduler.run_pending()
             failed = [r for r in runs if r.status != RunStatus.succeeded]

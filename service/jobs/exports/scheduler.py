@@ -6,7 +6,9 @@ Each poll (`run_pending`):
    last edit) are claimed by INSERTing (schedule, fire time) — the unique pair makes exactly
    one replica win each — and the winner runs them, oldest first;
 3. queued ad-hoc runs and retries whose time has come are claimed by a conditional UPDATE
-   and run.
+   and run;
+4. the `periodic` jobs given to the scheduler run (the bandit job, service/jobs/bandit.py),
+   each guarded so that its failure neither stops the loop nor the exports.
 A failed attempt is retried after an exponential backoff until EXPORT_MAX_ATTEMPTS; every
 attempt's outcome is recorded on its run. Nothing an export does can stop the loop: its
 errors become the run's `error`, and database errors back the loop off until SQL returns.
@@ -19,7 +21,7 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from service.domain.export_schedule import RunStatus, retry_delay
@@ -53,6 +55,7 @@ class Scheduler:
         retry_seconds: float,
         lease: timedelta = DEFAULT_LEASE,
         worker: str | None = None,
+        periodic: Sequence[Callable[[datetime], object]] = (),
     ) -> None:
         self.repo = repo
         self._runner = runner
@@ -61,6 +64,7 @@ class Scheduler:
         self._retry_seconds = retry_seconds
         self._lease = lease
         self.worker = worker or worker_name()
+        self._periodic = tuple(periodic)
         # Set by run_forever's caller on SIGTERM: a long catch-up stops between attempts.
         self._stop = threading.Event()
 
@@ -88,7 +92,17 @@ class Scheduler:
             claimed = self.repo.claim_attempt(waiting, self.worker, self._clock())
             if claimed is not None:  # None: another scheduler took it first
                 done.append(self.attempt(schedule, claimed))
+        self._run_periodic()
         return done
+
+    def _run_periodic(self) -> None:
+        for job in self._periodic:
+            if self._stop.is_set():
+                return
+            try:
+                job(self._clock())
+            except Exception:  # SQL away or a bug: the next poll tries again
+                log.exception("periodic job %r failed", job)
 
     def _due(self, stored: StoredSchedule, now: datetime) -> list[datetime]:
         last = self.repo.last_fire_time(stored.id)

@@ -15,6 +15,7 @@ from typing import Any, cast
 import redis
 from redis.exceptions import ResponseError
 
+from service.domain.decision_log import KIND, KIND_FIELD, LoggedDecision
 from service.domain.events import EventRecord
 from service.store.redis.keys import Keys
 
@@ -39,6 +40,8 @@ class StreamBatch:
     ids: list[str] = field(default_factory=list)  # every entry, to be acked once handled
     records: list[EventRecord] = field(default_factory=list)
     malformed: list[Malformed] = field(default_factory=list)
+    # Sampled decisions share the stream (k=decision), the transaction and the ack.
+    decisions: list[LoggedDecision] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -189,7 +192,10 @@ def _parse(entries: list[Entry]) -> StreamBatch:
         if not fields:
             continue  # deleted from the stream while pending (visitor erasure): just ack it
         try:
-            batch.records.append(EventRecord.from_fields(fields))
+            if fields.get(KIND_FIELD) == KIND:
+                batch.decisions.append(LoggedDecision.from_fields(fields))
+            else:
+                batch.records.append(EventRecord.from_fields(fields))
         except (KeyError, ValueError, TypeError) as exc:
             # Acked with the batch (and kept in the dead-letter stream), so one bad entry
             # cannot stop every later one from being written.

@@ -32,7 +32,8 @@ class Keys:
         return f"{self.prefix}:{{v:{visitor}}}:*"
 
     def events_stream(self) -> str:
-        """Accepted events waiting for the flusher; trimmed by the flusher once written."""
+        """Accepted events (and sampled decisions, k=decision) waiting for the flusher;
+        trimmed by the flusher once written."""
         return f"{self.prefix}:{{events}}:stream"
 
     def events_dead_letter(self) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import String
 
+from service.domain.decision_log import LoggedDecision
 from service.domain.events import EventRecord, EventType
 from service.store.sql.tables import events
 
@@ -289,12 +290,15 @@ class PreparedWrite:
     records: list[EventRecord]  # one per event id, the first of each
     submitted: int  # records before that
     deltas: BatchDeltas  # of the counted records
+    decisions: Sequence[LoggedDecision] = ()  # sampled decisions, for decision_log
 
 
-def prepare(records: Sequence[EventRecord]) -> PreparedWrite:
+def prepare(
+    records: Sequence[EventRecord], decisions: Sequence[LoggedDecision] = ()
+) -> PreparedWrite:
     # The first record of each id wins: a beacon retried inside one batch counts once.
     unique: dict[str, EventRecord] = {}
     for record in records:
         unique.setdefault(record.event_id, record)
     kept = list(unique.values())
-    return PreparedWrite(kept, len(records), summarise(r for r in kept if r.counted))
+    return PreparedWrite(kept, len(records), summarise(r for r in kept if r.counted), decisions)

@@ -46,6 +46,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.domain.events import EventRecord, EventType
+from service.store.sql.decision_log_repo import insert_decisions
 from service.store.sql.event_deltas import (
     EVENT_COLUMNS,
     OUTCOME_COUNTERS,
@@ -92,6 +93,7 @@ _STAGE_INSERT = (
 class WriteResult:
     inserted: int  # new events, now in the log (counted or not)
     duplicates: int  # records whose event id was already stored, or repeated in the batch
+    decisions: int = 0  # sampled decisions new to decision_log
 
 
 class EventWriter:
@@ -110,10 +112,12 @@ class EventWriter:
         """Store a batch in one transaction; see the module's docstring for why a replay of
         it (whole or in part) inserts and counts nothing."""
         prepared = batch if isinstance(batch, PreparedWrite) else prepare(batch)
-        if not prepared.records:
+        if not prepared.records and not prepared.decisions:
             return WriteResult(0, 0)
         with self._engine.begin() as conn:
-            fresh_ids = self._insert_events(conn, prepared.records)
+            # Sampled decisions ride in the same transaction, idempotent by their entry id.
+            decisions = insert_decisions(conn, prepared.decisions)
+            fresh_ids = self._insert_events(conn, prepared.records) if prepared.records else set()
             fresh = prepared.records
             deltas = prepared.deltas
             if len(fresh_ids) < len(fresh):  # a replay, in part: count only what is new
@@ -124,7 +128,7 @@ class EventWriter:
                 self._upsert_rollups(conn, deltas, new_visitors)
                 self._mark_converted_after_remind_later(conn, flag, check)
             self._insert_payments(conn, fresh)
-        return WriteResult(len(fresh_ids), prepared.submitted - len(fresh_ids))
+        return WriteResult(len(fresh_ids), prepared.submitted - len(fresh_ids), decisions)
 
     def _insert_events(self, conn: Connection, records: list[EventRecord]) -> set[str]:
         """Inserts the records that are new; returns their event ids."""

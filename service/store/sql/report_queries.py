@@ -8,12 +8,27 @@ summing, so the per-visitor n, Σx and Σx² the stats need never leave the data
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Engine, Float, case, cast, func, literal, literal_column, select
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Engine,
+    Float,
+    Integer,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
+from service.domain.bandit_report import StratumTotals
 from service.domain.report import ArmTotals, DayTotals, Segment
 from service.store.sql.tables import visitor_outcomes as vo
 
@@ -140,6 +155,89 @@ def day_totals(
         )
         for row in rows
     ]
+
+
+def stratum_totals(
+    engine: Engine,
+    experiment_key: str,
+    boundaries: Sequence[datetime],
+    *,
+    start: date | None,
+    end: date | None,
+    segment: Segment | None,
+    revenue_cap: float | None,
+) -> list[StratumTotals]:
+    """Capped sums per (stratum, variant[, segment value]), a visitor's stratum being the index
+    of the last of the ascending `boundaries` at or before their first exposure (-1 before
+    the first). The index is a balanced tree of CASEs over whole epoch seconds, so each row
+    costs log2(len(boundaries)) comparisons; subqueries compute the seconds once per row and
+    the index once, so the GROUP BY names a column rather than repeating the expression.
+    """
+    revenue = _capped(vo.c.revenue, revenue_cap)
+    annualised = _capped(vo.c.annualised_value, revenue_cap)
+    exposed = (
+        select(
+            vo.c.variant_key,
+            *([vo.c[segment].label("segment")] if segment is not None else []),
+            _epoch_seconds(engine, vo.c.first_exposure_at).label("seconds"),
+            case((vo.c.conversions > 0, 1), else_=0).label("converted"),
+            revenue.label("revenue"),
+            annualised.label("annualised"),
+        )
+        .where(*_exposed(experiment_key, start, end))
+        .subquery()
+    )
+    bounds = [int(b.timestamp()) for b in boundaries]
+    inner = select(
+        *(c for c in exposed.c if c.name != "seconds"),
+        _index_of(exposed.c.seconds, bounds, 0).label("stratum"),
+    ).subquery()
+    keys = [inner.c.stratum, inner.c.variant_key, *([inner.c.segment] if segment else [])]
+    query = select(
+        *keys,
+        func.count().label("visitors"),
+        func.sum(inner.c.converted).label("converters"),
+        func.sum(inner.c.revenue).label("revenue"),
+        func.sum(inner.c.revenue * inner.c.revenue).label("revenue_squares"),
+        func.sum(inner.c.annualised).label("annualised"),
+        func.sum(inner.c.annualised * inner.c.annualised).label("annualised_squares"),
+    ).group_by(*keys)
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [
+        StratumTotals(
+            stratum=int(row["stratum"]),
+            totals=ArmTotals(
+                variant=row["variant_key"],
+                segment=row["segment"] if segment else None,
+                visitors=int(row["visitors"]),
+                converters=int(row["converters"] or 0),
+                revenue_capped=float(row["revenue"] or 0.0),
+                revenue_capped_squares=float(row["revenue_squares"] or 0.0),
+                annualised_capped=float(row["annualised"] or 0.0),
+                annualised_capped_squares=float(row["annualised_squares"] or 0.0),
+            ),
+        )
+        for row in rows
+    ]
+
+
+def _epoch_seconds(engine: Engine, column: ColumnElement[Any]) -> ColumnElement[Any]:
+    if engine.dialect.name == "sqlite":  # stored as naive UTC text
+        return cast(func.strftime("%s", column), Integer)
+    return cast(func.floor(extract("epoch", column)), BigInteger)
+
+
+def _index_of(value: ColumnElement[Any], bounds: Sequence[int], offset: int) -> ColumnElement[Any]:
+    """offset + (index of the last bound <= value), or offset - 1 below them all; literals, not
+    bind parameters, so thousands of boundaries stay within every driver's parameter limit."""
+    if not bounds:
+        return literal_column(str(offset - 1))
+    mid = len(bounds) // 2
+    return case(
+        (value < literal_column(str(bounds[mid])), _index_of(value, bounds[:mid], offset)),
+        else_=_index_of(value, bounds[mid + 1 :], offset + mid + 1),
+    )
 
 
 def _exposed(key: str, start: date | None, end: date | None) -> list[ColumnElement[bool]]:

@@ -8,9 +8,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from service.domain.experiment import Experiment
+from service.domain.bandit_report import BanditView, bandit_view, stratum_boundaries, weight_periods
+from service.domain.experiment import Allocation, Experiment
 from service.domain.report import Segment, build_report
-from service.store.sql.report_queries import arm_totals, day_totals
+from service.store.sql.bandit_repo import BanditWeightRepo
+from service.store.sql.report_queries import arm_totals, day_totals, stratum_totals
 
 
 def load_report(
@@ -31,6 +33,44 @@ def load_report(
     days = (
         day_totals(engine, experiment.key, start=start, end=end, revenue_cap=cap) if daily else []
     )
-    return build_report(
-        experiment, aggregates, days, generated_at=now, start=start, end=end, segment=segment
+    bandit = (
+        _bandit(engine, experiment, now, start, end, segment)
+        if experiment.allocation == Allocation.bandit
+        else None
     )
+    return build_report(
+        experiment,
+        aggregates,
+        days,
+        generated_at=now,
+        start=start,
+        end=end,
+        segment=segment,
+        bandit=bandit,
+    )
+
+
+def _bandit(
+    engine: Engine,
+    experiment: Experiment,
+    now: datetime,
+    start: date | None,
+    end: date | None,
+    segment: Segment | None,
+) -> BanditView:
+    """The weight history, and per-stratum sums once there is more than one weight period."""
+    history = BanditWeightRepo(engine).history(experiment.key)
+    periods = weight_periods(history)
+    if len(periods) < 2:
+        return bandit_view(experiment, history, [], None)
+    boundaries = stratum_boundaries(periods, now.date())
+    strata = stratum_totals(
+        engine,
+        experiment.key,
+        boundaries,
+        start=start,
+        end=end,
+        segment=segment,
+        revenue_cap=experiment.analysis.revenue_cap,
+    )
+    return bandit_view(experiment, history, boundaries, strata)

@@ -1,0 +1,157 @@
+"""Why no banner: sampled decisions per day and per outcome, estimated to full counts; and
+the editor's dry-run panel, which re-renders the editor with the estimate.
+
+The panel sits inside the editor's form, and its button posts that whole form here
+(`formaction`), so the estimate is for the experiment as edited (saved or not), and the
+editor comes back with every unsaved change still in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Blueprint, g, render_template, request
+
+from service.api.context import services
+from service.api.dry_run import estimate
+from service.dashboard.auth import login_required
+from service.dashboard.experiment_form import FormState, from_form, to_document
+from service.dashboard.views_editor import load, render_editor
+from service.domain.decision_log import OUTCOMES
+from service.domain.dry_run import parse_request
+from service.domain.errors import ValidationFailed
+from service.domain.experiment import Experiment, Placement
+from service.domain.experiment_validation import parse_experiment
+from service.domain.roles import Role
+from service.store.sql.decision_log_repo import DecisionLogRepo, OutcomeCount
+
+DEFAULT_RANGE_DAYS = 14
+MAX_RANGE_DAYS = 366
+PANEL_FIELDS = ("minimum_effect", "baseline", "baseline_sd", "days")
+
+
+@dataclass
+class Tally:
+    """Estimated decisions per outcome, with their total."""
+
+    estimated: dict[str, float] = field(default_factory=dict)
+    samples: int = 0
+
+    @property
+    def total(self) -> float:
+        return sum(self.estimated.values())
+
+    def add(self, row: OutcomeCount) -> None:
+        self.estimated[row.outcome] = self.estimated.get(row.outcome, 0.0) + row.estimated
+        self.samples += row.samples
+
+    def share(self, outcome: str) -> float | None:
+        total = self.total
+        return self.estimated.get(outcome, 0.0) / total if total else None
+
+
+def tabulate(
+    rows: Sequence[OutcomeCount], start: date, end: date
+) -> tuple[dict[str, Tally], list[tuple[date, Tally]]]:
+    """Per placement ("" for all of them) over the range, and per day (newest first, every
+    day of the range, empty ones too)."""
+    placements: dict[str, Tally] = {"": Tally()}
+    days = {start + timedelta(days=i): Tally() for i in range((end - start).days + 1)}
+    for row in rows:
+        placements[""].add(row)
+        placements.setdefault(row.placement, Tally()).add(row)
+        if row.day in days:
+            days[row.day].add(row)
+    return placements, sorted(days.items(), reverse=True)
+
+
+def _range(args: Mapping[str, str], today: date) -> tuple[date, date, str | None, list[str]]:
+    problems: list[str] = []
+    end = _day(args.get("to"), today, "to", problems)
+    start = _day(args.get("from"), end - timedelta(days=DEFAULT_RANGE_DAYS - 1), "from", problems)
+    if start > end:
+        problems.append("The range is empty: From is after To.")
+        start, end = end - timedelta(days=DEFAULT_RANGE_DAYS - 1), end
+    if (end - start).days >= MAX_RANGE_DAYS:
+        problems.append(f"At most {MAX_RANGE_DAYS} days at once: showing the last of them.")
+        start = end - timedelta(days=MAX_RANGE_DAYS - 1)
+    placement = args.get("placement") or None
+    if placement is not None and placement not in {p.value for p in Placement}:
+        problems.append(f"Unknown placement {placement!r}: showing all.")
+        placement = None
+    return start, end, placement, problems
+
+
+def _day(raw: str | None, default: date, name: str, problems: list[str]) -> date:
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        problems.append(f"{name!r} is not a date (YYYY-MM-DD): using {default.isoformat()}.")
+        return default
+
+
+def register(bp: Blueprint) -> None:
+    @bp.get("/decisions")
+    @login_required()
+    def decisions() -> str:
+        svc = services()
+        start, end, placement, problems = _range(request.args, svc.clock().date())
+        rows = DecisionLogRepo(svc.engine).summary(start, end, placement)
+        placements, days = tabulate(rows, start, end)
+        return render_template(
+            "dashboard/decisions.html",
+            start=start,
+            end=end,
+            placement=placement,
+            placements=[p.value for p in Placement],
+            outcomes=OUTCOMES,
+            by_placement=placements,
+            days=days,
+            problems=problems,
+            sample_rate=svc.settings.decision_log_sample_rate,
+        )
+
+    @bp.post("/experiments/<experiment_key:key>/dry-run")
+    @login_required(Role.editor)
+    def dry_run(key: str) -> str:
+        stored = load(key)
+        state = from_form(request.form)
+        experiment, edited = _edited(state, stored.experiment)
+        raw = {name: request.form.get(f"dry_run.{name}", "").strip() for name in PANEL_FIELDS}
+        errors: dict[str, str] = {}
+        body: dict[str, Any] = {}
+        for name, value in raw.items():
+            if value:
+                try:
+                    body[name] = int(value) if name == "days" else float(value)
+                except ValueError:
+                    errors[name] = "must be a number" if name != "days" else "a whole number"
+        result = None
+        if not errors:
+            try:
+                checked = parse_request(body, experiment.analysis.primary_metric)
+                result = estimate(services(), experiment, checked).as_dict()
+            except ValidationFailed as exc:
+                errors = exc.fields
+        g.dry_run = {"form": raw, "errors": errors, "result": result, "edited": edited}
+        revision = request.form.get("revision", "")
+        return render_editor(
+            state, stored=stored, revision=int(revision) if revision.isdigit() else None
+        )
+
+
+def _edited(state: FormState, saved: Experiment) -> tuple[Experiment, bool]:
+    """The experiment as the form describes it, or the saved one if the form does not parse
+    (the editor shows why when saving); True when it is the form's."""
+    doc = to_document(state)
+    doc["key"] = saved.key
+    doc["status"] = str(saved.status)
+    try:
+        return parse_experiment(doc), True
+    except ValidationFailed:
+        return saved, False
