@@ -27,7 +27,7 @@ from service.api.openapi_parts import (
     _ref,
     _values,
 )
-from service.api.payment_webhook import SIGNATURE_HEADER
+from service.api.payment_webhook import SIGNATURE_HEADER, SIGNATURE_PATTERN
 from service.domain.experiment import (
     Device,
     Placement,
@@ -139,9 +139,10 @@ _PATHS: Json = {
                     "required": True,
                     "description": (
                         't=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>, '
-                        "at most 5 minutes old."
+                        "at most 5 minutes old. A value that breaks HTTP itself (a NUL "
+                        "byte) is refused by the server before the app, as HTML."
                     ),
-                    "schema": {"type": "string"},
+                    "schema": {"type": "string", "pattern": f"^{SIGNATURE_PATTERN}$"},
                 }
             ],
             "requestBody": {
@@ -217,8 +218,8 @@ _PATHS: Json = {
                 {
                     "name": "If-Match",
                     "in": "header",
-                    "description": 'An ETag from a GET, such as "r3".',
-                    "schema": {"type": "string"},
+                    "description": 'An ETag from a GET, such as "r3", or *.',
+                    "schema": {"type": "string", "pattern": r'^\s*(\*|(W/)?"r\d+")\s*$'},
                 }
             ],
             requestBody={

@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-SmallFavor-Signature"
 TOLERANCE_SECONDS = 300
 _PAYMENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
-_SIGNATURE = re.compile(r"t=(\d{1,12}),v1=([0-9a-f]{64})")
+SIGNATURE_PATTERN = r"t=(\d{1,12}),v1=([0-9a-f]{64})"
+_SIGNATURE = re.compile(SIGNATURE_PATTERN)
 _FIELDS = {"id", "visitor", "token", "amount", "currency", "frequency", "ts"}
 
 
