@@ -143,15 +143,7 @@ def day_totals(
     return [
         DayTotals(
             day=_as_date(row["day"]),
-            totals=ArmTotals(
-                variant=row["variant_key"],
-                visitors=int(row["visitors"]),
-                converters=int(row["converters"] or 0),
-                revenue_capped=float(row["revenue"] or 0.0),
-                revenue_capped_squares=float(row["revenue_squares"] or 0.0),
-                annualised_capped=float(row["annualised"] or 0.0),
-                annualised_capped_squares=float(row["annualised_squares"] or 0.0),
-            ),
+            totals=_capped_totals(row, None),
         )
         for row in rows
     ]
@@ -207,19 +199,25 @@ def stratum_totals(
     return [
         StratumTotals(
             stratum=int(row["stratum"]),
-            totals=ArmTotals(
-                variant=row["variant_key"],
-                segment=row["segment"] if segment else None,
-                visitors=int(row["visitors"]),
-                converters=int(row["converters"] or 0),
-                revenue_capped=float(row["revenue"] or 0.0),
-                revenue_capped_squares=float(row["revenue_squares"] or 0.0),
-                annualised_capped=float(row["annualised"] or 0.0),
-                annualised_capped_squares=float(row["annualised_squares"] or 0.0),
-            ),
+            totals=_capped_totals(row, row["segment"] if segment else None),
         )
         for row in rows
     ]
+
+
+def _capped_totals(row: Any, segment: str | None) -> ArmTotals:
+    """An arm's visitors, converters and capped revenue sums: what the per-day and per-stratum
+    queries both select."""
+    return ArmTotals(
+        variant=row["variant_key"],
+        segment=segment,
+        visitors=int(row["visitors"]),
+        converters=int(row["converters"] or 0),
+        revenue_capped=float(row["revenue"] or 0.0),
+        revenue_capped_squares=float(row["revenue_squares"] or 0.0),
+        annualised_capped=float(row["annualised"] or 0.0),
+        annualised_capped_squares=float(row["annualised_squares"] or 0.0),
+    )
 
 
 def _epoch_seconds(engine: Engine, column: ColumnElement[Any]) -> ColumnElement[Any]:
