@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from service.domain.experiment import Experiment
+from service.domain.verdicts import verdicts
 from service.stats.compare import Comparison, Unavailable, compare, compare_arms
 from service.stats.intervals import mean_interval
 from service.stats.srm import srm_p_value
@@ -130,7 +131,7 @@ def build_report(
         "estimator": bandit.estimator if bandit else "pooled",
         "srm": srm_json,
         "variants": variants,
-        "verdicts": _verdicts(experiment, comparisons, srm_mismatch=srm.mismatch),
+        "verdicts": verdicts(experiment, comparisons, srm_mismatch=srm.mismatch),
         "daily": _daily(experiment, daily, bandit.daily if bandit else {}),
     }
     if bandit is not None:
@@ -235,34 +236,6 @@ def _vs(result: Comparison | Unavailable) -> dict[str, Any]:
     }
 
 
-def _verdicts(
-    experiment: Experiment, comparisons: Compared, *, srm_mismatch: bool
-) -> list[dict[str, str]]:
-    metric = str(experiment.analysis.primary_metric)
-    label = metric.replace("_", " ")
-    level = f"{_num((1 - experiment.analysis.alpha) * 100)} %"
-    kind = "always-valid CI" if experiment.analysis.sequential else "CI"
-    verdicts = []
-    for variant, result in zip(experiment.variants[1:], comparisons[metric], strict=True):
-        status: str
-        if srm_mismatch:
-            status, text = "srm", "sample ratio mismatch: do not trust these numbers"
-        elif isinstance(result, Unavailable):
-            status, text = "inconclusive", f"keep running: not enough data yet ({result.reason})"
-        else:
-            low, high = result.ci
-            figures = f"{_pct(result.lift)} {label}, {level} {kind} {_pct(low)} to {_pct(high)}"
-            if low > 0:
-                status, text = "ahead", f"ahead: {figures}"
-            elif high < 0:
-                status, text = "behind", f"behind: {figures}"
-            else:
-                status = "inconclusive"
-                text = f"inconclusive: {figures}; the interval includes no change, keep running"
-        verdicts.append({"variant": variant.key, "status": status, "text": text})
-    return verdicts
-
-
 def _daily(
     experiment: Experiment, days: Iterable[DayTotals], stratified: Mapping[date, ArmStats]
 ) -> list[dict[str, Any]]:
@@ -331,12 +304,3 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
-
-
-def _num(value: float) -> str:
-    return f"{value:.0f}" if abs(value - round(value)) < 1e-9 else f"{value:.1f}"
-
-
-def _pct(fraction: float) -> str:
-    percent = fraction * 100
-    return f"{percent:+.1f} %" if abs(percent) < 10 else f"{percent:+.0f} %"

@@ -1,0 +1,49 @@
+"""Each treatment's verdict in plain words: ahead or behind only when the interval of the
+primary metric's lift excludes no change, and never while the sample ratio is off."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from service.domain.experiment import Experiment
+from service.stats.compare import Comparison, Unavailable
+
+
+def verdicts(
+    experiment: Experiment,
+    comparisons: Mapping[str, Sequence[Comparison | Unavailable]],
+    *,
+    srm_mismatch: bool,
+) -> list[dict[str, str]]:
+    metric = str(experiment.analysis.primary_metric)
+    label = metric.replace("_", " ")
+    level = f"{_num((1 - experiment.analysis.alpha) * 100)} %"
+    kind = "always-valid CI" if experiment.analysis.sequential else "CI"
+    verdicts = []
+    for variant, result in zip(experiment.variants[1:], comparisons[metric], strict=True):
+        status: str
+        if srm_mismatch:
+            status, text = "srm", "sample ratio mismatch: do not trust these numbers"
+        elif isinstance(result, Unavailable):
+            status, text = "inconclusive", f"keep running: not enough data yet ({result.reason})"
+        else:
+            low, high = result.ci
+            figures = f"{_pct(result.lift)} {label}, {level} {kind} {_pct(low)} to {_pct(high)}"
+            if low > 0:
+                status, text = "ahead", f"ahead: {figures}"
+            elif high < 0:
+                status, text = "behind", f"behind: {figures}"
+            else:
+                status = "inconclusive"
+                text = f"inconclusive: {figures}; the interval includes no change, keep running"
+        verdicts.append({"variant": variant.key, "status": status, "text": text})
+    return verdicts
+
+
+def _num(value: float) -> str:
+    return f"{value:.0f}" if abs(value - round(value)) < 1e-9 else f"{value:.1f}"
+
+
+def _pct(fraction: float) -> str:
+    percent = fraction * 100
+    return f"{percent:+.1f} %" if abs(percent) < 10 else f"{percent:+.0f} %"
