@@ -141,16 +141,16 @@ class EventWriter:
         # already stored: COPY speed with ON CONFLICT semantics, which COPY alone lacks.
         conn.exec_driver_sql(_STAGE_DDL)
         driver: Any = conn.connection.driver_connection
-        with (
-            driver.cursor() as cursor,
-            cursor.copy(f"COPY {_STAGE} ({_COLUMNS}) FROM STDIN") as copy,
-        ):
-            for record in records:
-                copy.write_row(copy_row(record))
-        # No ORDER BY: only two flushers inserting the same ids at once (one claiming the
-        # other's entries) could deadlock, and then one rolls back and retries.
-        result = conn.exec_driver_sql(_STAGE_INSERT)
-        return {event_id for (event_id,) in result}
+        with driver.cursor() as cursor:
+            with cursor.copy(f"COPY {_STAGE} ({_COLUMNS}) FROM STDIN") as copy:
+                for record in records:
+                    copy.write_row(copy_row(record))
+            # No ORDER BY: only two flushers inserting the same ids at once (one claiming the
+            # other's entries) could deadlock, and then one rolls back and retries.
+            # On the driver's cursor: its fetchall builds the rows in C, where SQLAlchemy's
+            # result fetched them one call at a time (~6 % of a flush under cProfile).
+            cursor.execute(_STAGE_INSERT)
+            return {event_id for (event_id,) in cursor.fetchall()}
 
     def _outcome_statement(self) -> Any:
         t = visitor_outcomes
