@@ -107,6 +107,9 @@ def env(tmp_path: Path, database_url: str, redis_url: str) -> dict[str, str]:
         "WEBHOOK_SECRET": "test-webhook-secret-" + "y" * 32,
         # Tests change experiments and decide right after; production checks once a second.
         "CONFIG_CHECK_MS": "0",
+        # Off unless a test turns it on: a randomly sampled decision in the events stream
+        # would make counts of stream entries flaky.
+        "DECISION_LOG_SAMPLE_RATE": "0",
     }
 
 

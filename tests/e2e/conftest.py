@@ -75,6 +75,7 @@ def live_env(
         "PUBLIC_URL": f"http://127.0.0.1:{port}",
         "WEB_CONCURRENCY": "1",
         "RATE_LIMIT_PER_MINUTE": "0",
+        "DECISION_LOG_SAMPLE_RATE": "0",
         "LOG_LEVEL": "WARNING",
     }
 
