@@ -9,13 +9,14 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
+from service import experiment_changes as changes
 from service.api.auth import current_actor, require_role
 from service.api.context import services
 from service.api.errors import ApiError
 from service.api.json_body import json_object
 from service.domain.experiment import Status
 from service.domain.experiment_validation import parse_experiment
-from service.domain.lifecycle import Action, allowed_actions, check_update, next_status
+from service.domain.lifecycle import Action, allowed_actions
 from service.domain.roles import Role
 from service.store.redis.visitors import erase_stream_entries
 from service.store.redis.visitors import erase_visitor as erase_hot_state
@@ -66,9 +67,8 @@ def create_experiment() -> tuple[Response, int, dict[str, str]]:
             "new experiments start as draft",
             {"status": "must be draft; use the start action to run it"},
         )
-    svc = services()
     try:
-        stored = svc.experiments.create(experiment, current_actor(), svc.clock())
+        stored = changes.create(services(), experiment, current_actor())
     except ExperimentExists:
         raise ApiError(
             409,
@@ -76,7 +76,6 @@ def create_experiment() -> tuple[Response, int, dict[str, str]]:
             f"an experiment with key {experiment.key!r} exists",
             {"key": "already taken"},
         ) from None
-    svc.announce_config_change()
     location = url_for("admin.get_experiment", key=stored.experiment.key)
     return _json(stored), 201, {"Location": location}
 
@@ -98,16 +97,9 @@ def update_experiment(key: str) -> Response:
     # left out of an edit; if sent, check_update refuses a different value.
     body.setdefault("key", key)
     body.setdefault("status", str(current.experiment.status))
-    updated = parse_experiment(body)
-    check_update(current.experiment, updated)
-    svc = services()
     try:
-        stored = svc.experiments.save(
-            updated,
-            action="update",
-            actor=current_actor(),
-            now=svc.clock(),
-            expected_revision=_if_match(),
+        stored = changes.update(
+            services(), current, body, actor=current_actor(), expected_revision=_if_match()
         )
     except StaleRevision as exc:
         raise ApiError(
@@ -116,7 +108,6 @@ def update_experiment(key: str) -> Response:
             f"the experiment changed since you read it (now revision {exc.current}); "
             "reload and apply your edit again",
         ) from None
-    svc.announce_config_change()
     return _json(stored)
 
 
@@ -124,19 +115,16 @@ def update_experiment(key: str) -> Response:
 @require_role(Role.editor)
 def change_status(key: str, action: str) -> Response:
     current = load_experiment(key)
-    new_status = next_status(current.experiment.status, Action(action))
-    svc = services()
     try:
-        stored = svc.experiments.save(
-            current.experiment.with_status(new_status),
-            action=action,
+        stored = changes.apply_action(
+            services(),
+            current,
+            Action(action),
             actor=current_actor(),
-            now=svc.clock(),
             expected_revision=current.revision,
         )
     except StaleRevision:
         raise ApiError(409, "conflict", "the experiment changed meanwhile; try again") from None
-    svc.announce_config_change()
     return _json(stored)
 
 

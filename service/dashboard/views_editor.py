@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from service import experiment_changes as changes
 from service.api.context import services
 from service.dashboard.auth import current_user, login_required
 from service.dashboard.experiment_form import (
@@ -35,7 +36,6 @@ from service.domain.experiment import (
 )
 from service.domain.experiment_validation import parse_experiment
 from service.domain.field_checks import Fields
-from service.domain.lifecycle import check_update
 from service.domain.page_context import PageContext
 from service.domain.roles import Role
 from service.store.sql.experiments_repo import ExperimentExists, StaleRevision, StoredExperiment
@@ -81,17 +81,15 @@ def register(bp: Blueprint) -> None:
             return render_editor(state, stored=None)
         doc = to_document(state)
         doc["status"] = "draft"
-        svc = services()
         try:
             experiment = parse_experiment(doc)
-            svc.experiments.create(experiment, _actor(), svc.clock())
+            changes.create(services(), experiment, _actor())
         except ValidationFailed as exc:
             place_errors(state, exc.fields)
             return render_editor(state, stored=None), 422
         except ExperimentExists:
             state.errors["key"] = "already taken by another experiment"
             return render_editor(state, stored=None), 409
-        svc.announce_config_change()
         flash(f"Created draft {experiment.key}. Start it when the banners look right.")
         return redirect(url_for("dashboard.results", key=experiment.key))
 
@@ -109,16 +107,9 @@ def register(bp: Blueprint) -> None:
         doc = to_document(state)
         doc["key"] = key
         doc["status"] = str(stored.experiment.status)
-        svc = services()
         try:
-            updated = parse_experiment(doc)
-            check_update(stored.experiment, updated)
-            saved = svc.experiments.save(
-                updated,
-                action="update",
-                actor=_actor(),
-                now=svc.clock(),
-                expected_revision=revision,
+            saved = changes.update(
+                services(), stored, doc, actor=_actor(), expected_revision=revision
             )
         except ValidationFailed as exc:
             place_errors(state, exc.fields)
@@ -133,7 +124,6 @@ def register(bp: Blueprint) -> None:
                 "are still below; check the history, then save again to replace theirs."
             )
             return render_editor(state, stored=stored, revision=exc.current), 409
-        svc.announce_config_change()
         flash(f"Saved revision {saved.revision}.")
         return redirect(url_for("dashboard.results", key=key))
 

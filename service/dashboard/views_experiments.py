@@ -8,13 +8,14 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from service import experiment_changes as changes
 from service.api.context import services
 from service.dashboard.auth import current_user, login_required
 from service.dashboard.overview import overview
 from service.dashboard.views_editor import load
 from service.domain.errors import TransitionNotAllowed
 from service.domain.experiment import Status
-from service.domain.lifecycle import Action, allowed_actions, next_status
+from service.domain.lifecycle import Action, allowed_actions
 from service.domain.revisions import diff_documents
 from service.domain.roles import Role
 from service.store.sql.experiments_repo import StaleRevision
@@ -67,14 +68,12 @@ def register(bp: Blueprint) -> None:
                 action=act,
                 consequence=CONSEQUENCES[act],
             )
-        svc = services()
         try:
-            status = next_status(stored.experiment.status, act)
-            svc.experiments.save(
-                stored.experiment.with_status(status),
-                action=action,
+            saved = changes.apply_action(
+                services(),
+                stored,
+                act,
                 actor=f"user:{current_user().email}",  # type: ignore[union-attr]
-                now=svc.clock(),
                 expected_revision=_int(request.form.get("revision")),
             )
         except (StaleRevision, TransitionNotAllowed):
@@ -83,8 +82,7 @@ def register(bp: Blueprint) -> None:
                 "at its current state and try again."
             )
             return redirect(url_for("dashboard.results", key=key))
-        svc.announce_config_change()
-        flash(f"{stored.experiment.name} is now {status}.")
+        flash(f"{stored.experiment.name} is now {saved.experiment.status}.")
         return redirect(url_for("dashboard.results", key=key))
 
     @bp.get("/experiments/<experiment_key:key>/history")
