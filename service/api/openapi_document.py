@@ -18,7 +18,6 @@ from service.api.openapi_parts import (
     _OPS,
     _PAGES,
     _PUBLIC,
-    _SCHEMAS,
     Json,
     _admin,
     _error,
@@ -27,6 +26,7 @@ from service.api.openapi_parts import (
     _ref,
     _values,
 )
+from service.api.openapi_schemas import SCHEMAS
 from service.api.payment_webhook import SIGNATURE_HEADER, SIGNATURE_PATTERN
 from service.domain.experiment import (
     Device,
@@ -293,7 +293,7 @@ DOCUMENT: Json = {
     "tags": [{"name": name} for name in (*_PUBLIC, *_ADMIN, *_OPS, *_PAGES, "Dashboard")],
     "paths": _PATHS,
     "components": {
-        "schemas": {**_SCHEMAS, **EXPORT_SCHEMAS},
+        "schemas": {**SCHEMAS, **EXPORT_SCHEMAS},
         "responses": {"Error": _json(_ref("Error"), "An error.")},
         "securitySchemes": {
             "bearerAuth": {
