@@ -1,4 +1,5 @@
-"""Building blocks of the OpenAPI document: helpers, shared responses and the schemas."""
+"""Building blocks of the OpenAPI document: helpers and shared responses (the schemas are in
+openapi_schemas.py)."""
 
 from __future__ import annotations
 
