@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import copy
+import socket
+import subprocess
+import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -52,3 +56,24 @@ def experiment_doc(key: str = "monthly-ask", **overrides: Any) -> dict[str, Any]
     }
     doc.update(copy.deepcopy(overrides))
     return doc
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now, for a server a test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_ready(url: str, process: subprocess.Popen[Any], timeout: float = 30) -> None:
+    """Poll `url` until it answers 2xx; fail if the process exits or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"{url} did not answer in {timeout:.0f} s") from None
+            time.sleep(0.2)

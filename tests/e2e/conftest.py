@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +18,7 @@ import pytest
 
 from service.settings import Settings
 from service.wiring import Services
+from tests.support import free_port, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -50,12 +48,6 @@ def _chromium_missing() -> str | None:
     except ImportError:
         return "Python playwright is not installed (pip install '.[browser]')"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -97,16 +89,7 @@ def live_server(live_env: dict[str, str], migrated_engine: Any) -> Iterator[str]
         env={**os.environ, **live_env},
         cwd=ROOT,
     )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=1):
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError("the live server did not start") from None
-            time.sleep(0.2)
+    wait_until_ready(url + "/readyz", process)
     yield url
     process.terminate()
     process.wait(timeout=30)

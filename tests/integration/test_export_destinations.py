@@ -20,14 +20,13 @@ from service.settings import Settings
 from service.store.sql.exports_repo import ExportRepo
 from tests.integration.export_support import (
     at,
-    free_port,
     save_schedule,
     scheduler,
     seed_figures,
     start_experiment,
     webhook_receiver,
 )
-from tests.support import FakeClock
+from tests.support import FakeClock, free_port
 
 SECRET = "webhook-secret-0123456789"
 

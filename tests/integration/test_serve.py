@@ -7,14 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
 
-from tests.e2e.conftest import free_port
+from tests.support import free_port, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,14 +37,7 @@ def test_stopping_serve_stops_every_process(tmp_path: Path, signum: int) -> None
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
-                    break
-            except OSError:
-                assert serve.poll() is None and time.monotonic() < deadline
-                time.sleep(0.3)
+        wait_until_ready(f"http://127.0.0.1:{port}/readyz", serve)
         children = psutil.Process(serve.pid).children(recursive=True)
         commands = " ".join(" ".join(c.cmdline()) for c in children)
         assert "gunicorn" in commands and " flush" in commands and " schedule" in commands
