@@ -3,7 +3,10 @@ editor changes what they test instead of typing every field."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
+
+from service.domain.experiment import SnoozeHours
 
 
 def starter_variant(key: str, cta_url: str) -> dict[str, Any]:
@@ -44,7 +47,7 @@ def starter_document(cta_url: str) -> dict[str, Any]:
         "holdout": 0.0,
         "targeting": {"audience": "non_supporters", "min_article_views": 0},
         "caps": {"max_impressions": 4, "per_days": 30, "min_hours_between": 0},
-        "snooze_hours": {"remind_later": 168, "close": 336, "already_donated": 8760},
+        "snooze_hours": asdict(SnoozeHours()),  # the document's defaults, shown to edit
         "attribution_days": 7,
         "allocation": "fixed",
         "analysis": {
