@@ -29,6 +29,10 @@ class Settings:
     redis_url: str | None = field(repr=False)
     redis_prefix: str
     redis_timeout_ms: int
+    # "auto" asks the server (INFO cluster) once per process; "on"/"off" skip the question.
+    redis_cluster: Literal["auto", "on", "off"]
+    # Stream partitions of the event pipeline, each under its own hash tag (docs/DEPLOY.md).
+    event_partitions: int
     # Secrets (and URLs that may carry passwords) stay out of the repr, so logging the
     # settings can never leak them.
     secret_key: str = field(repr=False)
@@ -45,7 +49,6 @@ class Settings:
     config_check_ms: int
     # US dollars per major unit of each currency (CURRENCY_RATES_FILE).
     currency_rates: Mapping[str, float]
-    dedupe_ttl_hours: int
     rate_limit_per_minute: int
     decision_rate_limit_per_minute: int
     trusted_proxy_hops: int
@@ -110,6 +113,8 @@ class Settings:
             redis_url=redis_url,
             redis_prefix=env.pattern("REDIS_PREFIX", "sf", r"[A-Za-z0-9_-]{1,32}"),
             redis_timeout_ms=env.integer("REDIS_TIMEOUT_MS", 50, low=5, high=10_000),
+            redis_cluster=env.choice("REDIS_CLUSTER", ("auto", "on", "off"), "auto"),  # type: ignore[arg-type]
+            event_partitions=env.integer("EVENT_PARTITIONS", 16, low=1, high=1024),
             secret_key=env.secret("SECRET_KEY", var_dir, production),
             webhook_secret=env.secret("WEBHOOK_SECRET", var_dir, production),
             allowed_origins=env.origins("ALLOWED_ORIGINS", "*"),
@@ -127,7 +132,6 @@ class Settings:
             token_max_age_hours=env.integer("TOKEN_MAX_AGE_HOURS", 24, low=1, high=720),
             config_check_ms=env.integer("CONFIG_CHECK_MS", 1000, low=0, high=60_000),
             currency_rates=_currency_rates(env.text("CURRENCY_RATES_FILE", "")),
-            dedupe_ttl_hours=env.integer("DEDUPE_TTL_HOURS", 168, low=1, high=24 * 90),
             rate_limit_per_minute=env.integer("RATE_LIMIT_PER_MINUTE", 600, low=0, high=10**7),
             decision_rate_limit_per_minute=env.integer(
                 "DECISION_RATE_LIMIT_PER_MINUTE", 0, low=0, high=10**7

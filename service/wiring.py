@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import redis
 from sqlalchemy import Engine
 
 from service.clock import Clock, utc_now
@@ -13,8 +12,9 @@ from service.domain.tokens import TokenSigner
 from service.settings import Settings
 from service.store.experiment_cache import ExperimentCache
 from service.store.redis import config_version
-from service.store.redis.client import connect
-from service.store.redis.event_ingest import EventIngest
+from service.store.redis.client import REDIS_ERRORS, RedisClient, connect
+from service.store.redis.event_ingest import SKEW_SECONDS, EventIngest
+from service.store.redis.flusher_leases import partitions_in_use
 from service.store.redis.keys import Keys
 from service.store.redis.ledger import LedgerStore
 from service.store.sql.engine import build_engine
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 class Services:
     settings: Settings
     engine: Engine
-    redis: redis.Redis
+    redis: RedisClient
     keys: Keys
     experiments: ExperimentRepo
     tokens: TokenRepo
@@ -46,7 +46,8 @@ class Services:
     def build(cls, settings: Settings, clock: Clock = utc_now) -> Services:
         engine = build_engine(settings.database_url)
         client = connect(settings)
-        keys = Keys(settings.redis_prefix)
+        keys = Keys(settings.redis_prefix, settings.event_partitions)
+        _record_partition_count(client, keys)
         experiments = ExperimentRepo(engine)
         return cls(
             settings=settings,
@@ -66,7 +67,7 @@ class Services:
             event_ingest=EventIngest(
                 client,
                 keys,
-                dedupe_ttl=settings.dedupe_ttl_hours * 3600,
+                dedupe_window=settings.token_max_age_hours * 3600 + SKEW_SECONDS,
                 ledger_ttl=settings.ledger_ttl_days * 86_400,
                 rate_limit_per_minute=settings.rate_limit_per_minute,
             ),
@@ -80,10 +81,19 @@ class Services:
         try:
             config_version.bump(self.redis, self.keys)
             return True
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("config version not bumped, caches will catch up by age: %s", exc)
             return False
 
     def close(self) -> None:
         self.engine.dispose()
         self.redis.close()
+
+
+def _record_partition_count(client: RedisClient, keys: Keys) -> None:
+    """Let the flushers know how many partitions this process writes to (they drain the
+    largest count any process has used). Best effort: the flushers record their own too."""
+    try:
+        partitions_in_use(client, keys)
+    except REDIS_ERRORS as exc:
+        log.warning("partition count not recorded: %s", exc)

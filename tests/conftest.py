@@ -24,7 +24,7 @@ from service.store import migrate
 from service.store.sql.engine import build_engine
 from service.store.sql.tables import metadata
 from service.wiring import Services
-from tests.support import FakeClock
+from tests.support import FakeClock, empty_redis, redis_for_tests
 
 # One schema per test process, so two runs on the same database cannot trip over each other.
 PG_SCHEMA = f"smallfavor_test_{os.getpid()}"
@@ -82,8 +82,8 @@ def migrated_engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def redis_client(redis_url: str) -> Iterator[redis_lib.Redis]:
-    client = redis_lib.Redis.from_url(redis_url, decode_responses=True)
-    client.flushdb()
+    client = redis_for_tests(redis_url)
+    empty_redis(client)
     yield client
     client.close()
 

@@ -10,6 +10,9 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import redis as redis_lib
+from redis.cluster import RedisCluster
+
 
 class FakeClock:
     def __init__(self, start: datetime | None = None) -> None:
@@ -77,3 +80,43 @@ def wait_until_ready(url: str, process: subprocess.Popen[Any], timeout: float = 
                 process.kill()
                 raise RuntimeError(f"{url} did not answer in {timeout:.0f} s") from None
             time.sleep(0.2)
+
+
+def stream_entries(client: Any, keys: Any) -> list[tuple[str, dict[str, str]]]:
+    """Every entry waiting in the event streams (all partitions, and the stream of installs
+    from before partitioning), oldest first."""
+    names = [keys.events_stream(p) for p in range(keys.partitions)] + [keys.events_stream()]
+    entries = [entry for name in names for entry in client.xrange(name)]
+    return sorted(entries, key=lambda e: tuple(int(part) for part in e[0].split("-")))
+
+
+def stream_length(client: Any, keys: Any) -> int:
+    names = [keys.events_stream(p) for p in range(keys.partitions)] + [keys.events_stream()]
+    return sum(int(client.xlen(name)) for name in names)
+
+
+def live_counts(client: Any, keys: Any, experiment: str, day: str) -> dict[str, str]:
+    """The day's live counters of an experiment, summed over the partitions."""
+    total: dict[str, float] = {}
+    for p in range(keys.partitions):
+        for name, value in client.hgetall(keys.live_counters(p, experiment, day)).items():
+            total[name] = total.get(name, 0) + float(value)
+    return {name: f"{value:g}" for name, value in total.items()}
+
+
+def redis_for_tests(url: str) -> redis_lib.Redis:
+    """A client for `url` as the service would build one: a cluster client when `url` names
+    a node of a Redis Cluster (TEST_REDIS_URL may), typed as the plain one tests use."""
+    client = redis_lib.Redis.from_url(url, decode_responses=True)
+    if url.startswith("unix://") or not client.info("cluster").get("cluster_enabled"):
+        return client
+    client.close()
+    return RedisCluster.from_url(url, decode_responses=True)  # type: ignore[return-value]
+
+
+def empty_redis(client: redis_lib.Redis) -> None:
+    """FLUSHDB on the server, or on every primary of a cluster."""
+    if isinstance(client, RedisCluster):
+        client.flushdb(target_nodes=RedisCluster.PRIMARIES)
+    else:
+        client.flushdb()

@@ -7,8 +7,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import redis
-
 from service.api.decision_params import DecisionRequest
 from service.api.errors import ApiError
 from service.domain.banner_render import render_content
@@ -19,6 +17,7 @@ from service.domain.page_context import PageContext
 from service.domain.tokens import TokenInvalid, TokenSigner
 from service.metrics import DECISIONS, REDIS_FAILURES
 from service.store.experiment_cache import ExperimentCache, Snapshot
+from service.store.redis.client import REDIS_ERRORS
 from service.store.redis.decision_sampler import DecisionSampler
 from service.store.redis.keys import Keys
 from service.store.redis.ledger import RATE_WINDOW_SECONDS, LedgerStore
@@ -71,7 +70,7 @@ class Decider:
         rate_key = self._keys.rate_limit(f"d:{client_ip}") if self._rate_limit else None
         try:
             fields, count = self._ledger.read_counting(ctx.visitor, speculative, rate_key)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             return self._unavailable(str(exc))
         if count > self._rate_limit > 0:
             DECISIONS.labels("rate_limited").inc()
@@ -104,7 +103,7 @@ class Decider:
     def _store(self, visitor: str, assignment: tuple[str, str]) -> None:
         try:
             self._ledger.store_assignment(visitor, *assignment)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             # The answer stands: the deterministic hash gives the same assignment next time
             # unless the weights change before the write succeeds.
             REDIS_FAILURES.labels("assignment").inc()

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-import redis
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.api.errors import ApiError
@@ -27,6 +26,7 @@ from service.domain.experiment import Frequency
 from service.domain.ledger import parse_ledger, supporter_ops
 from service.domain.money import MoneyError, convert, to_minor
 from service.domain.tokens import TokenInvalid
+from service.store.redis.client import REDIS_ERRORS
 from service.store.sql.payments_repo import insert_payment
 from service.wiring import Services
 
@@ -60,7 +60,7 @@ def receive_payment(svc: Services, raw: bytes, signature: str) -> tuple[int, dic
     except SQLAlchemyError as exc:
         log.error("payment not recorded, SQL is away: %s", exc)
         raise _unavailable() from None
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         log.error("payment not recorded, Redis is away: %s", exc)
         raise _unavailable() from None
     return 200, {"payment": payment["payment_id"], "duplicate": False, "credited": credited}
@@ -186,7 +186,7 @@ def _credit(svc: Services, payment: dict[str, Any], now: datetime) -> list[dict[
         records,
         {visitor: supporter_ops(ts.timestamp())},
         "webhook",
-        now.strftime("%Y-%m-%d"),
+        now,
         rate_limited=False,
     )
     return credited

@@ -9,7 +9,6 @@ import logging
 from typing import Any
 
 import orjson
-import redis
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -24,6 +23,7 @@ from service.domain.devices import device_from_user_agent
 from service.domain.events import EventType
 from service.metrics import EVENTS, REDIS_FAILURES
 from service.settings import Settings
+from service.store.redis.client import REDIS_ERRORS
 from service.store.redis.event_ingest import RateLimited
 
 log = logging.getLogger(__name__)
@@ -76,9 +76,9 @@ def blueprint(settings: Settings) -> Blueprint:
                 batch.records,
                 batch.ledger_ops,
                 request.remote_addr or "unknown",
-                now.strftime("%Y-%m-%d"),
+                now,
             )
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             if not batch.records:
                 return _answer(0, 0, batch.rejected, qa=batch.dropped_qa), 202
             REDIS_FAILURES.labels("events").inc()

@@ -1,13 +1,16 @@
-"""The event flusher: Redis stream → SQL, in batches, exactly once.
+"""The event flusher: Redis stream partitions → SQL, in batches, exactly once.
 
-Loop: read a batch as one consumer of the "flusher" group → EventWriter.write (one SQL
-transaction, idempotent on event id) → XACK → now and then trim the acknowledged entries.
-The next batch is read and prepared on a second thread while one is written.
+Loop: read a batch from one of the partitions this process holds, as one consumer of that
+partition's "flusher" group → EventWriter.write (one SQL transaction, idempotent on event id)
+→ XACK → now and then trim the acknowledged entries. The next batch is read and prepared on a
+second thread while one is written. Flusher processes share the partitions through leases
+(flusher_leases.py): each drains about partitions / flushers of them, and the partitions of a
+flusher that dies are taken over once its leases expire.
 
-Why nothing is lost or doubled, whenever the process dies:
+Why nothing is lost or doubled, whenever a process dies:
 - before COMMIT: the transaction rolls back and the entries stay pending; this consumer (by
-  re-reading its own pending entries, id "0") or another (XAUTOCLAIM once they are idle, or
-  `flush --once`) writes them again;
+  re-reading its own pending entries, id "0"), the partition's next owner (which claims every
+  pending entry when it takes the partition over) or `flush --once` writes them again;
 - after COMMIT, before XACK: the same entries come back and their event ids are already
   stored, so the writer inserts and counts nothing for them, and they are acked.
 Errors back off (bounded, exponential) and retry; nothing is acked until its write commits.
@@ -21,17 +24,19 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from service.metrics import FLUSH_BATCH_SECONDS, FLUSHED
 from service.settings import Settings
 from service.store.redis.client import connect
 from service.store.redis.event_stream import EventStream, Malformed, StreamBatch
+from service.store.redis.event_streams import FixedStreams, PartitionedStreams, StreamSource
 from service.store.redis.keys import Keys
 from service.store.sql.decision_log_repo import DecisionLogRepo
 from service.store.sql.decision_log_repo import unfit_reason as decision_unfit_reason
@@ -50,6 +55,7 @@ def consumer_name() -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:
+    stream: EventStream
     batch: StreamBatch  # to ack: every entry id; records to write; entries set aside
     write: PreparedWrite
 
@@ -64,10 +70,22 @@ class FlushCounts:
     decisions: int = 0  # sampled decisions new to decision_log
 
 
+@dataclass
+class _StreamState:
+    """What run_forever knows about one stream it holds."""
+
+    group_ready: bool = False
+    takeover: bool = True  # claim every entry pending in it before anything else
+    own_pending: bool = True  # a failed write's entries go before anything new
+    cursor: str = "0-0"  # where the passes over idle consumers' pending entries stand
+    next_claim: float = 0.0
+    empty_since: float = field(default=-math.inf)
+
+
 class Flusher:
     def __init__(
         self,
-        stream: EventStream,
+        source: StreamSource | EventStream,
         writer: EventWriter,
         *,
         consumer: str | None = None,
@@ -75,82 +93,108 @@ class Flusher:
         block_ms: int = 1000,
         claim_idle_ms: int = 60_000,
         maintenance_every_s: float = 5.0,
+        refresh_every_s: float = 2.0,
+        idle_wait_s: float = 0.1,
         backoff_s: tuple[float, float] = (0.25, 30.0),
         clock: Callable[[], float] = time.monotonic,
         decision_log: DecisionLogRepo | None = None,
         decision_retention_days: int = 30,
         today: Callable[[], date] = lambda: datetime.now(UTC).date(),
     ) -> None:
-        self._stream = stream
+        self._source = FixedStreams([source]) if isinstance(source, EventStream) else source
         self._writer = writer
         self.consumer = consumer or consumer_name()
         self._batch_size = batch_size
-        self._block_ms = block_ms
+        # The longest a quiet flusher waits before looking again: bounded by block_ms, which
+        # is also about how long stopping takes.
+        self._idle_wait = min(idle_wait_s, block_ms / 1000)
         self._claim_idle_ms = claim_idle_ms
         self._maintenance_every = maintenance_every_s
+        self._refresh_every = refresh_every_s
         self._backoff = backoff_s
         self._clock = clock
         self.counts = FlushCounts()
-        # Where run_forever's passes over other consumers' pending entries stand.
-        self._cursor = "0-0"
-        self._next_claim = clock()
         self._last_report = (clock(), 0)
         self._decision_log = decision_log
         self._retention_days = decision_retention_days
         self._today = today
         self._next_retention = clock()
+        self._held: dict[str, tuple[EventStream, _StreamState]] = {}
+
+    @property
+    def held(self) -> list[EventStream]:
+        """The streams this flusher drains now (run_forever)."""
+        return [stream for stream, _ in self._held.values()]
 
     def run_once(self, stop: threading.Event | None = None) -> FlushCounts:
-        """Drain the stream and trim it: every pending entry, this consumer's or another's
-        whatever its idle time (safe: writes are idempotent), then new entries until none
-        are left. Errors propagate; the failed batch stays pending."""
+        """Drain every partition and trim it: every pending entry, this consumer's or
+        another's whatever its idle time (safe: writes are idempotent), then new entries until
+        none are left. Errors propagate; the failed batch stays pending."""
         stop = stop or threading.Event()
         counts = FlushCounts()
-        self._stream.ensure_group()
+        with ThreadPoolExecutor(1, thread_name_prefix="flusher-read") as reader:
+            for stream in self._source.everything():
+                if stop.is_set():
+                    break
+                if stream.exists():
+                    self._drain_one_stream(stream, reader, counts, stop)
+        self._expire_decisions()
+        return counts
+
+    def _drain_one_stream(
+        self,
+        stream: EventStream,
+        reader: ThreadPoolExecutor,
+        counts: FlushCounts,
+        stop: threading.Event,
+    ) -> None:
+        stream.ensure_group()
+        self._take_over(stream, counts, stop)
+        self._drain(reader, [stream], counts, stop)
+        stream.trim()
+        stream.remove_consumer(self.consumer)
+
+    def _take_over(self, stream: EventStream, counts: FlushCounts, stop: threading.Event) -> None:
+        """Write and ack every entry pending in `stream`, whoever holds it."""
         # Up to the entries pending now: a live flusher's later reads are its own business.
-        last, cursor = self._stream.last_pending_id(), "0-0"
+        last, cursor = stream.last_pending_id(), "0-0"
         while last is not None and not stop.is_set():
-            batch, cursor = self._stream.claim(
+            batch, cursor = stream.claim(
                 self.consumer, self._batch_size, min_idle_ms=0, start=cursor, end=last
             )
-            self._store(self._prepare(batch), counts)
+            self._store(self._prepare(stream, batch), counts)
             if cursor == "0-0":
                 break
         # Everything pending is now this consumer's: what it held before, and what Redis 6.2
         # hands over without fields when XAUTOCLAIM meets an entry deleted from the stream.
-        while not stop.is_set() and self._store(self._prepare(self._own_pending_batch()), counts):
+        while not stop.is_set() and self._store(
+            self._prepare(stream, self._own_pending_batch(stream)), counts
+        ):
             pass
-        with ThreadPoolExecutor(1, thread_name_prefix="flusher-read") as reader:
-            self._drain(reader, counts, stop, block_ms=None)
-        self._stream.trim()
-        self._stream.remove_consumer(self.consumer)
-        self._expire_decisions()
-        return counts
 
     def run_forever(self, stop: threading.Event) -> FlushCounts:
         """Flush until `stop` is set (SIGTERM/SIGINT): the batch in hand is written and acked
-        first. Blocking reads wait at most block_ms, so stopping takes about that long."""
+        first, and the partitions are released for the other flushers."""
         log.info("flusher %s started (batch size %d)", self.consumer, self._batch_size)
-        failures, group_ready, own_pending = 0, False, True
+        failures = 0
+        next_refresh = self._clock()
         next_maintenance = self._clock() + self._maintenance_every
         with ThreadPoolExecutor(1, thread_name_prefix="flusher-read") as reader:
             while not stop.is_set():
                 try:
-                    if not group_ready:
-                        self._stream.ensure_group()
-                        group_ready = True
-                    if own_pending:  # a failed write's entries go before anything new
-                        batch = self._own_pending_batch()
-                        own_pending = self._store(self._prepare(batch), self.counts)
-                    elif self._clock() >= self._next_claim:
-                        own_pending = self._claim_from_idle_consumers()
-                    else:
-                        due = min(next_maintenance, self._next_claim)
-                        self._drain(reader, self.counts, stop, self._block_ms, until=due)
+                    if self._clock() >= next_refresh:
+                        next_refresh = self._clock() + self._refresh_every
+                        self._refresh_holdings()
+                    worked = self._settle_held(stop)
+                    due = min(next_maintenance, next_refresh)
+                    ready = [s for s, state in self._held.values() if not state.own_pending]
+                    worked = self._drain(reader, ready, self.counts, stop, until=due) or worked
                     if self._clock() >= next_maintenance:
                         next_maintenance = self._clock() + self._maintenance_every
                         self._maintain()
                     failures = 0
+                    if not worked:
+                        stop.wait(self._idle_wait)
                 except Exception as exc:  # any failure: keep the entries, back off, retry
                     failures += 1
                     low, high = self._backoff
@@ -162,63 +206,103 @@ class Flusher:
                     )
                     # The group may be gone (Redis restarted empty), and this consumer's
                     # pending entries must be written before anything new.
-                    group_ready, own_pending = False, True
+                    for _, state in self._held.values():
+                        state.group_ready, state.own_pending = False, True
+                    next_refresh = self._clock()
                     stop.wait(delay)
         self._stop_cleanly()
         return self.counts
 
     # -- steps ----------------------------------------------------------------------------
 
+    def _refresh_holdings(self) -> None:
+        owned, acquired = self._source.refresh(int(time.time() * 1000))
+        names = {stream.name for stream in owned}
+        for name in list(self._held):
+            if name not in names:
+                log.info("flusher %s hands over %s", self.consumer, name)
+                del self._held[name]
+        for stream in owned:
+            if stream.name not in self._held or stream.name in {s.name for s in acquired}:
+                self._held[stream.name] = (stream, _StreamState(next_claim=self._clock()))
+
+    def _settle_held(self, stop: threading.Event) -> bool:
+        """Groups, take-overs, own pending entries and idle consumers' entries of the streams
+        held, before any new entry; True if anything was written."""
+        worked = False
+        for stream, state in list(self._held.values()):
+            if stop.is_set():
+                break
+            if not state.group_ready:
+                stream.ensure_group()
+                state.group_ready = True
+            if state.takeover:
+                before = self.counts.entries
+                self._take_over(stream, self.counts, stop)
+                state.takeover = state.own_pending = False
+                worked = worked or self.counts.entries > before
+            elif state.own_pending:
+                batch = self._own_pending_batch(stream)
+                state.own_pending = self._store(self._prepare(stream, batch), self.counts)
+                worked = worked or state.own_pending
+            elif self._clock() >= state.next_claim:
+                state.own_pending = self._claim_from_idle_consumers(stream, state)
+                worked = worked or state.own_pending
+        return worked
+
     def _drain(
         self,
         reader: ThreadPoolExecutor,
+        streams: Sequence[EventStream],
         counts: FlushCounts,
         stop: threading.Event,
-        block_ms: int | None,
         until: float = math.inf,
-    ) -> None:
-        """Store new entries until a read comes back empty (or stop, or the clock reaches
-        `until`). The next batch is read and prepared on the reader thread while this one is
-        written: the SQL round trips leave the interpreter idle, so the two overlap."""
+    ) -> bool:
+        """Store new entries of `streams`, in turn, until every read comes back empty (or
+        stop, or the clock reaches `until`); True if anything was written. The next batch is
+        read and prepared on the reader thread while this one is written: the SQL round trips
+        leave the interpreter idle, so the two overlap."""
 
-        def load() -> _Prepared:
-            return self._prepare(
-                self._stream.read(self.consumer, self._batch_size, block_ms=block_ms)
-            )
+        def load(stream: EventStream) -> _Prepared:
+            return self._prepare(stream, stream.read(self.consumer, self._batch_size))
 
-        ahead = reader.submit(load)
+        todo = deque(streams)
+        if not todo:
+            return False
+        ahead = reader.submit(load, todo.popleft())
+        worked = False
         while True:
             prepared = ahead.result()
-            if not prepared.batch:
-                return
-            more = not stop.is_set() and self._clock() < until
+            if prepared.batch:
+                todo.append(prepared.stream)  # it may have more
+            more = bool(todo) and not stop.is_set() and self._clock() < until
             if more:
-                ahead = reader.submit(load)
+                ahead = reader.submit(load, todo.popleft())
             try:
-                self._store(prepared, counts)
+                worked = self._store(prepared, counts) or worked
             except BaseException:
                 if more:  # let the read finish: its entries stay pending for this consumer
                     futures.wait([ahead])
                 raise
             if not more:
-                return
+                return worked
 
-    def _claim_from_idle_consumers(self) -> bool:
+    def _claim_from_idle_consumers(self, stream: EventStream, state: _StreamState) -> bool:
         """Store a batch of entries that consumers idle for claim_idle_ms (dead ones) left
         pending; True if there were any."""
-        batch, self._cursor = self._stream.claim(
-            self.consumer, self._batch_size, min_idle_ms=self._claim_idle_ms, start=self._cursor
+        batch, state.cursor = stream.claim(
+            self.consumer, self._batch_size, min_idle_ms=self._claim_idle_ms, start=state.cursor
         )
-        if self._cursor == "0-0":  # a whole pass over the pending list: rest a while
-            self._next_claim = self._clock() + self._claim_idle_ms / 2000
+        if state.cursor == "0-0":  # a whole pass over the pending list: rest a while
+            state.next_claim = self._clock() + self._claim_idle_ms / 2000
         # On Redis 6.2 entries deleted from the stream are claimed without fields; reading
         # own pending entries next picks them up to ack them.
-        return self._store(self._prepare(batch), self.counts)
+        return self._store(self._prepare(stream, batch), self.counts)
 
-    def _own_pending_batch(self) -> StreamBatch:
-        return self._stream.read(self.consumer, self._batch_size, pending=True)
+    def _own_pending_batch(self, stream: EventStream) -> StreamBatch:
+        return stream.read(self.consumer, self._batch_size, pending=True)
 
-    def _prepare(self, batch: StreamBatch) -> _Prepared:
+    def _prepare(self, stream: EventStream, batch: StreamBatch) -> _Prepared:
         """Set aside records that could never be stored, and make the rest ready to write."""
         records, malformed = [], list(batch.malformed)
         for record in batch.records:
@@ -237,7 +321,9 @@ class Flusher:
                 log.warning("decision %s set aside: %s", decision.entry_id, why)
                 malformed.append(Malformed(decision.entry_id, decision.to_fields(), why))
         return _Prepared(
-            StreamBatch(batch.ids, records, malformed, decisions), prepare(records, decisions)
+            stream,
+            StreamBatch(batch.ids, records, malformed, decisions),
+            prepare(records, decisions),
         )
 
     def _store(self, prepared: _Prepared, counts: FlushCounts) -> bool:
@@ -248,7 +334,7 @@ class Flusher:
         began = time.perf_counter()
         result = self._writer.write(prepared.write)
         # Only now, with the transaction committed, may the entries leave the pending list.
-        self._stream.ack(batch)
+        prepared.stream.ack(batch)
         FLUSH_BATCH_SECONDS.observe(time.perf_counter() - began)
         FLUSHED.labels("inserted").inc(result.inserted)
         FLUSHED.labels("duplicate").inc(result.duplicates)
@@ -264,8 +350,9 @@ class Flusher:
     def _maintain(self) -> None:
         """Trim acknowledged entries, forget the names of flushers that stopped over a day ago
         with nothing pending, and say how it goes: at most once a minute, when busy."""
-        self._stream.trim()
-        self._stream.forget_idle_consumers(idle_ms=86_400_000)
+        for stream in self.held:
+            stream.trim()
+            stream.forget_idle_consumers(idle_ms=86_400_000)
         if self._clock() >= self._next_retention:
             self._next_retention = self._clock() + 3600
             self._expire_decisions()
@@ -296,8 +383,10 @@ class Flusher:
 
     def _stop_cleanly(self) -> None:
         try:
-            self._stream.trim()
-            self._stream.remove_consumer(self.consumer)
+            for stream in self.held:
+                stream.trim()
+                stream.remove_consumer(self.consumer)
+            self._source.release()
         except Exception as exc:  # best effort on the way out
             log.warning("flusher stopping without trimming: %s", exc)
         log.info(
@@ -313,16 +402,18 @@ class Flusher:
 @contextmanager
 def open_flusher(settings: Settings, batch_size: int) -> Iterator[Flusher]:
     """A flusher on connections of its own, closed on exit. Its Redis client waits longer
-    than the web's (which must fail within ~50 ms): a blocking read holds the socket for
-    block_ms, and a batch of thousands of entries takes more than 50 ms to arrive."""
+    than the web's (which must fail within ~50 ms): a batch of thousands of entries takes more
+    than 50 ms to arrive."""
     flusher_settings = replace(settings, redis_timeout_ms=10_000)
     engine = build_engine(settings.database_url)
     client = connect(flusher_settings)
+    consumer = consumer_name()
     try:
-        stream = EventStream(client, Keys(settings.redis_prefix))
+        keys = Keys(settings.redis_prefix, settings.event_partitions)
         yield Flusher(
-            stream,
+            PartitionedStreams(client, keys, consumer),
             EventWriter(engine),
+            consumer=consumer,
             batch_size=batch_size,
             decision_log=DecisionLogRepo(engine),
             decision_retention_days=settings.decision_log_retention_days,

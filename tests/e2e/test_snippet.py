@@ -17,7 +17,7 @@ from service.domain.experiment import Status
 from service.domain.experiment_validation import parse_experiment
 from service.store.redis import config_version
 from service.wiring import Services
-from tests.support import experiment_doc
+from tests.support import experiment_doc, stream_entries, stream_length
 
 pytestmark = pytest.mark.e2e
 SNIPPET = Path(__file__).resolve().parents[2] / "service/snippet/snippet.js"
@@ -45,7 +45,7 @@ def visitor_of(page: Any) -> str:
 
 
 def events_of(svc: Services, visitor: str) -> list[dict[str, str]]:
-    entries = svc.redis.xrange(svc.keys.events_stream())
+    entries = stream_entries(svc.redis, svc.keys)
     return [fields for _, fields in entries if fields.get("u") == visitor]
 
 
@@ -242,7 +242,7 @@ def test_nothing_happens_before_consent(live: Services, live_server: str, page: 
     page.wait_for_load_state("networkidle")
     assert banner(page).count() == 0
     assert page.evaluate("localStorage.getItem('sf_visitor')") is None
-    assert live.redis.xlen(live.keys.events_stream()) == 0
+    assert stream_length(live.redis, live.keys) == 0
     page.evaluate("window.smallFavor.grantConsent()")
     banner(page).wait_for()
     visitor = visitor_of(page)

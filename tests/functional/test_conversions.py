@@ -18,6 +18,7 @@ from tests.functional.events_support import (
     post_events,
     start_experiment,
 )
+from tests.support import stream_entries
 
 Auth = Callable[[str], dict[str, str]]
 VISITOR = "reader-000001"
@@ -63,7 +64,7 @@ def payment(**overrides: Any) -> dict[str, Any]:
 
 
 def conversions(services: Services) -> list[dict[str, str]]:
-    entries = services.redis.xrange(services.keys.events_stream())
+    entries = stream_entries(services.redis, services.keys)
     return [fields for _, fields in entries if fields["t"] == "conversion"]
 
 

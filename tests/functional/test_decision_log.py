@@ -20,14 +20,14 @@ from service.api.context import DECIDER
 from service.api.decide import Decider
 from service.jobs.flusher import Flusher
 from service.store.redis.decision_sampler import DecisionSampler
-from service.store.redis.event_stream import EventStream
+from service.store.redis.event_streams import PartitionedStreams
 from service.store.sql.decision_log_repo import DecisionLogRepo
 from service.store.sql.event_writer import EventWriter
 from service.store.sql.tables import decision_log
 from service.wiring import Services
 from tests.functional.dashboard_support import log_in, make_user
 from tests.functional.events_support import HEADERS, MOBILE_UA
-from tests.support import FakeClock, experiment_doc
+from tests.support import FakeClock, experiment_doc, stream_length
 
 Auth = Callable[[str], dict[str, str]]
 
@@ -44,7 +44,7 @@ def flush_decisions(app: Flask, clock: FakeClock) -> None:
     assert decider.decision_log is not None and decider.decision_log.flush()
     svc: Services = app.extensions["smallfavor"]
     Flusher(
-        EventStream(svc.redis, svc.keys),
+        PartitionedStreams(svc.redis, svc.keys, "test-flusher"),
         EventWriter(svc.engine),
         decision_log=DecisionLogRepo(svc.engine),
         today=lambda: clock().date(),
@@ -190,7 +190,7 @@ def test_sampling_off_logs_nothing(
             headers={"User-Agent": MOBILE_UA},
         )
         assert response.json == {"banner": None, "reason": "no_experiment"}
-        assert redis_client.xlen(app.extensions["smallfavor"].keys.events_stream()) == 0
+        assert stream_length(redis_client, app.extensions["smallfavor"].keys) == 0
     finally:
         app.extensions["smallfavor"].close()
 

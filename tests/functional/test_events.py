@@ -19,6 +19,7 @@ from tests.functional.events_support import (
     post_events,
     start_experiment,
 )
+from tests.support import live_counts, stream_entries
 
 Auth = Callable[[str], dict[str, str]]
 VISITOR = "reader-000001"
@@ -31,7 +32,7 @@ def token(client: FlaskClient, auth: Auth) -> str:
 
 
 def stream(services: Services) -> list[dict[str, str]]:
-    return [fields for _, fields in services.redis.xrange(services.keys.events_stream())]
+    return [fields for _, fields in stream_entries(services.redis, services.keys)]
 
 
 def test_a_batch_is_accepted_with_identity_from_the_token(
@@ -53,7 +54,7 @@ def test_a_batch_is_accepted_with_identity_from_the_token(
     assert [e["id"] for e in entries] == [e["id"] for e in batch]
     assert entries[0]["cy"] == "US" and entries[0]["d"] == "mobile"
     day = services.clock().strftime("%Y-%m-%d")
-    live = services.redis.hgetall(services.keys.live_counters("monthly-ask", day))
+    live = live_counts(services.redis, services.keys, "monthly-ask", day)
     variant = entries[0]["v"]
     assert live[f"{variant}:impression"] == "1" and live[f"{variant}:click"] == "1"
 

@@ -28,12 +28,13 @@ from service.domain.page_context import PageContext
 from service.jobs.flusher import Flusher
 from service.store.redis.decision_sampler import DecisionSampler
 from service.store.redis.event_stream import EventStream
+from service.store.redis.event_streams import PartitionedStreams
 from service.store.sql.decision_log_repo import DecisionLogRepo, insert_decisions
 from service.store.sql.event_deltas import prepare
 from service.store.sql.event_writer import EventWriter
 from service.store.sql.tables import decision_log
 from tests.integration.flush_support import KEYS, event, event_counts, xadd_all
-from tests.support import experiment_doc
+from tests.support import experiment_doc, stream_length
 
 ROOT = Path(__file__).resolve().parents[2]
 STREAM = KEYS.events_stream()
@@ -83,7 +84,7 @@ def flusher(client: redis_lib.Redis, engine: Engine, **options: Any) -> Flusher:
     options.setdefault("batch_size", 100)
     options.setdefault("today", lambda: DAY)
     return Flusher(
-        EventStream(client, KEYS),
+        PartitionedStreams(client, KEYS, "test-flusher"),
         EventWriter(engine),
         decision_log=DecisionLogRepo(engine),
         **options,
@@ -136,7 +137,7 @@ def test_sampled_decisions_travel_with_events_into_decision_log(
         None,
     )
     assert (second["device"], second["tags"], second["supporter"]) == ("tablet", [], True)
-    assert EventStream(redis_client, KEYS).length() == 0
+    assert stream_length(redis_client, KEYS) == 0
 
 
 def test_replayed_decisions_are_stored_once(
@@ -250,7 +251,7 @@ def test_redis_failures_keep_entries_queued_until_redis_answers(
     # The same queue, once Redis answers: nothing was lost.
     sampler._client = redis_client
     assert sampler.flush() is True
-    assert redis_client.xlen(STREAM) == 1
+    assert stream_length(redis_client, KEYS) == 1
 
 
 def test_the_writer_thread_sends_without_being_asked(redis_client: redis_lib.Redis) -> None:
@@ -258,9 +259,9 @@ def test_the_writer_thread_sends_without_being_asked(redis_client: redis_lib.Red
     for _ in range(3):
         sampler.record(context(), Outcome(Reason.snoozed), False, AT)
     deadline = time.monotonic() + 5
-    while redis_client.xlen(STREAM) < 3 and time.monotonic() < deadline:
+    while stream_length(redis_client, KEYS) < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert redis_client.xlen(STREAM) == 3
+    assert stream_length(redis_client, KEYS) == 3
     assert sampler.pending() == 0
 
 
@@ -274,8 +275,15 @@ def test_flush_once_drains_sampled_decisions(
         sampler.record(context(), Outcome(Reason.holdout), False, now - timedelta(seconds=n))
     assert sampler.flush()
     # A dead flusher took them and left them pending: --once claims them too.
-    EventStream(redis_client, KEYS).ensure_group()
-    redis_client.xreadgroup("flusher", "dead-host", {STREAM: ">"}, count=2)
+    taken = 0
+    for p in range(KEYS.partitions):
+        EventStream(redis_client, KEYS, p).ensure_group()
+        if taken < 2:
+            reply = redis_client.xreadgroup(
+                "flusher", "dead-host", {KEYS.events_stream(p): ">"}, count=2 - taken
+            )
+            taken += len(reply[0][1]) if reply else 0
+    assert taken == 2
     process = subprocess.run(
         [sys.executable, "-m", "service.cli", "flush", "--once"],
         env={**os.environ, **env, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"},
@@ -287,4 +295,4 @@ def test_flush_once_drains_sampled_decisions(
     assert [r["outcome"] for r in rows(clean_db)] == ["holdout"] * 4
     with clean_db.connect() as conn:
         assert conn.execute(select(func.sum(1.0 / decision_log.c.sample_rate))).scalar() == 8.0
-    assert redis_client.xlen(STREAM) == 0
+    assert stream_length(redis_client, KEYS) == 0

@@ -1,6 +1,8 @@
-"""The events and ledger scripts on a real Redis."""
+"""The events and ledger scripts on a real Redis (or Redis Cluster)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 import redis as redis_lib
 
@@ -9,34 +11,100 @@ from service.domain.experiment_validation import parse_experiment
 from service.domain.ledger import impression_ops
 from service.store.redis.event_ingest import EventIngest, RateLimited, Recorded
 from service.store.redis.keys import Keys
-from tests.support import experiment_doc
+from tests.support import experiment_doc, live_counts, stream_entries
 
 KEYS = Keys("sf")
+WINDOW = 3600  # seconds during which a retry could still be accepted
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
 def ingest(client: redis_lib.Redis, limit: int = 0) -> EventIngest:
-    return EventIngest(client, KEYS, dedupe_ttl=3600, ledger_ttl=7200, rate_limit_per_minute=limit)
+    return EventIngest(
+        client, KEYS, dedupe_window=WINDOW, ledger_ttl=7200, rate_limit_per_minute=limit
+    )
 
 
-def record(event_id: str, type_: EventType = EventType.impression) -> EventRecord:
+def record(
+    event_id: str, type_: EventType = EventType.impression, visitor: str = "reader-000001"
+) -> EventRecord:
     return EventRecord(
-        event_id, type_, "ask", "control", "reader-000001", 1_000_000, 1_000_001, Source.client
+        event_id, type_, "ask", "control", visitor, 1_000_000, 1_000_001, Source.client
     )
 
 
 def test_dedupe_marks_and_stream(redis_client: redis_lib.Redis) -> None:
     store = ingest(redis_client)
-    first = store.record([record("event-0001"), record("event-0002")], {}, "1.2.3.4", "2026-11-28")
+    first = store.record([record("event-0001"), record("event-0002")], {}, "1.2.3.4", NOW)
     assert first == Recorded((True, True))
-    second = store.record([record("event-0002"), record("event-0003")], {}, "1.2.3.4", "2026-11-28")
+    second = store.record([record("event-0002"), record("event-0003")], {}, "1.2.3.4", NOW)
     assert second == Recorded((False, True))
-    ids = [f["id"] for _, f in redis_client.xrange(KEYS.events_stream())]
-    assert ids == ["event-0001", "event-0002", "event-0003"]
-    assert 0 < redis_client.ttl(KEYS.event_seen("event-0001")) <= 3600
-    assert redis_client.pfcount(KEYS.live_visitors("ask", "control", "2026-11-28")) == 1
-    live = KEYS.live_counters("ask", "2026-11-28")
-    assert redis_client.hget(live, "control:impression") == "3"
+    entries = stream_entries(redis_client, KEYS)
+    assert [f["id"] for _, f in entries] == ["event-0001", "event-0002", "event-0003"]
+    partition = KEYS.partition_of("reader-000001")
+    assert len(redis_client.xrange(KEYS.events_stream(partition))) == 3
+    assert redis_client.pfcount(KEYS.live_visitors(partition, "ask", "control", "2026-11-28")) == 1
+    assert live_counts(redis_client, KEYS, "ask", "2026-11-28") == {"control:impression": "3"}
+    live = KEYS.live_counters(partition, "ask", "2026-11-28")
     assert 0 < redis_client.ttl(live) <= 3 * 86_400
+
+
+def test_a_mark_lives_as_long_as_a_retry_could_be_accepted_and_no_longer(
+    redis_client: redis_lib.Redis,
+) -> None:
+    store = ingest(redis_client)
+    assert store.record([record("event-0001")], {}, "1.2.3.4", NOW) == Recorded((True,))
+    # Every retry within the window is a duplicate, across generation boundaries.
+    for minutes in (1, 14, 16, 31, 46, 59):
+        later = NOW + timedelta(minutes=minutes)
+        assert store.record([record("event-0001")], {}, "1.2.3.4", later) == Recorded((False,))
+    # Past the window plus a generation the event could not be accepted any more (its token
+    # has expired), and the mark is no longer consulted.
+    assert store.record(
+        [record("event-0001")], {}, "1.2.3.4", NOW + timedelta(hours=1, minutes=31)
+    ) == Recorded((True,))
+    # No mark key outlives the window by more than a generation (a quarter) and a minute.
+    partition = KEYS.partition_of("reader-000001")
+    stem = KEYS.dedupe_base(partition)
+    marks = [
+        k for k in redis_client.scan_iter(match=f"{stem}*", count=1000) if ":" in k[len(stem) :]
+    ]
+    assert marks
+    assert all(0 < redis_client.ttl(k) <= WINDOW * 5 // 4 + 60 for k in marks)
+
+
+def test_marks_are_compact_hashes_not_a_key_per_event(redis_client: redis_lib.Redis) -> None:
+    store = ingest(redis_client)
+    visitors = [f"reader-{n:06d}" for n in range(40)]
+    for n in range(2000):
+        assert store.record(
+            [record(f"event-{n:06d}", visitor=visitors[n % 40])], {}, "1.2.3.4", NOW
+        ) == Recorded((True,))
+    marks = [
+        key
+        for p in range(KEYS.partitions)
+        for key in redis_client.scan_iter(match=f"{KEYS.dedupe_base(p)}*", count=1000)
+    ]
+    # 16 partitions start with 16 buckets a generation: far fewer keys than events.
+    assert len(marks) <= KEYS.partitions * 17
+    assert sum(redis_client.memory_usage(k) or 0 for k in marks) / 2000 < 60
+    # Every one of them is still recognised.
+    again = store.record([record("event-000007", visitor=visitors[7])], {}, "1.2.3.4", NOW)
+    assert again == Recorded((False,))
+
+
+def test_a_batch_across_partitions_lands_in_each_visitors_partition(
+    redis_client: redis_lib.Redis,
+) -> None:
+    store = ingest(redis_client, limit=100)
+    visitors = [f"reader-{n:06d}" for n in range(20)]
+    assert len({KEYS.partition_of(v) for v in visitors}) > 1
+    batch = [record(f"event-{n:06d}", visitor=v) for n, v in enumerate(visitors)]
+    assert store.record(batch, {}, "1.2.3.4", NOW) == Recorded((True,) * 20)
+    assert store.record(batch[:5], {}, "1.2.3.4", NOW) == Recorded((False,) * 5)
+    for visitor in visitors:
+        stream = KEYS.events_stream(KEYS.partition_of(visitor))
+        assert visitor in {f["u"] for _, f in redis_client.xrange(stream)}
+    assert len(stream_entries(redis_client, KEYS)) == 20
 
 
 def test_impression_set_is_idempotent_windowed_and_bounded(redis_client: redis_lib.Redis) -> None:
@@ -51,11 +119,11 @@ def test_impression_set_is_idempotent_windowed_and_bounded(redis_client: redis_l
         + impression_ops(experiment, 10 * day, "bbbbbbbb")  # same instant, other event
         + impression_ops(experiment, 10.5 * day, "cccccccc")
     )
-    store.record([], {"reader-000001": ops}, "1.2.3.4", "d")
+    store.record([], {"reader-000001": ops}, "1.2.3.4", NOW)
     field = redis_client.hget(KEYS.ledger("reader-000001"), "i:ask")
     assert field == f"{10 * day:.3f}/bbbbbbbb {10.5 * day:.3f}/cccccccc"
     old = impression_ops(experiment, 20 * day, "dddddddd")
-    store.record([], {"reader-000001": old}, "1.2.3.4", "d")
+    store.record([], {"reader-000001": old}, "1.2.3.4", NOW)
     assert redis_client.hget(KEYS.ledger("reader-000001"), "i:ask") == f"{20 * day:.3f}/dddddddd"
     assert redis_client.hget(KEYS.ledger("reader-000001"), "li:ask") == f"{20 * day:.3f}"
     assert 0 < redis_client.ttl(KEYS.ledger("reader-000001")) <= 7200
@@ -64,16 +132,19 @@ def test_impression_set_is_idempotent_windowed_and_bounded(redis_client: redis_l
 def test_rate_limit_refuses_the_whole_batch(redis_client: redis_lib.Redis) -> None:
     store = ingest(redis_client, limit=2)
     for n in range(2):
-        assert isinstance(store.record([record(f"event-000{n}")], {}, "5.6.7.8", "d"), Recorded)
-    refused = store.record([record("event-0009")], {}, "5.6.7.8", "d")
+        assert isinstance(store.record([record(f"event-000{n}")], {}, "5.6.7.8", NOW), Recorded)
+    refused = store.record([record("event-0009")], {}, "5.6.7.8", NOW)
     assert isinstance(refused, RateLimited) and 1 <= refused.retry_after <= 60
-    assert isinstance(store.record([record("event-0010")], {}, "9.9.9.9", "d"), Recorded)
-    ids = [f["id"] for _, f in redis_client.xrange(KEYS.events_stream())]
-    assert "event-0009" not in ids
+    assert isinstance(store.record([record("event-0010")], {}, "9.9.9.9", NOW), Recorded)
+    ids = [f["id"] for _, f in stream_entries(redis_client, KEYS)]
+    assert "event-0009" not in ids and "event-0010" in ids
+    # Refused touched nothing: the same event is new once the window allows it.
+    redis_client.delete(KEYS.rate_limit("5.6.7.8"))
+    assert store.record([record("event-0009")], {}, "5.6.7.8", NOW) == Recorded((True,))
 
 
 def test_scripts_survive_a_flush(redis_client: redis_lib.Redis) -> None:
     store = ingest(redis_client)
-    store.record([record("event-0001")], {}, "1.2.3.4", "d")
-    redis_client.script_flush()
-    assert store.record([record("event-0002")], {}, "1.2.3.4", "d") == Recorded((True,))
+    store.record([record("event-0001")], {}, "1.2.3.4", NOW)
+    redis_client.script_flush()  # on every node of a cluster too (a restarted node)
+    assert store.record([record("event-0002")], {}, "1.2.3.4", NOW) == Recorded((True,))

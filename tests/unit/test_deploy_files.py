@@ -379,6 +379,14 @@ def test_shellcheck_finds_nothing_in_the_entrypoint() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_shellcheck_finds_nothing_in_the_ci_scripts() -> None:
+    scripts = [ROOT / ".ci" / "run", ROOT / ".ci" / "redis-cluster"]
+    result = subprocess.run(
+        [_tool("shellcheck"), *map(str, scripts)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 # ---------------------------------------------------------------------------------------------
 # The entrypoint, run against stubs
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-import redis
 
 from service.clock import utc_now
 from service.domain.export_schedule import ExportFormat, RunStatus
@@ -26,6 +25,7 @@ from service.settings import Settings, SettingsError
 
 if TYPE_CHECKING:  # imported when used: pyarrow is too heavy for every CLI command's start
     from service.jobs.exports.scheduler import Scheduler
+    from service.store.redis.client import REDIS_ERRORS, RedisClient
 
 log = logging.getLogger(__name__)
 FORMATS = click.Choice([f.value for f in ExportFormat])
@@ -71,7 +71,7 @@ class _Announcer:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._client: redis.Redis | None = None
+        self._client: RedisClient | None = None
 
     def __call__(self) -> bool:
         from service.store.redis import config_version
@@ -82,7 +82,7 @@ class _Announcer:
             if self._client is None:
                 self._client = connect(self._settings)
             config_version.bump(self._client, Keys(self._settings.redis_prefix))
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("config version not bumped, caches will catch up by age: %s", exc)
             return False
         return True

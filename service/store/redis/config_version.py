@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import time
 
-import redis
-
+from service.store.redis.client import RedisClient
 from service.store.redis.keys import Keys
 
 _BUMP = """
@@ -22,11 +21,11 @@ return next
 """
 
 
-def bump(client: redis.Redis, keys: Keys) -> int:
+def bump(client: RedisClient, keys: Keys) -> int:
     now_us = time.time_ns() // 1000
     return int(client.eval(_BUMP, 1, keys.config_version(), now_us))
 
 
-def current(client: redis.Redis, keys: Keys) -> int:
+def current(client: RedisClient, keys: Keys) -> int:
     value = client.get(keys.config_version())
     return int(value) if value is not None else 0

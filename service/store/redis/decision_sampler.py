@@ -34,12 +34,11 @@ from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 
-import redis
-
 from service.domain.decision import Outcome
 from service.domain.decision_log import SHOWN, LoggedDecision
 from service.domain.page_context import PageContext
 from service.metrics import REDIS_FAILURES
+from service.store.redis.client import REDIS_ERRORS, RedisClient
 from service.store.redis.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -51,7 +50,7 @@ _WARN_EVERY_S = 60.0
 class DecisionSampler:
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         keys: Keys,
         rate: float,
         *,
@@ -63,7 +62,7 @@ class DecisionSampler:
             raise ValueError(f"sample rate must be between 0 and 1, got {rate}")
         self.rate = rate
         self._client = client
-        self._stream = keys.events_stream()
+        self._keys = keys
         self._random = random_source
         self._linger = linger_s
         self._max_queued = max_queued
@@ -119,15 +118,20 @@ class DecisionSampler:
                 try:
                     pipe = self._client.pipeline(transaction=False)
                     for entry in batch:
-                        pipe.xadd(self._stream, entry.to_fields())  # type: ignore[arg-type]
+                        # Spread over the partitions (a decision names no visitor to follow).
+                        stream = self._keys.events_stream(self._random_partition())
+                        pipe.xadd(stream, entry.to_fields())  # type: ignore[arg-type]
                     pipe.execute()
-                except redis.RedisError as exc:
+                except REDIS_ERRORS as exc:
                     # Back to the front, oldest first; with the queue full, the newest go.
                     self._queue.extendleft(reversed(batch))
                     REDIS_FAILURES.labels("decision_log").inc()
                     self._warn(exc)
                     return False
         return True
+
+    def _random_partition(self) -> int:
+        return random.randrange(self._keys.partitions)
 
     def _start_writer(self) -> None:
         pid = os.getpid()

@@ -1,36 +1,61 @@
 """Recording accepted events in Redis: one round trip per request.
 
-Two scripts travel in one pipeline:
+Two scripts travel together (one_round_trip.py):
 
-- the events script, on the `{events}` slot: per event, a dedupe mark (SET NX with a TTL);
-  only if the mark is new, XADD to the stream, live counters and the unique-visitor
-  HyperLogLog. Deduplication and the append happen in one script, so an event id can never
-  be appended twice, and a crash between them cannot happen. It also counts the client's
-  requests for rate limiting and refuses the whole batch, touching nothing, when over.
+- the events script, on an event partition's slot (a visitor's events all go to one
+  partition): per event, a dedupe mark; only if the mark is new, XADD to the partition's
+  stream, live counters and the unique-visitor HyperLogLog. Deduplication and the append happen
+  in one script, so an event id can never be appended twice, and a crash between them cannot
+  happen. It also counts the client's requests for rate limiting and refuses the whole batch,
+  touching nothing, when over.
 - the ledger script, on each visitor's slot: caps, snoozes, supporter and last-impression
   marks. Its operations are idempotent (a max, or a set of impression times), so they need not
   know which events were duplicates.
 
-Scripts are called by SHA; after a Redis restart (NOSCRIPT) only the refused commands are
-sent again with the script, so nothing is applied twice.
+On a single server every event of the request goes into one events script call, whatever its
+partition, with the rate-limit key among its keys (one server has no slots to respect). On a
+cluster each partition's events go in a call on that partition's slot, and the rate-limit
+count, whose key has a slot of its own, is asked first, in a round trip of its own, so that a
+refused batch still touches nothing.
+
+Dedupe marks, and why they are small. An event can be accepted only while its decision token
+is younger than TOKEN_MAX_AGE_HOURS (plus a minute of clock skew): that is the window in which
+a retry can arrive, so a mark needs to live only that long, not a week. Marks are kept in
+generations of a quarter of that window; an event is a duplicate if its mark is in the current
+generation or one of the four before it, and a generation's keys expire once the last event
+they guard could no longer be accepted (so a mark lives the window plus at most a quarter).
+A mark is 9 bytes of a 12-byte BLAKE2b digest of the event id, stored as an empty-valued field
+of a small hash; the other 3 bytes pick the hash (the bucket) among the generation's n. Small
+hashes are stored by Redis as one compact list (ziplist/listpack, up to 128 fields), about 14
+bytes a mark instead of ~100 for a key of its own. n is fixed when a generation begins, from
+the previous generation's count of marks (48 a bucket on average), so buckets stay compact at
+any traffic after the first generation. The 96-bit digest makes a false duplicate a ~2^-70
+event. A retry with a different token after the window is not caught here; SQL, which keeps
+every event id for good, still refuses to count it twice.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import redis
-from redis.exceptions import NoScriptError
+from datetime import datetime
 
 from service.domain.events import EventRecord, EventType
 from service.domain.ledger import LedgerOp
+from service.store.redis import one_round_trip
+from service.store.redis.client import RedisClient, is_cluster
 from service.store.redis.keys import Keys
+from service.store.redis.one_round_trip import Command
 
 LIVE_TTL_SECONDS = 3 * 86_400
 _SEPARATOR = "\x1f"  # ASCII unit separator
 RATE_WINDOW_SECONDS = 60
+# A decision token is issued before anything it names can happen; the allowance for clock
+# skew between the service's processes (the same as the event validation's).
+SKEW_SECONDS = 60
+GENERATIONS_PER_WINDOW = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,18 +71,22 @@ class Recorded:
 class EventIngest:
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         keys: Keys,
         *,
-        dedupe_ttl: int,
+        dedupe_window: int,
         ledger_ttl: int,
         rate_limit_per_minute: int,
     ) -> None:
+        """dedupe_window: seconds during which an accepted event could still be sent again
+        and accepted (the decision token's maximum age plus skew)."""
         self._client = client
         self._keys = keys
-        self._dedupe_ttl = dedupe_ttl
+        self._window = dedupe_window
+        self._generation = max(1, math.ceil(dedupe_window / GENERATIONS_PER_WINDOW))
         self._ledger_ttl = ledger_ttl
         self._rate_limit = rate_limit_per_minute
+        self._cluster = is_cluster(client)
         self._scripts = {_sha(_EVENTS): _EVENTS, _sha(_LEDGER): _LEDGER}
 
     def record(
@@ -65,65 +94,90 @@ class EventIngest:
         records: Sequence[EventRecord],
         ledger_ops: dict[str, list[LedgerOp]],
         client_ip: str,
-        day: str,
+        now: datetime,
         *,
         rate_limited: bool = True,
     ) -> Recorded | RateLimited:
-        commands: list[tuple[str, ...]] = [
-            self._events_command(records, client_ip, day, rate_limited)
-        ]
+        limit = self._rate_limit if rate_limited else 0
+        rate_key = self._keys.rate_limit(client_ip) if limit else None
+        day = now.strftime("%Y-%m-%d")
+        now_s = int(now.timestamp())
+
+        commands: list[tuple[str, Command]] = []
+        if self._cluster:
+            if rate_key is not None:
+                (reply,) = self._send([(rate_key, self._events_command([], rate_key, limit, 0))])
+                if int(reply[0]) < 0:
+                    return RateLimited(max(1, int(reply[1])))
+            by_partition: dict[int, list[int]] = {}
+            for i, record in enumerate(records):
+                by_partition.setdefault(self._keys.partition_of(record.visitor), []).append(i)
+            groups = list(by_partition.values())
+            for indexes in groups:
+                batch = [records[i] for i in indexes]
+                command = self._events_command(batch, None, 0, now_s, day)
+                commands.append((str(command[3]), command))
+        else:
+            groups = [list(range(len(records)))] if records or rate_key else []
+            if groups:
+                command = self._events_command(records, rate_key, limit, now_s, day)
+                commands.append((str(command[3]), command))
         for visitor, ops in ledger_ops.items():
             if ops:
+                key = self._keys.ledger(visitor)
                 args = [str(self._ledger_ttl)] + [part for op in ops for part in op]
-                commands.append(("EVALSHA", _sha(_LEDGER), "1", self._keys.ledger(visitor), *args))
-        results = self._run(commands)
-        first = results[0]
-        if int(first[0]) < 0:
-            return RateLimited(max(1, int(first[1])))
-        return Recorded(tuple(bool(int(flag)) for flag in first[1:]))
+                commands.append((key, ("EVALSHA", _sha(_LEDGER), "1", key, *args)))
+        if not commands:
+            return Recorded(())
 
-    def _run(self, commands: list[tuple[str, ...]]) -> list[list[int]]:
-        pipe = self._client.pipeline(transaction=False)
-        for command in commands:
-            pipe.execute_command(*command)  # type: ignore[no-untyped-call]
-        results = pipe.execute(raise_on_error=False)
-        retry = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
-        if retry:
-            # A refused EVALSHA ran nothing, so sending the script itself is safe.
-            pipe = self._client.pipeline(transaction=False)
-            for i in retry:
-                sha = commands[i][1]
-                script = self._scripts[sha]
-                pipe.execute_command("EVAL", script, *commands[i][2:])  # type: ignore[no-untyped-call]
-            for i, result in zip(retry, pipe.execute(raise_on_error=False), strict=True):
-                results[i] = result
-        for result in results:
-            if isinstance(result, Exception):
-                raise result
-        return results
+        replies = self._send(commands)
+        new = [False] * len(records)
+        for indexes, reply in zip(groups, replies, strict=False):
+            if int(reply[0]) < 0:
+                return RateLimited(max(1, int(reply[1])))
+            for i, flag in zip(indexes, reply[1:], strict=True):
+                new[i] = bool(int(flag))
+        return Recorded(tuple(new))
+
+    def _send(self, commands: list[tuple[str, Command]]) -> list[list[int]]:
+        return one_round_trip.send(self._client, commands, self._scripts)
 
     def _events_command(
-        self, records: Sequence[EventRecord], client_ip: str, day: str, rate_limited: bool
-    ) -> tuple[str, ...]:
-        keys = [self._keys.events_stream(), self._keys.rate_limit(client_ip)]
+        self,
+        records: Sequence[EventRecord],
+        rate_key: str | None,
+        limit: int,
+        now_s: int,
+        day: str = "",
+    ) -> Command:
+        generation = now_s // self._generation
+        # Until the last event this generation's marks guard can no longer be accepted.
+        generation_ttl = (generation + 1) * self._generation + self._window - now_s + 60
+        keys: list[str] = []
         args = [
-            str(self._dedupe_ttl),
             str(LIVE_TTL_SECONDS),
-            str(self._rate_limit if rate_limited else 0),
+            str(limit),
             str(RATE_WINDOW_SECONDS),
+            str(generation),
+            str(GENERATIONS_PER_WINDOW),
+            str(generation_ttl),
             str(len(records)),
         ]
+        args_bytes: list[str | bytes] = list(args)
         for record in records:
+            partition = self._keys.partition_of(record.visitor)
             keys += [
-                self._keys.event_seen(record.event_id),
-                self._keys.live_counters(record.experiment, day),
-                self._keys.live_visitors(record.experiment, record.variant, day),
+                self._keys.events_stream(partition),
+                self._keys.live_counters(partition, record.experiment, day),
+                self._keys.live_visitors(partition, record.experiment, record.variant, day),
             ]
             # The stream fields travel as one string the script splits: packing ~20 separate
             # arguments per event was a fifth of the request's CPU. Every value is validated
             # to a character set without the separator.
             packed = _SEPARATOR.join(part for pair in record.to_fields().items() for part in pair)
-            args += [
+            args_bytes += [
+                self._keys.dedupe_base(partition),
+                hashlib.blake2b(record.event_id.encode(), digest_size=12).digest(),
                 "1" if record.counted else "0",
                 "1" if record.type == EventType.impression else "0",
                 record.visitor,
@@ -133,49 +187,100 @@ class EventIngest:
                 repr(record.revenue) if record.revenue else "",
                 packed,
             ]
-        return ("EVALSHA", _sha(_EVENTS), str(len(keys)), *keys, *args)
+        # KEYS[1] is the rate key, or without a check any key of the events' slot.
+        first = rate_key or (keys[0] if keys else self._keys.rate_limit("-"))
+        return ("EVALSHA", _sha(_EVENTS), str(len(keys) + 1), first, *keys, *args_bytes)
 
 
 def _sha(script: str) -> str:
     return hashlib.sha1(script.encode()).hexdigest()
 
 
-# KEYS: stream, rate key, then (seen, live, hll) per event.
-# ARGV: seen ttl, live ttl, rate limit (0 = off), rate window, n, then per event:
-#   counted, is_impression, visitor, type field, dismiss field | "", revenue field,
-#   revenue | "", the XADD field/value pairs joined by \x1f.
+# KEYS: rate key (or, with no limit, a key of the events' slot), then (stream, live, hll) per
+#   event.
+# ARGV: live ttl, rate limit (0 = off), rate window, generation, generations back, generation
+#   ttl, n, then per event: dedupe stem, digest, counted, is_impression, visitor, type field,
+#   dismiss field | "", revenue field, revenue | "", the XADD field/value pairs joined by \x1f.
 # Returns {0, new_1, ..., new_n}, or {-1, seconds until the rate window resets}.
+# The dedupe hashes are named from the stem, which carries the partition's hash tag: they are
+# in the slot of that event's stream, as a cluster requires.
 _EVENTS = """
-local limit = tonumber(ARGV[3])
+local limit = tonumber(ARGV[2])
 if limit > 0 then
-  local count = redis.call('INCR', KEYS[2])
-  if count == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
-  if count > limit then return {-1, redis.call('TTL', KEYS[2])} end
+  local count = redis.call('INCR', KEYS[1])
+  if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+  if count > limit then return {-1, redis.call('TTL', KEYS[1])} end
+end
+local g, back, gttl = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local gens = {}
+local function generations(stem)
+  local known = gens[stem]
+  if known then return known end
+  local meta = stem .. g
+  local n = tonumber(redis.call('HGET', meta, 'n'))
+  if not n then
+    local before = tonumber(redis.call('HGET', stem .. (g - 1), 'c') or '0')
+    n = 16
+    while n * 48 < before and n < 65536 do n = n * 2 end
+    redis.call('HSET', meta, 'n', n)
+    redis.call('EXPIRE', meta, gttl)
+  end
+  local older = {}
+  for i = 1, back do
+    local m = tonumber(redis.call('HGET', stem .. (g - i), 'n'))
+    if m then older[#older + 1] = {stem .. (g - i) .. ':', m} end
+  end
+  known = {meta = meta, n = n, older = older, added = 0}
+  gens[stem] = known
+  return known
 end
 local out = {0}
-local a = 6
-for i = 1, tonumber(ARGV[5]) do
-  local k = 2 + (i - 1) * 3
-  if redis.call('SET', KEYS[k + 1], '1', 'NX', 'EX', ARGV[1]) then
+local a = 8
+for i = 1, tonumber(ARGV[7]) do
+  local k = 1 + (i - 1) * 3
+  local gen = generations(ARGV[a])
+  local d = ARGV[a + 1]
+  local h = string.byte(d, 1) * 65536 + string.byte(d, 2) * 256 + string.byte(d, 3)
+  local mark = string.sub(d, 4)
+  local seen = false
+  for _, old in ipairs(gen.older) do
+    if redis.call('HEXISTS', old[1] .. (h % old[2]), mark) == 1 then
+      seen = true
+      break
+    end
+  end
+  if not seen then
+    local bucket = gen.meta .. ':' .. (h % gen.n)
+    if redis.call('HSETNX', bucket, mark, '') == 1 then
+      redis.call('EXPIRE', bucket, gttl)
+    else
+      seen = true
+    end
+  end
+  if seen then
+    out[#out + 1] = 0
+  else
+    gen.added = gen.added + 1
     local fields = {}
-    for part in string.gmatch(ARGV[a + 7] .. '\\31', '(.-)\\31') do fields[#fields + 1] = part end
-    redis.call('XADD', KEYS[1], '*', unpack(fields))
-    if ARGV[a] == '1' then
+    for part in string.gmatch(ARGV[a + 9] .. '\\31', '(.-)\\31') do fields[#fields + 1] = part end
+    redis.call('XADD', KEYS[k + 1], '*', unpack(fields))
+    if ARGV[a + 2] == '1' then
       local live = KEYS[k + 2]
-      redis.call('HINCRBY', live, ARGV[a + 3], 1)
-      if ARGV[a + 4] ~= '' then redis.call('HINCRBY', live, ARGV[a + 4], 1) end
-      if ARGV[a + 6] ~= '' then redis.call('HINCRBYFLOAT', live, ARGV[a + 5], ARGV[a + 6]) end
-      redis.call('EXPIRE', live, ARGV[2])
-      if ARGV[a + 1] == '1' then
-        redis.call('PFADD', KEYS[k + 3], ARGV[a + 2])
-        redis.call('EXPIRE', KEYS[k + 3], ARGV[2])
+      redis.call('HINCRBY', live, ARGV[a + 5], 1)
+      if ARGV[a + 6] ~= '' then redis.call('HINCRBY', live, ARGV[a + 6], 1) end
+      if ARGV[a + 8] ~= '' then redis.call('HINCRBYFLOAT', live, ARGV[a + 7], ARGV[a + 8]) end
+      redis.call('EXPIRE', live, ARGV[1])
+      if ARGV[a + 3] == '1' then
+        redis.call('PFADD', KEYS[k + 3], ARGV[a + 4])
+        redis.call('EXPIRE', KEYS[k + 3], ARGV[1])
       end
     end
     out[#out + 1] = 1
-  else
-    out[#out + 1] = 0
   end
-  a = a + 8
+  a = a + 10
+end
+for _, gen in pairs(gens) do
+  if gen.added > 0 then redis.call('HINCRBY', gen.meta, 'c', gen.added) end
 end
 return out
 """

@@ -1,4 +1,4 @@
-"""The flusher's side of the events stream: one consumer group, "flusher".
+"""The flusher's side of one event partition's stream: one consumer group, "flusher".
 
 An entry leaves the group's pending list only by XACK, and the flusher acks only after the
 SQL transaction holding it has committed. So an entry is in SQL, or still in the stream
@@ -12,11 +12,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-import redis
 from redis.exceptions import ResponseError
 
 from service.domain.decision_log import KIND, KIND_FIELD, LoggedDecision
 from service.domain.events import EventRecord
+from service.store.redis.client import RedisClient
 from service.store.redis.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -48,11 +48,24 @@ class StreamBatch:
 
 
 class EventStream:
-    def __init__(self, client: redis.Redis, keys: Keys, group: str = GROUP) -> None:
+    """One partition's stream; partition None is the single stream of installs from before
+    partitioning, which flushers drain while it has entries and nothing writes any more."""
+
+    def __init__(
+        self, client: RedisClient, keys: Keys, partition: int | None = None, group: str = GROUP
+    ) -> None:
         self._client = client
-        self._stream = keys.events_stream()
-        self._dead_letter = keys.events_dead_letter()
+        self.partition = partition
+        self.name = keys.events_stream(partition)
+        self._stream = self.name
+        self._dead_letter = keys.events_dead_letter(partition)
         self._group = group
+
+    def __repr__(self) -> str:
+        return f"EventStream({self.name!r})"
+
+    def exists(self) -> bool:
+        return bool(self._client.exists(self._stream))
 
     def ensure_group(self) -> None:
         """Create the group (and the stream) if missing. It starts at id 0, so entries added

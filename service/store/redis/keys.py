@@ -1,63 +1,132 @@
 """Every Redis key the service uses is built here, and nowhere else.
 
-Conventions:
+Conventions (they are what makes the keys safe on Redis Cluster):
 - All keys start with the configured prefix, so several installs can share one Redis.
 - Per-visitor keys put the visitor inside a hash tag (`{v:<id>}`) so that everything about one
   visitor lands in one Redis Cluster slot and can be touched by one pipeline or script.
-- The event pipeline's keys (stream, dedupe marks, live counters, unique-visitor counts) share
-  the `{events}` hash tag, so one script can touch them atomically on one node.
-- Every key carries a TTL or is trimmed, with one exception: the config version, a single
-  number that every process's cache watches (config_version.py).
+- The event pipeline is cut into P partitions. Each has a hash tag of its own (`{e<p>.<n>}`),
+  under which live its stream, its dead-letter stream, its dedupe marks and its live counters:
+  whatever the events script touches atomically is in that one slot. The tags are chosen so
+  that partition p's slot falls in the p-th of P equal ranges of the 16384 slots, so the
+  partitions spread evenly over however many shards the cluster has (whose slot ranges are
+  contiguous, as `redis-cli --cluster create` and resharding leave them).
+- Rate-limit windows carry a hash tag of their own per client, so that they spread over the
+  shards too; nothing reads several of them in one command.
+- Every key carries a TTL or is trimmed, with three small exceptions: the config version
+  (one number every process's cache watches), the partition count (one number), and the
+  legacy single stream of installs from before partitioning (drained, never written).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
 
 @dataclass(frozen=True, slots=True)
 class Keys:
     prefix: str
+    partitions: int = 16
+    _tags: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_tags", partition_tags(self.partitions))
+
+    # -- experiments ------------------------------------------------------------------------
 
     def config_version(self) -> str:
         """INCR'd on every experiment change; decision caches reload when it moves."""
         return f"{self.prefix}:config:version"
 
+    # -- one visitor's slot -------------------------------------------------------------------
+
     def ledger(self, visitor: str) -> str:
         """Hash of everything the service remembers about one visitor (sliding TTL)."""
         return f"{self.prefix}:{{v:{visitor}}}:ledger"
 
-    def visitor_pattern(self, visitor: str) -> str:
-        """Every key of one visitor's slot, for erasure."""
-        return f"{self.prefix}:{{v:{visitor}}}:*"
+    def visitor_keys(self, visitor: str) -> list[str]:
+        """Every key of one visitor, for erasure (named, so erasure never scans the keyspace)."""
+        return [self.ledger(visitor)]
 
-    def events_stream(self) -> str:
-        """Accepted events (and sampled decisions, k=decision) waiting for the flusher;
-        trimmed by the flusher once written."""
-        return f"{self.prefix}:{{events}}:stream"
+    # -- the partitioned event pipeline -------------------------------------------------------
 
-    def events_dead_letter(self) -> str:
+    def partition_of(self, visitor: str) -> int:
+        """The partition a visitor's events go to: stable for a given partition count."""
+        return zlib.crc32(visitor.encode()) % self.partitions
+
+    def events_stream(self, partition: int | None = None) -> str:
+        """Accepted events (and sampled decisions, k=decision) of one partition, waiting for
+        the flusher; trimmed by the flusher once written. None names the single stream of
+        installs from before partitioning, which flushers still drain but nothing writes."""
+        if partition is None:
+            return f"{self.prefix}:{{events}}:stream"
+        return f"{self.prefix}:{self._tags[partition]}:stream"
+
+    def events_dead_letter(self, partition: int | None = None) -> str:
         """Stream entries the flusher could not parse or store, kept for a person to inspect
         (capped with MAXLEN by the flusher)."""
-        return f"{self.prefix}:{{events}}:dead-letter"
+        if partition is None:
+            return f"{self.prefix}:{{events}}:dead-letter"
+        return f"{self.prefix}:{self._tags[partition]}:dead-letter"
 
-    def event_seen(self, event_id: str) -> str:
-        """Dedupe mark of one accepted event id (TTL: DEDUPE_TTL_HOURS)."""
-        return f"{self.prefix}:{{events}}:seen:{event_id}"
+    def dedupe_base(self, partition: int) -> str:
+        """Name stem of a partition's dedupe marks, completed by the events script:
+        `<stem><generation>` is a generation's hash {n: bucket count, c: marks}, and
+        `<stem><generation>:<bucket>` a bucket of marks (event_ingest.py says why)."""
+        return f"{self.prefix}:{self._tags[partition]}:d:"
 
-    def live_counters(self, experiment: str, day: str) -> str:
-        """Hash of today's counts per variant and event type (TTL: a few days)."""
-        return f"{self.prefix}:{{events}}:live:{experiment}:{day}"
+    def live_counters(self, partition: int, experiment: str, day: str) -> str:
+        """Hash of today's counts per variant and event type in one partition (TTL: a few
+        days); the live figure is the sum over partitions."""
+        return f"{self.prefix}:{self._tags[partition]}:live:{experiment}:{day}"
 
-    def live_visitors(self, experiment: str, variant: str, day: str) -> str:
-        """HyperLogLog of the day's distinct visitors with an impression (TTL: a few days)."""
-        return f"{self.prefix}:{{events}}:hll:{experiment}:{variant}:{day}"
+    def live_visitors(self, partition: int, experiment: str, variant: str, day: str) -> str:
+        """HyperLogLog of the day's distinct visitors with an impression in one partition (TTL:
+        a few days). A visitor belongs to one partition, so the partitions' counts add up."""
+        return f"{self.prefix}:{self._tags[partition]}:hll:{experiment}:{variant}:{day}"
+
+    def partition_count(self) -> str:
+        """The largest partition count any process has used, so that flushers still drain
+        partitions that a smaller EVENT_PARTITIONS no longer writes to."""
+        return f"{self.prefix}:events:partitions"
+
+    def flushers(self) -> str:
+        """Sorted set of live flusher processes, scored by their last heartbeat (ms)."""
+        return f"{self.prefix}:flushers"
+
+    def flusher_lease(self, partition: int) -> str:
+        """Which flusher owns a partition, with a TTL it renews while alive."""
+        return f"{self.prefix}:flushers:lease:{partition}"
+
+    # -- per client -----------------------------------------------------------------------------
 
     def rate_limit(self, client_ip: str) -> str:
         """Requests of one client IP in the current window (TTL: the window)."""
-        return f"{self.prefix}:{{events}}:rate:{client_ip}"
+        return f"{self.prefix}:{{r:{client_ip}}}:rate"
 
     def login_attempts(self, scope: str) -> str:
         """Failed dashboard logins for one client address or one e-mail digest in the current
         window (TTL: the window)."""
         return f"{self.prefix}:login:{scope}"
+
+
+@lru_cache(maxsize=16)
+def partition_tags(count: int) -> tuple[str, ...]:
+    """A hash tag per partition whose slot lies in that partition's share of the slot space.
+
+    Found by trying suffixes in order, so every process computes the same tags: the p-th tag
+    is the first `{e<p>.<n>}` whose CRC16 slot falls in [p, p + 1) * 16384 / count (about
+    `count` tries each).
+    """
+    tags = []
+    for p in range(count):
+        low = p * REDIS_CLUSTER_HASH_SLOTS // count
+        high = (p + 1) * REDIS_CLUSTER_HASH_SLOTS // count
+        n = 0
+        while not low <= key_slot(f"{{e{p}.{n}}}".encode()) < high:
+            n += 1
+        tags.append(f"{{e{p}.{n}}}")
+    return tuple(tags)

@@ -5,29 +5,29 @@ back (a sliding expiry) and disappears on its own after they stop.
 
 The read is one Lua script called by SHA rather than a pipeline of three commands: the same
 single round trip at about two thirds of the client-side CPU. It is sent on a pooled
-connection directly, skipping redis-py's per-command wrapper (retry and telemetry hooks that
-this client disables or does not use), because this is the one call every page view makes and
-the client's CPU is most of its cost. The script touches one key, so it runs unchanged on
-Redis Cluster.
+connection directly (one_round_trip.py), skipping redis-py's per-command wrapper, because this
+is the one call every page view makes and the client's CPU is most of its cost. The script
+touches one key, the visitor's, so on a Redis Cluster it goes to that visitor's node.
 """
 
 from __future__ import annotations
 
-import redis
-from redis.exceptions import NoScriptError
-
 from service.domain.ledger import assignment_field
+from service.store.redis import one_round_trip
+from service.store.redis.client import RedisClient
 from service.store.redis.keys import Keys
+from service.store.redis.one_round_trip import Command
 
 RATE_WINDOW_SECONDS = 60
 
 
 class LedgerStore:
-    def __init__(self, client: redis.Redis, keys: Keys, ttl_seconds: int) -> None:
+    def __init__(self, client: RedisClient, keys: Keys, ttl_seconds: int) -> None:
         self._client = client
         self._keys = keys
         self._ttl = ttl_seconds
         self._read_sha = _sha1(_READ)  # what EVALSHA expects; no round trip to register
+        self._scripts = {self._read_sha: _READ}
 
     def read(self, visitor: str, speculative: tuple[str, str] | None = None) -> dict[str, str]:
         """The ledger's fields; with `speculative`, also store that assignment unless one is
@@ -38,37 +38,24 @@ class LedgerStore:
         self, visitor: str, speculative: tuple[str, str] | None, rate_key: str | None
     ) -> tuple[dict[str, str], int]:
         """As read(); with `rate_key`, also count this request in that per-client window key
-        (SET NX EX creates it with its TTL, INCR counts), sent in the same packet, so rate
-        limiting costs no extra round trip. Returns the fields and the count (0 without)."""
+        (SET NX EX creates it with its TTL, INCR counts), sent in the same round trip (on a
+        cluster, to the key's own node in parallel), so rate limiting costs no extra wait.
+        Returns the fields and the count (0 without)."""
         name, value = (
             (assignment_field(speculative[0]), speculative[1]) if speculative else ("", "")
         )
         key = self._keys.ledger(visitor)
-        read = ("EVALSHA", self._read_sha, 1, key, self._ttl, name, value)
-        commands: list[tuple[object, ...]] = [read]
+        commands: list[tuple[str, Command]] = [
+            (key, ("EVALSHA", self._read_sha, 1, key, self._ttl, name, value))
+        ]
         if rate_key is not None:
-            commands += [("SET", rate_key, 0, "EX", RATE_WINDOW_SECONDS, "NX"), ("INCR", rate_key)]
-        pool = self._client.connection_pool
-        conn = pool.get_connection()
-        try:
-            conn.send_packed_command(conn.pack_commands(commands))  # type: ignore[no-untyped-call]
-            try:
-                flat = conn.read_response()
-            except NoScriptError:  # a restarted or flushed Redis: send the script itself
-                flat = None
-            count = 0
-            if rate_key is not None:
-                conn.read_response()
-                count = int(conn.read_response())
-            if flat is None:
-                conn.send_command("EVAL", _READ, *read[2:])  # type: ignore[no-untyped-call]
-                flat = conn.read_response()
-        except BaseException:
-            # A half-read reply must never reach the next user of this connection.
-            conn.disconnect()  # type: ignore[no-untyped-call]
-            raise
-        finally:
-            pool.release(conn)
+            commands += [
+                (rate_key, ("SET", rate_key, 0, "EX", RATE_WINDOW_SECONDS, "NX")),
+                (rate_key, ("INCR", rate_key)),
+            ]
+        replies = one_round_trip.send(self._client, commands, self._scripts)
+        flat = replies[0]
+        count = int(replies[2]) if rate_key is not None else 0
         return dict(zip(flat[::2], flat[1::2], strict=True)), count
 
     def store_assignment(self, visitor: str, experiment: str, assignment: str) -> None:

@@ -1,7 +1,8 @@
 """Today's live counters for one experiment, as the events script keeps them (event_ingest.py):
 a hash of `<variant>:<type>`, `<variant>:dismiss:<reason>` and `<variant>:revenue` counts, and
-one HyperLogLog of distinct visitors with an impression per variant. They are approximate and
-reset at midnight UTC; the report, which reads SQL, is the figure of record."""
+one HyperLogLog of distinct visitors with an impression per variant, in each event partition.
+A visitor's events all go to one partition, so the partitions' figures add up. They are
+approximate and reset at midnight UTC; the report, which reads SQL, is the figure of record."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-import redis
-
+from service.store.redis.client import REDIS_ERRORS, RedisClient
 from service.store.redis.keys import Keys
 
 
@@ -25,25 +25,32 @@ class LiveVariant:
 
 
 def read_live(
-    client: redis.Redis, keys: Keys, experiment: str, variants: Sequence[str], day: date
+    client: RedisClient, keys: Keys, experiment: str, variants: Sequence[str], day: date
 ) -> list[LiveVariant] | None:
-    """Every variant's counters for `day` in one round trip, or None when Redis is away."""
+    """Every variant's counters for `day`, summed over the partitions in one pipeline (on a
+    cluster, one round trip to each node), or None when Redis is away."""
     stamp = day.isoformat()
     pipe = client.pipeline(transaction=False)
-    pipe.hgetall(keys.live_counters(experiment, stamp))
-    for variant in variants:
-        pipe.pfcount(keys.live_visitors(experiment, variant, stamp))
+    for p in range(keys.partitions):
+        pipe.hgetall(keys.live_counters(p, experiment, stamp))
+        for variant in variants:
+            # By name: redis-py's cluster pipeline refuses pfcount(), which may take several
+            # keys; this one takes one.
+            pipe.execute_command("PFCOUNT", keys.live_visitors(p, experiment, variant, stamp))
     try:
-        raw, *visitors = pipe.execute()
-    except redis.RedisError:
+        replies = pipe.execute()
+    except REDIS_ERRORS:
         return None
     counts: dict[str, dict[str, float]] = {v: {} for v in variants}
-    for name, value in raw.items():
-        name = name.decode() if isinstance(name, bytes) else str(name)
-        variant, _, metric = name.partition(":")
-        if variant in counts:
-            counts[variant][metric] = float(value)
-    return [
-        LiveVariant(variant, int(seen), counts[variant])
-        for variant, seen in zip(variants, visitors, strict=True)
-    ]
+    seen = dict.fromkeys(variants, 0)
+    step = 1 + len(variants)
+    for p in range(keys.partitions):
+        raw, visitors = replies[p * step], replies[p * step + 1 : (p + 1) * step]
+        for name, value in raw.items():
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            variant, _, metric = name.partition(":")
+            if variant in counts:
+                counts[variant][metric] = counts[variant].get(metric, 0) + float(value)
+        for variant, count in zip(variants, visitors, strict=True):
+            seen[variant] += int(count)
+    return [LiveVariant(variant, seen[variant], counts[variant]) for variant in variants]

@@ -10,8 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-import redis
-
+from service.store.redis.client import REDIS_ERRORS, RedisClient
 from service.store.redis.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -22,7 +21,7 @@ MAX_PER_EMAIL = 10
 
 
 class LoginThrottle:
-    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+    def __init__(self, client: RedisClient, keys: Keys) -> None:
         self._redis = client
         self._keys = keys
 
@@ -36,9 +35,13 @@ class LoginThrottle:
 
     def blocked(self, address: str, email: str) -> bool:
         scopes = self._scopes(address, email)
+        # A pipeline, not MGET: on a cluster the two keys are in different slots.
+        pipe = self._redis.pipeline(transaction=False)
+        for key, _ in scopes:
+            pipe.get(key)
         try:
-            counts = self._redis.mget([key for key, _ in scopes])
-        except redis.RedisError as exc:
+            counts = pipe.execute()
+        except REDIS_ERRORS as exc:
             log.warning("login throttle unavailable, allowing the attempt: %s", exc)
             return False
         return any(
@@ -54,12 +57,12 @@ class LoginThrottle:
             pipe.incr(key)
         try:
             pipe.execute()
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("login failure not counted: %s", exc)
 
     def succeeded(self, address: str, email: str) -> None:
         # Only the e-mail's count resets: an address that guessed others keeps its count.
         try:
             self._redis.delete(self._scopes(address, email)[1][0])
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("login throttle not reset: %s", exc)

@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-import redis
-
+from service.store.redis.client import RedisClient
 from service.store.redis.keys import Keys
 
 
-def erase_visitor(client: redis.Redis, keys: Keys, visitor: str) -> int:
-    """Delete every key in the visitor's hash-tag slot; returns how many there were.
-
-    The ledger is deleted by name even if SCAN were to miss it; SCAN finds the rest.
-    """
-    names = {keys.ledger(visitor)}
-    names.update(client.scan_iter(match=_escape(keys.visitor_pattern(visitor)), count=500))
-    return int(client.delete(*names))
+def erase_visitor(client: RedisClient, keys: Keys, visitor: str) -> int:
+    """Delete every key of the visitor (all in the visitor's hash-tag slot, and named by
+    keys.py, so nothing scans the keyspace); returns how many there were."""
+    return int(client.delete(*keys.visitor_keys(visitor)))
 
 
-def erase_stream_entries(client: redis.Redis, keys: Keys, visitor: str) -> int:
-    """Delete the visitor's events still waiting in the stream for the flusher.
+def erase_stream_entries(client: RedisClient, keys: Keys, visitor: str) -> int:
+    """Delete the visitor's events still waiting for the flusher.
 
-    The stream holds only what the flusher has not written yet (it trims behind itself), so a
+    They are in the visitor's partition, unless EVENT_PARTITIONS changed while they waited,
+    so every partition is looked at (and the stream of installs from before partitioning). A
+    stream holds only what the flusher has not written yet (it trims behind itself), so a
     scan in pages is short. Entries deleted here are simply never written to SQL.
     """
-    stream, start, removed = keys.events_stream(), "-", 0
+    streams = [keys.events_stream(p) for p in range(keys.partitions)] + [keys.events_stream()]
+    return sum(_erase_from(client, stream, visitor) for stream in streams)
+
+
+def _erase_from(client: RedisClient, stream: str, visitor: str) -> int:
+    start, removed = "-", 0
     while True:
         page: list[tuple[str, dict[str, str]]] = client.xrange(stream, min=start, count=1000)  # type: ignore[assignment]
         if not page:
@@ -32,11 +34,3 @@ def erase_stream_entries(client: redis.Redis, keys: Keys, visitor: str) -> int:
         if ids:
             removed += int(client.xdel(stream, *ids))
         start = "(" + page[-1][0]
-
-
-def _escape(pattern: str) -> str:
-    # The hash-tag braces are literal; only the trailing * is a wildcard.
-    body, star = pattern[:-1], pattern[-1]
-    for ch in "[]?*\\":
-        body = body.replace(ch, "\\" + ch)
-    return body + star
