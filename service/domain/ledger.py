@@ -4,7 +4,10 @@ Field layout (field names are part of the stored format; the events issue writes
 
 - `a:<experiment>`   the assigned variant key, or "~holdout"; written once, never moved
 - `i:<experiment>`   recent impressions as "<epoch seconds>/<event id prefix>", space
-                     separated, oldest first, trimmed to what the experiment's caps can need
+                     separated, oldest first, trimmed to what the experiment's caps can need;
+                     seconds in base 36 and a 4-character id prefix, so that five entries
+                     stay under Redis's 64-byte limit for a compact hash (entries written
+                     before, decimal with a '.' and a 12-character prefix, still parse)
 - `s:<placement>`    snoozed until (epoch seconds) after a dismissal on that placement
 - `li:<experiment>`  epoch seconds of the latest impression (for payment attribution)
 - `sup`              epoch seconds of the latest verified donation (webhook)
@@ -58,7 +61,7 @@ def parse_ledger(fields: Mapping[str, str]) -> Ledger:
                 assignments[name[len(ASSIGNMENT) :]] = value
             elif name.startswith(IMPRESSIONS):
                 impressions[name[len(IMPRESSIONS) :]] = tuple(
-                    float(t.partition("/")[0]) for t in value.split()
+                    _impression_seconds(t.partition("/")[0]) for t in value.split()
                 )
             elif name.startswith(SNOOZE):
                 snoozes[name[len(SNOOZE) :]] = float(value)
@@ -88,11 +91,11 @@ LedgerOp = tuple[str, ...]
 
 def impression_ops(experiment: Experiment, ts: float, event_id: str) -> list[LedgerOp]:
     """The impression is stored as "<ts>/<event id prefix>": the id makes two impressions in
-    the same millisecond two entries, and the same impression sent twice one entry."""
+    the same second two entries, and the same impression sent twice one entry."""
     caps = experiment.caps
     window_start = ts - caps.per_days * 86_400
     keep = caps.max_impressions or 1
-    entry = f"{_num(ts)}/{event_id[:12]}"
+    entry = f"{_base36(int(ts))}/{event_id[:4]}"
     return [
         ("imp", impressions_field(experiment.key), entry, _num(window_start), str(keep)),
         ("max", last_impression_field(experiment.key), _num(ts)),
@@ -110,3 +113,17 @@ def supporter_ops(ts: float) -> list[LedgerOp]:
 
 def _num(value: float) -> str:
     return f"{value:.3f}"
+
+
+def _base36(value: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        value, rest = divmod(value, 36)
+        out = digits[rest] + out
+        if not value:
+            return out
+
+
+def _impression_seconds(stamp: str) -> float:
+    return float(stamp) if "." in stamp else float(int(stamp, 36))

@@ -121,12 +121,30 @@ def test_impression_set_is_idempotent_windowed_and_bounded(redis_client: redis_l
     )
     store.record([], {"reader-000001": ops}, "1.2.3.4", NOW)
     field = redis_client.hget(KEYS.ledger("reader-000001"), "i:ask")
-    assert field == f"{10 * day:.3f}/bbbbbbbb {10.5 * day:.3f}/cccccccc"
+    # Base 36 seconds: 864000 = "iio0", 907200 = "jg00".
+    assert field == "iio0/bbbb jg00/cccc"
     old = impression_ops(experiment, 20 * day, "dddddddd")
     store.record([], {"reader-000001": old}, "1.2.3.4", NOW)
-    assert redis_client.hget(KEYS.ledger("reader-000001"), "i:ask") == f"{20 * day:.3f}/dddddddd"
+    assert redis_client.hget(KEYS.ledger("reader-000001"), "i:ask") == "111c0/dddd"
     assert redis_client.hget(KEYS.ledger("reader-000001"), "li:ask") == f"{20 * day:.3f}"
     assert 0 < redis_client.ttl(KEYS.ledger("reader-000001")) <= 7200
+
+
+def test_a_ledger_kept_under_its_former_key_is_moved_not_forgotten(
+    redis_client: redis_lib.Redis,
+) -> None:
+    former = KEYS.former_ledger("reader-000009")
+    # As an earlier version wrote it: decimal impression times with longer id prefixes.
+    redis_client.hset(former, mapping={"a:ask": "control", "i:ask": "864000.000/bbbbbbbb"})
+    experiment = parse_experiment(
+        experiment_doc(key="ask", caps={"max_impressions": 3, "per_days": 30})
+    )
+    ops = impression_ops(experiment, 907_200.0, "cccccccc")
+    ingest(redis_client).record([], {"reader-000009": ops}, "1.2.3.4", NOW)
+    assert not redis_client.exists(former)
+    ledger = redis_client.hgetall(KEYS.ledger("reader-000009"))
+    assert ledger["a:ask"] == "control"
+    assert ledger["i:ask"] == "864000.000/bbbbbbbb jg00/cccc"
 
 
 def test_rate_limit_refuses_the_whole_batch(redis_client: redis_lib.Redis) -> None:

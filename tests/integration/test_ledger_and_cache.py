@@ -95,6 +95,17 @@ def test_ledger_has_a_ttl_and_keeps_the_first_assignment(redis_client: redis_lib
     assert 990 < redis_client.ttl(key) <= 1000
 
 
+def test_a_ledger_under_its_former_key_is_read_and_moved(redis_client: redis_lib.Redis) -> None:
+    keys = Keys("sf")
+    store = LedgerStore(redis_client, keys, ttl_seconds=1000)
+    redis_client.hset(keys.former_ledger("reader-000004"), mapping={"a:ask": "control"})
+    assert store.read("reader-000004", ("other", "b")) == {"a:ask": "control"}
+    assert not redis_client.exists(keys.former_ledger("reader-000004"))
+    moved = redis_client.hgetall(keys.ledger("reader-000004"))
+    assert moved == {"a:ask": "control", "a:other": "b"}
+    assert 990 < redis_client.ttl(keys.ledger("reader-000004")) <= 1000
+
+
 def test_cache_reloads_when_the_version_moves_and_not_more_than_asked() -> None:
     loads: list[int] = []
     version = [1]

@@ -218,7 +218,7 @@ def test_ledger_parsing_ignores_junk() -> None:
     ledger = parse_ledger(
         {
             "a:ask": "control",
-            "i:ask": "1 2 x",
+            "i:ask": "1 2 x%",
             "s:header": "oops",
             "sup": "17",
             "other": "1",

@@ -132,7 +132,11 @@ def test_stream_fields_round_trip() -> None:
 def test_ledger_operations() -> None:
     experiment = parse_experiment(experiment_doc(caps={"max_impressions": 3, "per_days": 7}))
     [imp, last] = impression_ops(experiment, 1000.0, "0b6f2d1c-aaaa-bbbb")
-    assert imp == ("imp", "i:monthly-ask", "1000.000/0b6f2d1c-aaa", f"{1000 - 7 * 86400:.3f}", "3")
+    # Seconds in base 36 (1000 = "rs") and 4 characters of the id: five entries of a current
+    # timestamp fit in 64 bytes, Redis's limit for a compact hash value.
+    assert imp == ("imp", "i:monthly-ask", "rs/0b6f", f"{1000 - 7 * 86400:.3f}", "3")
+    [current, _] = impression_ops(experiment, 1_796_494_334.0, "0b6f2d1c-aaaa-bbbb")
+    assert len(" ".join([current[2]] * 5)) <= 64
     assert last == ("max", "li:monthly-ask", "1000.000")
     from service.domain.experiment import DismissReason
 
@@ -141,7 +145,8 @@ def test_ledger_operations() -> None:
     ]
     assert supporter_ops(5.0) == [("max", "sup", "5.000")]
     ledger = parse_ledger(
-        {"i:monthly-ask": "1000.000/abc 1001.500/def", "li:monthly-ask": "1001.5"}
+        {"i:monthly-ask": "1000.000/abc 1001.500/def rt/0b6f", "li:monthly-ask": "1001.5"}
     )
-    assert ledger.impressions == {"monthly-ask": (1000.0, 1001.5)}
+    # Entries written before (decimal, with a '.') and now (base 36) both parse.
+    assert ledger.impressions == {"monthly-ask": (1000.0, 1001.5, 1001.0)}
     assert ledger.last_impressions == {"monthly-ask": 1001.5}

@@ -125,8 +125,9 @@ class EventIngest:
         for visitor, ops in ledger_ops.items():
             if ops:
                 key = self._keys.ledger(visitor)
+                former = self._keys.former_ledger(visitor)
                 args = [str(self._ledger_ttl)] + [part for op in ops for part in op]
-                commands.append((key, ("EVALSHA", _sha(_LEDGER), "1", key, *args)))
+                commands.append((key, ("EVALSHA", _sha(_LEDGER), "2", key, former, *args)))
         if not commands:
             return Recorded(())
 
@@ -285,12 +286,23 @@ end
 return out
 """
 
-# KEYS: the visitor's ledger. ARGV: ttl, then ops:
+# KEYS: the visitor's ledger, where it was kept before (renamed into place when found). ARGV:
+# ttl, then ops:
 #   'max', field, value                      keep the larger number
 #   'imp', field, entry, window start, keep  add "<ts>/<id>" to a set, drop entries outside
-#                                            the window, keep the newest `keep`
+#                                            the window, keep the newest `keep`; <ts> is
+#                                            base 36 seconds, or decimal with a '.' (older)
 _LEDGER = """
 local key = KEYS[1]
+if redis.call('EXISTS', key) == 0 and redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('RENAME', KEYS[2], key)
+end
+local function seconds(e)
+  local s = string.match(e, '^[^/]+')
+  if not s then return nil end
+  if string.find(s, '.', 1, true) then return tonumber(s) end
+  return tonumber(s, 36)
+end
 local a = 2
 while a <= #ARGV do
   local op, field = ARGV[a], ARGV[a + 1]
@@ -302,7 +314,7 @@ while a <= #ARGV do
     local entry, start, keep = ARGV[a + 2], tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
     local entries, seen = {}, {}
     for e in string.gmatch((redis.call('HGET', key, field) or '') .. ' ' .. entry, '%S+') do
-      local t = tonumber(string.match(e, '^[^/]+'))
+      local t = seconds(e)
       if not seen[e] and t and t > start then
         seen[e] = true
         entries[#entries + 1] = {t, e}

@@ -44,12 +44,18 @@ class Keys:
     # -- one visitor's slot -------------------------------------------------------------------
 
     def ledger(self, visitor: str) -> str:
-        """Hash of everything the service remembers about one visitor (sliding TTL)."""
+        """Hash of everything the service remembers about one visitor (sliding TTL). The key
+        is the hash tag alone: every byte of a key is paid once per reader."""
+        return f"{self.prefix}:{{v:{visitor}}}"
+
+    def former_ledger(self, visitor: str) -> str:
+        """Where the ledger was kept before: the scripts that read or write a ledger rename
+        this one into place the first time they meet it, so no reader is forgotten."""
         return f"{self.prefix}:{{v:{visitor}}}:ledger"
 
     def visitor_keys(self, visitor: str) -> list[str]:
         """Every key of one visitor, for erasure (named, so erasure never scans the keyspace)."""
-        return [self.ledger(visitor)]
+        return [self.ledger(visitor), self.former_ledger(visitor)]
 
     # -- the partitioned event pipeline -------------------------------------------------------
 

@@ -45,8 +45,9 @@ class LedgerStore:
             (assignment_field(speculative[0]), speculative[1]) if speculative else ("", "")
         )
         key = self._keys.ledger(visitor)
+        former = self._keys.former_ledger(visitor)
         commands: list[tuple[str, Command]] = [
-            (key, ("EVALSHA", self._read_sha, 1, key, self._ttl, name, value))
+            (key, ("EVALSHA", self._read_sha, 2, key, former, self._ttl, name, value))
         ]
         if rate_key is not None:
             commands += [
@@ -66,9 +67,14 @@ class LedgerStore:
         pipe.execute()
 
 
-# KEYS[1] ledger; ARGV: ttl seconds, assignment field ("" for none), assignment value.
+# KEYS[1] ledger, KEYS[2] where it was kept before (renamed into place when found: same slot);
+# ARGV: ttl seconds, assignment field ("" for none), assignment value.
 _READ = """
 local fields = redis.call('HGETALL', KEYS[1])
+if #fields == 0 and redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('RENAME', KEYS[2], KEYS[1])
+  fields = redis.call('HGETALL', KEYS[1])
+end
 if ARGV[2] ~= '' then redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3]) end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return fields
