@@ -110,6 +110,10 @@ def env(tmp_path: Path, database_url: str, redis_url: str) -> dict[str, str]:
         # Off unless a test turns it on: a randomly sampled decision in the events stream
         # would make counts of stream entries flaky.
         "DECISION_LOG_SAMPLE_RATE": "0",
+        # Production fails closed after 50 ms; a test machine with its other core busy (or a
+        # cluster node's first connection) can take longer, and a test must not flip to
+        # "unavailable" for it. Tests of the fail-closed path point at a dead Redis instead.
+        "REDIS_TIMEOUT_MS": "1000",
     }
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from service.domain import base36
 from service.domain.experiment import DismissReason, Experiment
 
 ASSIGNMENT = "a:"
@@ -95,7 +96,7 @@ def impression_ops(experiment: Experiment, ts: float, event_id: str) -> list[Led
     caps = experiment.caps
     window_start = ts - caps.per_days * 86_400
     keep = caps.max_impressions or 1
-    entry = f"{_base36(int(ts))}/{event_id[:4]}"
+    entry = f"{base36.encode(int(ts))}/{event_id[:4]}"
     return [
         ("imp", impressions_field(experiment.key), entry, _num(window_start), str(keep)),
         ("max", last_impression_field(experiment.key), _num(ts)),
@@ -113,16 +114,6 @@ def supporter_ops(ts: float) -> list[LedgerOp]:
 
 def _num(value: float) -> str:
     return f"{value:.3f}"
-
-
-def _base36(value: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        value, rest = divmod(value, 36)
-        out = digits[rest] + out
-        if not value:
-            return out
 
 
 def _impression_seconds(stamp: str) -> float:

@@ -21,6 +21,8 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+from service.domain import base36
+
 DECISION_MAX_LENGTH = 160
 _MAC_BYTES = 12
 
@@ -57,16 +59,6 @@ def _mac(keyed: hmac.HMAC, body: str) -> str:
     return base64.urlsafe_b64encode(mac.digest()[:_MAC_BYTES]).decode().rstrip("=")
 
 
-def _b36(value: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        value, rem = divmod(value, 36)
-        out = digits[rem] + out
-        if value == 0:
-            return out
-
-
 class TokenSigner:
     """Signs and verifies both kinds of token with keys derived from one secret."""
 
@@ -77,7 +69,7 @@ class TokenSigner:
     def decision(
         self, visitor: str, experiment: str, variant: str, issued_at: int, qa: bool
     ) -> str:
-        body = f"{'q' if qa else 'd'}.{visitor}.{experiment}.{variant}.{_b36(issued_at)}"
+        body = f"{'q' if qa else 'd'}.{visitor}.{experiment}.{variant}.{base36.encode(issued_at)}"
         return f"{body}.{_mac(self._decision_key, body)}"
 
     def verify_decision(self, token: str, now: int, max_age_seconds: int) -> DecisionClaims:
@@ -101,7 +93,7 @@ class TokenSigner:
         return DecisionClaims(visitor, experiment, variant, issued_at, kind == "q")
 
     def preview(self, experiment: str, variant: str, expires_at: int) -> str:
-        body = f"p.{experiment}.{variant}.{_b36(expires_at)}"
+        body = f"p.{experiment}.{variant}.{base36.encode(expires_at)}"
         return f"{body}.{_mac(self._preview_key, body)}"
 
     def verify_preview(self, token: str, now: int) -> PreviewClaims:

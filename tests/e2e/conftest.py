@@ -69,6 +69,7 @@ def live_env(
         "RATE_LIMIT_PER_MINUTE": "0",
         "DECISION_LOG_SAMPLE_RATE": "0",
         "LOG_LEVEL": "WARNING",
+        "REDIS_TIMEOUT_MS": "1000",  # as in tests/conftest.py: a busy machine is not an outage
     }
 
 

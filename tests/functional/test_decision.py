@@ -358,7 +358,9 @@ def test_redis_away_fails_closed_and_fast(
 ) -> None:
     start()
     port = 1 if kind == "refused" else silent_redis
-    app = create_app(Settings.from_env({**env, "REDIS_URL": f"redis://127.0.0.1:{port}/0"}))
+    # Production's timeout, not the suite's tolerant one (tests/conftest.py).
+    away = {**env, "REDIS_URL": f"redis://127.0.0.1:{port}/0", "REDIS_TIMEOUT_MS": "50"}
+    app = create_app(Settings.from_env(away))
     down = app.test_client()
     decide(down)  # the first request also loads the experiment cache from SQL
     began = time.perf_counter()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import redis as redis_lib
@@ -11,6 +15,8 @@ from sqlalchemy import Engine, func, select
 from service.domain.events import ANNUAL_MULTIPLIER, EventRecord, EventType, Source
 from service.store.redis.keys import Keys
 from service.store.sql.tables import daily_rollups, events, visitor_outcomes
+
+ROOT = Path(__file__).resolve().parents[2]
 
 DAY = datetime(2026, 11, 27, tzinfo=UTC)
 KEYS = Keys("sf")
@@ -90,3 +96,14 @@ def event_counts(engine: Engine) -> tuple[int, int]:
         total = conn.execute(select(func.count()).select_from(events)).scalar_one()
         distinct = conn.execute(select(func.count(func.distinct(events.c.event_id)))).scalar_one()
     return int(total), int(distinct)
+
+
+def flush_process(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    """`smallfavor flush ARGS` in a process of its own, with the test's environment."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "flush", *args],
+        env={**os.environ, **env, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )

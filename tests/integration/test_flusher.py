@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -22,7 +20,7 @@ from service.jobs.flusher import Flusher
 from service.store.redis.event_stream import EventStream
 from service.store.sql.event_writer import EventWriter, WriteResult
 from service.store.sql.tables import visitor_outcomes
-from tests.integration.flush_support import KEYS, event, event_counts, xadd_all
+from tests.integration.flush_support import KEYS, event, event_counts, flush_process, xadd_all
 
 ROOT = Path(__file__).resolve().parents[2]
 STREAM = KEYS.events_stream()
@@ -208,16 +206,6 @@ def test_trim_keeps_every_entry_not_yet_acknowledged(redis_client: redis_lib.Red
     assert stream.length() == 3
 
 
-def _flush_process(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "flush", *args],
-        env={**os.environ, **env, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"},
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
 def _wait_for_events(engine: Engine, at_least: int, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
     while event_counts(engine)[0] < at_least:
@@ -231,7 +219,7 @@ def test_sigkill_mid_run_then_once_leaves_every_event_exactly_once(
 ) -> None:
     records = traffic(20_000, prefix="kill")
     xadd_all(redis_client, records)
-    process = _flush_process(env, "--batch-size", "500")
+    process = flush_process(env, "--batch-size", "500")
     try:
         _wait_for_events(clean_db, 2000, process)
     finally:
@@ -242,7 +230,7 @@ def test_sigkill_mid_run_then_once_leaves_every_event_exactly_once(
     written = event_counts(clean_db)[0]
     assert 0 < written < 20_000, "kill the flusher partway for this test to mean anything"
 
-    once = _flush_process(env, "--once")
+    once = flush_process(env, "--once")
     out, err = once.communicate(timeout=120)
     assert once.returncode == 0, err.decode()
     assert b"flushed" in out
@@ -260,7 +248,7 @@ def test_sigterm_finishes_the_batch_and_exits_zero(
     clean_db: Engine, redis_client: redis_lib.Redis, env: dict[str, str]
 ) -> None:
     xadd_all(redis_client, traffic(5000, prefix="term"))
-    process = _flush_process(env, "--batch-size", "250")
+    process = flush_process(env, "--batch-size", "250")
     _wait_for_events(clean_db, 250, process)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=30)

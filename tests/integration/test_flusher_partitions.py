@@ -3,10 +3,7 @@ partitions, and exactly-once into SQL through a kill, on one Redis and on a clus
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +15,7 @@ from service.domain.events import EventRecord
 from service.store.redis.event_stream import EventStream
 from service.store.redis.flusher_leases import PartitionLeases
 from service.store.redis.keys import Keys
-from tests.integration.flush_support import event, event_counts
+from tests.integration.flush_support import event, event_counts, flush_process
 from tests.support import stream_length
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,7 +86,10 @@ def test_two_flushers_share_the_work_and_a_killed_one_loses_and_doubles_nothing(
     records = spread_traffic(30_000, "share")
     xadd_partitioned(redis_client, records)
     assert all(redis_client.xlen(KEYS.events_stream(p)) for p in range(16))
-    first, second = _flush_process(env), _flush_process(env)
+    first, second = (
+        flush_process(env, "--batch-size", "500"),
+        flush_process(env, "--batch-size", "500"),
+    )
     try:
         # Both at work, each on its own partitions: every partition's group has consumers.
         wait_until(lambda: _consumers(redis_client) == 2, 30, "both flushers to take partitions")
@@ -105,7 +105,7 @@ def test_two_flushers_share_the_work_and_a_killed_one_loses_and_doubles_nothing(
         _, err = second.communicate(timeout=60)
     assert second.returncode == 0, err.decode()
     assert event_counts(clean_db) == (30_000, 30_000)
-    once = _flush_process(env, "--once")
+    once = flush_process(env, "--batch-size", "500", "--once")
     _, err = once.communicate(timeout=120)
     assert once.returncode == 0, err.decode()
     assert event_counts(clean_db) == (30_000, 30_000)
@@ -122,13 +122,3 @@ def _consumers(client: redis_lib.Redis) -> int:
         except redis_lib.ResponseError:  # no group yet
             continue
     return len(names)
-
-
-def _flush_process(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "flush", "--batch-size", "500", *args],
-        env={**os.environ, **env, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"},
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )

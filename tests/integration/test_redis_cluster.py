@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import random
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -34,6 +33,7 @@ from service.domain.roles import Role
 from service.settings import Settings
 from service.store.sql.tables import events
 from tests.functional.events_support import HEADERS, start_experiment
+from tests.integration.flush_support import flush_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -151,23 +151,13 @@ def cluster_app(
     svc.close()
 
 
-def _flusher(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "flush", "--batch-size", "500", *args],
-        env={**os.environ, **env, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"},
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
 def _run_with(
     app: Flask, env: dict[str, str], change: Any, engine: Engine, settle_s: float = 3.0
 ) -> Traffic:
     """Traffic and a flusher before, during and after `change()`; then everything drained."""
     traffic = Traffic(app)
     thread = threading.Thread(target=traffic.run, daemon=True)
-    flusher = _flusher(env)
+    flusher = flush_process(env, "--batch-size", "500")
     thread.start()
     try:
         _wait(lambda: len(traffic.accepted) > 300, 60, "traffic before the change")
@@ -185,7 +175,7 @@ def _run_with(
         flusher.terminate()
         _, err = flusher.communicate(timeout=60)
     assert flusher.returncode == 0, err.decode()
-    once = _flusher(env, "--once")
+    once = flush_process(env, "--batch-size", "500", "--once")
     _, err = once.communicate(timeout=300)
     assert once.returncode == 0, err.decode()
     with engine.connect() as conn:
