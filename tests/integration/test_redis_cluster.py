@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import subprocess
 import threading
 import time
@@ -87,6 +88,7 @@ class Traffic:
     errors: list[str] = field(default_factory=list)
     change_s: float = 0.0  # how long the cluster took to make the change
     recovered_s: float = 0.0  # from the change done to decisions with the ledger again
+    stored: set[str] = field(default_factory=set)  # event ids in SQL at the end
 
     def run(self) -> None:
         client = self.app.test_client()
@@ -121,24 +123,34 @@ class Traffic:
                     assert posted.json["accepted"] + posted.json["duplicates"] == len(batch)
                     self.accepted.update(e["id"] for e in batch)
 
-    def recovery_after(self, moment: float) -> float:
-        """Seconds from `moment` to the first of an unbroken run of decisions with the
-        ledger that lasts to the end (0 if none failed)."""
-        after = [(t, ok) for t, ok in self.decisions if t >= moment]
-        assert after, "no decisions after the change"
-        failed = [t for t, ok in after if not ok]
-        if not failed:
-            return 0.0
-        recovered = [t for t, ok in after if ok and t > failed[-1]]
-        assert recovered, "decisions never recovered"
-        return recovered[0] - moment
+    def recovery_after(self, moment: float, run: int = 20) -> float:
+        """Seconds from `moment` to the first of `run` decisions in a row with the ledger (a
+        single timeout later on, on a busy machine, is not a failover's doing)."""
+        streak = 0
+        for t, ok in self.decisions:
+            if t < moment:
+                continue
+            streak = streak + 1 if ok else 0
+            if streak == 1:
+                began = t
+            if streak == run:
+                return max(0.0, began - moment)
+        raise AssertionError("decisions never recovered")
 
 
 @pytest.fixture
 def cluster_app(
     own_cluster: str, env: dict[str, str], clean_db: Engine
 ) -> Iterator[tuple[Flask, dict[str, str]]]:
-    cluster_env = {**env, "REDIS_URL": own_cluster, "RATE_LIMIT_PER_MINUTE": "0"}
+    # Production's timeout (the suite's default is tolerant): a node that stops answering
+    # makes decisions fail closed, as it would for readers.
+    cluster_env = {
+        **env,
+        "REDIS_URL": own_cluster,
+        "RATE_LIMIT_PER_MINUTE": "0",
+        "REDIS_TIMEOUT_MS": "50",
+        "CONFIG_CHECK_MS": "1000",  # as in production: one version check a second
+    }
     app = create_app(Settings.from_env(cluster_env))
     svc = app.extensions["smallfavor"]
     _, token = svc.tokens.create("cluster", Role.editor, svc.clock())
@@ -181,8 +193,8 @@ def _run_with(
     with engine.connect() as conn:
         stored = conn.execute(select(events.c.event_id)).scalars().all()
     assert len(stored) == len(set(stored)), "an event was written twice"
-    assert set(stored) == traffic.accepted, (len(stored), len(traffic.accepted))
     assert not traffic.errors, traffic.errors[:5]
+    traffic.stored = set(stored)
     return traffic
 
 
@@ -204,6 +216,7 @@ def _nodes(url: str) -> list[dict[str, Any]]:
             "id": node["node_id"],
             "port": int(address.split(":")[1].split("@")[0]),
             "master": "master" in node["flags"],
+            "of": node["master_id"],
             "slots": node["slots"],
         }
         for address, node in raw.items()
@@ -227,6 +240,52 @@ def test_a_failover_loses_nothing_and_decisions_recover_within_two_seconds(
         _wait(lambda: node.info("replication")["role"] == "master", 30, "the replica to lead")
 
     traffic = _run_with(app, env, fail_over, clean_db)
+    assert traffic.stored == traffic.accepted, (len(traffic.stored), len(traffic.accepted))
+    # Shown with `pytest -s`: the figures docs/DEPLOY.md quotes.
+    failed = sum(not ok for _, ok in traffic.decisions)
+    print(
+        f"\nfailover: the cluster took {traffic.change_s:.2f} s; decisions recovered "
+        f"{traffic.recovered_s:.2f} s after; {failed} of {len(traffic.decisions)} decisions "
+        f"answered unavailable; {len(traffic.accepted)} events accepted, all in SQL once"
+    )
+    assert traffic.recovered_s <= 2.0, traffic.recovered_s
+
+
+def test_a_killed_master_is_replaced_and_decisions_follow_within_two_seconds(
+    cluster_app: tuple[Flask, dict[str, str]], clean_db: Engine, own_cluster: str, tmp_path: Path
+) -> None:
+    """No graceful hand-over: SIGKILL. The cluster promotes the replica once the master has
+    been unreachable for cluster-node-timeout (5 s here); the service, whose commands to that
+    node fail meanwhile, reloads its slot map and follows. Replication is asynchronous, so
+    writes the master acknowledged in its last moments may not have reached the replica: that
+    is the one way a failover can lose accepted events (docs/DEPLOY.md), and none may ever be
+    counted twice."""
+    app, env = cluster_app
+    _wait(lambda: sum(not n["master"] for n in _nodes(own_cluster)) == 3, 30, "the replicas")
+    nodes = _nodes(own_cluster)
+    # Not the node REDIS_URL names: a process starting while that node is down could not
+    # learn the slot map (docs/DEPLOY.md: name the cluster, not one node, in production).
+    url_port = int(own_cluster.rsplit(":", 1)[1])
+    master = next(n for n in nodes if n["master"] and n["slots"] and n["port"] != url_port)
+    replica = next(n for n in nodes if not n["master"] and n["of"] == master["id"])
+
+    def kill_master() -> None:
+        pid = int((tmp_path / "cluster" / f"node-{master['port']}" / "redis.pid").read_text())
+        os.kill(pid, signal.SIGKILL)
+        node = redis_lib.Redis(port=replica["port"], decode_responses=True)
+        _wait(lambda: node.info("replication")["role"] == "master", 60, "the replica to lead")
+
+    traffic = _run_with(app, env, kill_master, clean_db)
+    lost = traffic.accepted - traffic.stored
+    assert traffic.stored <= traffic.accepted
+    failed = sum(not ok for _, ok in traffic.decisions)
+    print(
+        f"\nmaster killed: the cluster took {traffic.change_s:.2f} s to promote its replica; "
+        f"decisions recovered {traffic.recovered_s:.2f} s after; {failed} of "
+        f"{len(traffic.decisions)} decisions answered unavailable; {len(lost)} of "
+        f"{len(traffic.accepted)} accepted events lost with the master, none doubled"
+    )
+    assert len(lost) <= len(traffic.accepted) // 100
     assert traffic.recovered_s <= 2.0, traffic.recovered_s
 
 
@@ -264,7 +323,14 @@ def test_resharding_during_ingest_loses_and_doubles_nothing(
         )
         assert moved.returncode == 0, moved.stdout[-2000:] + moved.stderr
 
-    _run_with(app, env, reshard, clean_db, settle_s=1.0)
+    traffic = _run_with(app, env, reshard, clean_db, settle_s=1.0)
+    assert traffic.stored == traffic.accepted, (len(traffic.stored), len(traffic.accepted))
+    failed = sum(not ok for _, ok in traffic.decisions)
+    print(
+        f"\nresharding 2000 slots took {traffic.change_s:.2f} s; {failed} of "
+        f"{len(traffic.decisions)} decisions answered unavailable; "
+        f"{len(traffic.accepted)} events accepted, all in SQL once"
+    )
     (target,) = moves
     moved = next(n for n in _nodes(own_cluster) if n["id"] == target["id"])
     assert _slot_count(moved) == _slot_count(target) + 2000

@@ -9,27 +9,38 @@ node. This is hand-written rather than redis-py's pipeline because it is the per
 of both hot paths: the cluster pipeline's bookkeeping cost more CPU than the commands.
 
 Replies that are errors come back in place as exception objects, so one refused command never
-desynchronises the others. The caller's `retry` then resends those few through the client's
-ordinary path, which follows MOVED and ASK redirects (and updates its slot map), or, for a
-script the server has not cached (NOSCRIPT: a restarted or new node), sends the script itself:
-a refused EVALSHA ran nothing, so sending it again is safe.
+desynchronises the others. Those few are then resent through the client's ordinary path,
+which follows MOVED and ASK redirects (and updates its slot map), or, for a script the server
+has not cached (NOSCRIPT: a restarted or new node), sends the script itself: a refused EVALSHA
+ran nothing, so sending it again is safe.
+
+A node that does not answer at all (a master that died) raises, and the request fails closed;
+since these commands bypass the cluster client's own error handling, the next request, at most
+once a second, first reloads the slot map (CLUSTER SLOTS from a node that answers), so that
+once a replica has taken over, requests go to it.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from redis.cluster import RedisCluster
 from redis.exceptions import (
     AskError,
     ClusterDownError,
+    ConnectionError,
     MovedError,
     NoScriptError,
     ResponseError,
+    TimeoutError,
     TryAgainError,
 )
 
-from service.store.redis.client import RedisClient, is_cluster
+from service.store.redis.client import RedisClient
 
 Command = tuple[Any, ...]
 # Replies a cluster gives while slots move or a replica takes over: resent by the client.
@@ -48,12 +59,13 @@ def send(
     and cluster redirects are raised after every reply has been read.
     """
     groups: dict[Any, list[int]] = {}
-    if is_cluster(client):
+    if isinstance(client, RedisCluster):
+        _topology(client).refresh_if_needed()
         for i, (key, _) in enumerate(commands):
-            node = client.get_node_from_key(key)  # type: ignore[union-attr]
+            node = client.get_node_from_key(key)  # type: ignore[no-untyped-call]
             groups.setdefault(node.redis_connection.connection_pool, []).append(i)
     else:
-        groups[client.connection_pool] = list(range(len(commands)))  # type: ignore[union-attr]
+        groups[client.connection_pool] = list(range(len(commands)))
 
     replies: list[Any] = [None] * len(commands)
     taken = []
@@ -68,10 +80,12 @@ def send(
                     replies[i] = conn.read_response()
                 except ResponseError as exc:  # a whole error reply: the stream stays in step
                     replies[i] = exc
-    except BaseException:
+    except BaseException as exc:
         # A half-read reply must never reach the next user of these connections.
         for _, conn, _ in taken:
             conn.disconnect()
+        if isinstance(client, RedisCluster) and isinstance(exc, ConnectionError | TimeoutError):
+            _topology(client).failed()
         raise
     finally:
         for pool, conn, _ in taken:
@@ -93,3 +107,43 @@ def _resend(client: RedisClient, command: Command, scripts: Mapping[str, str]) -
         if command[0] != "EVALSHA":
             raise
         return client.execute_command("EVAL", scripts[command[1]], *command[2:])  # type: ignore[no-untyped-call]
+
+
+class _Topology:
+    """When a cluster client's slot map should be reloaded: after a node failed to answer, at
+    most once per REFRESH_EVERY_S (a dead node must not make every request ask)."""
+
+    REFRESH_EVERY_S = 1.0
+
+    def __init__(self, client: RedisCluster) -> None:
+        self._client = weakref.ref(client)
+        self._lock = threading.Lock()
+        self._failed = False
+        self._refreshed_at = -self.REFRESH_EVERY_S
+
+    def failed(self) -> None:
+        self._failed = True
+
+    def refresh_if_needed(self) -> None:
+        if not self._failed or time.monotonic() - self._refreshed_at < self.REFRESH_EVERY_S:
+            return
+        with self._lock:
+            if not self._failed:
+                return
+            self._refreshed_at = time.monotonic()
+            client = self._client()
+            if client is not None:
+                client.nodes_manager.initialize()
+            self._failed = False
+
+
+_topologies: weakref.WeakKeyDictionary[RedisCluster, _Topology] = weakref.WeakKeyDictionary()
+_topologies_lock = threading.Lock()
+
+
+def _topology(client: RedisCluster) -> _Topology:
+    topology = _topologies.get(client)
+    if topology is None:
+        with _topologies_lock:
+            topology = _topologies.setdefault(client, _Topology(client))
+    return topology
