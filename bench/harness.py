@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -15,24 +16,34 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis
+from redis.cluster import RedisCluster
 from sqlalchemy import text
 
 from service.settings import Settings
 from service.store import migrate
+from service.store.redis.keys import Keys
 from service.store.sql.engine import build_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_SCHEMA = "smallfavor_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
+CLUSTER_SCRIPT = ROOT / ".ci/redis-cluster"
+
+BenchRedis = redis.Redis | RedisCluster
 
 
-def bench_environment(port: int) -> dict[str, str]:
-    """Production mode on the real servers, in a schema and Redis database of its own."""
+def bench_environment(port: int, redis_url: str | None = None) -> dict[str, str]:
+    """Production mode on the real servers, in a schema and Redis database of its own.
+
+    Redis is BENCH_REDIS_URL (default: database 14 of this machine's server), or `redis_url`;
+    either may name a node of a Redis Cluster (no /db suffix then: a cluster has only 0)."""
     base = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
     return {
         **os.environ,
         "SMALLFAVOR_ENV": "production",
         "DATABASE_URL": f"{base}?options=-csearch_path%3D{BENCH_SCHEMA}",
-        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+        "REDIS_URL": redis_url or os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
         "SECRET_KEY": "bench-secret-" + "s" * 40,
         "WEBHOOK_SECRET": "bench-webhook-" + "w" * 40,
         "HOST": "127.0.0.1",
@@ -53,6 +64,66 @@ def fresh_schema(env: dict[str, str]) -> Settings:
     migrate.upgrade(engine)
     engine.dispose()
     return settings
+
+
+def bench_redis(url: str) -> BenchRedis:
+    """A client (decode_responses) for the bench's Redis: a cluster client when the server
+    says cluster_enabled, else a plain one."""
+    probe = redis.Redis.from_url(url, socket_timeout=5, decode_responses=True)
+    try:
+        clustered = bool(probe.info("cluster").get("cluster_enabled"))
+    finally:
+        probe.close()
+    if not clustered:
+        return redis.Redis.from_url(url, decode_responses=True)
+    if re.search(r"://[^/]*/[1-9]", url):
+        raise SystemExit(f"{url} names a Redis Cluster, which has database 0 only: drop the /db")
+    return RedisCluster.from_url(url, decode_responses=True)
+
+
+def is_cluster(client: BenchRedis) -> bool:
+    return isinstance(client, RedisCluster)
+
+
+def empty_redis(client: BenchRedis) -> None:
+    """FLUSHDB the bench's database, on every primary of a cluster."""
+    if isinstance(client, RedisCluster):
+        client.flushdb(target_nodes=RedisCluster.PRIMARIES)
+    else:
+        client.flushdb()
+
+
+def stream_lengths(client: BenchRedis, keys: Keys) -> list[int]:
+    """XLEN of every event partition's stream, in partition order (0 for a missing one)."""
+    pipe = client.pipeline(transaction=False)
+    for partition in range(keys.partitions):
+        pipe.xlen(keys.events_stream(partition))
+    return [int(n) for n in pipe.execute()]
+
+
+def primary_of(client: BenchRedis, key: str) -> str:
+    """host:port of the primary holding `key` ("single" on one server)."""
+    if isinstance(client, RedisCluster):
+        return str(client.get_node_from_key(key).name)
+    return "single"
+
+
+@contextmanager
+def local_cluster(replicas: int = 1) -> Iterator[str]:
+    """A throwaway Redis Cluster of 3 masters with `replicas` replicas each (.ci/redis-cluster)
+    in a temp dir, stopped and removed on exit; yields the first node's URL."""
+    with tempfile.TemporaryDirectory(prefix="bench-cluster-") as directory:
+        try:
+            started = subprocess.run(
+                ["bash", str(CLUSTER_SCRIPT), "start", directory, str(replicas)],
+                capture_output=True,
+                text=True,
+            )
+            if started.returncode != 0:
+                raise SystemExit(f"the local Redis Cluster did not start:\n{started.stderr}")
+            yield started.stdout.strip()
+        finally:
+            subprocess.run(["bash", str(CLUSTER_SCRIPT), "stop", directory], check=False)
 
 
 @contextmanager
@@ -159,8 +230,9 @@ class RoundSummary:
 def summarise_rounds(rounds: dict[str, list[WrkResult]]) -> RoundSummary:
     """A table of each endpoint's best and median round. The best round is the one least
     disturbed by other load on this shared machine (as timeit takes the minimum)."""
+    width = max(12, *(len(name) for name in rounds))
     lines = [
-        f"{'endpoint':<12} {'best req/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'median':>7} "
+        f"{'endpoint':<{width}} {'best req/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'median':>7} "
         f"{'errors':>6}   rounds (req/s)"
     ]
     best: dict[str, WrkResult] = {}
@@ -170,7 +242,7 @@ def summarise_rounds(rounds: dict[str, list[WrkResult]]) -> RoundSummary:
         best[name], medians[name] = ordered[-1], ordered[len(ordered) // 2]
         each = " ".join(f"{r.requests_per_second:.0f}" for r in results)
         lines.append(
-            f"{name:<12} {best[name].requests_per_second:>10.0f} {best[name].p50_ms:>7.2f} "
+            f"{name:<{width}} {best[name].requests_per_second:>10.0f} {best[name].p50_ms:>7.2f} "
             f"{best[name].p99_ms:>7.2f} {medians[name].requests_per_second:>7.0f} "
             f"{sum(r.errors for r in results):>6}   {each}"
         )

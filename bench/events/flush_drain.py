@@ -5,11 +5,15 @@
 Generates N accepted events in arrival order (50k visitors, 3 experiments; page views of
 an impression, usually a view, sometimes a click, a dismissal or a donation), then per round:
 (a) COPY the same rows, prepared beforehand, into an events-shaped table with the same
-indexes: the database's ceiling; (b) XADD them to the Redis stream (untimed, pipelined) and
-time `flush --once` draining them into events, visitor outcomes and daily rollups, in one
-process and (--processes) in several at once, consumers of the same group.
-PostgreSQL and Redis as in bench/decision (BENCH_DATABASE_URL, BENCH_REDIS_URL). Prints
-events/s for both and the ratio. Target: flusher >= 25,000 events/s.
+indexes: the database's ceiling; (b) XADD them to the event partitions' Redis streams, each
+to its visitor's partition as the service does (untimed, pipelined), and time `flush --once`
+draining them into events, visitor outcomes and daily rollups, in one process and
+(--processes) in several at once. `flush --once` drains every partition in turn and takes
+over whatever is pending in each, so several at once overlap (their duplicates are shown);
+bench.events.flush_scaling measures long-running flushers sharing the partitions by lease.
+PostgreSQL and Redis as in bench/decision (BENCH_DATABASE_URL, BENCH_REDIS_URL; a Redis
+Cluster node too). Prints events/s for both and the ratio. Target: flusher >= 25,000
+events/s.
 """
 
 from __future__ import annotations
@@ -20,10 +24,9 @@ import random
 import time
 from typing import Any
 
-import redis
 from sqlalchemy import Engine, text
 
-from bench.harness import bench_environment, fresh_schema
+from bench.harness import BenchRedis, bench_environment, bench_redis, empty_redis, fresh_schema
 from service.domain.events import ANNUAL_MULTIPLIER, EventRecord, EventType, Source
 from service.jobs.flusher import open_flusher
 from service.settings import Settings
@@ -125,19 +128,28 @@ def raw_copy(engine: Engine, rows: list[tuple[Any, ...]]) -> float:
     return time.perf_counter() - started
 
 
-def flusher_drain(
-    settings: Settings, records: list[EventRecord], batch_size: int, processes: int
-) -> float:
-    """Seconds for `flush --once` in `processes` processes (consumers of the one group) to
-    drain the records, XADDed beforehand (untimed, as is starting the processes)."""
-    client = redis.Redis.from_url(settings.redis_url or "", decode_responses=True)
-    client.flushdb()
-    stream = Keys(settings.redis_prefix).events_stream()
+def fill_partitions(
+    client: BenchRedis, keys: Keys, records: list[EventRecord], suffix: str = ""
+) -> None:
+    """XADD every record to its visitor's partition stream, as the service's ingest does,
+    pipelined in order (so each partition holds its records in arrival order). With a suffix,
+    to `<the partition's stream><suffix>` instead (same hash tag, so same slot)."""
     for start in range(0, len(records), 1000):
         pipe = client.pipeline(transaction=False)
         for record in records[start : start + 1000]:
+            stream = keys.events_stream(keys.partition_of(record.visitor)) + suffix
             pipe.xadd(stream, record.to_fields())  # type: ignore[arg-type]
         pipe.execute()
+
+
+def flusher_drain(
+    settings: Settings, records: list[EventRecord], batch_size: int, processes: int
+) -> tuple[float, int]:
+    """(seconds, duplicates) for `flush --once` in `processes` processes to drain the
+    records, XADDed beforehand to their partitions (untimed, as is starting the processes)."""
+    client = bench_redis(settings.redis_url or "")
+    empty_redis(client)
+    fill_partitions(client, Keys(settings.redis_prefix, settings.event_partitions), records)
     client.close()
     # Forked, so each process builds its own connections and imports nothing anew; all
     # start draining at the barrier, and the clock runs from there to the last one done.
@@ -152,19 +164,21 @@ def flusher_drain(
         worker.start()
     barrier.wait()
     started = time.perf_counter()
-    inserted = sum(results.get(timeout=600) for _ in workers)
+    counts = [results.get(timeout=600) for _ in workers]
     elapsed = time.perf_counter() - started
     for worker in workers:
         worker.join()
+    inserted = sum(new for new, _ in counts)
     if inserted != len(records):
         raise SystemExit(f"flusher wrote {inserted} of {len(records)} events")
-    return elapsed
+    return elapsed, sum(duplicates for _, duplicates in counts)
 
 
 def _drain(settings: Settings, batch_size: int, barrier: Any, results: Any) -> None:
     with open_flusher(settings, batch_size) as flusher:
         barrier.wait()
-        results.put(flusher.run_once().inserted)
+        counts = flusher.run_once()
+        results.put((counts.inserted, counts.duplicates))
 
 
 def main() -> None:
@@ -188,6 +202,7 @@ def main() -> None:
 
     flushers = sorted({1, args.processes})
     rates: dict[str, list[float]] = {"raw COPY": []} | {f"flusher x{n}": [] for n in flushers}
+    duplicates: dict[str, list[int]] = {f"flusher x{n}": [] for n in flushers}
     # Rounds alternate, so a burst of other load on this shared machine hits every side; the
     # best round of each is the least disturbed one, the median is shown beside it.
     for _ in range(args.rounds):
@@ -195,13 +210,19 @@ def main() -> None:
         rates["raw COPY"].append(len(records) / raw_copy(engine, prepared))
         for n in flushers:
             reset(engine)
-            seconds = flusher_drain(settings, records, args.batch_size, n)
+            seconds, doubled = flusher_drain(settings, records, args.batch_size, n)
             rates[f"flusher x{n}"].append(len(records) / seconds)
+            duplicates[f"flusher x{n}"].append(doubled)
     engine.dispose()
-    print(report(rates, len(records), args.batch_size))
+    print(report(rates, len(records), args.batch_size, duplicates))
 
 
-def report(rates: dict[str, list[float]], n: int, batch_size: int) -> str:
+def report(
+    rates: dict[str, list[float]],
+    n: int,
+    batch_size: int,
+    duplicates: dict[str, list[int]] | None = None,
+) -> str:
     lines = [
         f"{n} events, batch size {batch_size}; flusher xN: N flush --once processes",
         f"{'':<11} {'best/s':>9} {'median/s':>9}   rounds",
@@ -219,6 +240,9 @@ def report(rates: dict[str, list[float]], n: int, batch_size: int) -> str:
                 f"{median[name] / median['raw COPY']:.2f} medians; "
                 f"{best[name]:.0f} events/s (target >= {TARGET})"
             )
+    for name, values in (duplicates or {}).items():
+        each = " ".join(str(v) for v in values)
+        lines.append(f"{name}: entries written twice (idempotent, not counted) per round: {each}")
     return "\n".join(lines)
 
 

@@ -3,16 +3,18 @@
     .venv/bin/python -m bench.events.ingest [--seconds 10] [--rounds 3] [--connections 32]
 
 Starts the service in production mode against PostgreSQL and Redis (BENCH_DATABASE_URL,
-BENCH_REDIS_URL; defaults are this machine's servers) with the rate limiter off, seeds the 5
-running experiments of bench/decision, and signs a pool of decision tokens for them (one
-visitor each, issued now). wrk then posts {"events": [10 events]} as snippet.js's
-sendBeacon does (text/plain, desktop Chrome User-Agent): 5 impressions, 3 views, a click and
-a dismissal, each with a new id and a token from the pool (--tokens-per-batch of them per
-batch), alternating rounds with a hello-world JSON endpoint on the same gunicorn config.
+BENCH_REDIS_URL; defaults are this machine's servers; BENCH_REDIS_URL may name a node of a
+Redis Cluster, without /db) with the rate limiter off, seeds the 5 running experiments of
+bench/decision, and signs a pool of decision tokens for them (one visitor each, issued now).
+wrk then posts {"events": [10 events]} as snippet.js's sendBeacon does (text/plain, desktop
+Chrome User-Agent): 5 impressions, 3 views, a click and a dismissal, each with a new id and a
+token from the pool (--tokens-per-batch of them per batch), alternating rounds with a
+hello-world JSON endpoint on the same gunicorn config.
 Before timing, one batch must answer 202 with all 10 accepted, and so must every answer of a
 short wrk run of the same script. No flusher runs: accepted events pile up in the Redis
-stream, whose growth cross-checks req/s x 10; the bench's Redis database is emptied at the
-end. Prints req/s, p50, p99, accepted events/s and the ratio. Target: >= 10,000 events/s.
+streams (one per event partition, EVENT_PARTITIONS), whose total growth cross-checks
+req/s x 10; the bench's Redis database (every primary of a cluster) is emptied at the end.
+Prints req/s, p50, p99, accepted events/s and the ratio. Target: >= 10,000 events/s.
 
 Then it runs bench.events.flush_drain (the flusher's drain rate next to a raw COPY of the
 same rows) with the same --rounds, unless --skip-flusher.
@@ -34,10 +36,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import redis
-
 from bench.decision.run import EXPERIMENTS, seed
-from bench.harness import WrkResult, bench_environment, gunicorn, run_wrk, summarise_rounds
+from bench.harness import (
+    BenchRedis,
+    WrkResult,
+    bench_environment,
+    bench_redis,
+    empty_redis,
+    gunicorn,
+    run_wrk,
+    stream_lengths,
+    summarise_rounds,
+)
 from service.domain.tokens import TokenSigner
 from service.settings import Settings
 from service.store.redis.keys import Keys
@@ -126,7 +136,7 @@ def check_script(url: str, script: Path, directory: Path) -> int:
 @dataclass(frozen=True)
 class EventsRound:
     wrk: WrkResult
-    stream_growth: int  # entries added to the Redis stream during the round
+    stream_growth: int  # entries added to the partitions' streams during the round
 
     @property
     def events_per_second(self) -> float:
@@ -154,8 +164,8 @@ def main() -> None:
     hello_env = bench_environment(8185)
     seed(app_env)
     settings = Settings.from_env(app_env)
-    client = redis.Redis.from_url(app_env["REDIS_URL"])
-    stream = Keys(settings.redis_prefix).events_stream()
+    client = bench_redis(app_env["REDIS_URL"])
+    keys = Keys(settings.redis_prefix, settings.event_partitions)
     tokens = token_pool(app_env["SECRET_KEY"], args.tokens, int(time.time()))
     try:
         with tempfile.TemporaryDirectory(prefix="bench-events-") as tmp:
@@ -171,11 +181,11 @@ def main() -> None:
                     {"hello-world": hello_url, "events": app_url},
                     {"hello-world": HELLO_SCRIPT, "events": script},
                     client,
-                    stream,
+                    keys,
                     args,
                 )
     finally:
-        client.flushdb()  # the stream and dedupe marks of a few hundred thousand events
+        empty_redis(client)  # the streams and dedupe marks of a few hundred thousand events
         client.close()
     print(report(rounds, args.connections, args.tokens_per_batch, args.seconds))
     if not args.skip_flusher:
@@ -189,8 +199,8 @@ def main() -> None:
 def measure(
     urls: dict[str, str],
     scripts: dict[str, Path],
-    client: redis.Redis,
-    stream: str,
+    client: BenchRedis,
+    keys: Keys,
     args: argparse.Namespace,
 ) -> tuple[list[WrkResult], list[EventsRound]]:
     for name, script in scripts.items():  # warm up both
@@ -209,11 +219,11 @@ def measure(
                 seconds=args.seconds,
             )
         )
-        before = int(client.xlen(stream))
+        before = sum(stream_lengths(client, keys))
         result = run_wrk(
             urls["events"], scripts["events"], connections=args.connections, seconds=args.seconds
         )
-        events.append(EventsRound(result, int(client.xlen(stream)) - before))
+        events.append(EventsRound(result, sum(stream_lengths(client, keys)) - before))
     return hello, events
 
 

@@ -52,7 +52,10 @@ class Bucket:
 
 def bucket(experiment: Experiment, visitor: str) -> Bucket:
     seed = experiment.seed
-    in_traffic = unit_draw(seed, "traffic", visitor) < experiment.traffic
+    # A draw is below 1.0 always: at full traffic the hash need not be computed.
+    in_traffic = (
+        experiment.traffic >= 1.0 or unit_draw(seed, "traffic", visitor) < experiment.traffic
+    )
     if experiment.holdout > 0 and unit_draw(seed, "holdout", visitor) < experiment.holdout:
         return Bucket(in_traffic, HOLDOUT)
     weights = [variant.weight for variant in experiment.variants]

@@ -93,7 +93,7 @@ class Flusher:
         block_ms: int = 1000,
         claim_idle_ms: int = 60_000,
         maintenance_every_s: float = 5.0,
-        refresh_every_s: float = 2.0,
+        refresh_every_s: float = 1.0,
         idle_wait_s: float = 0.1,
         backoff_s: tuple[float, float] = (0.25, 30.0),
         clock: Callable[[], float] = time.monotonic,
@@ -183,8 +183,11 @@ class Flusher:
             while not stop.is_set():
                 try:
                     if self._clock() >= next_refresh:
-                        next_refresh = self._clock() + self._refresh_every
-                        self._refresh_holdings()
+                        settled = self._refresh_holdings()
+                        # Short of its share, it looks again soon: another flusher is about
+                        # to release partitions (it learns of this one at its own refresh).
+                        wait = self._refresh_every if settled else self._refresh_every / 5
+                        next_refresh = self._clock() + wait
                     worked = self._settle_held(stop)
                     due = min(next_maintenance, next_refresh)
                     ready = [s for s, state in self._held.values() if not state.own_pending]
@@ -215,8 +218,9 @@ class Flusher:
 
     # -- steps ----------------------------------------------------------------------------
 
-    def _refresh_holdings(self) -> None:
-        owned, acquired = self._source.refresh(int(time.time() * 1000))
+    def _refresh_holdings(self) -> bool:
+        """Follow the leases; returns whether this flusher holds its fair share."""
+        owned, acquired, settled = self._source.refresh(int(time.time() * 1000))
         names = {stream.name for stream in owned}
         for name in list(self._held):
             if name not in names:
@@ -225,6 +229,7 @@ class Flusher:
         for stream in owned:
             if stream.name not in self._held or stream.name in {s.name for s in acquired}:
                 self._held[stream.name] = (stream, _StreamState(next_claim=self._clock()))
+        return settled
 
     def _settle_held(self, stop: threading.Event) -> bool:
         """Groups, take-overs, own pending entries and idle consumers' entries of the streams

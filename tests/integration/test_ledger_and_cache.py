@@ -56,13 +56,17 @@ def ask(decider: Decider, visitor: str, **params: str) -> dict[str, Any]:
     return decider.answer(request)
 
 
+def warm_up(the_decider: Any) -> None:
+    """Connections are made, and scripts loaded, on first use of each server: on a cluster,
+    forty visitors' slots cover three masters many times over."""
+    for n in range(40):
+        ask(the_decider, f"reader-warm-up-{n}")
+
+
 def test_one_round_trip_for_new_and_returning_readers(decider, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     the_decider, experiments = decider
     experiments.append(running("ask"))
-    # The first call to each server after a script flush also sends the script: on a cluster,
-    # warm every node up (forty visitors' slots cover three masters many times over).
-    for n in range(40):
-        ask(the_decider, f"reader-warm-up-{n}")
+    warm_up(the_decider)
     trips = RoundTrips(monkeypatch)
     first = ask(the_decider, "reader-000001")
     assert first["banner"] is not None
@@ -79,6 +83,7 @@ def test_second_trip_only_when_the_guess_was_wrong(decider, monkeypatch) -> None
             running("thanks", priority=1, targeting={"audience": "supporters"}),
         ]
     )
+    warm_up(the_decider)
     trips = RoundTrips(monkeypatch)
     body = ask(the_decider, "reader-000002", supporter="1")
     assert body["banner"]["experiment"] == "thanks"

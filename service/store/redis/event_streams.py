@@ -22,8 +22,9 @@ class StreamSource(Protocol):
         """Every stream that may hold entries."""
         ...
 
-    def refresh(self, now_ms: int) -> tuple[list[EventStream], list[EventStream]]:
-        """(the streams held now, those of them newly taken over)."""
+    def refresh(self, now_ms: int) -> tuple[list[EventStream], list[EventStream], bool]:
+        """(the streams held now, those of them newly taken over, whether this process holds
+        its fair share of them)."""
         ...
 
     def release(self) -> None:
@@ -41,9 +42,9 @@ class FixedStreams:
     def everything(self) -> list[EventStream]:
         return list(self._streams)
 
-    def refresh(self, now_ms: int) -> tuple[list[EventStream], list[EventStream]]:
+    def refresh(self, now_ms: int) -> tuple[list[EventStream], list[EventStream], bool]:
         new, self._new = self._new, False
-        return list(self._streams), list(self._streams) if new else []
+        return list(self._streams), list(self._streams) if new else [], True
 
     def release(self) -> None:
         self._new = True
@@ -65,7 +66,7 @@ class PartitionedStreams:
         count = partitions_in_use(self._client, self._keys)
         return [self.stream(None)] + [self.stream(p) for p in range(count)]
 
-    def refresh(self, now_ms: int) -> tuple[list[EventStream], list[EventStream]]:
+    def refresh(self, now_ms: int) -> tuple[list[EventStream], list[EventStream], bool]:
         state = self.leases.refresh(now_ms)
         owned = [self.stream(p) for p in sorted(state.owned)]
         acquired = [self.stream(p) for p in sorted(state.acquired)]
@@ -75,7 +76,7 @@ class PartitionedStreams:
                 owned.append(legacy)
                 if 0 in state.acquired:
                     acquired.append(legacy)
-        return owned, acquired
+        return owned, acquired, state.settled
 
     def release(self) -> None:
         self.leases.release_all()

@@ -53,6 +53,12 @@ class LeaseState:
     partitions: int  # how many partitions exist (the largest count any process has used)
     flushers: int  # live flushers seen
 
+    @property
+    def settled(self) -> bool:
+        """Whether this flusher holds its fair share (not fewer: it waits for others to
+        release theirs, and looks again soon)."""
+        return len(self.owned) >= math.ceil(self.partitions / max(1, self.flushers))
+
 
 def partitions_in_use(client: RedisClient, keys: Keys) -> int:
     """The largest partition count any process has used, recording this one's."""
