@@ -26,12 +26,15 @@ generation or one of the four before it, and a generation's keys expire once the
 they guard could no longer be accepted (so a mark lives the window plus at most a quarter).
 A mark is 9 bytes of a 12-byte BLAKE2b digest of the event id, stored as an empty-valued field
 of a small hash; the other 3 bytes pick the hash (the bucket) among the generation's n. Small
-hashes are stored by Redis as one compact list (ziplist/listpack, up to 128 fields), about 14
-bytes a mark instead of ~100 for a key of its own. n is fixed when a generation begins, from
-the previous generation's count of marks (48 a bucket on average), so buckets stay compact at
-any traffic after the first generation. The 96-bit digest makes a false duplicate a ~2^-70
-event. A retry with a different token after the window is not caught here; SQL, which keeps
-every event id for good, still refuses to count it twice.
+hashes are stored by Redis as one compact list (ziplist/listpack, up to 128 fields by
+default), about 14 bytes a mark instead of ~100 for a key of its own. n is fixed when a
+generation begins: at least 256, and more when the previous generation's marks would average
+over 48 a bucket, so buckets stay compact at any traffic (the first generation of a busy
+install aside: past 128 marks a bucket Redis switches it to a plain hash table, ~70 bytes a
+mark, for a few hours). Buckets are made on first use, so a quiet install pays for few.
+The 96-bit digest makes a false duplicate a ~2^-70 event. A retry with a different token
+after the window is not caught here; SQL, which keeps every event id for good, still refuses
+to count it twice.
 """
 
 from __future__ import annotations
@@ -221,7 +224,7 @@ local function generations(stem)
   local n = tonumber(redis.call('HGET', meta, 'n'))
   if not n then
     local before = tonumber(redis.call('HGET', stem .. (g - 1), 'c') or '0')
-    n = 16
+    n = 256
     while n * 48 < before and n < 65536 do n = n * 2 end
     redis.call('HSET', meta, 'n', n)
     redis.call('EXPIRE', meta, gttl)
