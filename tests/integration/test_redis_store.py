@@ -35,6 +35,35 @@ def test_visitor_keys_share_one_cluster_slot() -> None:
     assert tag == "v:reader-123456"
 
 
+def test_event_partitions_spread_evenly_over_the_slots_and_keep_their_keys_together() -> None:
+    from redis.crc import key_slot
+
+    for count in (1, 3, 16, 24, 64):
+        keys = Keys("sf", count)
+        for p in range(count):
+            slot = key_slot(keys.events_stream(p).encode())
+            # The p-th share of the 16384 slots: whatever contiguous ranges the masters own,
+            # the partitions fall evenly among them.
+            assert p * 16384 // count <= slot < (p + 1) * 16384 // count
+            same = {
+                key_slot(name.encode())
+                for name in (
+                    keys.events_stream(p),
+                    keys.events_dead_letter(p),
+                    keys.dedupe_base(p) + "123:45",
+                    keys.live_counters(p, "ask", "2026-11-28"),
+                    keys.live_visitors(p, "ask", "control", "2026-11-28"),
+                )
+            }
+            assert same == {slot}
+    keys = Keys("sf", 16)
+    visitors = [f"reader-{n:06d}" for n in range(16_000)]
+    counts = [0] * 16
+    for visitor in visitors:
+        counts[keys.partition_of(visitor)] += 1
+    assert max(counts) < 1.1 * 1000 and min(counts) > 0.9 * 1000
+
+
 def test_erase_removes_only_that_visitors_keys(redis_client: redis_lib.Redis) -> None:
     keys = Keys("sf")
     redis_client.hset(keys.ledger("reader-a-1234"), "imp", 1)
