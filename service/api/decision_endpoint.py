@@ -65,13 +65,13 @@ class DecisionEndpoint:
             *extra,
             *self._cors.headers(origin, False),
         ]
-        start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+        start_response(
+            _STATUS_LINES.get(status) or f"{status} {HTTPStatus(status).phrase}", headers
+        )
         return [b""] if method == "HEAD" else [payload]
 
     def _answer(self, environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        args: dict[str, str] = {}
-        for name, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
-            args.setdefault(name, value)  # the first value wins, as in Flask's request.args
+        args = _query_args(environ.get("QUERY_STRING", ""))
         try:
             parsed = parse_decision_request(
                 args,
@@ -85,3 +85,23 @@ class DecisionEndpoint:
         except Exception:
             log.exception("decision failed")
             return 500, error_body("internal", "internal server error")
+
+
+_STATUS_LINES = {code: f"{code} {HTTPStatus(code).phrase}" for code in (200, 400, 429, 500)}
+
+
+def _query_args(query: str) -> dict[str, str]:
+    """The query string as request.args would give it (the first value of a name wins, blank
+    values kept). Most of the snippet's parameters need no decoding, so parse_qsl's decoding
+    of every name and value is done only where a '%' or '+' asks for it."""
+    if "%" in query or "+" in query:
+        args: dict[str, str] = {}
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            args.setdefault(name, value)
+        return args
+    args = {}
+    for pair in query.split("&"):
+        if pair:
+            name, _, value = pair.partition("=")
+            args.setdefault(name, value)
+    return args

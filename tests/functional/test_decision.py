@@ -75,6 +75,23 @@ def test_banner_for_a_targeted_reader(client: FlaskClient, start, services: Serv
     )
 
 
+def test_encoded_and_plain_query_strings_mean_the_same(client: FlaskClient, start) -> None:  # type: ignore[no-untyped-def]
+    start(targeting={"countries": ["US"], "sections": ["world"], "tags": ["climate"]})
+    headers = {"User-Agent": MOBILE_UA, "CF-IPCountry": "US"}
+    plain = "visitor=reader-000777&placement=article-end&section=world&tags=energy,climate"
+    encoded = (
+        "visitor=reader%2D000777&placement=article-end&section=%77orld&tags=energy%2C+climate"
+        "&url=https%3A%2F%2Fexample.org%2Fa%3Fb%3Dc&section=ignored-second-value"
+    )
+    first = client.get(f"/v1/decision?{plain}", headers=headers)
+    second = client.get(f"/v1/decision?{encoded}", headers=headers)
+    assert first.status_code == second.status_code == 200
+    assert first.json["banner"] is not None
+    assert first.json["banner"]["variant"] == second.json["banner"]["variant"]
+    bad = client.get("/v1/decision?visitor=short&placement=article-end", headers=headers)
+    assert bad.status_code == 400 and "visitor" in bad.json["error"]["fields"]
+
+
 def test_the_same_reader_always_gets_the_same_variant(client: FlaskClient, start) -> None:  # type: ignore[no-untyped-def]
     start()
     variants = {decide(client).json["banner"]["variant"] for _ in range(5)}
