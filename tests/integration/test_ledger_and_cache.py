@@ -111,6 +111,41 @@ def test_a_ledger_under_its_former_key_is_read_and_moved(redis_client: redis_lib
     assert 990 < redis_client.ttl(keys.ledger("reader-000004")) <= 1000
 
 
+def test_a_thread_per_request_server_neither_leaks_nor_exhausts_connections(
+    redis_url: str,
+) -> None:
+    """Each thread keeps a connection for the hot path (one_round_trip.py); a thread that ends
+    gives it back, so a server starting a thread per request reuses a few connections."""
+    import threading
+
+    from tests.support import redis_for_tests
+
+    client = redis_for_tests(redis_url)
+    pools = (
+        [node.redis_connection.connection_pool for node in client.get_nodes()]
+        if hasattr(client, "get_nodes")
+        else [client.connection_pool]
+    )
+    for pool in pools:
+        pool.max_connections = 20
+    store = LedgerStore(client, Keys("sf"), ttl_seconds=1000)
+    failures: list[BaseException] = []
+
+    def one_request(n: int) -> None:
+        try:
+            store.read(f"reader-thread-{n:04d}", ("ask", "control"))
+        except BaseException as exc:  # reported below: a thread's exception is otherwise lost
+            failures.append(exc)
+
+    for n in range(300):
+        thread = threading.Thread(target=one_request, args=(n,))
+        thread.start()
+        thread.join()
+    assert not failures, failures[:3]
+    assert client.hget(Keys("sf").ledger("reader-thread-0299"), "a:ask") == "control"
+    client.close()
+
+
 def test_cache_reloads_when_the_version_moves_and_not_more_than_asked() -> None:
     loads: list[int] = []
     version = [1]

@@ -22,6 +22,7 @@ once a replica has taken over, requests go to it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -109,13 +110,32 @@ class _Connections(threading.local):
 
     Checking a connection out of redis-py's pool and back costs a lock, a fork check and its
     telemetry hooks on every request: a fifth of the decision's client-side CPU when measured.
-    A gunicorn thread handles one request at a time, so a connection of its own needs none of
-    that. Made on first use in each thread (so never shared across a fork: the pid is checked
-    too), dropped after any error, and made again on the next request.
+    A gunicorn thread handles one request at a time, so it keeps the connection it checked
+    out until it ends (or an error drops it), and the pool's count stays right: a server that
+    starts a thread per request gives each one back when its thread ends.
     """
 
     def __init__(self) -> None:
-        self.by_pool: dict[int, tuple[int, Any, Any]] = {}  # id(pool) -> (pid, pool, conn)
+        self.by_pool: dict[int, _Held] = {}
+
+
+class _Held:
+    __slots__ = ("conn", "pid", "pool")
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+        self.pid = os.getpid()
+        self.conn = pool.get_connection()
+
+    def give_back(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None and self.pid == os.getpid():  # never another process's pool
+            self.pool.release(conn)
+
+    def __del__(self) -> None:  # the thread ended: its thread-local values go
+        # At interpreter exit the pool may be gone already.
+        with contextlib.suppress(Exception):
+            self.give_back()
 
 
 _connections = _Connections()
@@ -123,15 +143,16 @@ _connections = _Connections()
 
 def _own_connection(pool: Any) -> Any:
     held = _connections.by_pool.get(id(pool))
-    if held is not None and held[1] is pool and held[0] == os.getpid():
-        return held[2]
-    conn = pool.make_connection()
-    _connections.by_pool[id(pool)] = (os.getpid(), pool, conn)
-    return conn
+    if held is not None and held.pool is pool and held.pid == os.getpid():
+        return held.conn
+    held = _connections.by_pool[id(pool)] = _Held(pool)
+    return held.conn
 
 
 def _forget(pool: Any) -> None:
-    _connections.by_pool.pop(id(pool), None)
+    held = _connections.by_pool.pop(id(pool), None)
+    if held is not None:
+        held.give_back()
 
 
 def _pack(commands: list[Command], conn: Any) -> Any:
