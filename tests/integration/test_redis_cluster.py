@@ -65,14 +65,16 @@ pytestmark = [
 @pytest.fixture
 def own_cluster(tmp_path: Path) -> Iterator[str]:
     script = str(ROOT / ".ci" / "redis-cluster")
-    started = subprocess.run(
-        [script, "start", str(tmp_path / "cluster")], capture_output=True, text=True, timeout=120
-    )
-    assert started.returncode == 0, started.stderr
-    url = started.stdout.strip()
     try:
-        yield url
-    finally:
+        started = subprocess.run(
+            [script, "start", str(tmp_path / "cluster")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert started.returncode == 0, started.stderr
+        yield started.stdout.strip()
+    finally:  # also after a failed start: the nodes that did start are stopped
         subprocess.run([script, "stop", str(tmp_path / "cluster")], timeout=60, check=False)
 
 
