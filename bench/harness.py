@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -247,3 +248,10 @@ def summarise_rounds(rounds: dict[str, list[WrkResult]]) -> RoundSummary:
             f"{sum(r.errors for r in results):>6}   {each}"
         )
     return RoundSummary(lines, best, medians)
+
+
+def add_round_arguments(parser: argparse.ArgumentParser, seconds: int) -> None:
+    """--seconds, --rounds and --connections, as every wrk-driven bench takes them."""
+    parser.add_argument("--seconds", type=int, default=seconds, help="length of one round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)

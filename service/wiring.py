@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from service.clock import Clock, utc_now
-from service.domain.tokens import TokenSigner
+from service.domain.tokens import CLOCK_SKEW_SECONDS, TokenSigner
 from service.settings import Settings
 from service.store.experiment_cache import ExperimentCache
 from service.store.redis import config_version
 from service.store.redis.client import REDIS_ERRORS, RedisClient, connect
-from service.store.redis.event_ingest import SKEW_SECONDS, EventIngest
+from service.store.redis.event_ingest import EventIngest
 from service.store.redis.flusher_leases import partitions_in_use
 from service.store.redis.keys import Keys
 from service.store.redis.ledger import LedgerStore
@@ -67,7 +67,7 @@ class Services:
             event_ingest=EventIngest(
                 client,
                 keys,
-                dedupe_window=settings.token_max_age_hours * 3600 + SKEW_SECONDS,
+                dedupe_window=settings.token_max_age_hours * 3600 + CLOCK_SKEW_SECONDS,
                 ledger_ttl=settings.ledger_ttl_days * 86_400,
                 rate_limit_per_minute=settings.rate_limit_per_minute,
             ),

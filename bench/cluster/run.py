@@ -49,6 +49,7 @@ from bench.events.ingest import (
 from bench.harness import (
     BenchRedis,
     WrkResult,
+    add_round_arguments,
     bench_environment,
     bench_redis,
     empty_redis,
@@ -75,9 +76,7 @@ class Measured:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=8, help="length of one round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=32)
+    add_round_arguments(parser, seconds=8)
     parser.add_argument("--tokens", type=int, default=2000, help="events: token pool size")
     parser.add_argument(
         "--visitors-per-batch",

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from bench.harness import (
     WrkResult,
+    add_round_arguments,
     bench_environment,
     bench_redis,
     empty_redis,
@@ -91,9 +92,7 @@ def seed_redis(url: str, settings: Settings) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=10, help="length of one round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=32)
+    add_round_arguments(parser, seconds=10)
     args = parser.parse_args()
 
     app_env = bench_environment(8181)

@@ -40,6 +40,7 @@ from bench.decision.run import EXPERIMENTS, seed
 from bench.harness import (
     BenchRedis,
     WrkResult,
+    add_round_arguments,
     bench_environment,
     bench_redis,
     empty_redis,
@@ -145,9 +146,7 @@ class EventsRound:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=10, help="length of one round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=32)
+    add_round_arguments(parser, seconds=10)
     parser.add_argument("--tokens", type=int, default=2000, help="size of the token pool")
     parser.add_argument(
         "--tokens-per-batch",

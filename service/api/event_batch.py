@@ -16,12 +16,10 @@ from service.domain.events import ANNUAL_MULTIPLIER, EventRecord, EventType, Sou
 from service.domain.experiment import Experiment
 from service.domain.ledger import LedgerOp, impression_ops, snooze_ops
 from service.domain.money import MoneyError, convert, to_minor
-from service.domain.tokens import TokenInvalid, TokenSigner
+from service.domain.tokens import CLOCK_SKEW_SECONDS, TokenInvalid, TokenSigner
 
 MAX_EVENTS = 50
-# A decision token is issued before anything it names can happen; a small allowance covers
-# clock skew between the service's processes.
-_SKEW = timedelta(seconds=60)
+_SKEW = timedelta(seconds=CLOCK_SKEW_SECONDS)
 
 
 @dataclass

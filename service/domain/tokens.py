@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from service.domain import base36
 
 DECISION_MAX_LENGTH = 160
+# A decision token is issued before anything it names can happen; this much clock skew
+# between the service's processes is allowed for (event times, the dedupe window).
+CLOCK_SKEW_SECONDS = 60
 _MAC_BYTES = 12
 
 

@@ -29,19 +29,18 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
+from service.jobs.flush_batch import FlushCounts, PreparedBatch, prepare_batch
 from service.metrics import FLUSH_BATCH_SECONDS, FLUSHED
 from service.settings import Settings
 from service.store.redis.client import connect
-from service.store.redis.event_stream import EventStream, Malformed, StreamBatch
+from service.store.redis.event_stream import EventStream, StreamBatch
 from service.store.redis.event_streams import FixedStreams, PartitionedStreams, StreamSource
 from service.store.redis.keys import Keys
 from service.store.sql.decision_log_repo import DecisionLogRepo
-from service.store.sql.decision_log_repo import unfit_reason as decision_unfit_reason
 from service.store.sql.engine import build_engine
-from service.store.sql.event_deltas import PreparedWrite, prepare, unfit_reason
 from service.store.sql.event_writer import EventWriter
 
 log = logging.getLogger(__name__)
@@ -53,23 +52,6 @@ def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    stream: EventStream
-    batch: StreamBatch  # to ack: every entry id; records to write; entries set aside
-    write: PreparedWrite
-
-
-@dataclass
-class FlushCounts:
-    entries: int = 0  # stream entries handled and acked
-    inserted: int = 0  # events new to SQL
-    duplicates: int = 0  # already in SQL (a replay) or repeated in a batch
-    malformed: int = 0  # set aside: unparseable, or impossible to store
-    batches: int = 0
-    decisions: int = 0  # sampled decisions new to decision_log
-
-
 @dataclass
 class _StreamState:
     """What run_forever knows about one stream it holds."""
@@ -79,7 +61,6 @@ class _StreamState:
     own_pending: bool = True  # a failed write's entries go before anything new
     cursor: str = "0-0"  # where the passes over idle consumers' pending entries stand
     next_claim: float = 0.0
-    empty_since: float = field(default=-math.inf)
 
 
 class Flusher:
@@ -162,13 +143,13 @@ class Flusher:
             batch, cursor = stream.claim(
                 self.consumer, self._batch_size, min_idle_ms=0, start=cursor, end=last
             )
-            self._store(self._prepare(stream, batch), counts)
+            self._store(prepare_batch(stream, batch), counts)
             if cursor == "0-0":
                 break
         # Everything pending is now this consumer's: what it held before, and what Redis 6.2
         # hands over without fields when XAUTOCLAIM meets an entry deleted from the stream.
         while not stop.is_set() and self._store(
-            self._prepare(stream, self._own_pending_batch(stream)), counts
+            prepare_batch(stream, self._own_pending_batch(stream)), counts
         ):
             pass
 
@@ -248,7 +229,7 @@ class Flusher:
                 worked = worked or self.counts.entries > before
             elif state.own_pending:
                 batch = self._own_pending_batch(stream)
-                state.own_pending = self._store(self._prepare(stream, batch), self.counts)
+                state.own_pending = self._store(prepare_batch(stream, batch), self.counts)
                 worked = worked or state.own_pending
             elif self._clock() >= state.next_claim:
                 state.own_pending = self._claim_from_idle_consumers(stream, state)
@@ -268,8 +249,8 @@ class Flusher:
         read and prepared on the reader thread while this one is written: the SQL round trips
         leave the interpreter idle, so the two overlap."""
 
-        def load(stream: EventStream) -> _Prepared:
-            return self._prepare(stream, stream.read(self.consumer, self._batch_size))
+        def load(stream: EventStream) -> PreparedBatch:
+            return prepare_batch(stream, stream.read(self.consumer, self._batch_size))
 
         todo = deque(streams)
         if not todo:
@@ -302,36 +283,12 @@ class Flusher:
             state.next_claim = self._clock() + self._claim_idle_ms / 2000
         # On Redis 6.2 entries deleted from the stream are claimed without fields; reading
         # own pending entries next picks them up to ack them.
-        return self._store(self._prepare(stream, batch), self.counts)
+        return self._store(prepare_batch(stream, batch), self.counts)
 
     def _own_pending_batch(self, stream: EventStream) -> StreamBatch:
         return stream.read(self.consumer, self._batch_size, pending=True)
 
-    def _prepare(self, stream: EventStream, batch: StreamBatch) -> _Prepared:
-        """Set aside records that could never be stored, and make the rest ready to write."""
-        records, malformed = [], list(batch.malformed)
-        for record in batch.records:
-            why = unfit_reason(record)
-            if why is None:
-                records.append(record)
-            else:
-                log.warning("event %s set aside: %s", record.event_id, why)
-                malformed.append(Malformed(record.event_id, record.to_fields(), why))
-        decisions = []
-        for decision in batch.decisions:
-            why = decision_unfit_reason(decision)
-            if why is None:
-                decisions.append(decision)
-            else:
-                log.warning("decision %s set aside: %s", decision.entry_id, why)
-                malformed.append(Malformed(decision.entry_id, decision.to_fields(), why))
-        return _Prepared(
-            stream,
-            StreamBatch(batch.ids, records, malformed, decisions),
-            prepare(records, decisions),
-        )
-
-    def _store(self, prepared: _Prepared, counts: FlushCounts) -> bool:
+    def _store(self, prepared: PreparedBatch, counts: FlushCounts) -> bool:
         """Write then ack one batch; False if it was empty."""
         batch = prepared.batch
         if not batch:

@@ -125,6 +125,11 @@ class Traffic:
                     assert posted.json["accepted"] + posted.json["duplicates"] == len(batch)
                     self.accepted.update(e["id"] for e in batch)
 
+    @property
+    def unavailable(self) -> int:
+        """Decisions answered without the ledger ("unavailable")."""
+        return sum(not ok for _, ok in self.decisions)
+
     def recovery_after(self, moment: float, run: int = 20) -> float:
         """Seconds from `moment` to the first of `run` decisions in a row with the ledger (a
         single timeout later on, on a busy machine, is not a failover's doing)."""
@@ -207,6 +212,12 @@ def _wait(condition: Any, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
+def _wait_until_master(port: int, timeout: float) -> None:
+    node = redis_lib.Redis(port=port, decode_responses=True)
+    _wait(lambda: node.info("replication")["role"] == "master", timeout, "the replica to lead")
+    node.close()
+
+
 def _nodes(url: str) -> list[dict[str, Any]]:
     """The cluster's nodes as CLUSTER NODES lists them (redis-py parses the reply)."""
     port = int(url.rsplit(":", 1)[1])
@@ -239,16 +250,16 @@ def test_a_failover_loses_nothing_and_decisions_recover_within_two_seconds(
     def fail_over() -> None:
         node = redis_lib.Redis(port=replica["port"], decode_responses=True)
         node.execute_command("CLUSTER FAILOVER")
-        _wait(lambda: node.info("replication")["role"] == "master", 30, "the replica to lead")
+        _wait_until_master(replica["port"], 30)
 
     traffic = _run_with(app, env, fail_over, clean_db)
     assert traffic.stored == traffic.accepted, (len(traffic.stored), len(traffic.accepted))
     # Shown with `pytest -s`: the figures docs/DEPLOY.md quotes.
-    failed = sum(not ok for _, ok in traffic.decisions)
     print(
         f"\nfailover: the cluster took {traffic.change_s:.2f} s; decisions recovered "
-        f"{traffic.recovered_s:.2f} s after; {failed} of {len(traffic.decisions)} decisions "
-        f"answered unavailable; {len(traffic.accepted)} events accepted, all in SQL once"
+        f"{traffic.recovered_s:.2f} s after; {traffic.unavailable} of "
+        f"{len(traffic.decisions)} decisions answered unavailable; "
+        f"{len(traffic.accepted)} events accepted, all in SQL once"
     )
     assert traffic.recovered_s <= 2.0, traffic.recovered_s
 
@@ -274,16 +285,14 @@ def test_a_killed_master_is_replaced_and_decisions_follow_within_two_seconds(
     def kill_master() -> None:
         pid = int((tmp_path / "cluster" / f"node-{master['port']}" / "redis.pid").read_text())
         os.kill(pid, signal.SIGKILL)
-        node = redis_lib.Redis(port=replica["port"], decode_responses=True)
-        _wait(lambda: node.info("replication")["role"] == "master", 60, "the replica to lead")
+        _wait_until_master(replica["port"], 60)
 
     traffic = _run_with(app, env, kill_master, clean_db)
     lost = traffic.accepted - traffic.stored
     assert traffic.stored <= traffic.accepted
-    failed = sum(not ok for _, ok in traffic.decisions)
     print(
         f"\nmaster killed: the cluster took {traffic.change_s:.2f} s to promote its replica; "
-        f"decisions recovered {traffic.recovered_s:.2f} s after; {failed} of "
+        f"decisions recovered {traffic.recovered_s:.2f} s after; {traffic.unavailable} of "
         f"{len(traffic.decisions)} decisions answered unavailable; {len(lost)} of "
         f"{len(traffic.accepted)} accepted events lost with the master, none doubled"
     )
@@ -327,9 +336,8 @@ def test_resharding_during_ingest_loses_and_doubles_nothing(
 
     traffic = _run_with(app, env, reshard, clean_db, settle_s=1.0)
     assert traffic.stored == traffic.accepted, (len(traffic.stored), len(traffic.accepted))
-    failed = sum(not ok for _, ok in traffic.decisions)
     print(
-        f"\nresharding 2000 slots took {traffic.change_s:.2f} s; {failed} of "
+        f"\nresharding 2000 slots took {traffic.change_s:.2f} s; {traffic.unavailable} of "
         f"{len(traffic.decisions)} decisions answered unavailable; "
         f"{len(traffic.accepted)} events accepted, all in SQL once"
     )

@@ -55,9 +55,6 @@ from service.store.redis.one_round_trip import Command
 LIVE_TTL_SECONDS = 3 * 86_400
 _SEPARATOR = "\x1f"  # ASCII unit separator
 RATE_WINDOW_SECONDS = 60
-# A decision token is issued before anything it names can happen; the allowance for clock
-# skew between the service's processes (the same as the event validation's).
-SKEW_SECONDS = 60
 GENERATIONS_PER_WINDOW = 4
 
 
@@ -158,7 +155,7 @@ class EventIngest:
         # Until the last event this generation's marks guard can no longer be accepted.
         generation_ttl = (generation + 1) * self._generation + self._window - now_s + 60
         keys: list[str] = []
-        args = [
+        args: list[str | bytes] = [
             str(LIVE_TTL_SECONDS),
             str(limit),
             str(RATE_WINDOW_SECONDS),
@@ -167,7 +164,6 @@ class EventIngest:
             str(generation_ttl),
             str(len(records)),
         ]
-        args_bytes: list[str | bytes] = list(args)
         for record in records:
             partition = self._keys.partition_of(record.visitor)
             keys += [
@@ -179,7 +175,7 @@ class EventIngest:
             # arguments per event was a fifth of the request's CPU. Every value is validated
             # to a character set without the separator.
             packed = _SEPARATOR.join(part for pair in record.to_fields().items() for part in pair)
-            args_bytes += [
+            args += [
                 self._keys.dedupe_base(partition),
                 hashlib.blake2b(record.event_id.encode(), digest_size=12).digest(),
                 "1" if record.counted else "0",
@@ -193,7 +189,7 @@ class EventIngest:
             ]
         # KEYS[1] is the rate key, or without a check any key of the events' slot.
         first = rate_key or (keys[0] if keys else self._keys.rate_limit("-"))
-        return ("EVALSHA", _sha(_EVENTS), str(len(keys) + 1), first, *keys, *args_bytes)
+        return ("EVALSHA", _sha(_EVENTS), str(len(keys) + 1), first, *keys, *args)
 
 
 def _sha(script: str) -> str:
