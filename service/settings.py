@@ -72,6 +72,10 @@ class Settings:
     smtp_username: str = ""
     smtp_password: str = field(default="", repr=False)
     smtp_from: str = "smallfavor@localhost"
+    # Export webhooks may reach these internal hosts or networks (EXPORT_WEBHOOK_ALLOW);
+    # every other loopback, private, link-local or reserved address is refused (SSRF).
+    # Entries are lower-case host names or ip_network strings ("10.1.2.0/24", "::1/128").
+    export_webhook_allow: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -112,7 +116,11 @@ class Settings:
             database_url=database_url,
             redis_url=redis_url,
             redis_prefix=env.pattern("REDIS_PREFIX", "sf", r"[A-Za-z0-9_-]{1,32}"),
-            redis_timeout_ms=env.integer("REDIS_TIMEOUT_MS", 50, low=5, high=10_000),
+            # Production fails closed fast; a laptop's embedded Redis under a busy browser and
+            # a `make run` of several processes must not drop banners for a slow millisecond.
+            redis_timeout_ms=env.integer(
+                "REDIS_TIMEOUT_MS", 50 if production else 500, low=5, high=10_000
+            ),
             redis_cluster=env.choice("REDIS_CLUSTER", ("auto", "on", "off"), "auto"),  # type: ignore[arg-type]
             event_partitions=env.integer("EVENT_PARTITIONS", 16, low=1, high=1024),
             secret_key=env.secret("SECRET_KEY", var_dir, production),
@@ -168,7 +176,31 @@ def _export_settings(env: _Env, var_dir: Path, production: bool) -> dict[str, An
         "smtp_username": username,
         "smtp_password": env.text("SMTP_PASSWORD", ""),
         "smtp_from": sender,
+        "export_webhook_allow": _webhook_allow(env.text("EXPORT_WEBHOOK_ALLOW", "")),
     }
+
+
+def _webhook_allow(raw: str) -> tuple[str, ...]:
+    """Comma-separated host names, IP addresses or CIDR networks, normalised."""
+    import ipaddress
+    import re
+
+    entries: list[str] = []
+    for part in (p.strip().lower() for p in raw.split(",")):
+        if not part:
+            continue
+        try:
+            entries.append(str(ipaddress.ip_network(part.strip("[]"), strict=False)))
+            continue
+        except ValueError:
+            pass
+        if not re.fullmatch(r"(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_-]{1,63})*\.?", part):
+            raise SettingsError(
+                "EXPORT_WEBHOOK_ALLOW must list host names, IP addresses or CIDR networks "
+                f"separated by commas, got {part!r}"
+            )
+        entries.append(part.rstrip("."))
+    return tuple(entries)
 
 
 # Secrets shorter than this are refused: an HMAC key must not be guessable.
