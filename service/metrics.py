@@ -6,6 +6,13 @@ process without it serves its own registry. The flusher and the export scheduler
 the same directory under `smallfavor serve`, and serve their own /metrics on METRICS_PORT when
 they run as separate pods. Stream length and flusher lag are read from Redis at scrape time,
 so any web replica reports them without the flusher's help.
+
+Every label value comes from a fixed set, never straight from a request: each series costs
+memory in every process and bytes in every scrape, so a label a client could choose would let
+it grow /metrics without bound. Route: the URL rule's template or "unmatched"; method: one of
+HTTP_METHODS or "other" (method_label); status: the code the app sent (status_label); outcome,
+reason, type, path and status of the pipeline counters: enums or constants of the code that
+counts (an event's claimed type is mapped to a known type or "invalid" first).
 """
 
 from __future__ import annotations
@@ -22,6 +29,21 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.registry import Collector
+
+# The methods the service answers; any other token a client sends is counted as "other".
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_STATUSES = frozenset(str(code) for code in range(100, 600))
+
+
+def method_label(method: str) -> str:
+    return method if method in HTTP_METHODS else "other"
+
+
+def status_label(status: str) -> str:
+    """The three-digit code of a status line the app sent ("other" if it is not one)."""
+    code = status[:3]
+    return code if code in _STATUSES else "other"
+
 
 # Latency buckets from 1 ms (a decision) to 10 s (a large report export).
 _LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)

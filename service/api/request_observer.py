@@ -3,7 +3,8 @@
 Every request gets an id (the caller's X-Request-ID if it is a sane token, else a new one),
 echoed in the response and attached to every log line written while it is handled. The
 route template (not the raw path, which would explode the label set) labels the metrics: the
-decision endpoint and Flask's routing each leave it in the environ.
+decision endpoint and Flask's routing each leave it in the environ. The method and status are
+mapped into fixed sets too (service/metrics.py): no label value is the client's choice.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from service.log_format import REQUEST_ID
-from service.metrics import REQUEST_SECONDS, REQUESTS
+from service.metrics import REQUEST_SECONDS, REQUESTS, method_label, status_label
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 ROUTE_KEY = "smallfavor.route"
@@ -49,7 +50,7 @@ class RequestObserver:
         status = ["500"]
 
         def observed_start(code: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            status[0] = code[:3]
+            status[0] = status_label(code)
             _harden(headers, secure)
             headers.append(("X-Request-ID", request_id))
             return start_response(code, headers, exc_info)
@@ -58,7 +59,7 @@ class RequestObserver:
             return self._app(environ, observed_start)
         finally:
             route = environ.get(ROUTE_KEY, "unmatched")
-            method = environ.get("REQUEST_METHOD", "GET")
+            method = method_label(environ.get("REQUEST_METHOD", "GET"))
             timer = self._timers.get((route, method))
             if timer is None:
                 timer = self._timers[(route, method)] = REQUEST_SECONDS.labels(route, method)
