@@ -25,6 +25,10 @@ max_requests = 1_000_000
 max_requests_jitter = 100_000
 accesslog = "-"
 errorlog = "-"
+# One JSON object a line on both logs: the logger escapes every value it puts in this template
+# (a path or a header may hold quotes, backslashes, CR/LF, ESC…), and formats its own error
+# lines as the app does. Put string atoms between double quotes when adding fields.
+logger_class = "service.gunicorn_logging.JsonLogger"
 access_log_format = (
     '{"time":"%(t)s","remote":"%(h)s","method":"%(m)s","path":"%(U)s","status":%(s)s,'
     '"bytes":"%(B)s","duration_us":%(D)s,"user_agent":"%(a)s",'
