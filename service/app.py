@@ -13,10 +13,11 @@ from service.api.context import DECIDER, EXTENSION
 from service.api.converters import ExperimentKeyConverter, SqlIdConverter
 from service.api.decide import Decider
 from service.api.decision_endpoint import DecisionEndpoint
-from service.api.errors import register_error_handlers
+from service.api.errors import register_error_handlers, register_error_page
 from service.api.json_provider import OrjsonProvider
 from service.api.request_observer import ROUTE_KEY, RequestObserver, route_label
 from service.clock import Clock, utc_now
+from service.dashboard.error_page import render_error_page
 from service.demo import pages as demo_pages
 from service.log_format import configure_logging
 from service.settings import Settings
@@ -83,4 +84,6 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     app.register_blueprint(exports.bp)
     app.register_blueprint(openapi.bp)
     dashboard.install(app, settings, snippet_asset)
+    # Errors on dashboard paths are pages (the API layer cannot import the dashboard).
+    register_error_page(app, "/dashboard", render_error_page)
     return app

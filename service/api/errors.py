@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from service.domain.errors import EditNotAllowed, TransitionNotAllowed, ValidationFailed
@@ -68,27 +69,60 @@ def error_response(
     return response
 
 
+# Paths whose errors are pages for people, not JSON for programs: the dashboard registers its
+# page for /dashboard (service/app.py), since this layer may not import it. (status, message)
+ErrorPage = Callable[[int, str], Response]
+_ERROR_PAGES = "smallfavor.error_pages"
+
+
+def register_error_page(app: Flask, prefix: str, render: ErrorPage) -> None:
+    app.extensions.setdefault(_ERROR_PAGES, []).append((prefix.rstrip("/"), render))
+
+
+def _respond(
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The JSON envelope, or the error page of the section the path belongs to."""
+    path = request.path
+    pages: list[tuple[str, ErrorPage]] = current_app.extensions.get(_ERROR_PAGES, [])
+    for prefix, render in pages:
+        if path == prefix or path.startswith(prefix + "/"):
+            try:
+                response = render(status, message)
+            except Exception:  # the page failed too: the envelope still answers
+                log.exception("error page failed")
+                break
+            for name, value in (headers or {}).items():
+                response.headers[name] = value
+            return response
+    return error_response(status, code, message, fields, headers)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
+        return _respond(exc.status, exc.code, exc.message, exc.fields, exc.headers)
 
     @app.errorhandler(ValidationFailed)
     def _invalid(exc: ValidationFailed) -> Response:
-        return error_response(422, "invalid", exc.message, exc.fields)
+        return _respond(422, "invalid", exc.message, exc.fields)
 
     @app.errorhandler(TransitionNotAllowed)
     def _transition(exc: TransitionNotAllowed) -> Response:
-        return error_response(409, "transition_not_allowed", exc.message)
+        return _respond(409, "transition_not_allowed", exc.message)
 
     @app.errorhandler(EditNotAllowed)
     def _read_only(exc: EditNotAllowed) -> Response:
-        return error_response(409, "read_only", exc.message)
+        return _respond(409, "read_only", exc.message)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
         status = exc.code or 500
-        response = error_response(status, _CODES.get(status, "error"), exc.description or exc.name)
+        response = _respond(status, _CODES.get(status, "error"), exc.description or exc.name)
         if status == 405 and exc.response is None:
             allowed = getattr(exc, "valid_methods", None)
             if allowed:
@@ -97,5 +131,5 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        log.exception("unhandled error")
-        return error_response(500, "internal", "internal server error")
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _respond(500, "internal", "internal server error")
