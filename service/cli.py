@@ -15,6 +15,7 @@ from service.domain.roles import Role
 from service.jobs.exports.cli import export_command, schedule_command
 from service.jobs.simulate.command import simulate
 from service.settings import Settings, SettingsError
+from service.users_cli import register as register_user_commands
 from service.wiring import Services
 
 ROLE = click.Choice([r.value for r in Role])
@@ -139,6 +140,9 @@ def users_create(email: str, role: str) -> None:
         except UserExists:
             raise Failure(f"a user with e-mail {email.strip().lower()} exists") from None
     click.echo(f"created {user.role} user {user.email}")
+
+
+register_user_commands(users)  # set-password, set-role, disable, enable, sign-out
 
 
 @cli.command("seed-demo")

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from service.dashboard import (
     auth,
     formatting,
+    views_account,
     views_decisions,
     views_editor,
     views_experiments,
@@ -61,6 +62,7 @@ def blueprint(snippet: SnippetAsset) -> Blueprint:
     views_results.register(bp)
     views_exports.register(bp)
     views_decisions.register(bp)
+    views_account.register(bp)
 
     @bp.context_processor
     def helpers() -> dict[str, Any]:

@@ -1,7 +1,9 @@
-"""Dashboard login: sessions, roles, CSRF tokens and the login throttle.
+"""Dashboard login: server-side sessions, roles, CSRF tokens and the login throttle.
 
-The session holds the user id, the time of login and a CSRF token; the user is loaded from SQL
-on every request, so disabling a user or changing a role takes effect at once.
+The signed cookie holds a random session id and the CSRF token; the session and its user are
+loaded from SQL in one query on every dashboard request, so logging out, "sign out
+everywhere" and any change to a user's password, role or disabled flag end sessions at once,
+copies of the cookie included (service/store/sql/dashboard_sessions_repo.py).
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ import secrets
 from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.api.context import services
+from service.dashboard.session import LIFETIME
 from service.domain.roles import Role
 from service.store.redis.login_throttle import LoginThrottle
+from service.store.sql.dashboard_sessions_repo import DashboardSessionRepo
 from service.store.sql.users_repo import User
 
 P = ParamSpec("P")
@@ -43,20 +47,57 @@ def check_csrf() -> None:
         return
     sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
     expected = session.get("csrf")
-    if not isinstance(expected, str) or not hmac.compare_digest(sent, expected):
+    if not isinstance(expected, str) or not same_secret(sent, expected):
         abort(400, "This form has expired or did not come from this dashboard. Reload and retry.")
+
+
+def same_secret(sent: str, expected: str) -> bool:
+    """Constant-time comparison of untrusted text: compare_digest raises TypeError on str
+    with non-ASCII characters, so both sides are compared as UTF-8 bytes."""
+    return hmac.compare_digest(
+        sent.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
+def sessions() -> DashboardSessionRepo:
+    return DashboardSessionRepo(services().engine)
 
 
 def current_user() -> User | None:
     if "user" not in g:
-        user = None
-        user_id = session.get("uid")
-        if isinstance(user_id, int):
-            user = services().users.get(user_id)
-            if user is not None and user.disabled:
-                user = None
-        g.user = user
+        g.user = g.session_row = None
+        session_id = session.get("sid")
+        if isinstance(session_id, str):
+            active = sessions().load(session_id, services().clock())
+            if active is None:
+                session.pop("sid")  # ended, expired or its user disabled: drop it from the cookie
+            else:
+                g.user, g.session_row = active.user, active.id
     return g.user  # type: ignore[no-any-return]
+
+
+def current_session_row() -> int | None:
+    """The id the account page lists the current session under."""
+    current_user()
+    return g.session_row  # type: ignore[no-any-return]
+
+
+def start_session(user: User) -> None:
+    """A fresh session (and CSRF token) for this browser; any session it had is ended."""
+    end_session()
+    session["sid"] = sessions().start(
+        user.id, services().clock(), LIFETIME, request.user_agent.string
+    )
+    csrf_token()
+    g.pop("user", None)
+
+
+def end_session() -> None:
+    session_id = session.get("sid")
+    if isinstance(session_id, str):
+        sessions().end(session_id)
+    session.clear()
+    g.pop("user", None)
 
 
 def login_required(
@@ -96,40 +137,50 @@ def register(bp: Blueprint) -> None:
         svc = services()
         throttle = LoginThrottle(svc.redis, svc.keys)
         address = request.remote_addr or "unknown"
-        if throttle.blocked(address, email):
+        # Counted before the password is checked, so parallel guesses cannot all pass a
+        # check of the count made before any of them was counted.
+        if not throttle.admit(address, email):
             error = "Too many failed attempts. Wait 15 minutes and try again."
             return render_template(
                 "dashboard/login.html", email=email, error=error, next=target
             ), 429
         user = svc.users.verify(email, password, svc.clock()) if email and password else None
         if user is None:
-            throttle.failed(address, email)
             error = "That e-mail and password do not match an active account."
             return render_template(
                 "dashboard/login.html", email=email, error=error, next=target
             ), 401
         throttle.succeeded(address, email)
-        # A fresh session (and CSRF token) at every login.
-        session.clear()
-        session.permanent = True
-        session["uid"] = user.id
-        csrf_token()
+        start_session(user)
         return redirect(target)
 
     @bp.post("/logout")
     def logout() -> BaseResponse:
-        session.clear()
+        end_session()
         return redirect(url_for("dashboard.login", signed_out=1))
 
 
 def _safe_next(raw: str | None) -> str:
-    """Only a path inside the dashboard: an open redirect would make phishing links look real."""
-    default = url_for("dashboard.experiments")
-    if not raw:
-        return default
-    parts = urlsplit(raw)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/dashboard"):
+    """Only a path inside the dashboard: an open redirect would make phishing links look real,
+    and a control character (raw or percent-encoded) could split the Location header."""
+    default: str = url_for("dashboard.experiments")
+    if not raw or len(raw) > 2000 or not raw.isascii() or not raw.isprintable():
         return default
     if raw.startswith("//") or "\\" in raw:
+        return default
+    decoded = raw
+    for _ in range(3):  # percent-encoding nested a few levels deep is still caught
+        decoded = unquote(decoded)
+    if not decoded.isprintable() or "\\" in decoded:
+        return default
+    try:
+        parts = urlsplit(raw)
+    except ValueError:  # e.g. an unbalanced "[" where a host would be
+        return default
+    if parts.scheme or parts.netloc:
+        return default
+    if parts.path != "/dashboard" and not parts.path.startswith("/dashboard/"):
+        return default
+    if ".." in unquote(parts.path).split("/"):
         return default
     return raw

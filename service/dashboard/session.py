@@ -1,5 +1,9 @@
 """Signed-cookie sessions for the dashboard only.
 
+The cookie holds a random session id and the CSRF token, nothing else: the session itself
+lives in SQL (service/dashboard/auth.py loads it), so ending it there ends every copy of the
+cookie. The signature only keeps forged or altered cookies from reaching the database.
+
 The rest of the service has no use for a session, and opening one costs a signing serializer on
 every request, so every path outside /dashboard gets Flask's null session without touching
 the key. The cookie is scoped to /dashboard, HttpOnly, SameSite=Lax, Secure behind TLS, and

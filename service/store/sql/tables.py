@@ -85,6 +85,23 @@ users = Table(
     Column("last_login_at", UtcDateTime),
 )
 
+# Dashboard sign-ins. The cookie carries a random session id; only its SHA-256 is kept, so a
+# copy of this table opens nothing. Ending a session deletes its row: logout, "sign out
+# everywhere", and any change to the user's password, role or disabled flag.
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column(
+        "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("user_agent", String(200), nullable=False),
+)
+
 api_tokens = Table(
     "api_tokens",
     metadata,

@@ -1,4 +1,8 @@
-"""Dashboard users. Passwords are hashed with scrypt through werkzeug."""
+"""Dashboard users. Passwords are hashed with scrypt through werkzeug.
+
+Changing a user's password, role or disabled flag ends every dashboard session of theirs in
+the same transaction: a session opened under the old password or role must not outlive it.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,24 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from service.domain.roles import Role
-from service.store.sql.tables import users
+from service.store.sql.tables import dashboard_sessions, users
 
 MIN_PASSWORD_LENGTH = 10
 _EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+")
 # Checked against when the e-mail is unknown, so that a wrong e-mail and a wrong password
 # take the same time and do not reveal which accounts exist.
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+
+
+def check_new_password(password: str) -> None:
+    """The rule every new password meets, from the CLI or the dashboard."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidUser("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
 
 
 class UserExists(Exception):
@@ -46,8 +56,7 @@ class UserRepo:
         email = email.strip().lower()
         if not _EMAIL.fullmatch(email) or len(email) > 254:
             raise InvalidUser("email", "must be an e-mail address")
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise InvalidUser("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
+        check_new_password(password)
         try:
             with self._engine.begin() as conn:
                 new_id = conn.execute(
@@ -87,3 +96,53 @@ class UserRepo:
             conn.execute(update(users).where(users.c.id == row.id).values(last_login_at=now))
             conn.commit()
         return User(row.id, row.email, Role(row.role), row.disabled)
+
+    def check_password(self, user_id: int, password: str) -> bool:
+        """The user's current password, for changes that must be confirmed with it."""
+        with self._engine.connect() as conn:
+            stored = conn.execute(
+                select(users.c.password_hash).where(users.c.id == user_id)
+            ).scalar_one_or_none()
+        if stored is None:
+            check_password_hash(_DUMMY_HASH, password)
+            return False
+        return check_password_hash(stored, password)
+
+    def set_password(self, email: str, password: str) -> User | None:
+        """None when no user has that e-mail. Ends all the user's sessions."""
+        check_new_password(password)
+        digest = generate_password_hash(password, method="scrypt")
+        return self._change(email, password_hash=digest)
+
+    def set_role(self, email: str, role: Role) -> User | None:
+        """None when no user has that e-mail. Ends all the user's sessions."""
+        return self._change(email, role=str(role))
+
+    def set_disabled(self, email: str, disabled: bool) -> User | None:
+        """None when no user has that e-mail. Ends all the user's sessions (there are none
+        to end when enabling, unless some were opened while the flag was being set)."""
+        return self._change(email, disabled=disabled)
+
+    def end_sessions(self, user_id: int) -> int:
+        """Sign the user out everywhere; the number of sessions ended."""
+        with self._engine.begin() as conn:
+            return _end_sessions(conn, user_id)
+
+    def _change(self, email: str, **values: object) -> User | None:
+        with self._engine.begin() as conn:
+            row = conn.execute(
+                update(users)
+                .where(users.c.email == email.strip().lower())
+                .values(**values)
+                .returning(users.c.id, users.c.email, users.c.role, users.c.disabled)
+            ).first()
+            if row is None:
+                return None
+            _end_sessions(conn, row.id)
+        return User(row.id, row.email, Role(row.role), row.disabled)
+
+
+def _end_sessions(conn: Connection, user_id: int) -> int:
+    return conn.execute(
+        delete(dashboard_sessions).where(dashboard_sessions.c.user_id == user_id)
+    ).rowcount
