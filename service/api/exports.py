@@ -25,6 +25,7 @@ from service.domain.export_schedule import (
 )
 from service.domain.export_validation import parse_schedule
 from service.domain.roles import Role
+from service.domain.webhook_targets import AllowList
 from service.store.sql.exports_repo import ExportRepo, ExportRun, ScheduleExists, StoredSchedule
 
 bp = Blueprint("exports", __name__, url_prefix="/v1/admin")
@@ -121,14 +122,18 @@ def _load(repo: ExportRepo, schedule_id: int) -> StoredSchedule:
 
 def checked_schedule(body: dict[str, Any], current: ExportSchedule | None) -> ExportSchedule:
     """The schedule a request body describes, checked against this server: its experiments
-    exist and e-mail is configured. Raises ValidationFailed naming every bad field; the
-    dashboard's form goes through here too."""
+    exist, e-mail is configured, and a webhook is not internal unless EXPORT_WEBHOOK_ALLOW
+    lets it be. Raises ValidationFailed naming every bad field; the dashboard's form goes
+    through here too."""
     for name in _RESOURCE_FIELDS:
         body.pop(name, None)
     if current is not None:
         _keep_secret(body, current)
+    svc = services()
+    # Webhook URLs: no internal address unless the operator allows it (SSRF, docs/EXPORTS.md).
+    allow = AllowList.parse(svc.settings.export_webhook_allow)
     try:
-        schedule = parse_schedule(body)
+        schedule = parse_schedule(body, webhook_allow=allow)
     except ValidationFailed as exc:
         destination = body.get("destination")
         if isinstance(destination, dict) and destination.get("secret") == REDACTED:
@@ -137,7 +142,6 @@ def checked_schedule(body: dict[str, Any], current: ExportSchedule | None) -> Ex
             )
         raise
     errors: dict[str, str] = {}
-    svc = services()
     for index, key in enumerate(schedule.experiments or ()):
         if svc.experiments.get(key) is None:
             errors[f"experiments[{index}]"] = f"no experiment with key {key!r}"

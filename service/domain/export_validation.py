@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from ipaddress import ip_address
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -24,6 +23,7 @@ from service.domain.export_schedule import (
     WebhookDestination,
 )
 from service.domain.field_checks import Fields, Invalid, boolean, choice, http_url, pattern, text
+from service.domain.webhook_targets import AllowList, TargetRefused, webhook_target
 
 MAX_EXPERIMENTS = 100
 MAX_RECIPIENTS = 20
@@ -39,7 +39,9 @@ _CHECK_FROM = datetime(2026, 1, 1, tzinfo=UTC)
 _NON_DETERMINISTIC = re.compile(r"(^|[\s,/])[RrHh](?=$|[\s,/(])")
 
 
-def parse_schedule(raw: object) -> ExportSchedule:
+def parse_schedule(raw: object, *, webhook_allow: AllowList | None = None) -> ExportSchedule:
+    """`webhook_allow` is the server's EXPORT_WEBHOOK_ALLOW; without it no internal webhook
+    receiver is allowed (service/domain/webhook_targets.py)."""
     errors: dict[str, str] = {}
     root = Fields.open(raw, "", errors)
     if root is None:
@@ -49,7 +51,7 @@ def parse_schedule(raw: object) -> ExportSchedule:
     cron = root.read("cron", _cron, "", required=True)
     experiments = _experiments(root)
     export_format = root.read("format", choice(ExportFormat), ExportFormat.csv, required=True)
-    destination = _destination(root)
+    destination = _destination(root, webhook_allow or AllowList())
     enabled = root.read("enabled", boolean, True)
     catch_up = root.read("catch_up", boolean, True)
     root.finish()
@@ -131,7 +133,7 @@ def _as_is(value: object) -> object:
     return value
 
 
-def _destination(root: Fields) -> Destination | None:
+def _destination(root: Fields, allow: AllowList) -> Destination | None:
     fields = root.child("destination", required=True)
     if fields is None:
         return None
@@ -140,7 +142,7 @@ def _destination(root: Fields) -> Destination | None:
     if kind == DestinationType.directory:
         destination = DirectoryDestination(fields.read("path", _relative_path, "", required=True))
     elif kind == DestinationType.webhook:
-        url = fields.read("url", _webhook_url, "", required=True)
+        url = fields.read("url", lambda value: _webhook_url(value, allow), "", required=True)
         secret = fields.read("secret", _secret, "", required=True)
         destination = WebhookDestination(url, secret)
     elif kind == DestinationType.email:
@@ -169,25 +171,16 @@ def _relative_path(value: object) -> str:
     return path
 
 
-def _webhook_url(value: object) -> str:
+def _webhook_url(value: object, allow: AllowList) -> str:
     url = http_url(value)
     parts = urlsplit(url)
-    # Plain http only to this machine (a local receiver in development or tests): anything
-    # else would send report figures and a replayable signature over the network in clear.
-    if parts.scheme != "https" and not _loopback(parts.hostname or ""):
-        raise Invalid("must be an https URL (http only for localhost)")
     if parts.username or parts.password:
         raise Invalid("must not carry a user name or password; the signature authenticates")
-    return url
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
     try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
+        webhook_target(url, allow)  # SSRF: scheme, host name and literal address
+    except TargetRefused as refused:
+        raise Invalid(str(refused)) from None
+    return url
 
 
 def _secret(value: object) -> str:

@@ -62,6 +62,29 @@ def test_bad_fields_are_named_beside_them(client: FlaskClient, services: Service
     assert ExportRepo(services.engine).find() == []
 
 
+def test_an_internal_webhook_is_refused_beside_its_field(
+    client: FlaskClient, services: Services
+) -> None:
+    log_in(client, make_user(services, "editor"))
+    for url in ("http://169.254.169.254/latest/meta-data/", "https://[::ffff:7f00:1]:22/"):
+        fields = _form(
+            client,
+            **{
+                "destination.type": "webhook",
+                "destination.url": url,
+                "destination.secret": "s3cret-signing-key-123456",
+            },
+        )
+        response = post_form(client, "/dashboard/exports/new", fields)
+        assert response.status_code == 422
+        html = response.get_data(as_text=True)
+        error = re.search(r'id="f-destination-url-error">([^<]+)<', html)
+        assert error is not None and "must not point to an internal host" in error[1]
+        assert "EXPORT_WEBHOOK_ALLOW" in error[1]
+        assert f'value="{url}"' in html and 'value="Finance weekly"' in html
+    assert ExportRepo(services.engine).find() == []
+
+
 def test_webhook_secret_is_never_shown_and_kept_on_edit(
     client: FlaskClient, services: Services
 ) -> None:

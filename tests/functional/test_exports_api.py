@@ -205,3 +205,38 @@ def test_ids_beyond_the_sql_integer_range_are_404_not_500(
         response = client.open(path, method=method, headers=auth("admin"))
         assert response.status_code == 404, (method, path)
         assert response.json["error"]["code"] == "not_found"
+
+
+INTERNAL_URLS = [
+    "https://169.254.169.254/latest/meta-data/",
+    "https://metadata.google.internal/computeMetadata/v1/",
+    "http://[::1]:22/",
+    "https://127.0.0.1:6379/",
+    "https://0x7f.1:5432/",
+    "https://2130706433/",
+    "https://[::ffff:10.0.0.1]/",
+    "https://192.168.1.1/admin",
+    "https://100.64.0.1/",
+    "https://localhost./",
+    "https://ⓛocalhost/",
+]
+
+
+@pytest.mark.parametrize("url", INTERNAL_URLS)
+def test_internal_webhook_urls_are_refused_naming_the_field(
+    client: FlaskClient, auth: Auth, created: dict[str, Any], services: Services, url: str
+) -> None:
+    hook = {"type": "webhook", "url": url, "secret": SECRET}
+    new = client.post(
+        URL, json=schedule_doc(name="internal", destination=hook), headers=auth("editor")
+    )
+    assert new.status_code == 422
+    message = body(new)["error"]["fields"]["destination.url"]
+    assert message.startswith("must not point to an internal host: ")
+    assert message.endswith("an operator can allow internal receivers with EXPORT_WEBHOOK_ALLOW")
+    edit = client.put(
+        f"{URL}/{created['id']}", json={**created, "destination": hook}, headers=auth("editor")
+    )
+    assert edit.status_code == 422 and "destination.url" in body(edit)["error"]["fields"]
+    (stored,) = ExportRepo(services.engine).find()
+    assert stored.schedule.destination.to_document()["url"] == "https://hooks.example/in"

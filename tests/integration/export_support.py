@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import shutil
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, insert
 
 from service.domain.experiment import Status
 from service.domain.experiment_validation import parse_experiment
 from service.domain.export_schedule import ExportSchedule
 from service.domain.export_validation import parse_schedule
+from service.domain.webhook_targets import AllowList
 from service.jobs.exports.runner import ExportRunner
 from service.jobs.exports.scheduler import Scheduler
 from service.settings import Settings
@@ -25,6 +31,10 @@ from service.store.sql.tables import daily_rollups, visitor_outcomes
 from tests.support import FakeClock, experiment_doc
 
 STARTED = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+# The local webhook receiver listens on loopback, which production refuses: tests that use
+# it allow it the way an operator allows an internal receiver (EXPORT_WEBHOOK_ALLOW), and
+# only those tests, so every other test sees the production rule.
+RECEIVER_ALLOW = "127.0.0.1"
 
 
 def start_experiment(engine: Engine, key: str = "monthly-ask", **overrides: Any) -> None:
@@ -99,7 +109,7 @@ def schedule(**overrides: Any) -> ExportSchedule:
         "destination": {"type": "directory", "path": "board"},
     }
     document.update(overrides)
-    return parse_schedule(document)
+    return parse_schedule(document, webhook_allow=AllowList.parse([RECEIVER_ALLOW]))
 
 
 def save_schedule(engine: Engine, at: datetime, **overrides: Any) -> StoredSchedule:
@@ -121,15 +131,35 @@ def scheduler(
 
 @dataclass
 class Receiver:
-    """A local webhook receiver: answers `status`, records what it was sent."""
+    """A local webhook receiver: answers `status` (with `headers`), records what it was sent
+    and, over TLS, the server names clients asked for (SNI)."""
 
     status: int = 200
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     url: str = ""
+    port: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    server_names: list[str | None] = field(default_factory=list)
+
+
+def self_signed_certificate(directory: Path, name: str) -> tuple[Path, Path]:
+    """(certificate, key) for `name`, made by the openssl command line tool."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    cert, key = directory / f"{name}.crt", directory / f"{name}.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "2", "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
 
 
 @contextmanager
-def webhook_receiver() -> Iterator[Receiver]:
+def webhook_receiver(tls: tuple[Path, Path] | None = None) -> Iterator[Receiver]:
+    """Listens on 127.0.0.1 (plain HTTP, or TLS with the given certificate and key)."""
     receiver = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
@@ -138,6 +168,8 @@ def webhook_receiver() -> Iterator[Receiver]:
             # Header names lower-cased: HTTP ignores their case, urllib capitalizes them.
             receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
             self.send_response(receiver.status)
+            for name, value in receiver.headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -145,7 +177,14 @@ def webhook_receiver() -> Iterator[Receiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/exports"
+    receiver.port = server.server_address[1]
+    receiver.url = f"http://127.0.0.1:{receiver.port}/exports"
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        context.sni_callback = lambda _sock, name, _ctx: receiver.server_names.append(name)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        receiver.url = f"https://127.0.0.1:{receiver.port}/exports"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -19,6 +19,7 @@ from service.domain.export_schedule import RunStatus
 from service.settings import Settings
 from service.store.sql.exports_repo import ExportRepo
 from tests.integration.export_support import (
+    RECEIVER_ALLOW,
     at,
     save_schedule,
     scheduler,
@@ -29,6 +30,11 @@ from tests.integration.export_support import (
 from tests.support import FakeClock, free_port
 
 SECRET = "webhook-secret-0123456789"
+
+
+@pytest.fixture
+def env(env: dict[str, str]) -> dict[str, str]:
+    return {**env, "EXPORT_WEBHOOK_ALLOW": RECEIVER_ALLOW}
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from service.domain.export_schedule import (
     retry_delay,
 )
 from service.domain.export_validation import parse_schedule
+from service.domain.webhook_targets import AllowList
 
 BERLIN = "Europe/Berlin"
 
@@ -127,13 +128,11 @@ def test_destinations_are_checked(
     assert reason is not None and reason in errors_of(doc(destination=destination))[field]
 
 
-def test_plain_http_webhooks_only_to_this_machine() -> None:
+def test_this_machine_only_through_the_allow_list_and_then_plain_http_too() -> None:
     local = {"type": "webhook", "url": "http://127.0.0.1:8080/hook", "secret": "s" * 16}
-    assert (
-        parse_schedule(doc(destination=local))
-        .destination.to_document()["url"]
-        .startswith("http://127.0.0.1")
-    )
+    assert "loopback" in errors_of(doc(destination=local))["destination.url"]
+    allowed = parse_schedule(doc(destination=local), webhook_allow=AllowList.parse(["127.0.0.0/8"]))
+    assert allowed.destination.to_document()["url"] == "http://127.0.0.1:8080/hook"
 
 
 def test_not_an_object_and_missing_fields() -> None:

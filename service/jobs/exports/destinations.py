@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import smtplib
 import ssl
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -26,6 +25,8 @@ from service.domain.export_schedule import (
     EmailDestination,
     WebhookDestination,
 )
+from service.domain.webhook_targets import AllowList
+from service.jobs.exports import webhook_http
 from service.jobs.exports.files import ExportFile, write_atomically
 from service.settings import Settings
 
@@ -34,6 +35,11 @@ SIGNATURE_HEADER = "X-SmallFavor-Signature"
 
 class DeliveryFailed(Exception):
     """The destination refused or could not be reached; the message is one line."""
+
+
+class DeliveryRefused(DeliveryFailed):
+    """The service may not deliver there (an internal webhook host): nothing was connected
+    to, and retrying cannot help, so the run fails at once."""
 
 
 def deliver(
@@ -50,7 +56,11 @@ def deliver(
         return to_directory(settings.export_dir, destination.path, files)
     if isinstance(destination, WebhookDestination):
         return to_webhook(
-            destination, files, run_id=run_id, timeout=settings.export_timeout_seconds
+            destination,
+            files,
+            run_id=run_id,
+            timeout=settings.export_timeout_seconds,
+            allow=AllowList.parse(settings.export_webhook_allow),
         )
     return by_email(destination, files, subject=subject, digest=digest, settings=settings)
 
@@ -75,38 +85,40 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # urllib would turn a redirected POST into a GET without the file; a redirect is a failure.
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
-
-
 def to_webhook(
-    destination: WebhookDestination, files: Sequence[ExportFile], *, run_id: int, timeout: float
+    destination: WebhookDestination,
+    files: Sequence[ExportFile],
+    *,
+    run_id: int,
+    timeout: float,
+    allow: AllowList,
 ) -> str:
-    opener = urllib.request.build_opener(_NoRedirect)
+    # Resolved and checked once for every file of the run: see webhook_http on rebinding.
+    try:
+        pinned = webhook_http.pin(destination.url, allow)
+    except webhook_http.Refused as exc:
+        raise DeliveryRefused(f"refused, nothing was sent: {exc}") from None
+    except webhook_http.Unresolved as exc:
+        raise DeliveryFailed(str(exc)) from None
     for file in files:
-        request = urllib.request.Request(
-            destination.url,
-            data=file.content,
-            method="POST",
-            headers={
-                "Content-Type": file.media_type,
-                "User-Agent": "smallfavor-export/1",
-                SIGNATURE_HEADER: sign(destination.secret, int(time.time()), file.content),
-                "X-SmallFavor-Export-Run": str(run_id),
-                "X-SmallFavor-Export-File": file.name,
-                "X-SmallFavor-Experiment": file.experiment,
-            },
-        )
+        headers = {
+            "Content-Type": file.media_type,
+            "User-Agent": "smallfavor-export/1",
+            SIGNATURE_HEADER: sign(destination.secret, int(time.time()), file.content),
+            "X-SmallFavor-Export-Run": str(run_id),
+            "X-SmallFavor-Export-File": file.name,
+            "X-SmallFavor-Experiment": file.experiment,
+        }
         try:
-            with opener.open(request, timeout=timeout) as response:
-                response.read(1024)
-        except urllib.error.HTTPError as exc:
-            raise DeliveryFailed(f"the webhook answered HTTP {exc.code} to {file.name}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
+            status = webhook_http.post(pinned, file.content, headers, timeout=timeout)
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise DeliveryFailed(f"the webhook cannot be reached: {reason}") from None
+        if not 200 <= status < 300:
+            # A redirect is a failure: urllib-style following would turn the POST into a GET
+            # without the file, and would send it to a host nobody checked.
+            note = " (redirects are not followed)" if 300 <= status < 400 else ""
+            raise DeliveryFailed(f"the webhook answered HTTP {status} to {file.name}{note}")
     return destination.url
 
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from service.domain.export_schedule import RunStatus, retry_delay
-from service.jobs.exports.destinations import DeliveryFailed
+from service.jobs.exports.destinations import DeliveryFailed, DeliveryRefused
 from service.jobs.exports.runner import ExportError, ExportRunner
 from service.metrics import EXPORT_RUNS
 from service.store.sql.exports_repo import ExportRepo, ExportRun, StoredSchedule
@@ -121,6 +121,8 @@ class Scheduler:
             delivered = self._runner.run(
                 stored.schedule, run_id=run.id, as_of=run.fire_time or started, now=started
             )
+        except DeliveryRefused as exc:  # an internal webhook: no retry can make it allowed
+            return self._failed(run, str(exc), final=True)
         except (DeliveryFailed, ExportError) as exc:
             return self._failed(run, str(exc))
         except Exception as exc:  # a bug or SQL away: recorded and retried all the same
@@ -162,9 +164,9 @@ class Scheduler:
             stop.wait(wait)
         log.info("export scheduler %s stopped", self.worker)
 
-    def _failed(self, run: ExportRun, error: str) -> ExportRun:
+    def _failed(self, run: ExportRun, error: str, *, final: bool = False) -> ExportRun:
         now = self._clock()
-        if run.attempts >= self._max_attempts:
+        if final or run.attempts >= self._max_attempts:
             self.repo.finish(run, status=RunStatus.failed, now=now, error=error)
         else:
             retry_at = now + retry_delay(run.attempts, self._retry_seconds)
