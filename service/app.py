@@ -18,6 +18,7 @@ from service.api.json_provider import OrjsonProvider
 from service.api.request_observer import ROUTE_KEY, RequestObserver, route_label
 from service.clock import Clock, utc_now
 from service.dashboard.error_page import render_error_page
+from service.demo import guard as demo_guard
 from service.demo import pages as demo_pages
 from service.log_format import configure_logging
 from service.settings import Settings
@@ -86,4 +87,6 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     dashboard.install(app, settings, snippet_asset)
     # Errors on dashboard paths are pages (the API layer cannot import the dashboard).
     register_error_page(app, "/dashboard", render_error_page)
+    # Production: no start, and no staff request served, while demo credentials work.
+    demo_guard.install(app, svc)
     return app

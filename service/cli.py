@@ -160,6 +160,18 @@ def seed_demo_command() -> None:
     click.echo(f"admin API token: {creds.admin_token}")
 
 
+@cli.command("remove-demo")
+def remove_demo_command() -> None:
+    """Disable the demo staff user, revoke the demo admin tokens and delete
+    VAR_DIR/demo_admin_token (production refuses to serve while they work)."""
+    from service.demo.remove import remove_demo
+
+    with _services() as svc:
+        done = remove_demo(svc)
+    for line in done or ["no demo credentials found"]:
+        click.echo(line)
+
+
 cli.add_command(simulate)
 cli.add_command(schedule_command)
 cli.add_command(export_command)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from service.domain.secret_strength import HOW_TO_MAKE_ONE, weakness
+
 Mode = Literal["development", "production"]
 
 
@@ -110,6 +112,11 @@ class Settings:
 
         host = env.text("HOST", "127.0.0.1")
         port = env.integer("PORT", 8000, low=1, high=65535)
+        secret_key = env.secret("SECRET_KEY", var_dir, production)
+        webhook_secret = env.secret("WEBHOOK_SECRET", var_dir, production)
+        exports = _export_settings(env, var_dir, production)
+        if production:
+            _refuse_shared_secrets(secret_key, webhook_secret, exports["smtp_password"])
         return cls(
             mode=mode,  # type: ignore[arg-type]  # narrowed by env.choice
             var_dir=var_dir,
@@ -123,8 +130,8 @@ class Settings:
             ),
             redis_cluster=env.choice("REDIS_CLUSTER", ("auto", "on", "off"), "auto"),  # type: ignore[arg-type]
             event_partitions=env.integer("EVENT_PARTITIONS", 16, low=1, high=1024),
-            secret_key=env.secret("SECRET_KEY", var_dir, production),
-            webhook_secret=env.secret("WEBHOOK_SECRET", var_dir, production),
+            secret_key=secret_key,
+            webhook_secret=webhook_secret,
             allowed_origins=env.origins("ALLOWED_ORIGINS", "*"),
             geo_header=env.pattern("GEO_HEADER", "CF-IPCountry", r"[A-Za-z0-9-]{1,64}"),
             host=host,
@@ -151,7 +158,7 @@ class Settings:
             decision_log_retention_days=env.integer(
                 "DECISION_LOG_RETENTION_DAYS", 30, low=1, high=3650
             ),
-            **_export_settings(env, var_dir, production),
+            **exports,
         )
 
 
@@ -205,7 +212,26 @@ def _webhook_allow(raw: str) -> tuple[str, ...]:
 
 # Secrets shorter than this are refused: an HMAC key must not be guessable.
 _MIN_SECRET_LENGTH = 32
-_DEFAULT_SECRETS = {"changeme", "change-me", "secret", "dev", "development"}
+# Below this length a shared substring says nothing (SMTP_PASSWORD may be short).
+_MIN_SHARED_LENGTH = 16
+
+
+def _refuse_shared_secrets(secret_key: str, webhook_secret: str, smtp_password: str) -> None:
+    """One leaked secret must not give away another: the payment side knows WEBHOOK_SECRET
+    and the mail relay SMTP_PASSWORD, neither may learn SECRET_KEY (nor each other)."""
+    pairs = [("SECRET_KEY", secret_key, "WEBHOOK_SECRET", webhook_secret)]
+    if smtp_password:
+        pairs += [
+            ("SMTP_PASSWORD", smtp_password, "SECRET_KEY", secret_key),
+            ("SMTP_PASSWORD", smtp_password, "WEBHOOK_SECRET", webhook_secret),
+        ]
+    for name, value, other_name, other in pairs:
+        shorter, longer = sorted((value, other), key=len)
+        if shorter == longer or (len(shorter) >= _MIN_SHARED_LENGTH and shorter in longer):
+            raise SettingsError(
+                f"{name} and {other_name} must be different secrets, neither containing the other; "
+                f"make a new one with {HOW_TO_MAKE_ONE}"
+            )
 
 
 class _Env:
@@ -273,12 +299,12 @@ class _Env:
     def secret(self, name: str, var_dir: Path, production: bool) -> str:
         value = self.text(name, "")
         if value:
-            if production and (
-                value.lower() in _DEFAULT_SECRETS or len(value) < _MIN_SECRET_LENGTH
-            ):
+            weak = weakness(value) if production else None
+            if weak:
+                # Never the value itself: this message ends up in logs.
                 raise SettingsError(
-                    f"{name} must be a random value of at least {_MIN_SECRET_LENGTH} characters "
-                    "in production"
+                    f"{name} {weak}; production needs a random value of at least "
+                    f"{_MIN_SECRET_LENGTH} characters, such as the output of {HOW_TO_MAKE_ONE}"
                 )
             return value
         if production:

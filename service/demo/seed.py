@@ -15,6 +15,9 @@ from service.wiring import Services
 
 DEMO_EMAIL = "demo@smallfavor.local"
 DEMO_PASSWORD = "small-favor-demo"
+# Published in the README: production refuses to serve while these work (service/demo/remove.py).
+DEMO_TOKEN_NAME = "demo-admin"
+DEMO_TOKEN_FILE = "demo_admin_token"
 _ACTOR = "seed-demo"
 
 
@@ -50,12 +53,12 @@ def seed_demo(svc: Services) -> DemoCredentials:
 def _demo_token(svc: Services) -> str:
     """The demo admin token is kept in plain text under var/ (local installs only) so that
     `make run` can print the same working token every time; the database holds its hash."""
-    path = svc.settings.var_dir / "demo_admin_token"
+    path = svc.settings.var_dir / DEMO_TOKEN_FILE
     if path.exists():
         token = path.read_text().strip()
         if svc.tokens.exists_active(token):
             return token
-    _, token = svc.tokens.create("demo-admin", Role.admin, svc.clock())
+    _, token = svc.tokens.create(DEMO_TOKEN_NAME, Role.admin, svc.clock())
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(token)
     path.chmod(0o600)

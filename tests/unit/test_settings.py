@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import pytest
@@ -39,8 +40,9 @@ PRODUCTION = {
     "SMALLFAVOR_ENV": "production",
     "DATABASE_URL": "postgresql://u@db/sf",
     "REDIS_URL": "redis://cache:6379/0",
-    "SECRET_KEY": "k" * 40,
-    "WEBHOOK_SECRET": "w" * 40,
+    # Random, as an operator's would be: production refuses structured or published ones.
+    "SECRET_KEY": secrets.token_urlsafe(48),
+    "WEBHOOK_SECRET": secrets.token_urlsafe(48),
 }
 
 
@@ -57,10 +59,99 @@ def test_production_refuses_missing_values(missing: str) -> None:
         Settings.from_env(env)
 
 
-@pytest.mark.parametrize("value", ["changeme", "short-secret"])
-def test_production_refuses_weak_secrets(value: str) -> None:
-    with pytest.raises(SettingsError, match="SECRET_KEY"):
-        Settings.from_env({**PRODUCTION, "SECRET_KEY": value})
+WEAK_SECRETS = {
+    "default": "changeme",
+    "short": "short-secret",
+    "short random": secrets.token_urlsafe(23),
+    "repeated character": "a" * 40,
+    "another repeated character": "Z" * 64,
+    "repeated word": "password" * 5,
+    "repeated words with numbers": "Password1Password2Password3Password4",
+    "repeated unit": "abc" * 15,
+    "sequence": "0123456789" * 4,
+    "alphabet": "abcdefghijklmnopqrstuvwxyz0123456789",
+    "keyboard walk": "qwertyuiopasdfghjklzxcvbnm1234567890",
+    "interleaved sequences": "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7",
+    "words and a run": "my-production-secret-" + "x" * 20,
+    "this suite's own fixture value": "test-secret-key-" + "x" * 32,
+    "the manifest tests' value": "Zk3q9-fake-secret-for-manifest-tests-0123456789",
+    "Flask's documented example": (
+        "192b9bdd22ab9ed4d12e236c78afcb9a393ec15f71bbf5dc987d54727823bcbf"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "WEBHOOK_SECRET"])
+@pytest.mark.parametrize("kind", sorted(WEAK_SECRETS))
+def test_production_refuses_weak_secrets(name: str, kind: str) -> None:
+    value = WEAK_SECRETS[kind]
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({**PRODUCTION, name: value})
+    message = str(refused.value)
+    assert message.startswith(f"{name} ")
+    assert "secrets.token_urlsafe(48)" in message  # how to make a good one
+    assert value not in message  # never the secret itself: this message is logged
+
+
+def test_weak_secrets_are_fine_locally(tmp_path: Path) -> None:
+    settings = Settings.from_env({"VAR_DIR": str(tmp_path), "SECRET_KEY": "a" * 40})
+    assert settings.secret_key == "a" * 40
+
+
+@pytest.mark.parametrize("nbytes", [32, 48, 64])
+def test_production_takes_random_secrets(tmp_path: Path, nbytes: int) -> None:
+    for _ in range(20):
+        key, hook = secrets.token_urlsafe(nbytes), secrets.token_hex(nbytes)
+        settings = Settings.from_env(
+            {**PRODUCTION, "VAR_DIR": str(tmp_path), "SECRET_KEY": key, "WEBHOOK_SECRET": hook}
+        )
+        assert (settings.secret_key, settings.webhook_secret) == (key, hook)
+
+
+def test_the_local_generators_output_would_pass_production(tmp_path: Path) -> None:
+    local = Settings.from_env({"VAR_DIR": str(tmp_path)})
+    Settings.from_env(
+        {**PRODUCTION, "SECRET_KEY": local.secret_key, "WEBHOOK_SECRET": local.webhook_secret}
+    )
+
+
+SHARED = secrets.token_urlsafe(48)
+
+
+@pytest.mark.parametrize(
+    "overrides,names",
+    [
+        ({"SECRET_KEY": SHARED, "WEBHOOK_SECRET": SHARED}, "SECRET_KEY and WEBHOOK_SECRET"),
+        (
+            {"SECRET_KEY": SHARED, "WEBHOOK_SECRET": SHARED + "-webhook"},
+            "SECRET_KEY and WEBHOOK_SECRET",
+        ),
+        (
+            {"SECRET_KEY": "k" + SHARED + "k", "WEBHOOK_SECRET": SHARED},
+            "SECRET_KEY and WEBHOOK_SECRET",
+        ),
+        ({"SECRET_KEY": SHARED, "SMTP_PASSWORD": SHARED}, "SMTP_PASSWORD and SECRET_KEY"),
+        ({"WEBHOOK_SECRET": SHARED, "SMTP_PASSWORD": SHARED}, "SMTP_PASSWORD and WEBHOOK_SECRET"),
+        (
+            {"WEBHOOK_SECRET": SHARED, "SMTP_PASSWORD": SHARED[:20]},
+            "SMTP_PASSWORD and WEBHOOK_SECRET",
+        ),
+    ],
+)
+def test_production_refuses_one_secret_for_two_purposes(
+    overrides: dict[str, str], names: str
+) -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({**PRODUCTION, **overrides})
+    message = str(refused.value)
+    assert message.startswith(f"{names} must be different secrets")
+    assert SHARED[:20] not in message
+
+
+def test_a_short_smtp_password_may_occur_inside_a_secret_by_chance() -> None:
+    key = PRODUCTION["SECRET_KEY"]
+    settings = Settings.from_env({**PRODUCTION, "SMTP_PASSWORD": key[3:9]})
+    assert settings.smtp_password == key[3:9]
 
 
 @pytest.mark.parametrize(
