@@ -1,10 +1,9 @@
-"""The OpenAPI path items of the dry run (service/api/dry_run.py) and of the dashboard pages of
-the decision log and the dry run (service/dashboard/views_decisions.py). Schemas are inline,
-so merging this module into the document is one line."""
+"""The OpenAPI path items of the dry run (service/api/dry_run.py); the dashboard's pages of the
+decision log and the dry run are with the other pages, in openapi_dashboard.py. Schemas are
+inline, so merging this module into the document is one line."""
 
 from __future__ import annotations
 
-from service.api.openapi_dashboard import _KEY, _page, _post
 from service.api.openapi_parts import (
     _KEY_PARAM,
     _NOT_FOUND,
@@ -12,7 +11,6 @@ from service.api.openapi_parts import (
     _admin,
     _error,
     _json,
-    _query,
     _values,
 )
 from service.domain.dry_run import (
@@ -180,22 +178,5 @@ DRY_RUN_PATHS: Json = {
                 "content": {"application/json": {"schema": _REQUEST}},
             },
         ),
-    },
-    "/dashboard/decisions": {
-        "get": _page(
-            "Why no banner: sampled decisions per day, outcome and placement",
-            params=[
-                _query("from", "First day (YYYY-MM-DD); default 13 days before `to`."),
-                _query("to", "Last day (YYYY-MM-DD); default today (UTC)."),
-                _query(
-                    "placement",
-                    "One placement, or all.",
-                    {"type": "string", "enum": _values(Placement)},
-                ),
-            ],
-        )
-    },
-    "/dashboard/experiments/{key}/dry-run": {
-        "post": _post("The editor again, with the dry run's estimate", params=[_KEY])
     },
 }

@@ -14,24 +14,25 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.dashboard import form_values
+
 Value = str | list[str]
 # Checkbox groups and tick boxes: absent from a submitted form when nothing is ticked.
 MULTI = ("targeting.devices",)
 VARIANT_MULTI = ("banner.payment_methods",)
 FLAGS = ("analysis.sequential", "trust_client_conversions")
 _SPLIT = re.compile(r"[\s,;]+")
+_VARIANT_NAME = re.compile(r"variants\[([0-9]{1,3})\]\.")
 
 
 def _number(raw: str) -> object:
-    text = raw.strip()
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        return text
+    # What a JSON number could be: a 64-bit integer or a finite float. Anything else (NaN,
+    # 400 digits, "١٢") goes on as text, and validation says the field must be a number.
+    whole = form_values.integer(raw)
+    if whole is not None:
+        return whole
+    value = form_values.decimal(raw)
+    return value if value is not None else raw.strip()
 
 
 def _words(raw: str) -> list[object]:
@@ -51,7 +52,7 @@ def _paragraphs(raw: str) -> list[str]:
 def _moment(raw: str) -> object:
     text = raw.strip()
     # <input type=datetime-local> sends 2026-12-01T09:30; the form says the time is UTC.
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?", text):
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?", text):
         return text + ("Z" if text.count(":") == 2 else ":00Z")
     return text
 
@@ -147,9 +148,8 @@ def from_form(form: Any) -> FormState:
         top[name] = list(form.getlist(name))
     for name in FLAGS:
         top[name] = "on" if form.get(name) else ""
-    indexes = sorted(
-        {int(m.group(1)) for name in form for m in [re.match(r"variants\[(\d+)\]\.", name)] if m}
-    )
+    # ASCII digits, at most three: int() takes Arabic-Indic digits and gives up past 4,300.
+    indexes = sorted({int(m.group(1)) for name in form for m in [_VARIANT_NAME.match(name)] if m})
     variants = []
     for i in indexes:
         values: dict[str, Value] = {

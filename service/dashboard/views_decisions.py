@@ -17,6 +17,7 @@ from flask import Blueprint, g, render_template, request
 
 from service.api.context import services
 from service.api.dry_run import estimate
+from service.dashboard import form_values
 from service.dashboard.auth import login_required
 from service.dashboard.experiment_form import FormState, from_form, to_document
 from service.dashboard.views_editor import load, render_editor
@@ -88,11 +89,14 @@ def _range(args: Mapping[str, str], today: date) -> tuple[date, date, str | None
 def _day(raw: str | None, default: date, name: str, problems: list[str]) -> date:
     if not raw:
         return default
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        problems.append(f"{name!r} is not a date (YYYY-MM-DD): using {default.isoformat()}.")
+    value = form_values.day(raw)
+    if value is None:
+        problems.append(
+            f"{name!r} is not a date (YYYY-MM-DD) from {form_values.EARLIEST_DAY} to "
+            f"{form_values.LATEST_DAY}: using {default.isoformat()}."
+        )
         return default
+    return value
 
 
 def register(bp: Blueprint) -> None:
@@ -127,10 +131,12 @@ def register(bp: Blueprint) -> None:
         body: dict[str, Any] = {}
         for name, value in raw.items():
             if value:
-                try:
-                    body[name] = int(value) if name == "days" else float(value)
-                except ValueError:
+                whole = name == "days"
+                number = form_values.integer(value) if whole else form_values.decimal(value)
+                if number is None:
                     errors[name] = "must be a number" if name != "days" else "a whole number"
+                else:
+                    body[name] = number
         result = None
         if not errors:
             try:
@@ -139,10 +145,8 @@ def register(bp: Blueprint) -> None:
             except ValidationFailed as exc:
                 errors = exc.fields
         g.dry_run = {"form": raw, "errors": errors, "result": result, "edited": edited}
-        revision = request.form.get("revision", "")
-        return render_editor(
-            state, stored=stored, revision=int(revision) if revision.isdigit() else None
-        )
+        revision = form_values.whole_number(request.form.get("revision"))
+        return render_editor(state, stored=stored, revision=revision)
 
 
 def _edited(state: FormState, saved: Experiment) -> tuple[Experiment, bool]:

@@ -19,6 +19,7 @@ from service.dashboard.experiment_form import (
     to_document,
     variant_document,
 )
+from service.dashboard.form_values import whole_number
 from service.dashboard.starter import starter_document, starter_variant
 from service.domain.banner_render import render_content
 from service.domain.banner_validation import parse_banner
@@ -101,7 +102,7 @@ def register(bp: Blueprint) -> None:
         if request.method == "GET":
             return render_editor(from_document(stored.experiment.to_document()), stored=stored)
         state = from_form(request.form)
-        revision = _int(request.form.get("revision"))
+        revision = whole_number(request.form.get("revision"))
         if _apply_variant_op(state, cta_url):
             return render_editor(state, stored=stored, revision=revision)
         doc = to_document(state)
@@ -136,7 +137,7 @@ def register(bp: Blueprint) -> None:
             return jsonify(
                 {"error": {"code": "bad_request", "message": "send {fields: {...}}"}}
             ), 400
-        values = {str(k): v for k, v in body["fields"].items() if isinstance(v, str | list)}
+        values = {str(k): v for k, v in body["fields"].items() if _form_value(v)}
         banner_doc = variant_document(values).get("banner", {})
         errors: dict[str, str] = {}
         banner = parse_banner(Fields.open(banner_doc, "banner", errors))
@@ -167,7 +168,7 @@ def _apply_variant_op(state: FormState, cta_url: str) -> bool:
         state.variant_errors.append({})
         return True
     kind, _, raw = op.partition(":")
-    index = _int(raw)
+    index = whole_number(raw)
     if kind in ("remove-variant", "copy-variant") and index is not None:
         if 0 <= index < len(state.variants):
             if kind == "remove-variant" and len(state.variants) > 1:
@@ -202,8 +203,8 @@ def _actor() -> str:
     return f"user:{user.email}" if user else "anonymous"
 
 
-def _int(raw: str | None) -> int | None:
-    try:
-        return int(raw) if raw is not None and raw != "" else None
-    except ValueError:
-        return None
+def _form_value(value: object) -> bool:
+    """A value a form could send: a string, or a list of them (a checkbox group)."""
+    if isinstance(value, list):
+        return all(isinstance(item, str) for item in value)
+    return isinstance(value, str)

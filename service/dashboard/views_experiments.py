@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from service import experiment_changes as changes
 from service.api.context import services
 from service.dashboard.auth import current_user, login_required
+from service.dashboard.form_values import whole_number
 from service.dashboard.overview import overview
 from service.dashboard.views_editor import load
 from service.domain.errors import TransitionNotAllowed
@@ -74,7 +75,7 @@ def register(bp: Blueprint) -> None:
                 stored,
                 act,
                 actor=f"user:{current_user().email}",  # type: ignore[union-attr]
-                expected_revision=_int(request.form.get("revision")),
+                expected_revision=whole_number(request.form.get("revision")),
             )
         except (StaleRevision, TransitionNotAllowed):
             flash(
@@ -92,7 +93,7 @@ def register(bp: Blueprint) -> None:
         revisions = services().experiments.history(key) or []
         by_number = {r.revision: r for r in revisions}
         compare = None
-        first, second = _int(request.args.get("a")), _int(request.args.get("b"))
+        first, second = whole_number(request.args.get("a")), whole_number(request.args.get("b"))
         if first in by_number and second in by_number:
             old, new = by_number[first], by_number[second]
             compare = (first, second, diff_documents(old.document, new.document))
@@ -109,7 +110,7 @@ def register(bp: Blueprint) -> None:
         stored = load(key)
         experiment = stored.experiment
         variant = request.form.get("variant", experiment.control.key)
-        hours = _int(request.form.get("hours")) or 24
+        hours = whole_number(request.form.get("hours")) or 24
         if experiment.variant(variant) is None or hours not in PREVIEW_HOURS:
             abort(400, "Pick one of the experiment's variants and a validity period.")
         svc = services()
@@ -124,10 +125,3 @@ def register(bp: Blueprint) -> None:
             expires=datetime.fromtimestamp(expires, UTC),
             demo_url=f"{svc.settings.public_url}/demo?{urlencode(query)}",
         )
-
-
-def _int(raw: str | None) -> int | None:
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, render_template, request
 from werkzeug.exceptions import BadRequest
 
 from service.api.context import services
 from service.api.errors import ApiError
 from service.api.reports import csv_response, report_params
-from service.dashboard import charts
+from service.dashboard import charts, form_values
 from service.dashboard.auth import login_required
 from service.dashboard.views_editor import load
 from service.domain.lifecycle import allowed_actions
@@ -21,12 +21,21 @@ from service.store.sql.rollup_days import rollup_days
 
 
 def _params() -> tuple[date | None, date | None, Segment | None]:
+    # Days the report can compute with (it adds one to `to`), before the API's own checks.
+    bad = [name for name in ("from", "to") if (raw := request.args.get(name)) and not _day(raw)]
+    if bad:
+        said = " and ".join(bad)
+        raise BadRequest(f"{said}: not a day the report can show; {form_values.DAY_RULE}.")
     try:
         return report_params()
     except ApiError as exc:
         # The dashboard speaks HTML: the same check, said in a page.
         reasons = "; ".join(f"{k} {v}" for k, v in exc.fields.items())
         raise BadRequest(f"{exc.message}: {reasons}") from None
+
+
+def _day(raw: str) -> bool:
+    return form_values.day(raw) is not None
 
 
 def register(bp: Blueprint) -> None:
