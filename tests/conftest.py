@@ -70,6 +70,28 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield f"unix://{embedded_socket(tmp_path_factory.mktemp('redis'))}"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A run stopped by SIGTERM (a CI timeout, `timeout pytest`) ends like Ctrl-C: teardown
+    and pytest_sessionfinish still run. Python's default SIGTERM skips even exit hooks."""
+    import atexit
+    import signal
+
+    from service.store.redis.embedded import stop_started_servers
+
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    atexit.register(stop_started_servers)  # if pytest itself fails before sessionfinish
+
+
+@pytest.hookimpl(trylast=True)  # after session fixtures' teardown (live servers use Redis)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Every embedded Redis this session started (the redis_url one, and any a test's
+    Settings without REDIS_URL started) stops now, whoever is still connected."""
+    from service.store.redis.embedded import stop_started_servers
+
+    stop_started_servers()
+
+
 @pytest.fixture(scope="session")
 def migrated_engine(database_url: str) -> Iterator[Engine]:
     engine = build_engine(

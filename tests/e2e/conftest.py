@@ -90,10 +90,16 @@ def live_server(live_env: dict[str, str], migrated_engine: Any) -> Iterator[str]
         env={**os.environ, **live_env},
         cwd=ROOT,
     )
-    wait_until_ready(url + "/readyz", process)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    try:
+        wait_until_ready(url + "/readyz", process)
+        yield url
+    finally:  # also when the session is interrupted: no gunicorn outlives it
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @pytest.fixture

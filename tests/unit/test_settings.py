@@ -184,3 +184,14 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
     settings = Settings.from_env({"VAR_DIR": str(tmp_path)})
     with pytest.raises(AttributeError):
         settings.port = 1  # type: ignore[misc]
+
+
+def test_redis_timeout_fails_fast_in_production_and_waits_locally(tmp_path: Path) -> None:
+    # Production answers "unavailable" within 50 ms when Redis is away; a laptop's embedded
+    # Redis under `make run` and a browser sometimes needs longer, and dropped banners there.
+    production = Settings.from_env({**PRODUCTION, "VAR_DIR": str(tmp_path)})
+    local = Settings.from_env({"VAR_DIR": str(tmp_path)})
+    assert production.redis_timeout_ms == 50
+    assert local.mode == "development" and local.redis_timeout_ms == 500
+    explicit = Settings.from_env({"VAR_DIR": str(tmp_path), "REDIS_TIMEOUT_MS": "50"})
+    assert explicit.redis_timeout_ms == 50

