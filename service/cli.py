@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -180,73 +179,34 @@ cli.add_command(export_command)
 @cli.command()
 def serve() -> None:
     """Run the web app (gunicorn, deploy/gunicorn.conf.py), the flusher and the export
-    scheduler together: the local `make run`. Ctrl-C stops them all; if one exits, the
-    others are stopped too."""
+    scheduler together: the local `make run`. One that exits is restarted with backoff
+    (service/supervisor.py); Ctrl-C or SIGTERM stops them all and removes what serve made."""
+    from service.local_stack import shared_environment, spawners
+    from service.log_format import configure_logging
+    from service.supervisor import Supervisor, run_until_signalled
+
     settings = _settings()
     config = Path("deploy/gunicorn.conf.py")
     if not config.exists():
         raise Failure(f"{config} not found; run from the repository root")
-    env = dict(os.environ)
-    if not env.get("PROMETHEUS_MULTIPROC_DIR"):
-        import tempfile
+    configure_logging(settings.log_level)  # restarts are logged as JSON lines on stderr
+    with shared_environment(settings, os.environ) as env:
+        _print_welcome(settings.public_url)
+        run_until_signalled(Supervisor(spawners(env, config)))
 
-        # One directory for web workers, flusher and scheduler: /metrics shows them all.
-        env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="smallfavor-metrics-")
-    if settings.redis_url is None:
-        from service.store.redis.embedded import embedded_socket
 
-        # Started here, so the server outlives worker restarts and this process stops it on
-        # exit; every child joins it through REDIS_URL.
-        env["REDIS_URL"] = f"unix://{embedded_socket(settings.var_dir)}"
-    url = settings.public_url
+def _print_welcome(url: str) -> None:
+    from service.demo.experiment import DEMO_KEY
+
     click.echo(f"Small Favor on {url}")
     click.echo(f"  demo article  {url}/demo")
     click.echo(f"  dashboard     {url}/dashboard/ (the staff user seed-demo printed)")
     click.echo(f"  health        {url}/readyz")
     click.echo(f"  admin API     {url}/v1/admin/experiments")
-    from service.demo.experiment import DEMO_KEY
-
     click.echo(
         f"  traffic       .venv/bin/smallfavor simulate --experiment {DEMO_KEY} "
         "--visitors 5000 --rates control=0.020,five-dollars=0.035"
     )
-    python = sys.executable
-    processes = {
-        "web": subprocess.Popen(
-            [python, "-m", "gunicorn", "-c", str(config), "service:create_app()"], env=env
-        ),
-        "flusher": subprocess.Popen([python, "-m", "service.cli", "flush"], env=env),
-        "scheduler": subprocess.Popen([python, "-m", "service.cli", "schedule"], env=env),
-    }
-    code = _supervise(processes)
-    if code not in (0, -15):
-        raise Failure(f"a process exited with status {code}")
-
-
-def _supervise(processes: dict[str, subprocess.Popen[bytes]]) -> int:
-    import signal
-    import time
-
-    def stop(*_: object) -> None:
-        raise KeyboardInterrupt  # SIGTERM (a process manager, kill) stops the children too
-
-    signal.signal(signal.SIGTERM, stop)
-    code = 0
-    try:
-        while all(p.poll() is None for p in processes.values()):
-            time.sleep(0.5)
-        code = next(p.returncode for p in processes.values() if p.returncode is not None)
-    except KeyboardInterrupt:
-        pass
-    for process in processes.values():
-        if process.poll() is None:
-            process.terminate()
-    for process in processes.values():
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    return code
 
 
 def main() -> None:
