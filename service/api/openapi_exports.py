@@ -157,7 +157,9 @@ EXPORT_SCHEMAS: Json = {
     "ExportDestination": {
         "type": "object",
         "description": (
-            "directory: `path` under the server's EXPORT_DIR. webhook: `url` (https) and "
+            "directory: `path` under the server's EXPORT_DIR. webhook: `url` (https; never "
+            "a loopback, private, link-local or other internal address or name, unless the "
+            "server's EXPORT_WEBHOOK_ALLOW lists it, and then http too) and "
             f"`secret` (16 to 256 characters; shown as {REDACTED}, which kept in an edit keeps "
             f"it). email: `to` (1 to {MAX_RECIPIENTS} addresses) and an optional `subject`."
         ),

@@ -149,7 +149,7 @@ def _destination(root: Fields, allow: AllowList) -> Destination | None:
         recipients = fields.items("to", min_items=1, max_items=MAX_RECIPIENTS, required=True)
         to: list[str] = []
         for path, item in recipients:
-            if not isinstance(item, str) or len(item) > 254 or not _EMAIL.fullmatch(item):
+            if not isinstance(item, str) or len(item) > 254 or not _email(item):
                 fields.errors.setdefault(path, "must be an e-mail address")
             else:
                 to.append(item)
@@ -158,6 +158,12 @@ def _destination(root: Fields, allow: AllowList) -> Destination | None:
     if kind is not None:
         fields.finish()
     return destination
+
+
+def _email(address: str) -> bool:
+    # A numeric last label is an address written as a domain (root@127.0.0.1): the relay
+    # would deliver straight to that host, maybe an internal one. Mail goes to domain names.
+    return bool(_EMAIL.fullmatch(address)) and not address.rsplit(".", 1)[1].isdigit()
 
 
 def _relative_path(value: object) -> str:

@@ -108,6 +108,8 @@ def test_aliases_are_accepted() -> None:
         ({"type": "directory", "path": "/etc/cron.d"}, None, None),  # made relative
         ({"type": "email", "to": []}, "destination.to", "1 to 20"),
         ({"type": "email", "to": ["not-an-address"]}, "destination.to[0]", "e-mail"),
+        ({"type": "email", "to": ["a@b.org", "root@127.0.0.1"]}, "destination.to[1]", "e-mail"),
+        ({"type": "email", "to": ["root@2130706433.0"]}, "destination.to[0]", "e-mail"),
         ({"type": "email", "to": ["a@b.org"], "subject": "x\nBcc: all"},
          "destination.subject", "one line"),
         ({"type": "ftp"}, "destination.type", "one of"),
