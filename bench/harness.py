@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -29,6 +30,8 @@ from service.store.sql.engine import build_engine
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_SCHEMA = "smallfavor_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
+BENCH_SECRET_KEY = secrets.token_urlsafe(48)
+BENCH_WEBHOOK_SECRET = secrets.token_urlsafe(48)
 CLUSTER_SCRIPT = ROOT / ".ci/redis-cluster"
 
 BenchRedis = redis.Redis | RedisCluster
@@ -45,8 +48,9 @@ def bench_environment(port: int, redis_url: str | None = None) -> dict[str, str]
         "SMALLFAVOR_ENV": "production",
         "DATABASE_URL": f"{base}?options=-csearch_path%3D{BENCH_SCHEMA}",
         "REDIS_URL": redis_url or os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
-        "SECRET_KEY": "bench-secret-" + "s" * 40,
-        "WEBHOOK_SECRET": "bench-webhook-" + "w" * 40,
+        # Random per run: production refuses published, repeated or shared secrets.
+        "SECRET_KEY": BENCH_SECRET_KEY,
+        "WEBHOOK_SECRET": BENCH_WEBHOOK_SECRET,
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "LOG_LEVEL": "WARNING",

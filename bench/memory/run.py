@@ -43,6 +43,7 @@ import argparse
 import os
 import random
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -256,8 +257,8 @@ def service_env(directory: Path, redis_url: str) -> dict[str, str]:
         "VAR_DIR": str(directory / "var"),
         "DATABASE_URL": f"sqlite:///{directory / 'memory.db'}",
         "REDIS_URL": redis_url,
-        "SECRET_KEY": "bench-memory-secret-" + "s" * 40,
-        "WEBHOOK_SECRET": "bench-memory-webhook-" + "w" * 40,
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "WEBHOOK_SECRET": secrets.token_urlsafe(48),
         "CONFIG_CHECK_MS": "0",
         "DECISION_LOG_SAMPLE_RATE": "0",
         "RATE_LIMIT_PER_MINUTE": "0",

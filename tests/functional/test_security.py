@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -224,8 +225,8 @@ def test_production_refuses_default_or_missing_secrets(
         "VAR_DIR": str(tmp_path),
         "DATABASE_URL": "postgresql://u@db/sf",
         "REDIS_URL": "redis://cache:6379/0",
-        "SECRET_KEY": "k" * 40,
-        "WEBHOOK_SECRET": "w" * 40,
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "WEBHOOK_SECRET": secrets.token_urlsafe(48),
         **override,
     }
     env = {k: v for k, v in env.items() if v}

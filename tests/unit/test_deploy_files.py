@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shlex
 import shutil
 import subprocess
@@ -50,6 +51,9 @@ FAKE_VALUES = {
     "REDIS_URL": "redis://redis:6379/0",
     "PUBLIC_URL": "https://banners.example.org",
     "ALLOWED_ORIGINS": "https://news.example.org",
+    # Random per run: production refuses published, repeated or shared secrets.
+    "SECRET_KEY": secrets.token_urlsafe(48),
+    "WEBHOOK_SECRET": secrets.token_urlsafe(48),
 }
 FAKE_SECRET = "Zk3q9-fake-secret-for-manifest-tests-0123456789"
 # Never in a ConfigMap or a literal value: they are, or contain, credentials.
