@@ -8,6 +8,7 @@ and an empty Redis database; the schema is migrated once per session.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,6 +26,9 @@ from service.store.sql.engine import build_engine
 from service.store.sql.tables import metadata
 from service.wiring import Services
 from tests.support import FakeClock, empty_redis, redis_for_tests
+
+TEST_SECRET_KEY = secrets.token_urlsafe(48)
+TEST_WEBHOOK_SECRET = secrets.token_urlsafe(48)
 
 # One schema per test process, so two runs on the same database cannot trip over each other.
 PG_SCHEMA = f"smallfavor_test_{os.getpid()}"
@@ -125,8 +129,9 @@ def env(tmp_path: Path, database_url: str, redis_url: str) -> dict[str, str]:
         "VAR_DIR": str(tmp_path / "var"),
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
-        "SECRET_KEY": "test-secret-key-" + "x" * 32,
-        "WEBHOOK_SECRET": "test-webhook-secret-" + "y" * 32,
+        # Random per run, so tests that switch to production mode pass its secret checks.
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "WEBHOOK_SECRET": TEST_WEBHOOK_SECRET,
         # Tests change experiments and decide right after; production checks once a second.
         "CONFIG_CHECK_MS": "0",
         # Off unless a test turns it on: a randomly sampled decision in the events stream
