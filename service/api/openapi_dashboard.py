@@ -138,6 +138,31 @@ DASHBOARD_PATHS: Json = {
         },
     },
     "/dashboard/logout": {"post": _post("Sign out", "viewer")},
+    "/dashboard/account": {"get": _page("Your account: change the password, see your sessions")},
+    "/dashboard/account/password": {
+        "post": _post(
+            "Change your password (ends every other session of yours)",
+            "viewer",
+            form={"current_password": _TEXT, "new_password": _TEXT, "new_password_again": _TEXT},
+        )
+    },
+    "/dashboard/account/sessions/{row_id}/end": {
+        "post": _post(
+            "Sign one of your sessions out",
+            "viewer",
+            params=[
+                {
+                    "name": "row_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_SQL_ID},
+                }
+            ],
+        )
+    },
+    "/dashboard/account/sign-out-everywhere": {
+        "post": _post("End every session of yours, this one included", "viewer")
+    },
     "/dashboard/experiments/new": {
         "get": _page("The editor for a new experiment", "editor"),
         "post": _post(

@@ -67,6 +67,7 @@ TEMPLATES = (
     "/dashboard/exports/{}/edit",
     "/dashboard/exports/{}/run",
     "/dashboard/exports/{}/delete",
+    "/dashboard/static/{}",
 )
 
 
