@@ -221,7 +221,9 @@ def _if_match() -> int | None:
     header = request.headers.get("If-Match")
     if not header or header.strip() == "*":
         return None
-    match = re.fullmatch(r'\s*(?:W/)?"r(\d+)"\s*', header)
+    # At most 9 ASCII digits: a revision fits an INTEGER column, and int() is never handed
+    # thousands of digits (it refuses more than 4,300) or another script's digits.
+    match = re.fullmatch(r'\s*(?:W/)?"r([0-9]{1,9})"\s*', header)
     if not match:
         raise ApiError(
             400,

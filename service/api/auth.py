@@ -40,13 +40,13 @@ def _authenticate() -> ApiToken:
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
-        raise ApiError(
-            401, "unauthorized", "send Authorization: Bearer <token>", headers=_CHALLENGE
-        )
+        message = "send Authorization: Bearer <token>"
+        raise ApiError(401, "unauthorized", message, {"Authorization": message}, _CHALLENGE)
     svc = services()
     token = svc.tokens.authenticate(value.strip(), svc.clock())
     if token is None:
-        raise ApiError(401, "unauthorized", "unknown or revoked token", headers=_CHALLENGE)
+        message = "unknown or revoked token"
+        raise ApiError(401, "unauthorized", message, {"Authorization": message}, _CHALLENGE)
     return token
 
 

@@ -19,6 +19,8 @@ VISITOR = re.compile(r"[A-Za-z0-9_-]{8,64}")
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 LANGUAGE = re.compile(r"([A-Za-z]{2,3})(?:-[A-Za-z0-9]{1,8}){0,4}")
 FORCE = re.compile(r"([a-z0-9][a-z0-9-]{1,39}):([a-z0-9][a-z0-9-]{0,23})")
+# ASCII digits only: str.isdigit() and \d also take "²" and "١٢٣", which int() refuses or reads.
+COUNT = re.compile(r"[0-9]{1,7}")
 MAX_TAGS = 20
 MAX_LENGTH = {"url": 2048, "preview": 300, "tags": 1400}
 DEFAULT_MAX_LENGTH = 256
@@ -83,7 +85,7 @@ def parse_decision_request(
     article_views = 0
     if args.get("article_views"):
         raw = args["article_views"]
-        if raw.isdigit() and int(raw) <= 1_000_000:
+        if COUNT.fullmatch(raw) and int(raw) <= 1_000_000:
             article_views = int(raw)
         else:
             errors["article_views"] = "must be a whole number from 0 to 1000000"

@@ -103,6 +103,20 @@ def _respond(
 
 
 def register_error_handlers(app: Flask) -> None:
+    @app.before_request
+    def _utf8_query_string() -> None:
+        # werkzeug decodes the query string strictly on first use of request.args, and a WSGI
+        # server passes raw bytes through: refuse what is not UTF-8 here, as bad input.
+        try:
+            request.query_string.decode()
+        except UnicodeDecodeError:
+            raise ApiError(
+                400,
+                "bad_request",
+                "the query string is not UTF-8",
+                {"query": "must be UTF-8, with other bytes percent-encoded"},
+            ) from None
+
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return _respond(exc.status, exc.code, exc.message, exc.fields, exc.headers)

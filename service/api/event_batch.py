@@ -6,6 +6,7 @@ only from each event's signed decision token.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,6 +18,8 @@ from service.domain.experiment import Experiment
 from service.domain.ledger import LedgerOp, impression_ops, snooze_ops
 from service.domain.money import MoneyError, convert, to_minor
 from service.domain.tokens import CLOCK_SKEW_SECONDS, TokenInvalid, TokenSigner
+
+log = logging.getLogger(__name__)
 
 MAX_EVENTS = 50
 _SKEW = timedelta(seconds=CLOCK_SKEW_SECONDS)
@@ -53,6 +56,13 @@ def build_batch(events: list[object], ctx: BatchContext) -> Batch:
             continue
         except TokenInvalid as exc:
             batch.rejected.append(_rejection(index, "invalid_token", str(exc), {"token": str(exc)}))
+            continue
+        except Exception:
+            # A fault with one event must cost neither the rest of the batch nor the rate
+            # limit, which is counted when the batch is recorded, after this.
+            log.exception("event %d of a batch could not be processed", index)
+            why = {"$": "could not be processed"}
+            batch.rejected.append(_rejection(index, "invalid", "the event is invalid", why))
             continue
         if record is None:
             batch.dropped_qa += 1

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from flask import request
 
 from service.api.errors import ApiError
@@ -15,16 +15,31 @@ MAX_DEPTH = 32
 
 def json_object() -> dict[str, Any]:
     if not request.is_json:
-        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
-    raw = request.get_data(cache=True)
-    try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
-    if _depth(body) > MAX_DEPTH:
-        raise ApiError(400, "too_deep", f"the body nests deeper than {MAX_DEPTH} levels")
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "send the body as application/json",
+            {"Content-Type": "must be application/json"},
+        )
+    body = parse_json(request.get_data(cache=True) or b"null")
     if not isinstance(body, dict):
         raise ApiError(422, "invalid", "the body must be a JSON object", {"$": "must be an object"})
+    return body
+
+
+def parse_json(raw: bytes) -> Any:
+    """Any JSON body, or a 400. orjson rather than the standard library: it refuses what
+    strict JSON refuses and later steps could not handle (NaN and Infinity, lone surrogates,
+    which no database or encoder takes, invalid UTF-8) and stops at 1,024 levels instead of
+    raising RecursionError; MAX_DEPTH then keeps every document shallow."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        message = f"the body is not valid JSON: {exc}"
+        raise ApiError(400, "invalid_json", message, {"$": str(exc)}) from None
+    if _depth(body) > MAX_DEPTH:
+        message = f"the body nests deeper than {MAX_DEPTH} levels"
+        raise ApiError(400, "too_deep", message, {"$": message})
     return body
 
 

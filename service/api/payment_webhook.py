@@ -5,6 +5,12 @@ at most 5 minutes old (so a captured request cannot be replayed later) and compa
 constant time. Idempotent by payment id: the payment row is inserted first, in a transaction
 that commits only once Redis has the credits, so a retry after any failure is safe and a
 retry after success changes nothing.
+
+No SQL fallback here, unlike POST /v1/events: the credits depend on the visitor's ledger in
+Redis, so without Redis the payment is refused with a 503 and the provider retries. A Redis
+reply that times out after the script ran leaves the credits in Redis and rolls the payment
+row back; the retry then finds the credits' event ids already marked (`pay:<id>:<experiment>`),
+so neither the live counters nor SQL count them twice.
 """
 
 from __future__ import annotations
@@ -13,16 +19,17 @@ import hashlib
 import hmac
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-import orjson
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from service.api.errors import ApiError
+from service.api.json_body import parse_json
 from service.domain.event_validation import EVENT_ID
 from service.domain.events import ANNUAL_MULTIPLIER, EventRecord, EventType, Source
 from service.domain.experiment import Frequency
+from service.domain.instants import InstantInvalid, parse_instant
 from service.domain.ledger import parse_ledger, supporter_ops
 from service.domain.money import MoneyError, convert, to_minor
 from service.domain.tokens import TokenInvalid
@@ -35,7 +42,8 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-SmallFavor-Signature"
 TOLERANCE_SECONDS = 300
 _PAYMENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
-SIGNATURE_PATTERN = r"t=(\d{1,12}),v1=([0-9a-f]{64})"
+# [0-9], not \d: \d also matches other scripts' digits (١٢٣), which no signer sends.
+SIGNATURE_PATTERN = r"t=([0-9]{1,12}),v1=([0-9a-f]{64})"
 _SIGNATURE = re.compile(SIGNATURE_PATTERN)
 _FIELDS = {"id", "visitor", "token", "amount", "currency", "frequency", "ts"}
 
@@ -57,6 +65,12 @@ def receive_payment(svc: Services, raw: bytes, signature: str) -> tuple[int, dic
             if not new:
                 return 200, {"payment": payment["payment_id"], "duplicate": True, "credited": []}
             credited = _credit(svc, payment, now)
+    except DataError as exc:
+        # A value the database cannot hold is the request's fault, not an outage: a 503 would
+        # have the payment side retry it forever. Validation should leave nothing to get here.
+        log.error("payment refused by the database: %s", exc.orig)
+        message = "the payment has a value the database cannot store"
+        raise ApiError(422, "invalid", message, {"$": message}) from None
     except SQLAlchemyError as exc:
         log.error("payment not recorded, SQL is away: %s", exc)
         raise _unavailable() from None
@@ -74,15 +88,12 @@ def _verify(secret: str, raw: bytes, header: str, now: datetime) -> None:
     if abs(now.timestamp() - timestamp) > TOLERANCE_SECONDS:
         raise _unauthorized("the signature is older than 5 minutes (or from the future)")
     expected = sign(secret, timestamp, raw).split("v1=", 1)[1]
-    if not hmac.compare_digest(expected, match.group(2)):
+    if not hmac.compare_digest(expected.encode(), match.group(2).encode()):
         raise _unauthorized("the signature does not match")
 
 
 def _parse(raw: bytes, svc: Services, now: datetime) -> dict[str, Any]:
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+    body = parse_json(raw)
     if not isinstance(body, dict):
         raise ApiError(422, "invalid", "the body must be an object", {"$": "must be an object"})
     errors = {name: "unknown field" for name in body if name not in _FIELDS}
@@ -102,19 +113,18 @@ def _parse(raw: bytes, svc: Services, now: datetime) -> dict[str, Any]:
             amount_minor = to_minor(amount, currency, svc.settings.currency_rates)
         except MoneyError as exc:
             errors["currency" if "currency" in str(exc) else "amount"] = str(exc)
-    try:
-        frequency = Frequency(body.get("frequency", "one_off"))
-    except ValueError:
+    frequency = Frequency.one_off
+    claimed = body.get("frequency", "one_off")
+    if isinstance(claimed, str) and claimed in Frequency._value2member_map_:
+        frequency = Frequency(claimed)
+    else:
         errors["frequency"] = "must be one of " + ", ".join(f.value for f in Frequency)
     ts = now
     if body.get("ts") is not None:
         try:
-            ts = datetime.fromisoformat(str(body["ts"]).replace("Z", "+00:00"))
-            if ts.tzinfo is None:
-                raise ValueError
-            ts = min(ts.astimezone(UTC), now)
-        except ValueError:
-            errors["ts"] = "must be an ISO 8601 time with a time zone"
+            ts = min(parse_instant(body["ts"]), now)
+        except InstantInvalid as exc:
+            errors["ts"] = str(exc)
     if errors:
         raise ApiError(422, "invalid", "the payment is invalid", errors)
     return {
@@ -193,7 +203,7 @@ def _credit(svc: Services, payment: dict[str, Any], now: datetime) -> list[dict[
 
 
 def _unauthorized(message: str) -> ApiError:
-    return ApiError(401, "unauthorized", message)
+    return ApiError(401, "unauthorized", message, {SIGNATURE_HEADER: message})
 
 
 def _unavailable() -> ApiError:

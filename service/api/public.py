@@ -6,9 +6,9 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
-import orjson
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -18,6 +18,7 @@ from service.api.cors import CorsPolicy
 from service.api.errors import ApiError
 from service.api.event_batch import MAX_EVENTS, BatchContext, build_batch
 from service.api.geo import normalise_country
+from service.api.json_body import parse_json
 from service.api.payment_webhook import SIGNATURE_HEADER, receive_payment
 from service.domain.devices import device_from_user_agent
 from service.domain.events import EventType
@@ -25,6 +26,7 @@ from service.metrics import EVENTS, REDIS_FAILURES
 from service.settings import Settings
 from service.store.redis.client import REDIS_ERRORS
 from service.store.redis.event_ingest import RateLimited
+from service.wiring import Services
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +48,13 @@ def blueprint(settings: Settings) -> Blueprint:
 
     @bp.post("/v1/events")
     def events() -> tuple[Response, int]:
-        events = _envelope()
         svc = services()
+        try:
+            events = _envelope()
+        except ApiError:
+            # A malformed batch counts toward the limit too, so a flood of them is cut off.
+            _count_toward_limit(svc, svc.clock())
+            raise
         user_agent = request.headers.get("User-Agent", "")
         if is_bot(user_agent):
             EVENTS.labels("any", "bot").inc(len(events))
@@ -105,17 +112,19 @@ def blueprint(settings: Settings) -> Blueprint:
 def _envelope() -> list[Any]:
     """The batch: application/json or text/plain (what sendBeacon sends), at most 64 KiB."""
     if request.content_length is not None and request.content_length > MAX_EVENTS_BYTES:
-        raise ApiError(413, "payload_too_large", f"a batch is at most {MAX_EVENTS_BYTES} bytes")
+        raise _too_large()
     mimetype = request.mimetype
     if mimetype not in ("application/json", "text/plain"):
-        raise ApiError(415, "unsupported_media_type", "send application/json or text/plain")
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "send application/json or text/plain",
+            {"Content-Type": "must be application/json or text/plain"},
+        )
     raw = request.get_data(cache=False)
     if len(raw) > MAX_EVENTS_BYTES:
-        raise ApiError(413, "payload_too_large", f"a batch is at most {MAX_EVENTS_BYTES} bytes")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+        raise _too_large()
+    body = parse_json(raw)
     events = body.get("events") if isinstance(body, dict) else None
     if not isinstance(events, list) or not 1 <= len(events) <= MAX_EVENTS:
         raise ApiError(
@@ -125,6 +134,21 @@ def _envelope() -> list[Any]:
             {"events": f"a list of 1 to {MAX_EVENTS} events"},
         )
     return events
+
+
+def _too_large() -> ApiError:
+    message = f"a batch is at most {MAX_EVENTS_BYTES} bytes"
+    return ApiError(413, "payload_too_large", message, {"$": message})
+
+
+def _count_toward_limit(svc: Services, now: datetime) -> None:
+    """Counts a request that carries no events; a 429 once the address is over its limit."""
+    try:
+        result = svc.event_ingest.record([], {}, request.remote_addr or "unknown", now)
+    except REDIS_ERRORS:
+        return  # the request is refused anyway; without Redis there is nothing to count
+    if isinstance(result, RateLimited):
+        raise _rate_limited(result.retry_after)
 
 
 def _straight_to_sql(records: list[Any], rejected: list[dict[str, Any]], qa: int) -> Response:

@@ -21,7 +21,7 @@ from service.store.sql.report_source import load_report
 
 bp = Blueprint("reports", __name__, url_prefix="/v1/admin")
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: \d takes "١٢٣" too
 _SEGMENTS = ("country", "device")
 _COUNTS = ("visitors", "impressions", "views", "clicks")
 _DISMISSALS = ("remind_later", "close", "already_donated")

@@ -4,7 +4,7 @@ it is wrong at once, keyed by field path (`variants[1].weight`), so an editor fi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from service.domain.banner_validation import parse_banner
 from service.domain.errors import ValidationFailed
@@ -35,6 +35,7 @@ from service.domain.field_checks import (
     pattern,
     text,
 )
+from service.domain.instants import InstantInvalid, checked_instant, parse_instant
 
 # ISO 3166-1 alpha-2 as assigned, plus XK (Kosovo), which geo-IP databases report.
 _ISO_3166_ALPHA_2 = (
@@ -119,16 +120,13 @@ def parse_experiment(doc: object) -> Experiment:
 
 
 def _moment(value: object) -> datetime:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise Invalid("must be an ISO 8601 date and time") from None
-    if not isinstance(value, datetime):
-        raise Invalid("must be an ISO 8601 date and time")
-    if value.utcoffset() is None:
-        raise Invalid("needs a time zone, such as 2026-11-01T09:00:00Z")
-    return value.astimezone(UTC)
+    # A datetime already: YAML reads unquoted times as datetimes.
+    try:
+        if isinstance(value, datetime):
+            return checked_instant(value)
+        return parse_instant(value)
+    except InstantInvalid as exc:
+        raise Invalid(str(exc)) from None
 
 
 def _country(value: object) -> str:

@@ -32,16 +32,26 @@ def _bound(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+# The largest whole number a document may hold where no smaller bound is given: JSON's exact
+# integer range, so the number survives every encoder (orjson refuses ints past 64 bits) and
+# every SQL column it could reach.
+MAX_INTEGER = 2**53 - 1
+# The longest list a document may hold where no smaller bound is given; past it, the items are
+# not checked one by one (duplicate checks would take quadratic time).
+MAX_LIST_ITEMS = 1000
+
+
 def integer(lo: int, hi: int | None = None) -> Check[int]:
+    top = MAX_INTEGER if hi is None else hi
     span = f"between {lo} and {hi}" if hi is not None else f"of at least {lo}"
     rule = f"must be a whole number {span}"
 
     def check(value: object) -> int:
         # bool is an int to Python, but true is never a number in a document.
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, int) or value < lo:
             raise Invalid(rule)
-        if value < lo or (hi is not None and value > hi):
-            raise Invalid(rule)
+        if value > top:
+            raise Invalid(rule if hi is not None else f"must be a whole number of at most {top}")
         return value
 
     return check
@@ -169,10 +179,13 @@ class Fields:
             return default
 
     def read_list(
-        self, name: str, check: Check[T], *, max_items: int | None = None, unique: bool = True
+        self, name: str, check: Check[T], *, max_items: int = MAX_LIST_ITEMS, unique: bool = True
     ) -> tuple[T, ...]:
         values: list[T] = []
-        for path, item in self.items(name, max_items=max_items):
+        items = self.items(name, max_items=max_items)
+        if len(items) > max_items:
+            return ()  # already reported by items()
+        for path, item in items:
             try:
                 value = check(item)
             except Invalid as invalid:

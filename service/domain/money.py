@@ -21,6 +21,9 @@ _EXPONENTS = {
     "UYW": 4,
 }
 _CODE = re.compile(r"[A-Z]{3}")
+# The largest amount taken, in minor units: far beyond any donation, well inside a SQL BIGINT
+# (2**63 - 1), and below 2**53, so it is also exact as a float in reports and JSON.
+MAX_MINOR_UNITS = 10**15
 
 
 class MoneyError(ValueError):
@@ -36,14 +39,22 @@ def to_minor(amount: float | int | str, currency: str, known: Mapping[str, float
     fractions (12.345 USD) and non-positive amounts."""
     if not _CODE.fullmatch(currency) or currency not in known:
         raise MoneyError(f"unknown currency {currency!r}")
+    if isinstance(amount, bool):
+        raise MoneyError("amount must be a number")
     try:
         value = Decimal(str(amount))
-    except InvalidOperation:
+    except (InvalidOperation, ValueError):  # ValueError: an int past str()'s digit limit
         raise MoneyError("amount must be a number") from None
     if not value.is_finite() or value <= 0:
         raise MoneyError("amount must be a positive number")
+    # Compared before scaling, so a huge exponent (1e999999999) is never expanded.
+    if value > MAX_MINOR_UNITS:
+        raise MoneyError(f"amount must be at most {MAX_MINOR_UNITS} {currency} minor units")
     minor = value.scaleb(exponent(currency))
-    if minor != minor.to_integral_value():
+    if minor > MAX_MINOR_UNITS:
+        raise MoneyError(f"amount must be at most {MAX_MINOR_UNITS} {currency} minor units")
+    # A tiny exponent (1e-999999999) underflows to zero when scaled: a fraction all the same.
+    if minor != minor.to_integral_value() or minor == 0:
         raise MoneyError(f"{currency} has {exponent(currency)} decimal places")
     return int(minor)
 

@@ -62,6 +62,12 @@ def _mac(keyed: hmac.HMAC, body: str) -> str:
     return base64.urlsafe_b64encode(mac.digest()[:_MAC_BYTES]).decode().rstrip("=")
 
 
+def _same_mac(given: str, expected: str) -> bool:
+    """Constant-time comparison of a MAC from a client with ours. compare_digest refuses str
+    with characters beyond ASCII (TypeError), so both sides are compared as UTF-8 bytes."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode())
+
+
 class TokenSigner:
     """Signs and verifies both kinds of token with keys derived from one secret."""
 
@@ -79,10 +85,10 @@ class TokenSigner:
         if len(token) > DECISION_MAX_LENGTH:
             raise TokenInvalid("token is too long")
         parts = token.split(".")
-        if len(parts) != 6 or parts[0] not in ("d", "q"):
+        if not token.isascii() or len(parts) != 6 or parts[0] not in ("d", "q"):
             raise TokenInvalid("token is malformed")
         body, mac = token.rsplit(".", 1)
-        if not hmac.compare_digest(mac, _mac(self._decision_key, body)):
+        if not _same_mac(mac, _mac(self._decision_key, body)):
             raise TokenInvalid("token signature does not match")
         kind, visitor, experiment, variant, issued_raw = parts[:5]
         try:
@@ -101,10 +107,10 @@ class TokenSigner:
 
     def verify_preview(self, token: str, now: int) -> PreviewClaims:
         parts = token.split(".")
-        if len(parts) != 5 or parts[0] != "p":
+        if not token.isascii() or len(parts) != 5 or parts[0] != "p":
             raise TokenInvalid("preview token is malformed")
         body, mac = token.rsplit(".", 1)
-        if not hmac.compare_digest(mac, _mac(self._preview_key, body)):
+        if not _same_mac(mac, _mac(self._preview_key, body)):
             raise TokenInvalid("preview token signature does not match")
         try:
             expires_at = int(parts[3], 36)

@@ -242,7 +242,8 @@ def _exposed(key: str, start: date | None, end: date | None) -> list[ColumnEleme
     conditions = [vo.c.experiment_key == key, vo.c.first_exposure_at.is_not(None)]
     if start is not None:
         conditions.append(vo.c.first_exposure_at >= datetime.combine(start, time(), UTC))
-    if end is not None:
+    # Through the last day a date can name (9999-12-31) there is no next day to stop before.
+    if end is not None and end < date.max:
         next_day = datetime.combine(end + timedelta(days=1), time(), UTC)
         conditions.append(vo.c.first_exposure_at < next_day)
     return conditions
