@@ -154,9 +154,9 @@ class HealthWatch(threading.Thread):
         self.done = threading.Event()
 
     def run(self) -> None:
-        while not self.done.wait(0.05):
+        while not self.done.wait(0.1):
             try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as response:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=15) as response:
                     assert response.status == 200
                     self.answers += 1
             except Exception as exc:  # every failure is the finding
@@ -221,3 +221,24 @@ def test_a_killed_flusher_is_restarted_while_web_keeps_serving(serve: Serve) -> 
     assert f"flusher (pid {flusher.pid}) exited with signal SIGKILL; restarting it in 1 s" in (
         messages
     )
+
+
+def test_a_killed_web_master_is_restarted_and_its_workers_go(serve: Serve) -> None:
+    serve.start()
+    web, flusher = serve.child("web"), serve.child("flush")
+    workers = web.children()
+    assert workers
+    web.kill()
+
+    def answering_again() -> bool:
+        try:
+            with urllib.request.urlopen(f"{serve.url}/healthz", timeout=5):
+                return any(c.pid != web.pid for c in serve.children("web"))
+        except OSError:
+            return False
+
+    wait_for(answering_again, timeout=60, what="a new web answering /healthz")
+    # gunicorn workers leave once their master is gone, so none holds the port or Redis.
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert alive == []
+    assert serve.child("flush").pid == flusher.pid
