@@ -20,6 +20,7 @@ from service.domain.errors import ValidationFailed
 from service.domain.export_schedule import ExportFormat, ExportSchedule, RunStatus
 from service.domain.export_schedule import WebhookDestination as Webhook
 from service.domain.export_validation import parse_schedule
+from service.domain.webhook_targets import AllowList
 from service.jobs.exports import webhook_http
 from service.settings import Settings
 from service.store.sql.exports_repo import ExportRepo
@@ -243,6 +244,25 @@ def test_the_allow_listed_local_receiver_gets_its_delivery_and_only_it(
     assert connects == [["127.0.0.1"]] and len(receiver.requests) == 1
 
 
+def test_a_name_on_the_allow_list_is_delivered_to_wherever_it_resolves(
+    seeded: Engine, env: dict[str, str], dns: Callable[..., FakeDns], connects: list[list[str]]
+) -> None:
+    settings = Settings.from_env({**env, "EXPORT_WEBHOOK_ALLOW": "reports.corp"})
+    dns({"reports.corp": [["127.0.0.1"]]})
+    with webhook_receiver() as receiver:
+        url = f"http://reports.corp:{receiver.port}/exports"
+        parse_schedule(  # what the API checks with this install's settings
+            _document({"type": "webhook", "url": url, **_key()}),
+            webhook_allow=AllowList.parse(settings.export_webhook_allow),
+        )
+        _store(seeded, url)
+        (run,) = scheduler(seeded, settings, FakeClock(at(28, 6))).run_pending()
+    assert run.status == RunStatus.succeeded, run.error
+    assert connects == [["127.0.0.1"]]
+    ((headers, _),) = receiver.requests
+    assert headers["host"] == f"reports.corp:{receiver.port}"
+
+
 def test_a_redirect_is_a_failure_and_is_not_followed(
     seeded: Engine, allowing: Settings, connects: list[list[str]]
 ) -> None:
@@ -274,8 +294,6 @@ def test_a_name_that_does_not_resolve_is_retried(
 
 
 def test_pinned_endpoints_are_the_checked_addresses() -> None:
-    from service.domain.webhook_targets import AllowList
-
     pinned = webhook_http.pin("https://[2606:4700::1111]:8443/x", AllowList())
     assert [e.address for e in pinned.endpoints] == [ip_address("2606:4700::1111")]
     assert pinned.endpoints[0].family == socket.AF_INET6

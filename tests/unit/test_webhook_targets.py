@@ -265,6 +265,26 @@ PUBLIC_V4 = st.one_of(
 )
 
 
+@st.composite
+def forbidden_address(draw: st.DrawFn) -> IPv4Address | IPv6Address:
+    if draw(st.booleans()):
+        value = draw(st.sampled_from(V4_NETWORKS).flatmap(_in))
+        if draw(st.booleans()):
+            return IPv4Address(value)
+        return IPv6Address(draw(ipv4_in_ipv6(value)))
+    return IPv6Address(draw(st.sampled_from(V6_NETWORKS).flatmap(_in)))
+
+
+@given(forbidden_address())
+def test_a_name_resolving_to_any_forbidden_address_is_refused(
+    address: IPv4Address | IPv6Address,
+) -> None:
+    target = webhook_target("https://hooks.example/in", NOBODY)
+    reason = resolved_refusal(target, address, NOBODY)
+    assert reason is not None and reason.startswith(f"hooks.example resolves to {address}, ")
+    assert resolved_refusal(target, address, AllowList.parse(["hooks.example"])) is None
+
+
 @given(PUBLIC_V4.flatmap(lambda v: st.tuples(st.just(v), ipv4_spelling(v))))
 def test_a_public_address_in_any_spelling_is_that_address(spelled: tuple[int, str]) -> None:
     value, host = spelled
