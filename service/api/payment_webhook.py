@@ -35,6 +35,7 @@ from service.domain.money import MoneyError, convert, to_minor
 from service.domain.tokens import TokenInvalid
 from service.store.redis.client import REDIS_ERRORS
 from service.store.sql.payments_repo import insert_payment
+from service.store.sql.tables import events as events_table
 from service.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ _PAYMENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 SIGNATURE_PATTERN = r"t=([0-9]{1,12}),v1=([0-9a-f]{64})"
 _SIGNATURE = re.compile(SIGNATURE_PATTERN)
 _FIELDS = {"id", "visitor", "token", "amount", "currency", "frequency", "ts"}
+_EVENT_ID_LENGTH: int = events_table.c.event_id.type.length  # type: ignore[attr-defined]
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -175,7 +177,7 @@ def _credit(svc: Services, payment: dict[str, Any], now: datetime) -> list[dict[
         )
         records.append(
             EventRecord(
-                event_id=f"pay:{payment['payment_id']}:{key}",
+                event_id=payment_event_id(payment["payment_id"], key),
                 type=EventType.conversion,
                 experiment=key,
                 variant=variant,
@@ -200,6 +202,17 @@ def _credit(svc: Services, payment: dict[str, Any], now: datetime) -> list[dict[
         rate_limited=False,
     )
     return credited
+
+
+def payment_event_id(payment_id: str, experiment: str) -> str:
+    """The id of a payment's conversion event in one experiment: "pay:<payment id>:<key>", or,
+    when that is longer than the events table's column (a 100-character payment id and a
+    40-character key make 145), the payment id's digest in its place, so it still fits."""
+    event_id = f"pay:{payment_id}:{experiment}"
+    if len(event_id) <= _EVENT_ID_LENGTH:
+        return event_id
+    digest = hashlib.blake2b(payment_id.encode(), digest_size=16).hexdigest()
+    return f"pay:{digest}:{experiment}"
 
 
 def _unauthorized(message: str) -> ApiError:

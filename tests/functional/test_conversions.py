@@ -187,3 +187,23 @@ def test_invalid_payments_are_422_naming_the_field(
     response = pay(client, services, body)
     assert response.status_code == 422
     assert field in response.json["error"]["fields"]
+
+
+def test_the_longest_payment_id_and_key_still_fit_the_events_table(
+    client: FlaskClient, services: Services, auth: Callable[[str], dict[str, str]]
+) -> None:
+    """SQLite ignores VARCHAR lengths; PostgreSQL refuses the row, and the flusher with it."""
+    from service.store.sql.tables import events
+
+    key = "k" * 40
+    start_experiment(client, auth("editor"), key=key, targeting={})
+    banner = banner_for(client, VISITOR)
+    assert post_events(client, [event(banner["token"])]).json["accepted"] == 1
+    payment_id = "p" * 100
+    response = pay(client, services, payment(id=payment_id))
+    assert response.json["credited"] == [{"experiment": key, "variant": banner["variant"]}]
+    [entry] = conversions(services)
+    assert len(entry["id"]) <= events.c.event_id.type.length
+    assert entry["id"].endswith(f":{key}") and entry["p"] == payment_id
+    # The same payment again is the same event, so it is never counted twice.
+    assert pay(client, services, payment(id=payment_id)).json["duplicate"] is True
