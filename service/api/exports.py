@@ -7,6 +7,7 @@ scheduler poll, so no web worker waits on a slow webhook or mail relay.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -101,7 +102,8 @@ def export_runs(schedule_id: int) -> Response:
     repo = _repo()
     _load(repo, schedule_id)
     raw = request.args.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_RUNS:
+    # ASCII digits only: str.isdigit() is true for "²", which int() then refuses.
+    if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= MAX_RUNS:
         raise ApiError(
             400, "bad_request", "bad limit", {"limit": f"a whole number from 1 to {MAX_RUNS}"}
         )

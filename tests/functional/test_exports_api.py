@@ -144,8 +144,11 @@ def test_names_are_unique_and_missing_ids_are_404(
         assert response.status_code == 404, (method, path)
         assert body(response)["error"]["code"] == "not_found"
     assert client.get(f"{URL}/abc", headers=auth("viewer")).status_code == 404
-    bad = client.get(f"{URL}/{created['id']}/runs?limit=0", headers=auth("viewer"))
-    assert bad.status_code == 400 and "limit" in body(bad)["error"]["fields"]
+    # "²" and Arabic-Indic ten pass str.isdigit(); int() refuses the first, reads the second.
+    for limit in ("0", "\u00b2", "\u0661\u0660", "99999999999999999999", "5 ", "-1"):
+        bad = client.get(f"{URL}/{created['id']}/runs?limit={limit}", headers=auth("viewer"))
+        assert bad.status_code == 400, limit
+        assert "limit" in body(bad)["error"]["fields"], limit
 
 
 def test_run_now_is_queued_executed_by_the_scheduler_and_listed(
