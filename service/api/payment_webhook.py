@@ -9,8 +9,8 @@ retry after success changes nothing.
 No SQL fallback here, unlike POST /v1/events: the credits depend on the visitor's ledger in
 Redis, so without Redis the payment is refused with a 503 and the provider retries. A Redis
 reply that times out after the script ran leaves the credits in Redis and rolls the payment
-row back; the retry then finds the credits' event ids already marked (`pay:<id>:<experiment>`),
-so neither the live counters nor SQL count them twice.
+row back; the retry then finds the credits' event ids (one per payment and experiment)
+already marked, so neither the live counters nor SQL count them twice.
 """
 
 from __future__ import annotations

@@ -163,16 +163,27 @@ def _straight_to_sql(records: list[Any], rejected: list[dict[str, Any]], qa: int
             "the service cannot store events right now; retry later",
             headers={"Retry-After": _UNAVAILABLE_RETRY_AFTER},
         ) from None
-    return _answer(written.inserted, written.duplicates, rejected, qa=qa)
+    # Stored, but not "accepted": without Redis it cannot be told whether this is the first
+    # copy (an earlier one may wait in the stream, not yet flushed) and the live counters do
+    # not include it. A resend is answered from Redis: accepted once, or a duplicate.
+    EVENTS.labels("any", "pending").inc(written.inserted)
+    return _answer(0, written.duplicates, rejected, qa=qa, pending=written.inserted)
 
 
 def _answer(
-    accepted: int, duplicates: int, rejected: list[dict[str, Any]], *, qa: int = 0, bot: int = 0
+    accepted: int,
+    duplicates: int,
+    rejected: list[dict[str, Any]],
+    *,
+    qa: int = 0,
+    bot: int = 0,
+    pending: int = 0,
 ) -> Response:
     return jsonify(
         {
             "accepted": accepted,
             "duplicates": duplicates,
+            "pending": pending,
             "rejected": rejected,
             "dropped": {"qa": qa, "bot": bot},
         }

@@ -32,6 +32,10 @@ generation begins: at least 256, and more when the previous generation's marks w
 over 48 a bucket, so buckets stay compact at any traffic (the first generation of a busy
 install aside: past 128 marks a bucket Redis switches it to a plain hash table, ~70 bytes a
 mark, for a few hours). Buckets are made on first use, so a quiet install pays for few.
+When this round trip fails (Redis down, or a reply later than REDIS_TIMEOUT_MS, in which case
+the scripts may or may not have run), the endpoint stores the events straight in SQL and
+answers them "pending", not "accepted": no mark was set, so only the answers to later copies,
+made here, say whether one was new (see store/sql/event_writer.py).
 The 96-bit digest makes a false duplicate a ~2^-70 event. A retry with a different token
 after the window is not caught here; SQL, which keeps every event id for good, still refuses
 to count it twice.

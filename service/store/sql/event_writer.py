@@ -13,6 +13,16 @@ never read, changed and written back, so two flushers touching the same visitor 
 each other's counts. Rows are sent in key order so that two such transactions take their row
 locks in the same order instead of deadlocking.
 
+Two callers. The flusher writes what the Redis stream accepted. POST /v1/events writes here
+directly when Redis does not answer in time (api/public.py): SQL's unique event_id still
+stores and counts each event once, but Redis has no dedupe mark for those events and its live
+counters do not include them, and an earlier copy may be waiting in the stream, not yet
+flushed. So the endpoint answers `inserted` as "pending" (stored, not known to be the first
+copy), never as "accepted": a resend once Redis answers is accepted once (or is a duplicate,
+if the timed-out script had run after all), and when the stream's copy meets the row stored
+here the flusher counts it as a duplicate. An event is thus accepted at most once in the
+answers, counted at most once in the live counters and exactly once in SQL.
+
 PostgreSQL and SQLite run the same statements, apart from how rows reach them: COPY and a
 JSON array of rows on PostgreSQL, executemany on SQLite.
 """
@@ -91,7 +101,7 @@ _STAGE_INSERT = (
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    inserted: int  # new events, now in the log (counted or not)
+    inserted: int  # new to SQL, now in the log (counted or not); maybe still in the stream
     duplicates: int  # records whose event id was already stored, or repeated in the batch
     decisions: int = 0  # sampled decisions new to decision_log
 
