@@ -7,6 +7,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -80,6 +81,29 @@ def wait_until_ready(url: str, process: subprocess.Popen[Any], timeout: float = 
                 process.kill()
                 raise RuntimeError(f"{url} did not answer in {timeout:.0f} s") from None
             time.sleep(0.2)
+
+
+# Only ends a run that is stuck (a process hung, a condition that will never hold). A slow run
+# on a busy machine never comes near it: tests wait on conditions, not on how long things take.
+HUNG_AFTER_S = 600.0
+
+
+def wait_for(
+    condition: Callable[[], object],
+    what: str,
+    *,
+    process: subprocess.Popen[Any] | None = None,
+    poll_s: float = 0.01,
+) -> None:
+    """Poll until `condition()` is true. Fails at once if `process` exits first (its stderr
+    in the message), and only after HUNG_AFTER_S otherwise, however busy the machine is."""
+    hung_at = time.monotonic() + HUNG_AFTER_S
+    while not condition():
+        if process is not None and process.poll() is not None:
+            err = process.stderr.read() if process.stderr else b""
+            raise AssertionError(f"waiting for {what}: the process exited: {err!r}")
+        assert time.monotonic() < hung_at, f"still waiting for {what} after {HUNG_AFTER_S} s"
+        time.sleep(poll_s)
 
 
 def stream_entries(client: Any, keys: Any) -> list[tuple[str, dict[str, str]]]:

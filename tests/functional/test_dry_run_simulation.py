@@ -5,7 +5,7 @@ estimates land within 10 % of what the experiment then realises once started."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
@@ -54,12 +54,27 @@ def _traffic(
     return shown / n
 
 
-def test_the_dry_run_estimate_is_within_ten_percent_of_the_realised_share(
-    app: Flask, client: FlaskClient, auth: Auth, clock: FakeClock, services: Services
-) -> None:
-    app.extensions[DECIDER].decision_log = DecisionSampler(
+@pytest.fixture
+def sampler(app: Flask, services: Services) -> Iterator[DecisionSampler]:
+    """A seeded 20 % sample. What it still holds at the end is sent now, into this test's
+    Redis: left queued, its writer thread would send it a minute later into whatever test
+    runs then (which once made a later test's stream counts flaky)."""
+    sampler = DecisionSampler(
         services.redis, services.keys, 0.2, random_source=random.Random(7).random, linger_s=60
     )
+    app.extensions[DECIDER].decision_log = sampler
+    yield sampler
+    assert sampler.flush() and sampler.pending() == 0
+
+
+def test_the_dry_run_estimate_is_within_ten_percent_of_the_realised_share(
+    app: Flask,
+    client: FlaskClient,
+    auth: Auth,
+    clock: FakeClock,
+    services: Services,
+    sampler: DecisionSampler,
+) -> None:
     # Running already, ahead of the candidate: half of the US readers.
     start(client, auth, "us-first", priority=20, targeting={"countries": ["US"]}, traffic=0.5)
     candidate = experiment_doc(

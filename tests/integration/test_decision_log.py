@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -34,7 +33,7 @@ from service.store.sql.event_deltas import prepare
 from service.store.sql.event_writer import EventWriter
 from service.store.sql.tables import decision_log
 from tests.integration.flush_support import KEYS, event, event_counts, xadd_all
-from tests.support import experiment_doc, stream_length
+from tests.support import HUNG_AFTER_S, experiment_doc, stream_length, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 STREAM = KEYS.events_stream()
@@ -231,12 +230,11 @@ def test_the_flusher_applies_retention_in_its_maintenance(
     thread = threading.Thread(target=worker.run_forever, args=(stop,))
     thread.start()
     try:
-        deadline = time.monotonic() + 10
-        while len(rows(clean_db)) > 5 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_for(lambda: len(rows(clean_db)) <= 5, "the old days to go")
     finally:
         stop.set()
-        thread.join(timeout=10)
+        thread.join(timeout=HUNG_AFTER_S)
+    assert not thread.is_alive()
     assert {r["day"] for r in rows(clean_db)} == {today - timedelta(days=6)}
 
 
@@ -258,9 +256,7 @@ def test_the_writer_thread_sends_without_being_asked(redis_client: redis_lib.Red
     sampler = DecisionSampler(redis_client, KEYS, 1.0, linger_s=0.01)
     for _ in range(3):
         sampler.record(context(), Outcome(Reason.snoozed), False, AT)
-    deadline = time.monotonic() + 5
-    while stream_length(redis_client, KEYS) < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: stream_length(redis_client, KEYS) >= 3, "the writer thread's XADDs")
     assert stream_length(redis_client, KEYS) == 3
     assert sampler.pending() == 0
 
@@ -289,7 +285,7 @@ def test_flush_once_drains_sampled_decisions(
         env={**os.environ, **env, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"},
         cwd=ROOT,
         capture_output=True,
-        timeout=120,
+        timeout=HUNG_AFTER_S,
     )
     assert process.returncode == 0, process.stderr.decode()
     assert [r["outcome"] for r in rows(clean_db)] == ["holdout"] * 4
