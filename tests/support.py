@@ -69,8 +69,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_ready(url: str, process: subprocess.Popen[Any], timeout: float = 30) -> None:
-    """Poll `url` until it answers 2xx; fail if the process exits or the time runs out."""
+def wait_until_ready(url: str, process: subprocess.Popen[Any], timeout: float = 600) -> None:
+    """Poll `url` until it answers 2xx; fail if the process exits or the time runs out (by
+    default only a hung start: a busy machine can take over 30 s to start a server)."""
     deadline = time.monotonic() + timeout
     while True:
         try:

@@ -30,7 +30,7 @@ from service.app import create_app
 from service.settings import Settings
 from service.store.sql.tables import events
 from tests.functional.events_support import HEADERS, start_experiment
-from tests.support import stream_length
+from tests.support import HUNG_AFTER_S, stream_length, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -71,18 +71,19 @@ class RedisServer:
             stderr=subprocess.DEVNULL,
         )
         client = redis_lib.Redis.from_url(self.url)
-        for _ in range(100):
+
+        def answers() -> bool:
             try:
-                client.ping()
-                return
+                return bool(client.ping())
             except redis_lib.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+                return False
+
+        wait_for(answers, "redis-server to start", process=self.process, poll_s=0.05)
 
     def stop(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)  # a graceful restart: the AOF is complete
-        self.process.wait(timeout=30)
+        self.process.wait(timeout=HUNG_AFTER_S)
 
 
 @pytest.fixture
@@ -166,9 +167,9 @@ def test_a_hundred_thousand_events_through_a_redis_restart_and_a_flusher_kill(
 
     assert second_flusher is not None
     second_flusher.send_signal(signal.SIGTERM)
-    assert second_flusher.wait(timeout=60) == 0
+    assert second_flusher.wait(timeout=HUNG_AFTER_S) == 0
     drained = flusher(chaos_env, "--once")
-    assert drained.wait(timeout=300) == 0, drained.stderr.read() if drained.stderr else ""
+    assert drained.wait(timeout=HUNG_AFTER_S) == 0, drained.stderr.read() if drained.stderr else ""
 
     with clean_db.connect() as conn:
         stored = conn.execute(select(events.c.event_id)).scalars().all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from service.store.redis.event_stream import EventStream
 from service.store.redis.flusher_leases import PartitionLeases
 from service.store.redis.keys import Keys
 from tests.integration.flush_support import event, event_counts, flush_process
-from tests.support import stream_length
+from tests.support import HUNG_AFTER_S, stream_length, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = Keys("sf")
@@ -45,11 +46,10 @@ def xadd_partitioned(client: redis_lib.Redis, records: list[EventRecord]) -> Non
     pipe.execute()
 
 
-def wait_until(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
+def wait_until(condition: Callable[[], object], what: str) -> None:
+    """On a condition, not a deadline: a busy machine may take its time (HUNG_AFTER_S ends
+    only a run that is stuck)."""
+    wait_for(condition, what, poll_s=0.02)
 
 
 def test_live_flushers_split_the_partitions_and_outlive_each_other(
@@ -71,7 +71,7 @@ def test_live_flushers_split_the_partitions_and_outlive_each_other(
     def b_has_all() -> bool:
         return b.refresh(int(time.time() * 1000)).owned == frozenset(range(16))
 
-    wait_until(b_has_all, 10, "b to take over a's partitions")
+    wait_until(b_has_all, "b to take over a's partitions")
 
 
 def test_a_partition_count_once_used_is_still_drained(redis_client: redis_lib.Redis) -> None:
@@ -92,21 +92,21 @@ def test_two_flushers_share_the_work_and_a_killed_one_loses_and_doubles_nothing(
     )
     try:
         # Both at work, each on its own partitions: every partition's group has consumers.
-        wait_until(lambda: _consumers(redis_client) == 2, 30, "both flushers to take partitions")
-        wait_until(lambda: event_counts(clean_db)[0] >= 3000, 60, "the first writes")
+        wait_until(lambda: _consumers(redis_client) == 2, "both flushers to take partitions")
+        wait_until(lambda: event_counts(clean_db)[0] >= 3000, "the first writes")
         first.kill()  # SIGKILL: no handler, its batch in flight stays pending
-        first.wait(timeout=10)
+        first.wait(timeout=HUNG_AFTER_S)
         # The survivor takes the dead one's partitions once their leases expire.
-        wait_until(lambda: event_counts(clean_db)[0] >= 30_000, 120, "every event in SQL")
+        wait_until(lambda: event_counts(clean_db)[0] >= 30_000, "every event in SQL")
     finally:
         for process in (first, second):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        _, err = second.communicate(timeout=60)
+        _, err = second.communicate(timeout=HUNG_AFTER_S)
     assert second.returncode == 0, err.decode()
     assert event_counts(clean_db) == (30_000, 30_000)
     once = flush_process(env, "--batch-size", "500", "--once")
-    _, err = once.communicate(timeout=120)
+    _, err = once.communicate(timeout=HUNG_AFTER_S)
     assert once.returncode == 0, err.decode()
     assert event_counts(clean_db) == (30_000, 30_000)
     assert stream_length(redis_client, KEYS) == 0
