@@ -187,6 +187,9 @@ def _export_settings(env: _Env, var_dir: Path, production: bool) -> dict[str, An
     }
 
 
+_HOST_NAME = r"(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_-]{1,63})*\.?"
+
+
 def _webhook_allow(raw: str) -> tuple[str, ...]:
     """Comma-separated host names, IP addresses or CIDR networks, normalised."""
     import ipaddress
@@ -201,7 +204,7 @@ def _webhook_allow(raw: str) -> tuple[str, ...]:
             continue
         except ValueError:
             pass
-        if not re.fullmatch(r"(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_-]{1,63})*\.?", part):
+        if not re.fullmatch(_HOST_NAME, part):
             raise SettingsError(
                 "EXPORT_WEBHOOK_ALLOW must list host names, IP addresses or CIDR networks "
                 f"separated by commas, got {part!r}"

@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, delete, text
 
+from service.api.context import DECIDER
 from service.app import create_app
 from service.domain.roles import Role
 from service.settings import Settings
@@ -160,6 +161,12 @@ def app(
 ) -> Iterator[Flask]:
     application = create_app(settings, clock=clock)
     yield application
+    # Sampled decisions still queued go into this test's Redis now: left to the writer
+    # thread, they would land in whatever test runs a minute later and skew its counts.
+    # (If this test's Redis is a dead one, the thread cannot send them anywhere either.)
+    sampler = application.extensions[DECIDER].decision_log
+    if sampler is not None:
+        sampler.flush()
     application.extensions["smallfavor"].close()
 
 

@@ -313,10 +313,16 @@ SCHEMAS: Json = {
     },
     "EventsAnswer": {
         "type": "object",
-        "required": ["accepted", "duplicates", "rejected", "dropped"],
+        "required": ["accepted", "duplicates", "pending", "rejected", "dropped"],
         "properties": {
             "accepted": {"type": "integer"},
             "duplicates": {"type": "integer"},
+            "pending": {
+                "type": "integer",
+                "description": "Events stored straight in SQL because Redis did not answer: "
+                "each is kept once, but whether it was the first copy is not known yet, so "
+                "live counters leave it out. Resending it later is safe.",
+            },
             "rejected": {
                 "type": "array",
                 "items": {

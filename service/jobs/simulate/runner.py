@@ -209,6 +209,7 @@ class _Worker:
         answer = response.body
         self.tally.accepted += int(answer.get("accepted", 0))
         self.tally.duplicates += int(answer.get("duplicates", 0))
+        self.tally.pending += int(answer.get("pending", 0))
         refused = {int(r["index"]) for r in answer.get("rejected", [])}
         for rejection in answer.get("rejected", []):
             self.tally.rejected[str(rejection.get("error", {}).get("code", "invalid"))] += 1

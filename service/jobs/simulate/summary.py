@@ -18,6 +18,8 @@ class Tally:
     event_requests: int = 0
     accepted: int = 0
     duplicates: int = 0
+    # Stored straight in SQL while Redis did not answer (the events answer's "pending").
+    pending: int = 0
     rejected: Counter[str] = field(default_factory=Counter)  # error code → events
     donations: Counter[str] = field(default_factory=Counter)  # variant → payments sent
     credited: Counter[str] = field(default_factory=Counter)  # variant → credited to it
@@ -32,6 +34,7 @@ class Tally:
         self.event_requests += other.event_requests
         self.accepted += other.accepted
         self.duplicates += other.duplicates
+        self.pending += other.pending
         self.donation_duplicates += other.donation_duplicates
         self.donations_skipped += other.donations_skipped
         for mine, theirs in (
@@ -77,7 +80,12 @@ def summary_lines(
     codes = ", ".join(f"{code} {n}" for code, n in tally.rejected.most_common())
     lines.append(
         f"  events: {tally.accepted} accepted, {tally.duplicates} duplicates, "
-        f"{rejected} rejected"
+        + (
+            f"{tally.pending} pending (stored in SQL while Redis was away), "
+            if tally.pending
+            else ""
+        )
+        + f"{rejected} rejected"
         + (f" ({codes})" if codes else "")
         + f" in {tally.event_requests} requests"
     )
