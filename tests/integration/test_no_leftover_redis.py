@@ -95,8 +95,15 @@ def start_run(tmp_path: Path, hold: bool) -> tuple[subprocess.Popen[bytes], Path
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        # As from a terminal: a run started in the background of a non-interactive shell (a CI
+        # script's `&`) inherits SIGINT ignored, and Python then never raises KeyboardInterrupt.
+        preexec_fn=_default_sigint,
     )
     return run, temp, ready
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def assert_nothing_left(tmp_path: Path, temp: Path) -> None:

@@ -4,6 +4,7 @@ stops them all and leaves no embedded Redis and no temporary folder behind."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -102,9 +103,19 @@ class Serve:
         return found
 
     def stop(self) -> None:
+        """Stop serve as an operator would (SIGTERM: it stops its children); whatever is still
+        running after that is killed, so no web, flusher or scheduler outlives the test."""
         if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+            family = psutil.Process(self.process.pid).children(recursive=True)
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            for process in family:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    process.kill()
         for process in self.redis_servers():
             process.kill()
 
