@@ -52,6 +52,11 @@ def on_starting(server):  # type: ignore[no-untyped-def]
         path = tempfile.mkdtemp(prefix="smallfavor-metrics-")
         _OWN_METRICS_DIR.append(path)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    # Imported here, in the master, with the directory set: child_exit runs inside the SIGCHLD
+    # handler, and a first import there was re-entered when two workers exited together
+    # (max_requests), which crashed the master with a circular-import error.
+    import prometheus_client.multiprocess  # noqa: F401
+
     if os.environ.get("REDIS_URL"):
         return
     from service.settings import Settings
@@ -71,6 +76,7 @@ def post_fork(server, worker):  # type: ignore[no-untyped-def]
 
 def child_exit(server, worker):  # type: ignore[no-untyped-def]
     # A dead worker's gauges must stop counting; its counters and histograms stay summed.
+    # (Already imported by on_starting: no import work inside a signal handler.)
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
