@@ -64,8 +64,7 @@ def error_response(
 ) -> Response:
     response = jsonify(error_body(code, message, fields))
     response.status_code = status
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
+    response.headers.update(headers or {})
     return response
 
 
@@ -96,8 +95,7 @@ def _respond(
             except Exception:  # the page failed too: the envelope still answers
                 log.exception("error page failed")
                 break
-            for name, value in (headers or {}).items():
-                response.headers[name] = value
+            response.headers.update(headers or {})
             return response
     return error_response(status, code, message, fields, headers)
 
