@@ -1,4 +1,4 @@
-"""`smallfavor users set-password|set-role|disable|enable|sign-out`, registered by service.cli.
+"""`smallfavor users create|set-password|set-role|disable|enable|sign-out`: dashboard users.
 
 Each change that affects what a user may do ends all their dashboard sessions in the same
 transaction, so a stolen or forgotten session does not outlive it. These commands need SQL
@@ -7,36 +7,47 @@ only: an operator can lock a user out while Redis is down.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
 
+from service.cli.common import ROLE, Failure, services, settings_from_env
+from service.cli.registry import register
 from service.domain.roles import Role
-from service.settings import Settings, SettingsError
-from service.store.sql.users_repo import InvalidUser, User, UserRepo
+from service.store.sql.users_repo import InvalidUser, User, UserExists, UserRepo
 
-ROLE = click.Choice([r.value for r in Role])
 _EMAIL = click.option("--email", required=True, help="The user's e-mail address.")
 
 
-def _failure(message: str) -> click.ClickException:
-    from service.cli import Failure  # here: service.cli imports this module
+@register
+@click.group()
+def users() -> None:
+    """Dashboard users."""
 
-    return Failure(message)
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--role", type=ROLE, required=True)
+def users_create(email: str, role: str) -> None:
+    """Create a user; the password is read from standard input."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    with services() as svc:
+        try:
+            user = svc.users.create(email, password, Role(role), svc.clock())
+        except InvalidUser as exc:
+            raise Failure(f"{exc.field} {exc}") from None
+        except UserExists:
+            raise Failure(f"a user with e-mail {email.strip().lower()} exists") from None
+    click.echo(f"created {user.role} user {user.email}")
 
 
 @contextmanager
 def _users() -> Iterator[UserRepo]:
     from service.store.sql.engine import build_engine
 
-    try:
-        settings = Settings.from_env(os.environ)
-    except SettingsError as exc:
-        raise _failure(str(exc)) from None
-    engine = build_engine(settings.database_url)
+    engine = build_engine(settings_from_env().database_url)
     try:
         yield UserRepo(engine)
     finally:
@@ -45,11 +56,11 @@ def _users() -> Iterator[UserRepo]:
 
 def _found(user: User | None, email: str) -> User:
     if user is None:
-        raise _failure(f"no user has the e-mail {email.strip().lower()}")
+        raise Failure(f"no user has the e-mail {email.strip().lower()}")
     return user
 
 
-@click.command("set-password")
+@users.command("set-password")
 @_EMAIL
 def set_password(email: str) -> None:
     """Set a new password, read from standard input; ends all the user's sessions."""
@@ -58,11 +69,11 @@ def set_password(email: str) -> None:
         try:
             user = _found(repo.set_password(email, password), email)
         except InvalidUser as exc:
-            raise _failure(f"{exc.field} {exc}") from None
+            raise Failure(f"{exc.field} {exc}") from None
     click.echo(f"password of {user.email} changed; their sessions are signed out")
 
 
-@click.command("set-role")
+@users.command("set-role")
 @_EMAIL
 @click.option("--role", type=ROLE, required=True)
 def set_role(email: str, role: str) -> None:
@@ -72,7 +83,7 @@ def set_role(email: str, role: str) -> None:
     click.echo(f"{user.email} is now {user.role}; their sessions are signed out")
 
 
-@click.command("disable")
+@users.command("disable")
 @_EMAIL
 def disable(email: str) -> None:
     """Stop the user signing in; ends all the user's sessions."""
@@ -81,7 +92,7 @@ def disable(email: str) -> None:
     click.echo(f"{user.email} is disabled; their sessions are signed out")
 
 
-@click.command("enable")
+@users.command("enable")
 @_EMAIL
 def enable(email: str) -> None:
     """Let a disabled user sign in again."""
@@ -90,7 +101,7 @@ def enable(email: str) -> None:
     click.echo(f"{user.email} is enabled")
 
 
-@click.command("sign-out")
+@users.command("sign-out")
 @_EMAIL
 def sign_out(email: str) -> None:
     """End all the user's dashboard sessions (they can sign in again)."""
@@ -98,11 +109,3 @@ def sign_out(email: str) -> None:
         user = _found(repo.get_by_email(email), email)
         ended = repo.end_sessions(user.id)
     click.echo(f"{user.email}: {ended} session{'s' if ended != 1 else ''} signed out")
-
-
-USER_COMMANDS: tuple[click.Command, ...] = (set_password, set_role, disable, enable, sign_out)
-
-
-def register(group: click.Group) -> None:
-    for command in USER_COMMANDS:
-        group.add_command(command)

@@ -1,13 +1,11 @@
-"""`smallfavor schedule` and `smallfavor export` (DESIGN §5a), registered by service.cli.
+"""`smallfavor schedule` and `smallfavor export` (DESIGN §5a): scheduled and ad-hoc exports.
 
-Exports need SQL only (no Redis), so a Kubernetes CronJob running `export` is one small pod;
-`schedule` also runs the bandit job, which tells Redis when it moved weights (best effort).
+The jobs themselves are in service/jobs/exports/; these commands parse flags, run them and
+turn their errors into a one-line failure.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -17,17 +15,17 @@ from typing import TYPE_CHECKING
 
 import click
 
+from service.cli.common import Failure, settings_from_env
+from service.cli.registry import register
 from service.clock import utc_now
 from service.domain.export_schedule import ExportFormat, RunStatus
 from service.log_format import configure_logging
 from service.metrics import serve_metrics
-from service.settings import Settings, SettingsError
+from service.settings import Settings
 
 if TYPE_CHECKING:  # imported when used: pyarrow is too heavy for every CLI command's start
     from service.jobs.exports.scheduler import Scheduler
-    from service.store.redis.client import REDIS_ERRORS, RedisClient
 
-log = logging.getLogger(__name__)
 FORMATS = click.Choice([f.value for f in ExportFormat])
 
 
@@ -35,76 +33,15 @@ FORMATS = click.Choice([f.value for f in ExportFormat])
 def _scheduler(
     max_attempts: int | None = None, *, bandits: bool = False
 ) -> Iterator[tuple[Settings, Scheduler]]:
-    """Settings and a Scheduler on a fresh engine, disposed of afterwards; `bandits` adds the
-    bandit job to every poll."""
-    from service.jobs.bandit import BanditJob
-    from service.jobs.exports.runner import ExportRunner
-    from service.jobs.exports.scheduler import Scheduler
-    from service.store.sql.engine import build_engine
-    from service.store.sql.exports_repo import ExportRepo
+    from service.jobs.exports.wiring import open_scheduler
 
-    settings = _settings()
+    settings = settings_from_env()
     configure_logging(settings.log_level)
-    engine = build_engine(settings.database_url)
-    announcer = _Announcer(settings)
-    try:
-        yield (
-            settings,
-            Scheduler(
-                ExportRepo(engine),
-                ExportRunner(engine, settings),
-                clock=utc_now,
-                max_attempts=max_attempts or settings.export_max_attempts,
-                retry_seconds=settings.export_retry_seconds,
-                periodic=[BanditJob(engine, announcer).run_due] if bandits else [],
-            ),
-        )
-    finally:
-        announcer.close()
-        engine.dispose()
+    with open_scheduler(settings, max_attempts, bandits=bandits) as scheduler:
+        yield settings, scheduler
 
 
-class _Announcer:
-    """Bumps the config version after the bandit moved weights, so that decision caches reload
-    at once. Redis is connected on first use (exports alone never need it), and an outage only
-    delays the reload until the caches' maximum age."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._client: RedisClient | None = None
-
-    def __call__(self) -> bool:
-        from service.store.redis import config_version
-        from service.store.redis.client import connect
-        from service.store.redis.keys import Keys
-
-        try:
-            if self._client is None:
-                self._client = connect(self._settings)
-            config_version.bump(self._client, Keys(self._settings.redis_prefix))
-        except REDIS_ERRORS as exc:
-            log.warning("config version not bumped, caches will catch up by age: %s", exc)
-            return False
-        return True
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env(os.environ)
-    except SettingsError as exc:
-        raise _failure(str(exc)) from None
-
-
-def _failure(message: str) -> click.ClickException:
-    from service.cli import Failure  # here: service.cli imports this module
-
-    return Failure(message)
-
-
+@register
 @click.command("schedule")
 @click.option("--once", is_flag=True, help="Run what is due now, then exit.")
 def schedule_command(once: bool) -> None:
@@ -118,7 +55,7 @@ def schedule_command(once: bool) -> None:
             click.echo(f"{len(runs)} export runs, {len(runs) - len(failed)} succeeded")
             if failed:
                 first = failed[0]
-                raise _failure(f"export run {first.id} {first.status}: {first.error}")
+                raise Failure(f"export run {first.id} {first.status}: {first.error}")
             return
         serve_metrics(settings.metrics_port)
         stop = threading.Event()  # SIGTERM/SIGINT: finish and record the attempt in hand
@@ -127,6 +64,7 @@ def schedule_command(once: bool) -> None:
         scheduler.run_forever(stop, settings.export_poll_seconds)
 
 
+@register
 @click.command("export")
 @click.option("--schedule", "schedule_name", metavar="NAME", help="Run this schedule now.")
 @click.option("--experiment", metavar="KEY", help="Export one experiment to --out.")
@@ -138,14 +76,14 @@ def export_command(
     """Export now: a schedule (recorded as one ad-hoc run, delivered to its destination) or
     one experiment to a file. For cron or a Kubernetes CronJob; exits 1 if it fails."""
     if (schedule_name is None) == (experiment is None):
-        raise _failure("give either --schedule NAME or --experiment KEY")
+        raise Failure("give either --schedule NAME or --experiment KEY")
     if experiment is not None:
         if fmt is None or out is None:
-            raise _failure("--experiment needs --format csv|json|parquet and --out FILE")
+            raise Failure("--experiment needs --format csv|json|parquet and --out FILE")
         _export_experiment(experiment, ExportFormat(fmt), out)
         return
     if fmt is not None or out is not None:
-        raise _failure("--format and --out go with --experiment; a schedule has its own")
+        raise Failure("--format and --out go with --experiment; a schedule has its own")
     assert schedule_name is not None
     _export_schedule(schedule_name)
 
@@ -154,14 +92,14 @@ def _export_experiment(key: str, fmt: ExportFormat, out: Path) -> None:
     from service.jobs.exports.runner import ExportError, ExportRunner
     from service.store.sql.engine import build_engine
 
-    settings = _settings()
+    settings = settings_from_env()
     engine = build_engine(settings.database_url)
     try:
         rows, size = ExportRunner(engine, settings).export_one(key, fmt, out, utc_now())
     except ExportError as exc:
-        raise _failure(str(exc)) from None
+        raise Failure(str(exc)) from None
     except OSError as exc:
-        raise _failure(f"cannot write {out}: {exc.strerror or exc}") from None
+        raise Failure(f"cannot write {out}: {exc.strerror or exc}") from None
     finally:
         engine.dispose()
     click.echo(f"wrote {rows} rows ({size} bytes) of {key} to {out}")
@@ -173,10 +111,10 @@ def _export_schedule(name: str) -> None:
         repo = scheduler.repo
         stored = repo.get_by_name(name)
         if stored is None:
-            raise _failure(f"no export schedule named {name!r}")
+            raise Failure(f"no export schedule named {name!r}")
         run = scheduler.attempt(stored, repo.start_adhoc(stored.id, scheduler.worker, utc_now()))
     if run.status != RunStatus.succeeded:
-        raise _failure(f"export run {run.id} of {name!r} failed: {run.error}")
+        raise Failure(f"export run {run.id} of {name!r} failed: {run.error}")
     click.echo(
         f"export run {run.id} of {name!r}: {run.rows} rows ({run.bytes} bytes) to {run.destination}"
     )

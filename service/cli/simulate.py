@@ -1,4 +1,4 @@
-"""`smallfavor simulate`: the click command. Registered by service/cli.py.
+"""`smallfavor simulate`: the command; the simulation itself is service/jobs/simulate/.
 
 Defaults make a fresh `make run` install work with no flags beyond the usage line: the base
 URL is PUBLIC_URL, the webhook secret and the events rate limit come from the same settings
@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from service.cli.common import Failure
+from service.cli.registry import register
 from service.settings import Settings, SettingsError
 
 # The service answers 429 past its limit; pacing at 90 % of it leaves room for a person
@@ -21,6 +23,7 @@ from service.settings import Settings, SettingsError
 _RATE_HEADROOM = 0.9
 
 
+@register
 @click.command()
 @click.option("--experiment", "key", required=True, help="Key of a running experiment.")
 @click.option("--visitors", type=click.IntRange(1, 1_000_000), required=True)
@@ -66,7 +69,6 @@ def simulate(
 ) -> None:
     """Simulate readers of a running experiment through the service's real HTTP API:
     decisions, events and signed donations, at the given donation rate per variant."""
-    from service.cli import Failure
     from service.jobs.simulate.http_client import HttpClient, SimulationError, Unreachable
     from service.jobs.simulate.preflight import check_webhook_secret, fetch_experiment
     from service.jobs.simulate.runner import RunConfig, run
@@ -144,7 +146,6 @@ def _budget(limit: int) -> int:
 
 
 def _flush(settings: Settings) -> None:
-    from service.cli import Failure
     from service.jobs.flusher import open_flusher
 
     try:
