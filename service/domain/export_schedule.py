@@ -59,6 +59,10 @@ class DirectoryDestination:
     def to_document(self, *, redact: bool = False) -> dict[str, Any]:
         return {"type": self.type, "path": self.path}
 
+    @classmethod
+    def from_stored(cls, document: dict[str, Any]) -> DirectoryDestination:
+        return cls(document["path"])
+
 
 @dataclass(frozen=True, slots=True)
 class WebhookDestination:
@@ -68,6 +72,10 @@ class WebhookDestination:
 
     def to_document(self, *, redact: bool = False) -> dict[str, Any]:
         return {"type": self.type, "url": self.url, "secret": REDACTED if redact else self.secret}
+
+    @classmethod
+    def from_stored(cls, document: dict[str, Any]) -> WebhookDestination:
+        return cls(document["url"], document["secret"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +87,26 @@ class EmailDestination:
     def to_document(self, *, redact: bool = False) -> dict[str, Any]:
         return {"type": self.type, "to": list(self.to), "subject": self.subject}
 
+    @classmethod
+    def from_stored(cls, document: dict[str, Any]) -> EmailDestination:
+        return cls(tuple(document["to"]), document.get("subject"))
+
 
 Destination = DirectoryDestination | WebhookDestination | EmailDestination
+# Each kind's config by its document's "type"; deliveries: service/jobs/exports/destinations/.
+DESTINATION_KINDS: dict[str, type[Destination]] = {
+    DestinationType.directory: DirectoryDestination,
+    DestinationType.webhook: WebhookDestination,
+    DestinationType.email: EmailDestination,
+}
+
+
+def stored_destination(document: dict[str, Any]) -> Destination:
+    """A stored destination document, trusted (validated when saved); one from before the
+    type was stored is a directory."""
+    return DESTINATION_KINDS.get(document.get("type", ""), DirectoryDestination).from_stored(
+        document
+    )
 
 
 @dataclass(frozen=True, slots=True)

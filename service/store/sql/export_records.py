@@ -9,13 +9,10 @@ from typing import Any
 from sqlalchemy import Row
 
 from service.domain.export_schedule import (
-    Destination,
-    DirectoryDestination,
-    EmailDestination,
     ExportFormat,
     ExportSchedule,
     RunStatus,
-    WebhookDestination,
+    stored_destination,
 )
 
 
@@ -67,20 +64,11 @@ def stored_schedule(row: Row[Any]) -> StoredSchedule:
         timezone=row.timezone,
         experiments=tuple(experiments) if isinstance(experiments, list) else None,
         format=ExportFormat(row.format),
-        destination=_destination(row.destination),
+        destination=stored_destination(row.destination),
         enabled=bool(row.enabled),
         catch_up=bool(row.catch_up),
     )
     return StoredSchedule(row.id, schedule, row.created_at, row.updated_at)
-
-
-def _destination(document: dict[str, Any]) -> Destination:
-    kind = document.get("type")
-    if kind == "webhook":
-        return WebhookDestination(document["url"], document["secret"])
-    if kind == "email":
-        return EmailDestination(tuple(document["to"]), document.get("subject"))
-    return DirectoryDestination(document["path"])
 
 
 def export_run(row: Row[Any]) -> ExportRun:
