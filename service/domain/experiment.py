@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+from service.domain.targeting_rules import PageRule, page_rules
 
 
 class Placement(StrEnum):
@@ -128,6 +130,12 @@ class Targeting:
     tags: tuple[str, ...] = ()
     min_article_views: int = 0
     audience: Audience = Audience.everyone
+    # The page rules of the fields above (service/domain/targeting_rules.py), built here once
+    # per experiment so that a decision only runs them. Not part of the document.
+    page_rules: tuple[PageRule, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "page_rules", page_rules(self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,9 +219,12 @@ class Experiment:
 
 
 def _to_json(value: object) -> Any:
-    # Field names are the document's names, so the model converts field by field.
+    # Field names are the document's names, so the model converts field by field; fields not
+    # given to the constructor are derived (Targeting.page_rules), not the document's.
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            f.name: _to_json(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init
+        }
     if isinstance(value, tuple):
         return [_to_json(item) for item in value]
     if isinstance(value, StrEnum):
