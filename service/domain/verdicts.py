@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from service.domain.experiment import Experiment
+from service.domain.report_model import Verdict, VerdictStatus
 from service.stats.compare import Comparison, Unavailable
 
 
@@ -14,14 +15,14 @@ def verdicts(
     comparisons: Mapping[str, Sequence[Comparison | Unavailable]],
     *,
     srm_mismatch: bool,
-) -> list[dict[str, str]]:
+) -> list[Verdict]:
     metric = str(experiment.analysis.primary_metric)
     label = metric.replace("_", " ")
     level = f"{_num((1 - experiment.analysis.alpha) * 100)} %"
     kind = "always-valid CI" if experiment.analysis.sequential else "CI"
     verdicts = []
     for variant, result in zip(experiment.variants[1:], comparisons[metric], strict=True):
-        status: str
+        status: VerdictStatus
         if srm_mismatch:
             status, text = "srm", "sample ratio mismatch: do not trust these numbers"
         elif isinstance(result, Unavailable):
@@ -36,7 +37,7 @@ def verdicts(
             else:
                 status = "inconclusive"
                 text = f"inconclusive: {figures}; the interval includes no change, keep running"
-        verdicts.append({"variant": variant.key, "status": status, "text": text})
+        verdicts.append(Verdict(variant.key, status, text))
     return verdicts
 
 

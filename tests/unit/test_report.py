@@ -9,14 +9,21 @@ from typing import Any
 
 import pytest
 
+from service.domain.arm_totals import ArmTotals, DayTotals
 from service.domain.experiment import Experiment
 from service.domain.experiment_validation import parse_experiment
-from service.domain.report import ArmTotals, DayTotals, build_report
+from service.domain.report import build_report as build_typed_report
+from service.domain.report_model import report_json
 from service.stats.compare import Comparison, compare
 from service.stats.summaries import SampleStats
 from tests.support import banner, experiment_doc
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def build_report(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """The report as the API serves it: these tests read its JSON."""
+    return report_json(build_typed_report(*args, **kwargs))
 
 
 def experiment(**analysis: Any) -> Experiment:

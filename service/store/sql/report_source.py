@@ -1,76 +1,75 @@
-"""The experiment report from SQL: the grouped queries fed into the pure report builder. One
-function, so the admin API, the dashboard and the exports show the same numbers."""
+"""The report's query adapter: what the build-report use case (service/usecases/build_report.py)
+reads from SQL, behind one object per engine."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import Engine
 
-from service.domain.bandit_report import BanditView, bandit_view, stratum_boundaries, weight_periods
-from service.domain.experiment import Allocation, Experiment
-from service.domain.report import Segment, build_report
+from service.domain.arm_totals import ArmTotals, DayTotals, StratumTotals
+from service.domain.bandit import WeightChange
+from service.domain.report import Segment
+from service.store.sql import report_queries
 from service.store.sql.bandit_repo import BanditWeightRepo
-from service.store.sql.report_queries import arm_totals, day_totals, stratum_totals
 
 
-def load_report(
-    engine: Engine,
-    experiment: Experiment,
-    *,
-    now: datetime,
-    start: date | None = None,
-    end: date | None = None,
-    segment: Segment | None = None,
-    daily: bool = True,
-) -> dict[str, Any]:
-    """The report (DESIGN §5); `daily=False` skips the per-day series (the experiment list)."""
-    cap = experiment.analysis.revenue_cap
-    aggregates = arm_totals(
-        engine, experiment.key, start=start, end=end, segment=segment, revenue_cap=cap
-    )
-    days = (
-        day_totals(engine, experiment.key, start=start, end=end, revenue_cap=cap) if daily else []
-    )
-    bandit = (
-        _bandit(engine, experiment, now, start, end, segment)
-        if experiment.allocation == Allocation.bandit
-        else None
-    )
-    return build_report(
-        experiment,
-        aggregates,
-        days,
-        generated_at=now,
-        start=start,
-        end=end,
-        segment=segment,
-        bandit=bandit,
-    )
+class SqlReportSource:
+    """Sufficient statistics over exposed visitors and the bandit's weight history."""
 
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
 
-def _bandit(
-    engine: Engine,
-    experiment: Experiment,
-    now: datetime,
-    start: date | None,
-    end: date | None,
-    segment: Segment | None,
-) -> BanditView:
-    """The weight history, and per-stratum sums once there is more than one weight period."""
-    history = BanditWeightRepo(engine).history(experiment.key)
-    periods = weight_periods(history)
-    if len(periods) < 2:
-        return bandit_view(experiment, history, [], None)
-    boundaries = stratum_boundaries(periods, now.date())
-    strata = stratum_totals(
-        engine,
-        experiment.key,
-        boundaries,
-        start=start,
-        end=end,
-        segment=segment,
-        revenue_cap=experiment.analysis.revenue_cap,
-    )
-    return bandit_view(experiment, history, boundaries, strata)
+    def arm_totals(
+        self,
+        experiment_key: str,
+        *,
+        start: date | None,
+        end: date | None,
+        segment: Segment | None,
+        revenue_cap: float | None,
+    ) -> list[ArmTotals]:
+        return report_queries.arm_totals(
+            self._engine,
+            experiment_key,
+            start=start,
+            end=end,
+            segment=segment,
+            revenue_cap=revenue_cap,
+        )
+
+    def day_totals(
+        self,
+        experiment_key: str,
+        *,
+        start: date | None,
+        end: date | None,
+        revenue_cap: float | None,
+    ) -> list[DayTotals]:
+        return report_queries.day_totals(
+            self._engine, experiment_key, start=start, end=end, revenue_cap=revenue_cap
+        )
+
+    def stratum_totals(
+        self,
+        experiment_key: str,
+        boundaries: Sequence[datetime],
+        *,
+        start: date | None,
+        end: date | None,
+        segment: Segment | None,
+        revenue_cap: float | None,
+    ) -> list[StratumTotals]:
+        return report_queries.stratum_totals(
+            self._engine,
+            experiment_key,
+            boundaries,
+            start=start,
+            end=end,
+            segment=segment,
+            revenue_cap=revenue_cap,
+        )
+
+    def weight_history(self, experiment_key: str) -> list[WeightChange]:
+        return BanditWeightRepo(self._engine).history(experiment_key)
