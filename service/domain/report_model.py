@@ -19,6 +19,8 @@ from typing import Annotated, Any, Literal, get_type_hints
 import pydantic
 
 OMIT_IF_NONE = {"omit_if_none": True}
+# The schema lists every key the serializer writes and allows no other.
+CLOSED = pydantic.ConfigDict(extra="forbid")
 Interval = tuple[float, float]
 VerdictStatus = Literal["ahead", "behind", "inconclusive", "srm"]
 
@@ -26,6 +28,8 @@ VerdictStatus = Literal["ahead", "behind", "inconclusive", "srm"]
 @dataclass(frozen=True, slots=True)
 class VsControl:
     """A treatment against control on one metric (service/stats/compare.py's Comparison)."""
+
+    __pydantic_config__ = CLOSED
 
     relative_lift: float
     ci: Interval
@@ -41,11 +45,15 @@ class VsControl:
 class VsError:
     """No comparison possible yet; `error` says why, for people."""
 
+    __pydantic_config__ = CLOSED
+
     error: str
 
 
 @dataclass(frozen=True, slots=True)
 class MetricValue:
+    __pydantic_config__ = CLOSED
+
     value: float | None
     vs_control: VsControl | VsError | None  # None for control
 
@@ -68,6 +76,8 @@ _FIGURES = ("p_value", "p_value_adjusted", "chance_to_beat_control", "risk", "ab
 
 @dataclass(frozen=True, slots=True)
 class Dismissals:
+    __pydantic_config__ = CLOSED
+
     remind_later: int
     close: int
     already_donated: int
@@ -76,6 +86,8 @@ class Dismissals:
 @dataclass(frozen=True, slots=True)
 class VariantRow:
     """One variant's counts, figures (None when undefined) and compared metrics."""
+
+    __pydantic_config__ = CLOSED
 
     key: str
     weight: float
@@ -100,6 +112,8 @@ class VariantRow:
 
 @dataclass(frozen=True, slots=True)
 class Srm:
+    __pydantic_config__ = CLOSED
+
     p_value: float | None
     mismatch: bool
     reason: str | None = field(default=None, metadata=OMIT_IF_NONE)  # when p_value is None
@@ -107,6 +121,8 @@ class Srm:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
+    __pydantic_config__ = CLOSED
+
     variant: str
     status: VerdictStatus
     text: str
@@ -116,6 +132,8 @@ class Verdict:
 class DailyPoint:
     """Cumulative figures of one variant at the end of `date` (ISO day, UTC); lift and ci
     compare it with control on the primary metric."""
+
+    __pydantic_config__ = CLOSED
 
     date: str
     variant: str
@@ -130,12 +148,16 @@ class DailyPoint:
 
 @dataclass(frozen=True, slots=True)
 class SegmentGroup:
+    __pydantic_config__ = CLOSED
+
     value: str | None
     variants: tuple[VariantRow, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class BanditSettings:
+    __pydantic_config__ = CLOSED
+
     method: str
     floor: float
     min_visitors: int
@@ -147,6 +169,8 @@ class BanditSettings:
 
 @dataclass(frozen=True, slots=True)
 class WeightPeriod:
+    __pydantic_config__ = CLOSED
+
     effective_at: str
     weights: dict[str, float]
     shares: dict[str, float]
@@ -158,6 +182,8 @@ class WeightPeriod:
 class Report:
     """`bandit` and `weight_history` only for bandit experiments, `segments` only when the
     report is segmented."""
+
+    __pydantic_config__ = CLOSED
 
     experiment: str
     generated_at: str

@@ -24,6 +24,8 @@ from service.store.sql.rollup_days import RollupDay
 
 ColumnType = Literal["string", "integer", "number", "boolean", "date", "timestamp"]
 
+# The registry's metrics in the first published column set; later ones go at the very end.
+_FIRST_METRICS = 3
 _COUNTS = ("impressions", "views", "clicks")
 _DISMISS = ("dismiss_remind_later", "dismiss_close", "dismiss_already_donated")
 _VS = (
@@ -38,9 +40,9 @@ _VS = (
 )
 
 
-def _metric_columns() -> list[tuple[str, ColumnType]]:
+def _metric_columns(metrics: Sequence[str]) -> list[tuple[str, ColumnType]]:
     columns: list[tuple[str, ColumnType]] = []
-    for metric in METRIC_NAMES:
+    for metric in metrics:
         columns.append((metric, "number"))
         columns += [(f"{metric}_{field}", "number") for field in _VS]
         columns.append((f"{metric}_error", "string"))
@@ -78,11 +80,12 @@ COLUMNS: tuple[tuple[str, ColumnType], ...] = (
     ("conversion_rate_interval_high", "number"),
     ("revenue_per_visitor_interval_low", "number"),
     ("revenue_per_visitor_interval_high", "number"),
-    *_metric_columns(),
+    *_metric_columns(METRIC_NAMES[:_FIRST_METRICS]),
     ("srm_p_value", "number"),
     ("srm_mismatch", "boolean"),
     ("verdict", "string"),
     ("verdict_text", "string"),
+    *_metric_columns(METRIC_NAMES[_FIRST_METRICS:]),
 )
 COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 _TYPES = dict(COLUMNS)
