@@ -15,9 +15,9 @@ from service.api.auth import require_role
 from service.api.context import services
 from service.api.errors import ApiError
 from service.domain.cells import cell
-from service.domain.metrics import METRIC_NAMES
 from service.domain.report import FIGURES, Segment
-from service.domain.report_model import Report, VariantRow, report_json
+from service.domain.report_metrics import METRIC_NAMES
+from service.domain.report_model import COMPARISON_COLUMNS, Report, VariantRow, report_json
 from service.domain.roles import Role
 from service.usecases.build_report import report_for
 
@@ -27,14 +27,6 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: \d takes "Ù¡Ù
 _SEGMENTS = ("country", "device")
 _COUNTS = ("visitors", "impressions", "views", "clicks")
 _DISMISSALS = ("remind_later", "close", "already_donated")
-_VS = (
-    "relative_lift",
-    "p_value",
-    "p_value_adjusted",
-    "chance_to_beat_control",
-    "risk",
-    "absolute_difference",
-)
 CSV_COLUMNS = (
     "experiment",
     "segment",
@@ -47,14 +39,7 @@ CSV_COLUMNS = (
     *(
         column
         for metric in METRIC_NAMES
-        for column in (
-            metric,
-            *(f"{metric}_{field}" for field in _VS[:1]),
-            f"{metric}_ci_low",
-            f"{metric}_ci_high",
-            *(f"{metric}_{field}" for field in _VS[1:]),
-            f"{metric}_error",
-        )
+        for column in (metric, *(f"{metric}_{name}" for name in COMPARISON_COLUMNS))
     ),
 )
 

@@ -14,8 +14,8 @@ from service.dashboard import charts, form_values
 from service.dashboard.auth import login_required
 from service.dashboard.views_editor import load
 from service.domain.lifecycle import allowed_actions
-from service.domain.metrics import METRICS
 from service.domain.report import Segment
+from service.domain.report_metrics import METRICS
 from service.store.redis.live_counters import read_live
 from service.store.sql.rollup_days import rollup_days
 from service.usecases.build_report import report_for

@@ -25,7 +25,7 @@ from typing import Any
 
 from service.domain.arm_totals import ArmTotals
 from service.domain.experiment import Experiment
-from service.domain.metrics import metric_stats
+from service.domain.report_metrics import metric_stats
 from service.stats.thompson import DEFAULT_DRAWS, chance_to_be_best
 
 # Weights are written as percentages with two decimals: whole units of 0.01 %.

@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from service.domain.arm_totals import ArmTotals, StratumTotals
 from service.domain.bandit import WeightChange, same_split, shares
 from service.domain.experiment import Experiment
-from service.domain.metrics import METRICS, Metric
+from service.domain.report_metrics import METRICS, Metric
 from service.domain.report_model import BanditSettings, WeightPeriod
 from service.stats.stratified import collapse_sparse, stratified_prefixes
 from service.stats.summaries import SampleStats

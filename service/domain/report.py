@@ -17,7 +17,7 @@ from typing import Literal
 from service.domain.arm_totals import ArmTotals, DayTotals
 from service.domain.bandit_report import ArmStats, BanditView
 from service.domain.experiment import Experiment
-from service.domain.metrics import METRIC_NAMES, metric_stats
+from service.domain.report_metrics import METRIC_NAMES, metric_stats
 from service.domain.report_model import (
     DailyPoint,
     Dismissals,

@@ -58,7 +58,7 @@ class MetricValue:
     vs_control: VsControl | VsError | None  # None for control
 
     def columns(self) -> dict[str, float | str | None]:
-        """The comparison as flat file columns (the CSV, export files), None where absent."""
+        """The comparison as flat file columns, COMPARISON_COLUMNS in order, None where absent."""
         vs = self.vs_control
         made = vs if isinstance(vs, VsControl) else None
         low, high = made.ci if made else (None, None)
@@ -66,12 +66,23 @@ class MetricValue:
             "relative_lift": made.relative_lift if made else None,
             "ci_low": low,
             "ci_high": high,
-            **{name: getattr(made, name) if made else None for name in _FIGURES},
+            **{name: getattr(made, name) if made else None for name in COMPARISON_COLUMNS[3:-1]},
             "error": vs.error if isinstance(vs, VsError) else None,
         }
 
 
-_FIGURES = ("p_value", "p_value_adjusted", "chance_to_beat_control", "risk", "absolute_difference")
+# A metric's comparison in files (the CSV, exports), as columns `<metric>_<name>` in this order.
+COMPARISON_COLUMNS = (
+    "relative_lift",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_value_adjusted",
+    "chance_to_beat_control",
+    "risk",
+    "absolute_difference",
+    "error",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,9 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from service.domain.experiment import Experiment
-from service.domain.metrics import METRIC_NAMES
 from service.domain.report import FIGURES
-from service.domain.report_model import Report, VariantRow, Verdict
+from service.domain.report_metrics import METRIC_NAMES
+from service.domain.report_model import COMPARISON_COLUMNS, Report, VariantRow, Verdict
 from service.store.sql.rollup_days import RollupDay
 
 ColumnType = Literal["string", "integer", "number", "boolean", "date", "timestamp"]
@@ -28,24 +28,16 @@ ColumnType = Literal["string", "integer", "number", "boolean", "date", "timestam
 _FIRST_METRICS = 3
 _COUNTS = ("impressions", "views", "clicks")
 _DISMISS = ("dismiss_remind_later", "dismiss_close", "dismiss_already_donated")
-_VS = (
-    "relative_lift",
-    "ci_low",
-    "ci_high",
-    "p_value",
-    "p_value_adjusted",
-    "chance_to_beat_control",
-    "risk",
-    "absolute_difference",
-)
 
 
 def _metric_columns(metrics: Sequence[str]) -> list[tuple[str, ColumnType]]:
     columns: list[tuple[str, ColumnType]] = []
     for metric in metrics:
         columns.append((metric, "number"))
-        columns += [(f"{metric}_{field}", "number") for field in _VS]
-        columns.append((f"{metric}_error", "string"))
+        columns += [
+            (f"{metric}_{name}", "string" if name == "error" else "number")
+            for name in COMPARISON_COLUMNS
+        ]
     return columns
 
 
