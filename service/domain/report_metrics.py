@@ -1,11 +1,12 @@
 """The metric registry: every metric the report compares against control; pure, no I/O.
 
-One entry per metric says what the JSON, the CSV, the export files, the charts and the results
-page need: its name, the per-arm sums it reads (fields of `ArmTotals`, each one aggregate of the
-report's grouped SQL query in store/sql/report_queries.py), how those sums become the
+One entry per metric says what the JSON, the CSV, the export files, the results page and the
+verdicts need: its name, the per-arm sums it reads (fields of `ArmTotals`, each one aggregate of
+the report's grouped SQL query in store/sql/report_queries.py), how those sums become the
 sufficient statistics (n, Σx, Σx²) that service/stats/compare.py tests, how to display its
 value, and which way is good. Adding a metric is one entry here (and a test): every reader
-loops over `METRICS`.
+loops over `METRICS`. A metric that needs a sum not aggregated yet also adds it to `ArmTotals`
+and to the query.
 
 Every comparison is relative: the delta-method ratio of the two arms' means
 (stats/frequentist.py), whatever the metric's unit.
@@ -68,6 +69,10 @@ METRICS: tuple[Metric, ...] = (
 )
 METRIC_NAMES = tuple(metric.name for metric in METRICS)
 _BY_NAME = {metric.name: metric for metric in METRICS}
+
+
+def metric(name: str) -> Metric:
+    return _BY_NAME[name]
 
 
 def metric_stats(arm: ArmTotals, name: str) -> SampleStats:

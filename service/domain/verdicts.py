@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from service.domain.experiment import Experiment
+from service.domain.report_metrics import metric as report_metric
 from service.domain.report_model import Verdict, VerdictStatus
 from service.stats.compare import Comparison, Unavailable
 
@@ -18,6 +19,7 @@ def verdicts(
 ) -> list[Verdict]:
     metric = str(experiment.analysis.primary_metric)
     label = metric.replace("_", " ")
+    good_up = report_metric(metric).higher_is_better
     level = f"{_num((1 - experiment.analysis.alpha) * 100)} %"
     kind = "always-valid CI" if experiment.analysis.sequential else "CI"
     verdicts = []
@@ -30,10 +32,13 @@ def verdicts(
         else:
             low, high = result.ci
             figures = f"{_pct(result.lift)} {label}, {level} {kind} {_pct(low)} to {_pct(high)}"
+            # Ahead means better: a higher value, or a lower one for a metric where lower is good.
+            up: VerdictStatus = "ahead" if good_up else "behind"
+            down: VerdictStatus = "behind" if good_up else "ahead"
             if low > 0:
-                status, text = "ahead", f"ahead: {figures}"
+                status, text = up, f"{up}: {figures}"
             elif high < 0:
-                status, text = "behind", f"behind: {figures}"
+                status, text = down, f"{down}: {figures}"
             else:
                 status = "inconclusive"
                 text = f"inconclusive: {figures}; the interval includes no change, keep running"
