@@ -66,6 +66,15 @@ METRICS: tuple[Metric, ...] = (
         lambda a: SampleStats(a.visitors, a.annualised_capped, a.annualised_capped_squares),
         Format.money,
     ),
+    # Revenue only ever comes with a conversion (store/sql/event_deltas.py), so the capped
+    # revenue sums over all visitors are the sums over converting ones: the donors' n, Σx, Σx².
+    Metric(
+        "average_gift_per_donor",
+        ("converters", "revenue_capped", "revenue_capped_squares"),
+        lambda a: SampleStats(a.converters, a.revenue_capped, a.revenue_capped_squares),
+        Format.money,
+        per_visitor=False,
+    ),
 )
 METRIC_NAMES = tuple(metric.name for metric in METRICS)
 _BY_NAME = {metric.name: metric for metric in METRICS}
