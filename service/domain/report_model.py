@@ -17,6 +17,7 @@ from functools import cache
 from typing import Annotated, Any, Literal, get_type_hints
 
 import pydantic
+from pydantic.json_schema import DEFAULT_REF_TEMPLATE
 
 OMIT_IF_NONE = {"omit_if_none": True}
 # The schema lists every key the serializer writes and allows no other.
@@ -223,10 +224,12 @@ def report_json(report: Report) -> dict[str, Any]:
     return out
 
 
-@cache
-def report_json_schema() -> dict[str, Any]:
-    """The JSON schema of what `report_json` emits (definitions under "$defs")."""
-    return pydantic.TypeAdapter(Report).json_schema(mode="serialization")
+def report_json_schema(ref_template: str = DEFAULT_REF_TEMPLATE) -> dict[str, Any]:
+    """The JSON schema of what `report_json` emits, its parts under "$defs" and referred to by
+    `ref_template` (for OpenAPI: "#/components/schemas/{model}", then move "$defs" there).
+    A new dict each call, the caller's to change."""
+    adapter = pydantic.TypeAdapter(Report)
+    return adapter.json_schema(mode="serialization", ref_template=ref_template)
 
 
 def _json(value: Any) -> Any:

@@ -1,59 +1,23 @@
-"""Build an experiment's report (DESIGN §5): read the sufficient statistics through a report
-source and hand them to the pure builder. One function, so the admin API, the dashboard and the
-exports show the same numbers."""
+"""Build an experiment's report (DESIGN §5): the grouped SQL queries of the report's query
+adapter (store/sql/report_queries.py) fed into the pure builder. One function, so the admin
+API, the dashboard and the exports show the same numbers."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from service.domain.arm_totals import ArmTotals, DayTotals, StratumTotals
-from service.domain.bandit import WeightChange
 from service.domain.bandit_report import BanditView, bandit_view, stratum_boundaries, weight_periods
 from service.domain.experiment import Allocation, Experiment
 from service.domain.report import Segment, build_report
 from service.domain.report_model import Report
-from service.store.sql.report_source import SqlReportSource
+from service.store.sql.bandit_repo import BanditWeightRepo
+from service.store.sql.report_queries import arm_totals, day_totals, stratum_totals
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from service.wiring import Services
-
-
-class ReportSource(Protocol):
-    """What the report reads (store/sql/report_source.py answers it from SQL)."""
-
-    def arm_totals(
-        self,
-        experiment_key: str,
-        *,
-        start: date | None,
-        end: date | None,
-        segment: Segment | None,
-        revenue_cap: float | None,
-    ) -> list[ArmTotals]: ...
-
-    def day_totals(
-        self,
-        experiment_key: str,
-        *,
-        start: date | None,
-        end: date | None,
-        revenue_cap: float | None,
-    ) -> list[DayTotals]: ...
-
-    def stratum_totals(
-        self,
-        experiment_key: str,
-        boundaries: Sequence[datetime],
-        *,
-        start: date | None,
-        end: date | None,
-        segment: Segment | None,
-        revenue_cap: float | None,
-    ) -> list[StratumTotals]: ...
-
-    def weight_history(self, experiment_key: str) -> list[WeightChange]: ...
 
 
 def report_for(
@@ -68,7 +32,7 @@ def report_for(
 ) -> Report:
     """The report as of `now` (the service's clock by default), from its database."""
     return load_report(
-        SqlReportSource(svc.engine),
+        svc.engine,
         experiment,
         now=now or svc.clock(),
         start=start,
@@ -79,7 +43,7 @@ def report_for(
 
 
 def load_report(
-    source: ReportSource,
+    engine: Engine,
     experiment: Experiment,
     *,
     now: datetime,
@@ -90,11 +54,14 @@ def load_report(
 ) -> Report:
     """The report; `daily=False` skips the per-day series (the experiment list)."""
     cap = experiment.analysis.revenue_cap
-    key = experiment.key
-    aggregates = source.arm_totals(key, start=start, end=end, segment=segment, revenue_cap=cap)
-    days = source.day_totals(key, start=start, end=end, revenue_cap=cap) if daily else []
+    aggregates = arm_totals(
+        engine, experiment.key, start=start, end=end, segment=segment, revenue_cap=cap
+    )
+    days = (
+        day_totals(engine, experiment.key, start=start, end=end, revenue_cap=cap) if daily else []
+    )
     bandit = (
-        _bandit(source, experiment, now, start, end, segment)
+        _bandit(engine, experiment, now, start, end, segment)
         if experiment.allocation == Allocation.bandit
         else None
     )
@@ -111,7 +78,7 @@ def load_report(
 
 
 def _bandit(
-    source: ReportSource,
+    engine: Engine,
     experiment: Experiment,
     now: datetime,
     start: date | None,
@@ -119,12 +86,13 @@ def _bandit(
     segment: Segment | None,
 ) -> BanditView:
     """The weight history, and per-stratum sums once there is more than one weight period."""
-    history = source.weight_history(experiment.key)
+    history = BanditWeightRepo(engine).history(experiment.key)
     periods = weight_periods(history)
     if len(periods) < 2:
         return bandit_view(experiment, history, [], None)
     boundaries = stratum_boundaries(periods, now.date())
-    strata = source.stratum_totals(
+    strata = stratum_totals(
+        engine,
         experiment.key,
         boundaries,
         start=start,

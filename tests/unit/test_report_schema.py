@@ -107,6 +107,13 @@ def test_the_schema_is_strict_where_it_matters() -> None:
             jsonschema.validate(broken, schema, cls=jsonschema.Draft202012Validator)
 
 
+def test_the_schema_can_refer_to_openapi_components() -> None:
+    schema = report_json_schema("#/components/schemas/{model}")
+    text = json.dumps(schema)
+    assert '"#/components/schemas/VariantRow"' in text and '"#/$defs/' not in text
+    assert set(schema["$defs"]) >= {"VariantRow", "MetricValue", "VsControl", "Srm", "Verdict"}
+
+
 def test_optional_parts_are_absent_not_null() -> None:
     plain = report_json(REPORTS["two arms"]())
     assert not {"bandit", "weight_history", "segments"} & set(plain)

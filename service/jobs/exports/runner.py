@@ -16,7 +16,6 @@ from service.jobs.exports.files import MEDIA_TYPES, ExportFile, encode, file_nam
 from service.jobs.exports.rows import ExportTable, build_table
 from service.settings import Settings
 from service.store.sql.experiments_repo import ExperimentRepo, StoredExperiment
-from service.store.sql.report_source import SqlReportSource
 from service.store.sql.rollup_days import rollup_days
 from service.usecases.build_report import load_report
 
@@ -92,7 +91,7 @@ class ExportRunner:
         self, stored: StoredExperiment, *, run_id: int | None, period_to: date, now: datetime
     ) -> ExportTable:
         experiment = stored.experiment
-        report = load_report(SqlReportSource(self._engine), experiment, now=now, end=period_to)
+        report = load_report(self._engine, experiment, now=now, end=period_to)
         days = rollup_days(self._engine, experiment.key, start=None, end=period_to)
         first = (stored.started_at or stored.created_at).astimezone(UTC).date()
         return build_table(
