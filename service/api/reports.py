@@ -15,9 +15,11 @@ from service.api.auth import require_role
 from service.api.context import services
 from service.api.errors import ApiError
 from service.domain.cells import cell
-from service.domain.report import FIGURES, METRICS, Segment
+from service.domain.report import FIGURES, Segment
+from service.domain.report_metrics import METRIC_NAMES
+from service.domain.report_model import COMPARISON_COLUMNS, Report, VariantRow, report_json
 from service.domain.roles import Role
-from service.store.sql.report_source import load_report
+from service.usecases.build_report import report_for
 
 bp = Blueprint("reports", __name__, url_prefix="/v1/admin")
 
@@ -25,14 +27,6 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: \d takes "Ù¡Ù
 _SEGMENTS = ("country", "device")
 _COUNTS = ("visitors", "impressions", "views", "clicks")
 _DISMISSALS = ("remind_later", "close", "already_donated")
-_VS = (
-    "relative_lift",
-    "p_value",
-    "p_value_adjusted",
-    "chance_to_beat_control",
-    "risk",
-    "absolute_difference",
-)
 CSV_COLUMNS = (
     "experiment",
     "segment",
@@ -44,15 +38,8 @@ CSV_COLUMNS = (
     *FIGURES,
     *(
         column
-        for metric in METRICS
-        for column in (
-            metric,
-            *(f"{metric}_{field}" for field in _VS[:1]),
-            f"{metric}_ci_low",
-            f"{metric}_ci_high",
-            *(f"{metric}_{field}" for field in _VS[1:]),
-            f"{metric}_error",
-        )
+        for metric in METRIC_NAMES
+        for column in (metric, *(f"{metric}_{name}" for name in COMPARISON_COLUMNS))
     ),
 )
 
@@ -60,7 +47,7 @@ CSV_COLUMNS = (
 @bp.get("/experiments/<experiment_key:key>/report")
 @require_role(Role.viewer)
 def report(key: str) -> Response:
-    return jsonify(_report(key))
+    return jsonify(report_json(_report(key)))
 
 
 @bp.get("/experiments/<experiment_key:key>/report.csv")
@@ -69,16 +56,16 @@ def report_csv(key: str) -> Response:
     return csv_response(key, _report(key))
 
 
-def csv_response(key: str, body: dict[str, Any]) -> Response:
+def csv_response(key: str, body: Report) -> Response:
     """The report as a CSV download: overall rows, then one per segment value and variant."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    for variant in body["variants"]:
+    for variant in body.variants:
         writer.writerow(_csv_row(key, None, None, variant))
-    for group in body.get("segments", []):
-        for variant in group["variants"]:
-            writer.writerow(_csv_row(key, body["segment"], group["value"], variant))
+    for group in body.segments or ():
+        for variant in group.variants:
+            writer.writerow(_csv_row(key, body.segment, group.value, variant))
     return Response(
         out.getvalue().encode("utf-8"),
         mimetype="text/csv",
@@ -89,13 +76,10 @@ def csv_response(key: str, body: dict[str, Any]) -> Response:
     )
 
 
-def _report(key: str) -> dict[str, Any]:
+def _report(key: str) -> Report:
     start, end, segment = report_params()
-    svc = services()
     experiment = load_experiment(key).experiment
-    return load_report(
-        svc.engine, experiment, now=svc.clock(), start=start, end=end, segment=segment
-    )
+    return report_for(services(), experiment, start=start, end=end, segment=segment)
 
 
 def report_params() -> tuple[date | None, date | None, Segment | None]:
@@ -127,24 +111,19 @@ def _date_param(name: str) -> date | None:
 
 
 def _csv_row(
-    key: str, segment: str | None, value: str | None, variant: dict[str, Any]
+    key: str, segment: str | None, value: str | None, variant: VariantRow
 ) -> dict[str, str]:
     row: dict[str, Any] = {
         "experiment": key,
         "segment": segment,
         "segment_value": value,
-        "variant": variant["key"],
-        "weight": variant["weight"],
-        **{name: variant[name] for name in (*_COUNTS, *FIGURES)},
-        **{f"dismiss_{reason}": variant["dismissals"][reason] for reason in _DISMISSALS},
+        "variant": variant.key,
+        "weight": variant.weight,
+        **{name: getattr(variant, name) for name in (*_COUNTS, *FIGURES)},
+        **{f"dismiss_{reason}": getattr(variant.dismissals, reason) for reason in _DISMISSALS},
     }
-    for metric in METRICS:
-        figures = variant["metrics"][metric]
-        row[metric] = figures["value"]
-        vs = figures["vs_control"] or {}
-        row[f"{metric}_error"] = vs.get("error")
-        for field in _VS:
-            row[f"{metric}_{field}"] = vs.get(field)
-        ci = vs.get("ci") or (None, None)
-        row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = ci
+    for metric in METRIC_NAMES:
+        figures = variant.metrics[metric]
+        row[metric] = figures.value
+        row.update({f"{metric}_{name}": v for name, v in figures.columns().items()})
     return {name: cell(row[name]) for name in CSV_COLUMNS}

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from service.domain.report_model import DailyPoint, Report
 from service.store.sql.rollup_days import RollupDay
 
 
@@ -14,17 +15,16 @@ def _x(days: Sequence[date]) -> list[int]:
     return [int(datetime.combine(day, time(), UTC).timestamp()) for day in days]
 
 
-def _band(point: dict[str, Any] | None, field: str, index: int) -> float | None:
-    if point is None or point.get(field) is None:
-        return None
-    return float(point[field][index])
+def _band(point: DailyPoint | None, field: str, index: int) -> float | None:
+    band = getattr(point, field) if point is not None else None
+    return None if band is None else float(band[index])
 
 
-def cumulative(report: dict[str, Any], variants: Sequence[str]) -> dict[str, Any]:
+def cumulative(report: Report, variants: Sequence[str]) -> dict[str, Any]:
     """Cumulative conversion rate per variant with its interval band, and each treatment's
     relative lift over control with its interval, from the report's daily series."""
-    points = {(p["date"], p["variant"]): p for p in report["daily"]}
-    days = sorted({date.fromisoformat(p["date"]) for p in report["daily"]})
+    points = {(p.date, p.variant): p for p in report.daily}
+    days = sorted({date.fromisoformat(p.date) for p in report.daily})
     conversion = []
     lift = []
     for index, key in enumerate(variants):
@@ -32,7 +32,7 @@ def cumulative(report: dict[str, Any], variants: Sequence[str]) -> dict[str, Any
         conversion.append(
             {
                 "label": key,
-                "values": [p["conversion_rate"] if p else None for p in at],
+                "values": [p.conversion_rate if p else None for p in at],
                 "low": [_band(p, "conversion_rate_ci", 0) for p in at],
                 "high": [_band(p, "conversion_rate_ci", 1) for p in at],
             }
@@ -41,7 +41,7 @@ def cumulative(report: dict[str, Any], variants: Sequence[str]) -> dict[str, Any
             lift.append(
                 {
                     "label": f"{key} vs {variants[0]}",
-                    "values": [p["lift"] if p else None for p in at],
+                    "values": [p.lift if p else None for p in at],
                     "low": [_band(p, "ci", 0) for p in at],
                     "high": [_band(p, "ci", 1) for p in at],
                 }
@@ -49,7 +49,7 @@ def cumulative(report: dict[str, Any], variants: Sequence[str]) -> dict[str, Any
     x = _x(days)
     return {
         "conversion": {"x": x, "series": conversion, "format": "percent"},
-        "lift": {"x": x, "series": lift, "format": "percent", "metric": report["primary_metric"]},
+        "lift": {"x": x, "series": lift, "format": "percent", "metric": report.primary_metric},
     }
 
 

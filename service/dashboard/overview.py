@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
+from service.domain.report_model import Report, VariantRow
 from service.store.sql.experiments_repo import StoredExperiment
 
 # Below this many exposed visitors per variant a running test cannot say much yet.
@@ -28,29 +29,29 @@ class Overview:
         return self.stored.experiment.key
 
 
-def overview(stored: StoredExperiment, report: dict[str, Any], now: datetime) -> Overview:
+def overview(stored: StoredExperiment, report: Report, now: datetime) -> Overview:
     experiment = stored.experiment
-    variants = report["variants"]
-    visitors = sum(v["visitors"] for v in variants)
-    converters = sum(v["conversions"] for v in variants)
-    revenue = sum(v["revenue"] or 0.0 for v in variants)
-    ahead = [v for v in report["verdicts"] if v["status"] == "ahead"]
-    metric = report["primary_metric"]
+    variants = report.variants
+    visitors = sum(v.visitors for v in variants)
+    converters = sum(v.conversions for v in variants)
+    revenue = sum(v.revenue or 0.0 for v in variants)
+    ahead = [v for v in report.verdicts if v.status == "ahead"]
+    metric = report.primary_metric
     if ahead:
         best = max(
             ahead,
-            key=lambda verdict: _metric(variants, verdict["variant"], metric) or 0.0,
+            key=lambda verdict: _metric(variants, verdict.variant, metric) or 0.0,
         )
-        leader, leader_text = best["variant"], best["text"]
+        leader, leader_text = best.variant, best.text
     elif len(variants) > 1 and visitors:
         leader, leader_text = None, "no variant is ahead of control yet"
     else:
         leader, leader_text = None, ""
     warnings = []
-    if report["srm"]["mismatch"]:
+    if report.srm.mismatch:
         warnings.append("sample ratio mismatch: assignment looks broken")
     if experiment.status == "running" and variants:
-        thinnest = min(v["visitors"] for v in variants)
+        thinnest = min(v.visitors for v in variants)
         if thinnest < LOW_TRAFFIC_VISITORS:
             warnings.append(f"low traffic: {thinnest} visitors in the smallest variant")
         if stored.started_at and visitors == 0 and (now - stored.started_at).total_seconds() > 3600:
@@ -60,16 +61,16 @@ def overview(stored: StoredExperiment, report: dict[str, Any], now: datetime) ->
         visitors=visitors,
         conversion_rate=converters / visitors if visitors else None,
         revenue_per_visitor=revenue / visitors if visitors else None,
-        currency=report["currency"],
+        currency=report.currency,
         leader=leader,
         leader_text=leader_text,
         warnings=warnings,
     )
 
 
-def _metric(variants: list[dict[str, Any]], key: str, metric: str) -> float | None:
+def _metric(variants: Sequence[VariantRow], key: str, metric: str) -> float | None:
     for variant in variants:
-        if variant["key"] == key:
-            value = variant["metrics"][metric]["value"]
+        if variant.key == key:
+            value = variant.metrics[metric].value
             return float(value) if value is not None else None
     return None

@@ -20,7 +20,7 @@ from service.domain.lifecycle import Action, allowed_actions
 from service.domain.revisions import diff_documents
 from service.domain.roles import Role
 from service.store.sql.experiments_repo import StaleRevision
-from service.store.sql.report_source import load_report
+from service.usecases.build_report import report_for
 
 # What each action does to readers, said on the confirmation page.
 CONSEQUENCES = {
@@ -45,7 +45,7 @@ def register(bp: Blueprint) -> None:
         statuses = [Status.archived] if show_archived else [s for s in Status if s != "archived"]
         now = svc.clock()
         rows = [
-            overview(stored, load_report(svc.engine, stored.experiment, now=now, daily=False), now)
+            overview(stored, report_for(svc, stored.experiment, now=now, daily=False), now)
             for stored in svc.experiments.find(statuses)
         ]
         order = {Status.running: 0, Status.paused: 1, Status.draft: 2, Status.stopped: 3}

@@ -14,10 +14,11 @@ from service.dashboard import charts, form_values
 from service.dashboard.auth import login_required
 from service.dashboard.views_editor import load
 from service.domain.lifecycle import allowed_actions
-from service.domain.report import METRICS, Segment
+from service.domain.report import Segment
+from service.domain.report_metrics import METRICS
 from service.store.redis.live_counters import read_live
-from service.store.sql.report_source import load_report
 from service.store.sql.rollup_days import rollup_days
+from service.usecases.build_report import report_for
 
 
 def _params() -> tuple[date | None, date | None, Segment | None]:
@@ -46,9 +47,7 @@ def register(bp: Blueprint) -> None:
         start, end, segment = _params()
         svc = services()
         experiment = stored.experiment
-        report = load_report(
-            svc.engine, experiment, now=svc.clock(), start=start, end=end, segment=segment
-        )
+        report = report_for(svc, experiment, start=start, end=end, segment=segment)
         variants = [v.key for v in experiment.variants]
         activity = rollup_days(svc.engine, key, start=start, end=end)
         live = read_live(svc.redis, svc.keys, key, variants, svc.clock().date())
@@ -75,7 +74,5 @@ def register(bp: Blueprint) -> None:
         stored = load(key)
         start, end, segment = _params()
         svc = services()
-        body = load_report(
-            svc.engine, stored.experiment, now=svc.clock(), start=start, end=end, segment=segment
-        )
+        body = report_for(svc, stored.experiment, start=start, end=end, segment=segment)
         return csv_response(key, body)

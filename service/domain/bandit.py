@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from service.domain.arm_totals import ArmTotals
 from service.domain.experiment import Experiment
-from service.domain.report import ArmTotals
+from service.domain.report_metrics import metric_stats
 from service.stats.thompson import DEFAULT_DRAWS, chance_to_be_best
 
 # Weights are written as percentages with two decimals: whole units of 0.01 %.
@@ -122,7 +123,7 @@ def plan_weights(
         )
         reason = f"exploring: every variant needs {need} before weights move ({who})"
         return WeightPlan(weights, not same_split(weights, current), reason, details)
-    best = chance_to_be_best([arm.stats(metric) for arm in arms], rng, draws=draws)
+    best = chance_to_be_best([metric_stats(arm, metric) for arm in arms], rng, draws=draws)
     for arm, chance in zip(arms, best, strict=True):
         details["arms"][arm.variant]["p_best"] = chance
     free = 1.0 - len(keys) * settings.floor

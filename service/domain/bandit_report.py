@@ -20,26 +20,20 @@ import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
+from service.domain.arm_totals import ArmTotals, StratumTotals
 from service.domain.bandit import WeightChange, same_split, shares
 from service.domain.experiment import Experiment
-from service.domain.report import METRICS, ArmTotals
+from service.domain.report_metrics import METRICS, Metric
+from service.domain.report_model import BanditSettings, WeightPeriod
 from service.stats.stratified import collapse_sparse, stratified_prefixes
 from service.stats.summaries import SampleStats
 
 STRATIFIED = "stratified by weight period"
 POOLED = "pooled"
 ArmStats = dict[str, dict[str, SampleStats]]  # metric -> variant -> statistics
-
-
-@dataclass(frozen=True, slots=True)
-class StratumTotals:
-    """Sums over visitors first exposed in stratum `stratum`: the index of the last boundary
-    at or before their first exposure, -1 before the first boundary."""
-
-    stratum: int
-    totals: ArmTotals
+# The daily series and the primary metric are per visitor: strata merged by visitors serve them.
+_PER_VISITOR = [metric for metric in METRICS if metric.per_visitor]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +41,9 @@ class BanditView:
     """What build_report needs: `overall`, `segments` and `daily` replace the pooled
     statistics when set; `expected_split` replaces the weights in the sample-ratio check."""
 
-    history: list[dict[str, Any]]
+    history: tuple[WeightPeriod, ...]
     estimator: str
-    settings: dict[str, Any]
+    settings: BanditSettings
     expected_split: list[float] | None = None
     overall: ArmStats | None = None
     segments: dict[str | None, ArmStats] = field(default_factory=dict)
@@ -139,7 +133,9 @@ def _cells(
 
 def _stratified(cells: Mapping[int, Sequence[ArmTotals]]) -> ArmStats | None:
     """Stratified statistics per metric and variant, or None when even all strata together
-    leave an arm with too few visitors (the pooled figures then say why)."""
+    leave an arm with too few visitors (the pooled figures then say why). A metric on another
+    unit than visitors (donors) merges sparse strata by its own n; where even that leaves an
+    arm short, it is absent and the report falls back to its pooled figures."""
     ordered = list(cells.values())
     if not ordered:
         return None
@@ -147,7 +143,17 @@ def _stratified(cells: Mapping[int, Sequence[ArmTotals]]) -> ArmStats | None:
     if not groups:
         return None
     merged = [_merge([ordered[i] for i in group]) for group in groups]
-    return _per_metric(merged, [len(merged)])[0]
+    out = _per_metric(merged, [len(merged)], _PER_VISITOR)[0]
+    for metric in METRICS:
+        own = [] if metric.per_visitor else _own_groups(metric, ordered)
+        if own:
+            own_merged = [_merge([ordered[i] for i in group]) for group in own]
+            out.update(_per_metric(own_merged, [len(own_merged)], [metric])[0])
+    return out
+
+
+def _own_groups(metric: Metric, ordered: Sequence[Sequence[ArmTotals]]) -> list[list[int]]:
+    return collapse_sparse([[metric.stats(arm).n for arm in arms] for arms in ordered])
 
 
 def _merge(strata: Sequence[Sequence[ArmTotals]]) -> list[ArmTotals]:
@@ -157,14 +163,16 @@ def _merge(strata: Sequence[Sequence[ArmTotals]]) -> list[ArmTotals]:
     return out
 
 
-def _per_metric(groups: Sequence[Sequence[ArmTotals]], ends: Sequence[int]) -> list[ArmStats]:
+def _per_metric(
+    groups: Sequence[Sequence[ArmTotals]], ends: Sequence[int], metrics: Sequence[Metric]
+) -> list[ArmStats]:
     """Stratified statistics over groups[:end] for each of the ascending `ends`."""
     keys = [arm.variant for arm in groups[0]]
     out: list[ArmStats] = [{} for _ in ends]
-    for metric in METRICS:
-        cells = [[arm.stats(metric) for arm in group] for group in groups]
+    for metric in metrics:
+        cells = [[metric.stats(arm) for arm in group] for group in groups]
         for stats, arms in zip(out, stratified_prefixes(cells, ends), strict=True):
-            stats[metric] = dict(zip(keys, arms, strict=True))
+            stats[metric.name] = dict(zip(keys, arms, strict=True))
     return out
 
 
@@ -183,34 +191,30 @@ def _daily(
         day: end for day in sorted(set(days)) if (end := bisect.bisect_right(last_days, day)) > 0
     }
     merged = [_merge([cells[indexes[i]] for i in group]) for group in groups]
-    return dict(zip(ends_of_day, _per_metric(merged, list(ends_of_day.values())), strict=True))
+    return dict(
+        zip(ends_of_day, _per_metric(merged, list(ends_of_day.values()), _PER_VISITOR), strict=True)
+    )
 
 
-def _history_json(periods: Sequence[WeightChange]) -> list[dict[str, Any]]:
-    return [
-        {
-            "effective_at": _iso(p.effective_at),
-            "weights": dict(p.weights),
-            "shares": shares(p.weights),
-            "reason": p.reason,
-            "details": p.details,
-        }
+def _history_json(periods: Sequence[WeightChange]) -> tuple[WeightPeriod, ...]:
+    return tuple(
+        WeightPeriod(_iso(p.effective_at), dict(p.weights), shares(p.weights), p.reason, p.details)
         for p in periods
-    ]
+    )
 
 
-def _settings(experiment: Experiment, history: Sequence[WeightChange]) -> dict[str, Any]:
+def _settings(experiment: Experiment, history: Sequence[WeightChange]) -> BanditSettings:
     bandit = experiment.bandit
     last = max(history, key=lambda c: c.effective_at) if history else None
-    return {
-        "method": "Thompson sampling on the primary metric",
-        "floor": bandit.floor,
-        "min_visitors": bandit.min_visitors,
-        "min_conversions": bandit.min_conversions,
-        "cadence_minutes": bandit.cadence_minutes,
-        "last_evaluated_at": _iso(last.effective_at) if last else None,
-        "last_reason": last.reason if last else None,
-    }
+    return BanditSettings(
+        method="Thompson sampling on the primary metric",
+        floor=bandit.floor,
+        min_visitors=bandit.min_visitors,
+        min_conversions=bandit.min_conversions,
+        cadence_minutes=bandit.cadence_minutes,
+        last_evaluated_at=_iso(last.effective_at) if last else None,
+        last_reason=last.reason if last else None,
+    )
 
 
 def _iso(moment: datetime) -> str:

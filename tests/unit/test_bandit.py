@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from service.domain.arm_totals import ArmTotals
 from service.domain.bandit import (
     MIN_MOVE,
     is_due,
@@ -26,7 +27,6 @@ from service.domain.bandit import (
 from service.domain.errors import ValidationFailed
 from service.domain.experiment import BanditSettings, Experiment
 from service.domain.experiment_validation import parse_experiment
-from service.domain.report import ArmTotals
 from service.stats.summaries import SampleStats
 from service.stats.thompson import chance_to_be_best
 from tests.support import banner, experiment_doc

@@ -11,18 +11,19 @@ from typing import Any
 
 import pytest
 
+from service.domain.arm_totals import ArmTotals, DayTotals, StratumTotals
 from service.domain.bandit import WeightChange
 from service.domain.bandit_report import (
     POOLED,
     STRATIFIED,
-    StratumTotals,
     bandit_view,
     stratum_boundaries,
     weight_periods,
 )
 from service.domain.experiment import Experiment
 from service.domain.experiment_validation import parse_experiment
-from service.domain.report import ArmTotals, DayTotals, build_report
+from service.domain.report import build_report as build_typed_report
+from service.domain.report_model import report_json
 from service.stats.compare import Comparison, compare
 from service.stats.srm import srm_p_value
 from service.stats.stratified import collapse_sparse, stratified, stratified_prefixes
@@ -32,6 +33,11 @@ from tests.support import banner, experiment_doc
 START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 SWITCH = START + timedelta(days=3, hours=6)
 NOW = START + timedelta(days=7)
+
+
+def build_report(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """The report as the API serves it: these tests read its JSON."""
+    return report_json(build_typed_report(*args, **kwargs))
 
 
 def bandit(**analysis: Any) -> Experiment:

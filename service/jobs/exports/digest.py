@@ -50,7 +50,7 @@ def digest(
                 "mismatch); do not act on these numbers before that is explained."
             )
         for verdict in table.verdicts:
-            lines.append(f"  {verdict['variant']}: {verdict['text']}.")
+            lines.append(f"  {verdict.variant}: {verdict.text}.")
         if not table.verdicts:
             lines.append("  A single variant: a campaign, nothing to compare.")
         lines.append(f"  File: {file.name} ({file.rows} rows, {_size(len(file.content))}).")

@@ -12,36 +12,32 @@ Columns are only ever added at the end, never renamed or reordered: consumers ke
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
 from service.domain.experiment import Experiment
-from service.domain.report import FIGURES, METRICS
+from service.domain.report import FIGURES
+from service.domain.report_metrics import METRIC_NAMES
+from service.domain.report_model import COMPARISON_COLUMNS, Report, VariantRow, Verdict
 from service.store.sql.rollup_days import RollupDay
 
 ColumnType = Literal["string", "integer", "number", "boolean", "date", "timestamp"]
 
+# The registry's metrics in the first published column set; later ones go at the very end.
+_FIRST_METRICS = 3
 _COUNTS = ("impressions", "views", "clicks")
 _DISMISS = ("dismiss_remind_later", "dismiss_close", "dismiss_already_donated")
-_VS = (
-    "relative_lift",
-    "ci_low",
-    "ci_high",
-    "p_value",
-    "p_value_adjusted",
-    "chance_to_beat_control",
-    "risk",
-    "absolute_difference",
-)
 
 
-def _metric_columns() -> list[tuple[str, ColumnType]]:
+def _metric_columns(metrics: Sequence[str]) -> list[tuple[str, ColumnType]]:
     columns: list[tuple[str, ColumnType]] = []
-    for metric in METRICS:
+    for metric in metrics:
         columns.append((metric, "number"))
-        columns += [(f"{metric}_{field}", "number") for field in _VS]
-        columns.append((f"{metric}_error", "string"))
+        columns += [
+            (f"{metric}_{name}", "string" if name == "error" else "number")
+            for name in COMPARISON_COLUMNS
+        ]
     return columns
 
 
@@ -76,11 +72,12 @@ COLUMNS: tuple[tuple[str, ColumnType], ...] = (
     ("conversion_rate_interval_high", "number"),
     ("revenue_per_visitor_interval_low", "number"),
     ("revenue_per_visitor_interval_high", "number"),
-    *_metric_columns(),
+    *_metric_columns(METRIC_NAMES[:_FIRST_METRICS]),
     ("srm_p_value", "number"),
     ("srm_mismatch", "boolean"),
     ("verdict", "string"),
     ("verdict_text", "string"),
+    *_metric_columns(METRIC_NAMES[_FIRST_METRICS:]),
 )
 COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 _TYPES = dict(COLUMNS)
@@ -94,13 +91,13 @@ class ExportTable:
     period_from: date
     period_to: date
     rows: list[Row]
-    verdicts: list[dict[str, str]]  # the report's, for the e-mail digest
+    verdicts: tuple[Verdict, ...]  # the report's, for the e-mail digest
     srm_mismatch: bool
 
 
 def build_table(
     experiment: Experiment,
-    report: dict[str, Any],
+    report: Report,
     days: Sequence[RollupDay],
     *,
     run_id: int | None,
@@ -110,7 +107,7 @@ def build_table(
 ) -> ExportTable:
     """`first_day`: when the experiment started (or was created); the period starts then, or
     on the first day with data if that is earlier."""
-    data_days = [d.day for d in days] + [date.fromisoformat(p["date"]) for p in report["daily"]]
+    data_days = [d.day for d in days] + [date.fromisoformat(p.date) for p in report.daily]
     period_from = min([first_day, *data_days]) if data_days else min(first_day, period_to)
     common: Row = {
         "experiment": experiment.key,
@@ -118,15 +115,15 @@ def build_table(
         "period_from": period_from,
         "period_to": period_to,
         "generated_at": generated_at,
-        "currency": report["currency"],
-        "primary_metric": report["primary_metric"],
-        "analysis": report["analysis"],
+        "currency": report.currency,
+        "primary_metric": report.primary_metric,
+        "analysis": report.analysis,
     }
     weights = {v.key: v.weight for v in experiment.variants}
-    verdicts = {v["variant"]: v for v in report["verdicts"]}
+    verdicts = {v.variant: v for v in report.verdicts}
     rows = [
-        _typed({**common, **_summary(variant, report, verdicts.get(variant["key"]))})
-        for variant in report["variants"]
+        _typed({**common, **_summary(variant, report, verdicts.get(variant.key))})
+        for variant in report.variants
     ]
     rows += [
         _typed({**common, "weight": weights[row["variant"]], **row})
@@ -137,42 +134,36 @@ def build_table(
         period_from,
         period_to,
         rows,
-        report["verdicts"],
-        bool(report["srm"]["mismatch"]),
+        report.verdicts,
+        report.srm.mismatch,
     )
 
 
-def _summary(variant: Row, report: Row, verdict: dict[str, str] | None) -> Row:
+def _summary(variant: VariantRow, report: Report, verdict: Verdict | None) -> Row:
     row: Row = {
         "row_type": "summary",
-        "variant": variant["key"],
-        "weight": variant["weight"],
-        "visitors": variant["visitors"],
-        **{name: variant[name] for name in _COUNTS},
-        **{f"dismiss_{reason}": n for reason, n in variant["dismissals"].items()},
-        **{name: variant[name] for name in FIGURES},
-        "srm_p_value": report["srm"]["p_value"],
-        "srm_mismatch": report["srm"]["mismatch"],
-        "verdict": verdict["status"] if verdict else None,
-        "verdict_text": verdict["text"] if verdict else None,
+        "variant": variant.key,
+        "weight": variant.weight,
+        "visitors": variant.visitors,
+        **{name: getattr(variant, name) for name in (*_COUNTS, *FIGURES)},
+        **{f"dismiss_{reason}": n for reason, n in asdict(variant.dismissals).items()},
+        "srm_p_value": report.srm.p_value,
+        "srm_mismatch": report.srm.mismatch,
+        "verdict": verdict.status if verdict else None,
+        "verdict_text": verdict.text if verdict else None,
     }
-    for metric in METRICS:
-        figures = variant["metrics"][metric]
-        vs = figures["vs_control"] or {}
-        row[metric] = figures["value"]
-        row[f"{metric}_error"] = vs.get("error")
-        row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = vs.get("ci") or (None, None)
-        for field in _VS:
-            if field not in ("ci_low", "ci_high"):
-                row[f"{metric}_{field}"] = vs.get(field)
+    for metric in METRIC_NAMES:
+        figures = variant.metrics[metric]
+        row[metric] = figures.value
+        row.update({f"{metric}_{name}": value for name, value in figures.columns().items()})
     return row
 
 
-def _day_rows(experiment: Experiment, report: Row, days: Iterable[RollupDay]) -> list[Row]:
+def _day_rows(experiment: Experiment, report: Report, days: Iterable[RollupDay]) -> list[Row]:
     keys = [v.key for v in experiment.variants]
     events = {(d.day, d.variant): d for d in days if d.variant in keys}
-    series = {(date.fromisoformat(p["date"]), p["variant"]): p for p in report["daily"]}
-    primary = report["primary_metric"]
+    series = {(date.fromisoformat(p.date), p.variant): p for p in report.daily}
+    primary = report.primary_metric
     carried: dict[str, Row] = {}
     out = []
     for day in sorted({day for day, _ in (*events, *series)}):
@@ -180,14 +171,14 @@ def _day_rows(experiment: Experiment, report: Row, days: Iterable[RollupDay]) ->
             rollup = events.get((day, key))
             point = series.get((day, key))
             if point is not None:
-                low, high = point["ci"] or (None, None)
+                low, high = point.ci or (None, None)
                 carried[key] = {
-                    "cumulative_visitors": point["visitors"],
-                    "conversion_rate": point["conversion_rate"],
-                    "revenue_per_visitor": point["revenue_per_visitor"],
-                    **_interval("conversion_rate", point["conversion_rate_ci"]),
-                    **_interval("revenue_per_visitor", point["revenue_per_visitor_ci"]),
-                    f"{primary}_relative_lift": point["lift"],
+                    "cumulative_visitors": point.visitors,
+                    "conversion_rate": point.conversion_rate,
+                    "revenue_per_visitor": point.revenue_per_visitor,
+                    **_interval("conversion_rate", point.conversion_rate_ci),
+                    **_interval("revenue_per_visitor", point.revenue_per_visitor_ci),
+                    f"{primary}_relative_lift": point.lift,
                     f"{primary}_ci_low": low,
                     f"{primary}_ci_high": high,
                 }

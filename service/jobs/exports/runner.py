@@ -16,8 +16,8 @@ from service.jobs.exports.files import MEDIA_TYPES, ExportFile, encode, file_nam
 from service.jobs.exports.rows import ExportTable, build_table
 from service.settings import Settings
 from service.store.sql.experiments_repo import ExperimentRepo, StoredExperiment
-from service.store.sql.report_source import load_report
 from service.store.sql.rollup_days import rollup_days
+from service.usecases.build_report import load_report
 
 
 class ExportError(Exception):

@@ -28,8 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from service.domain.bandit_report import StratumTotals
-from service.domain.report import ArmTotals, DayTotals, Segment
+from service.domain.arm_totals import ArmTotals, DayTotals, StratumTotals
+from service.domain.report import Segment
 from service.store.sql.tables import visitor_outcomes as vo
 
 

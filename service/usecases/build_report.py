@@ -1,18 +1,45 @@
-"""The experiment report from SQL: the grouped queries fed into the pure report builder. One
-function, so the admin API, the dashboard and the exports show the same numbers."""
+"""Build an experiment's report (DESIGN §5): the grouped SQL queries of the report's query
+adapter (store/sql/report_queries.py) fed into the pure builder. One function, so the admin
+API, the dashboard and the exports show the same numbers."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from service.domain.bandit_report import BanditView, bandit_view, stratum_boundaries, weight_periods
 from service.domain.experiment import Allocation, Experiment
 from service.domain.report import Segment, build_report
+from service.domain.report_model import Report
 from service.store.sql.bandit_repo import BanditWeightRepo
 from service.store.sql.report_queries import arm_totals, day_totals, stratum_totals
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from service.wiring import Services
+
+
+def report_for(
+    svc: Services,
+    experiment: Experiment,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    segment: Segment | None = None,
+    daily: bool = True,
+    now: datetime | None = None,
+) -> Report:
+    """The report as of `now` (the service's clock by default), from its database."""
+    return load_report(
+        svc.engine,
+        experiment,
+        now=now or svc.clock(),
+        start=start,
+        end=end,
+        segment=segment,
+        daily=daily,
+    )
 
 
 def load_report(
@@ -24,8 +51,8 @@ def load_report(
     end: date | None = None,
     segment: Segment | None = None,
     daily: bool = True,
-) -> dict[str, Any]:
-    """The report (DESIGN §5); `daily=False` skips the per-day series (the experiment list)."""
+) -> Report:
+    """The report; `daily=False` skips the per-day series (the experiment list)."""
     cap = experiment.analysis.revenue_cap
     aggregates = arm_totals(
         engine, experiment.key, start=start, end=end, segment=segment, revenue_cap=cap

@@ -1,0 +1,63 @@
+"""Per-arm sufficient statistics, as the report's grouped SQL queries yield them; pure, no I/O.
+
+Their own module so that the report, the bandit's allocation rule and its stratified report
+all build on them without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date
+
+
+@dataclass(frozen=True, slots=True)
+class ArmTotals:
+    """Sums over the exposed visitors of one variant (in one segment value, if segmented).
+    `*_capped` revenue figures are winsorised at the experiment's revenue cap."""
+
+    variant: str
+    segment: str | None = None
+    visitors: int = 0
+    converters: int = 0  # visitors with at least one conversion
+    revenue: float = 0.0
+    revenue_capped: float = 0.0
+    revenue_capped_squares: float = 0.0
+    annualised: float = 0.0
+    annualised_capped: float = 0.0
+    annualised_capped_squares: float = 0.0
+    impressions: int = 0
+    views: int = 0
+    clicks: int = 0
+    dismiss_remind_later: int = 0
+    dismiss_close: int = 0
+    dismiss_already_donated: int = 0
+    conversions: int = 0
+    recurring_conversions: int = 0
+    remind_later_visitors: int = 0
+    converted_after_remind_later: int = 0
+
+    def __add__(self, other: ArmTotals) -> ArmTotals:
+        # Every sufficient statistic is a plain sum, so segments add up to the overall figures.
+        return ArmTotals(
+            self.variant,
+            None,
+            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)[2:]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DayTotals:
+    """Visitors first exposed on `day` (UTC); `totals` holds visitors, converters and the
+    capped revenue sums (the daily series needs no more)."""
+
+    day: date
+    totals: ArmTotals
+
+
+@dataclass(frozen=True, slots=True)
+class StratumTotals:
+    """Sums over visitors first exposed in stratum `stratum`: the index of the last boundary
+    at or before their first exposure, -1 before the first boundary."""
+
+    stratum: int
+    totals: ArmTotals

@@ -1,0 +1,89 @@
+"""The metric registry: every metric the report compares against control; pure, no I/O.
+
+One entry per metric says what the JSON, the CSV, the export files, the results page and the
+verdicts need: its name, the per-arm sums it reads (fields of `ArmTotals`, each one aggregate of
+the report's grouped SQL query in store/sql/report_queries.py), how those sums become the
+sufficient statistics (n, Σx, Σx²) that service/stats/compare.py tests, how to display its
+value, and which way is good. Adding a metric is one entry here (and a test): every reader
+loops over `METRICS`. A metric that needs a sum not aggregated yet also adds it to `ArmTotals`
+and to the query.
+
+Every comparison is relative: the delta-method ratio of the two arms' means
+(stats/frequentist.py), whatever the metric's unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from service.domain.arm_totals import ArmTotals
+from service.stats.summaries import SampleStats
+
+
+class Format(StrEnum):
+    """How the results page shows a value (the template's filter of the same name)."""
+
+    pct = "pct"
+    money = "money"
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """`stats` turns an arm's sums into the sample the comparison runs on; its n is the unit
+    of analysis: exposed visitors unless `per_visitor` is False (e.g. donors). Only
+    per-visitor metrics can be an experiment's primary metric."""
+
+    name: str
+    sums: tuple[str, ...]
+    stats: Callable[[ArmTotals], SampleStats]
+    format: Format
+    higher_is_better: bool = True
+    per_visitor: bool = True
+
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", " ")
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        "conversion_rate",
+        ("visitors", "converters"),
+        lambda a: SampleStats.proportion(a.visitors, a.converters),
+        Format.pct,
+    ),
+    Metric(
+        "revenue_per_visitor",
+        ("visitors", "revenue_capped", "revenue_capped_squares"),
+        lambda a: SampleStats(a.visitors, a.revenue_capped, a.revenue_capped_squares),
+        Format.money,
+    ),
+    Metric(
+        "annualised_value_per_visitor",
+        ("visitors", "annualised_capped", "annualised_capped_squares"),
+        lambda a: SampleStats(a.visitors, a.annualised_capped, a.annualised_capped_squares),
+        Format.money,
+    ),
+    # Revenue only ever comes with a conversion (store/sql/event_deltas.py), so the capped
+    # revenue sums over all visitors are the sums over converting ones: the donors' n, Σx, Σx².
+    Metric(
+        "average_gift_per_donor",
+        ("converters", "revenue_capped", "revenue_capped_squares"),
+        lambda a: SampleStats(a.converters, a.revenue_capped, a.revenue_capped_squares),
+        Format.money,
+        per_visitor=False,
+    ),
+)
+METRIC_NAMES = tuple(metric.name for metric in METRICS)
+_BY_NAME = {metric.name: metric for metric in METRICS}
+
+
+def metric(name: str) -> Metric:
+    return _BY_NAME[name]
+
+
+def metric_stats(arm: ArmTotals, name: str) -> SampleStats:
+    """The sample metric `name` is compared on, from one arm's sums."""
+    return _BY_NAME[name].stats(arm)

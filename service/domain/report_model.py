@@ -1,0 +1,265 @@
+"""The report's shape (DESIGN §5): frozen dataclasses, their one JSON serializer, and the JSON
+schema generated from the same declarations; pure, no I/O.
+
+`report_json` is the only way a report becomes JSON (the admin API; the CSV, exports, charts
+and page read the dataclasses). `report_json_schema()` is pydantic's serialization-mode schema
+of `Report`, for /openapi.json; tests validate serialized reports against it, so the two cannot
+drift. The serializer is not pydantic's: that one would turn an integer weight into 1.0, and
+the JSON keeps values as they are. Fields marked OMIT_IF_NONE are left out rather than null
+(they are optional in the schema too).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Annotated, Any, Literal, get_type_hints
+
+import pydantic
+from pydantic.json_schema import DEFAULT_REF_TEMPLATE
+
+OMIT_IF_NONE = {"omit_if_none": True}
+# The schema lists every key the serializer writes and allows no other.
+CLOSED = pydantic.ConfigDict(extra="forbid")
+Interval = tuple[float, float]
+VerdictStatus = Literal["ahead", "behind", "inconclusive", "srm"]
+
+
+@dataclass(frozen=True, slots=True)
+class VsControl:
+    """A treatment against control on one metric (service/stats/compare.py's Comparison)."""
+
+    __pydantic_config__ = CLOSED
+
+    relative_lift: float
+    ci: Interval
+    p_value: float
+    p_value_adjusted: float
+    chance_to_beat_control: float
+    risk: float
+    absolute_difference: float
+    absolute_ci: Interval
+
+
+@dataclass(frozen=True, slots=True)
+class VsError:
+    """No comparison possible yet; `error` says why, for people."""
+
+    __pydantic_config__ = CLOSED
+
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class MetricValue:
+    __pydantic_config__ = CLOSED
+
+    value: float | None
+    vs_control: VsControl | VsError | None  # None for control
+
+    def columns(self) -> dict[str, float | str | None]:
+        """The comparison as flat file columns, COMPARISON_COLUMNS in order, None where absent."""
+        vs = self.vs_control
+        made = vs if isinstance(vs, VsControl) else None
+        low, high = made.ci if made else (None, None)
+        return {
+            "relative_lift": made.relative_lift if made else None,
+            "ci_low": low,
+            "ci_high": high,
+            **{name: getattr(made, name) if made else None for name in COMPARISON_COLUMNS[3:-1]},
+            "error": vs.error if isinstance(vs, VsError) else None,
+        }
+
+
+# A metric's comparison in files (the CSV, exports), as columns `<metric>_<name>` in this order.
+COMPARISON_COLUMNS = (
+    "relative_lift",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_value_adjusted",
+    "chance_to_beat_control",
+    "risk",
+    "absolute_difference",
+    "error",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Dismissals:
+    __pydantic_config__ = CLOSED
+
+    remind_later: int
+    close: int
+    already_donated: int
+
+
+@dataclass(frozen=True, slots=True)
+class VariantRow:
+    """One variant's counts, figures (None when undefined) and compared metrics."""
+
+    __pydantic_config__ = CLOSED
+
+    key: str
+    weight: float
+    visitors: int
+    impressions: int
+    views: int
+    clicks: int
+    dismissals: Dismissals
+    conversions: int  # converting visitors
+    payments: int
+    revenue: float | None
+    annualised_value: float | None
+    average_gift: float | None
+    recurring_share: float | None
+    revenue_per_1000_impressions: float | None
+    click_through_rate: float | None
+    dismiss_rate: float | None
+    remind_later_visitors: int
+    remind_later_to_donated: float | None
+    metrics: dict[str, MetricValue]  # by metric name, in registry order
+
+
+@dataclass(frozen=True, slots=True)
+class Srm:
+    __pydantic_config__ = CLOSED
+
+    p_value: float | None
+    mismatch: bool
+    reason: str | None = field(default=None, metadata=OMIT_IF_NONE)  # when p_value is None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    __pydantic_config__ = CLOSED
+
+    variant: str
+    status: VerdictStatus
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DailyPoint:
+    """Cumulative figures of one variant at the end of `date` (ISO day, UTC); lift and ci
+    compare it with control on the primary metric."""
+
+    __pydantic_config__ = CLOSED
+
+    date: str
+    variant: str
+    visitors: int
+    conversion_rate: float | None
+    conversion_rate_ci: Interval | None
+    revenue_per_visitor: float | None
+    revenue_per_visitor_ci: Interval | None
+    lift: float | None
+    ci: Interval | None
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentGroup:
+    __pydantic_config__ = CLOSED
+
+    value: str | None
+    variants: tuple[VariantRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BanditSettings:
+    __pydantic_config__ = CLOSED
+
+    method: str
+    floor: float
+    min_visitors: int
+    min_conversions: int
+    cadence_minutes: int
+    last_evaluated_at: str | None
+    last_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WeightPeriod:
+    __pydantic_config__ = CLOSED
+
+    effective_at: str
+    weights: dict[str, float]
+    shares: dict[str, float]
+    reason: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """`bandit` and `weight_history` only for bandit experiments, `segments` only when the
+    report is segmented."""
+
+    __pydantic_config__ = CLOSED
+
+    experiment: str
+    generated_at: str
+    currency: str
+    start: Annotated[str | None, pydantic.Field(serialization_alias="from")]
+    end: Annotated[str | None, pydantic.Field(serialization_alias="to")]
+    segment: Literal["country", "device"] | None
+    analysis: Literal["sequential", "fixed"]
+    revenue_cap: float | None
+    primary_metric: str
+    allocation: str
+    estimator: str
+    srm: Srm
+    variants: tuple[VariantRow, ...]
+    verdicts: tuple[Verdict, ...]
+    daily: tuple[DailyPoint, ...]
+    bandit: BanditSettings | None = field(default=None, metadata=OMIT_IF_NONE)
+    weight_history: tuple[WeightPeriod, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
+    segments: tuple[SegmentGroup, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    """The report as JSON-ready data: the API's body."""
+    out = _json(report)
+    assert isinstance(out, dict)
+    return out
+
+
+def report_json_schema(ref_template: str = DEFAULT_REF_TEMPLATE) -> dict[str, Any]:
+    """The JSON schema of what `report_json` emits, its parts under "$defs" and referred to by
+    `ref_template` (for OpenAPI: "#/components/schemas/{model}", then move "$defs" there).
+    A new dict each call, the caller's to change."""
+    adapter = pydantic.TypeAdapter(Report)
+    return adapter.json_schema(mode="serialization", ref_template=ref_template)
+
+
+def _json(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            name: _json(item)
+            for name, item, omit in (
+                (alias, getattr(value, attr), skip) for attr, alias, skip in _fields(type(value))
+            )
+            if not (omit and item is None)
+        }
+    if isinstance(value, list | tuple):
+        return [_json(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _json(item) for key, item in value.items()}
+    return value
+
+
+@cache
+def _fields(cls: type) -> tuple[tuple[str, str, bool], ...]:
+    """(attribute, JSON key, omit when None) per field, the key from a pydantic alias."""
+    hints = get_type_hints(cls, include_extras=True)
+    out = []
+    for f in dataclasses.fields(cls):
+        aliases = [
+            m.serialization_alias
+            for m in getattr(hints[f.name], "__metadata__", ())
+            if isinstance(m, pydantic.fields.FieldInfo) and m.serialization_alias
+        ]
+        out.append(
+            (f.name, aliases[0] if aliases else f.name, bool(f.metadata.get("omit_if_none")))
+        )
+    return tuple(out)

@@ -1,0 +1,132 @@
+"""The report's JSON schema (report_json_schema) describes exactly what report_json emits, for
+every shape a report takes; and the report modules import each other without a cycle."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import date
+from typing import Any
+
+import grimp
+import jsonschema
+import pytest
+
+from service.domain.arm_totals import ArmTotals, DayTotals
+from service.domain.bandit_report import bandit_view
+from service.domain.experiment_validation import parse_experiment
+from service.domain.report import Segment, build_report, report_json_schema
+from service.domain.report_model import Report, report_json
+from tests.support import banner, experiment_doc
+from tests.unit.test_bandit_stratified import HISTORY, NOW, SWITCH, bandit, simulate
+
+DAY = date(2026, 11, 26)
+
+
+def arm(variant: str, n: int, converters: int, segment: str | None = None) -> ArmTotals:
+    revenue = converters * 12.5
+    return ArmTotals(
+        variant,
+        segment,
+        visitors=n,
+        converters=converters,
+        revenue=revenue,
+        revenue_capped=revenue,
+        revenue_capped_squares=converters * 12.5**2 * 1.2,
+        annualised=revenue * 12,
+        annualised_capped=revenue * 12,
+        annualised_capped_squares=converters * 150.0**2 * 1.2,
+        impressions=n * 2,
+        clicks=n // 10,
+        conversions=converters,
+    )
+
+
+def fixed_report(rows: list[ArmTotals], segment: Segment | None = None, arms: int = 2) -> Report:
+    variants = [
+        {"key": key, "weight": 100 / arms, "banner": banner()}
+        for key in ("control", "five-dollars", "ten-dollars")[:arms]
+    ]
+    experiment = parse_experiment(experiment_doc(variants=variants))
+    days = [DayTotals(DAY, row) for row in rows if row.segment is None]
+    return build_report(
+        experiment, rows, days, generated_at=NOW, start=DAY, end=DAY, segment=segment
+    )
+
+
+def bandit_report() -> Report:
+    rows, strata = simulate(random.Random(2), {"control": (0.04, 0.02), "treatment": (0.05, 0.02)})
+    experiment = bandit()
+    view = bandit_view(experiment, HISTORY, [SWITCH], strata)
+    days = [DayTotals(DAY, s.totals) for s in strata]
+    return build_report(
+        experiment, rows, days, generated_at=NOW, start=None, end=None, segment=None, bandit=view
+    )
+
+
+REPORTS = {
+    "no data": lambda: fixed_report([]),
+    "two arms": lambda: fixed_report([arm("control", 1000, 40), arm("five-dollars", 1000, 55)]),
+    "three arms, Holm": lambda: fixed_report(
+        [arm("control", 900, 30), arm("five-dollars", 900, 45), arm("ten-dollars", 900, 1)],
+        arms=3,
+    ),
+    "bandit": bandit_report,
+    "segmented": lambda: fixed_report(
+        [
+            arm("control", 500, 20, "US"),
+            arm("five-dollars", 500, 30, "US"),
+            arm("control", 1, 0, None),
+            arm("five-dollars", 300, 9, "GB"),
+        ],
+        segment="country",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(REPORTS))
+def test_serialized_reports_validate_against_the_schema(name: str) -> None:
+    body = json.loads(json.dumps(report_json(REPORTS[name]())))
+    jsonschema.validate(body, report_json_schema(), cls=jsonschema.Draft202012Validator)
+
+
+def test_the_schema_is_strict_where_it_matters() -> None:
+    """A key the serializer renamed, dropped or added would not validate."""
+    body: dict[str, Any] = report_json(REPORTS["two arms"]())
+    schema = report_json_schema()
+    assert {"from", "to"} <= set(schema["properties"]) and "start" not in schema["properties"]
+    assert set(schema["required"]) == set(body)
+    for broken in (
+        {k: v for k, v in body.items() if k != "from"},
+        {**body, "variants": [{**body["variants"][0], "visitors": "many"}]},
+        {**body, "srm": {"mismatch": "no"}},
+        {**body, "extra": 1},
+        {**body, "srm": {**body["srm"], "extra": 1}},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(broken, schema, cls=jsonschema.Draft202012Validator)
+
+
+def test_the_schema_can_refer_to_openapi_components() -> None:
+    schema = report_json_schema("#/components/schemas/{model}")
+    text = json.dumps(schema)
+    assert '"#/components/schemas/VariantRow"' in text and '"#/$defs/' not in text
+    assert set(schema["$defs"]) >= {"VariantRow", "MetricValue", "VsControl", "Srm", "Verdict"}
+
+
+def test_optional_parts_are_absent_not_null() -> None:
+    plain = report_json(REPORTS["two arms"]())
+    assert not {"bandit", "weight_history", "segments"} & set(plain)
+    assert "reason" not in plain["srm"]
+    assert "reason" in report_json(REPORTS["no data"]())["srm"]
+    assert {"bandit", "weight_history"} <= set(report_json(REPORTS["bandit"]()))
+    assert "segments" in report_json(REPORTS["segmented"]())
+
+
+def test_the_report_modules_import_without_a_cycle() -> None:
+    graph = grimp.build_graph("service")
+    modules = [f"service.domain.{name}" for name in ("report", "bandit_report", "bandit")]
+    for module in modules:
+        for other in modules:
+            if module != other and graph.chain_exists(module, other):
+                assert not graph.chain_exists(other, module), (module, other)
