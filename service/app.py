@@ -9,9 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import dashboard, snippet
 from service.api import admin, dry_run, exports, openapi, ops, public, reports
-from service.api.context import DECIDER, EXTENSION
 from service.api.converters import ExperimentKeyConverter, SqlIdConverter
-from service.api.decide import Decider
 from service.api.decision_endpoint import DecisionEndpoint
 from service.api.errors import register_error_handlers, register_error_page
 from service.api.json_provider import OrjsonProvider
@@ -24,6 +22,8 @@ from service.log_format import configure_logging
 from service.settings import Settings
 from service.snippet import SnippetAsset
 from service.store.redis.decision_sampler import DecisionSampler
+from service.usecases.decide import Decider
+from service.web import DECIDER, EXTENSION
 from service.wiring import Services
 
 

@@ -18,13 +18,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, delete, text
 
-from service.api.context import DECIDER
 from service.app import create_app
 from service.domain.roles import Role
 from service.settings import Settings
 from service.store import migrate
 from service.store.sql.engine import build_engine
 from service.store.sql.tables import metadata
+from service.web import DECIDER
 from service.wiring import Services
 from tests.support import FakeClock, empty_redis, redis_for_tests
 

@@ -9,23 +9,20 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from service import experiment_changes as changes
 from service.api.auth import current_actor, require_role
-from service.api.context import services
 from service.api.errors import ApiError
 from service.api.json_body import json_object
 from service.domain.experiment import Status
 from service.domain.experiment_validation import parse_experiment
 from service.domain.lifecycle import Action, allowed_actions
 from service.domain.roles import Role
-from service.store.redis.visitors import erase_stream_entries
-from service.store.redis.visitors import erase_visitor as erase_hot_state
 from service.store.sql.experiments_repo import ExperimentExists, StaleRevision, StoredExperiment
-from service.store.sql.visitors_repo import erase_visitor as erase_rows
+from service.usecases import change_experiment as changes
+from service.usecases.erase import erase_visitor as erase
+from service.web import services
 
 bp = Blueprint("admin", __name__, url_prefix="/v1/admin")
 
-VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 # Fields the API adds to a document when it returns it; a client that PUTs back what it read
 # (the usual edit loop) sends them too, and they are not part of the document.
 _RESOURCE_FIELDS = (
@@ -189,20 +186,7 @@ def preview_token(key: str) -> Response:
 @bp.delete("/visitors/<visitor>")
 @require_role(Role.admin)
 def erase_visitor(visitor: str) -> Response:
-    if not VISITOR_ID.fullmatch(visitor):
-        raise ApiError(
-            400,
-            "bad_request",
-            "malformed visitor id",
-            {"visitor": "8-64 characters of A-Z, a-z, 0-9, _ or -"},
-        )
-    svc = services()
-    removed: dict[str, int] = {
-        "redis_keys": erase_hot_state(svc.redis, svc.keys, visitor),
-        "stream_entries": erase_stream_entries(svc.redis, svc.keys, visitor),
-    }
-    removed.update(erase_rows(svc.engine, visitor))
-    return jsonify({"visitor": visitor, "removed": removed})
+    return jsonify({"visitor": visitor, "removed": erase(services(), visitor)})
 
 
 def load_experiment(key: str) -> StoredExperiment:

@@ -8,10 +8,10 @@ from typing import ParamSpec, TypeVar
 
 from flask import g, request
 
-from service.api.context import services
 from service.api.errors import ApiError
 from service.domain.roles import Role
 from service.store.sql.tokens_repo import ApiToken
+from service.web import services
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -19,10 +19,12 @@ from urllib.parse import parse_qsl
 import orjson
 
 from service.api.cors import CorsPolicy
-from service.api.decide import Decider
 from service.api.decision_params import parse_decision_request
-from service.api.errors import ApiError, error_body
+from service.api.errors import ApiError
+from service.domain.errors import InvalidRequest, RateLimited
 from service.settings import Settings
+from service.usecases.decide import Decider
+from service.web import error_body
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,11 @@ class DecisionEndpoint:
         except ApiError as exc:
             environ["smallfavor.headers"] = list(exc.headers.items())
             return exc.status, error_body(exc.code, exc.message, exc.fields)
+        except RateLimited as exc:
+            environ["smallfavor.headers"] = [("Retry-After", str(exc.retry_after))]
+            return 429, error_body("rate_limited", exc.message)
+        except InvalidRequest as exc:
+            return 400, error_body("bad_request", exc.message, exc.fields)
         except Exception:
             log.exception("decision failed")
             return 500, error_body("internal", "internal server error")

@@ -7,12 +7,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from service.domain.errors import EditNotAllowed, TransitionNotAllowed, ValidationFailed
+from service.domain.errors import (
+    Conflict,
+    EditNotAllowed,
+    InvalidRequest,
+    NotFound,
+    RateLimited,
+    TransitionNotAllowed,
+    ValidationFailed,
+)
+from service.usecases.errors import Unavailable
+from service.web import error_body
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +55,6 @@ class ApiError(Exception):
         self.message = message
         self.fields = fields or {}
         self.headers = headers or {}
-
-
-def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        body["fields"] = fields
-    return {"error": body}
 
 
 def error_response(
@@ -123,6 +125,26 @@ def register_error_handlers(app: Flask) -> None:
     def _invalid(exc: ValidationFailed) -> Response:
         return _respond(422, "invalid", exc.message, exc.fields)
 
+    @app.errorhandler(InvalidRequest)
+    def _bad_request(exc: InvalidRequest) -> Response:
+        return _respond(400, "bad_request", exc.message, exc.fields)
+
+    @app.errorhandler(NotFound)
+    def _not_found(exc: NotFound) -> Response:
+        return _respond(404, "not_found", exc.message)
+
+    @app.errorhandler(Conflict)
+    def _conflict(exc: Conflict) -> Response:
+        return _respond(409, "conflict", exc.message, exc.fields)
+
+    @app.errorhandler(RateLimited)
+    def _rate_limited(exc: RateLimited) -> Response:
+        return _respond(429, "rate_limited", exc.message, headers=_retry_after(exc.retry_after))
+
+    @app.errorhandler(Unavailable)
+    def _unavailable(exc: Unavailable) -> Response:
+        return _respond(503, "unavailable", exc.message, headers=_retry_after(exc.retry_after))
+
     @app.errorhandler(TransitionNotAllowed)
     def _transition(exc: TransitionNotAllowed) -> Response:
         return _respond(409, "transition_not_allowed", exc.message)
@@ -145,3 +167,7 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _respond(500, "internal", "internal server error")
+
+
+def _retry_after(seconds: int) -> dict[str, str]:
+    return {"Retry-After": str(seconds)}

@@ -18,12 +18,12 @@ from urllib.parse import unquote, urlsplit
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from service.api.context import services
 from service.dashboard.session import LIFETIME
 from service.domain.roles import Role
 from service.store.redis.login_throttle import LoginThrottle
 from service.store.sql.dashboard_sessions_repo import DashboardSessionRepo
 from service.store.sql.users_repo import User
+from service.web import services
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from service.api.context import services
 from service.dashboard.auth import (
     current_session_row,
     current_user,
@@ -17,6 +16,7 @@ from service.dashboard.auth import (
 )
 from service.store.redis.login_throttle import LoginThrottle
 from service.store.sql.users_repo import InvalidUser, User, check_new_password
+from service.web import services
 
 
 def _user() -> User:

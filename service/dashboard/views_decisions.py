@@ -15,8 +15,6 @@ from typing import Any
 
 from flask import Blueprint, g, render_template, request
 
-from service.api.context import services
-from service.api.dry_run import estimate
 from service.dashboard import form_values
 from service.dashboard.auth import login_required
 from service.dashboard.experiment_form import FormState, from_form, to_document
@@ -28,6 +26,8 @@ from service.domain.experiment import Experiment, Placement
 from service.domain.experiment_validation import parse_experiment
 from service.domain.roles import Role
 from service.store.sql.decision_log_repo import DecisionLogRepo, OutcomeCount
+from service.usecases.dry_run import estimate
+from service.web import services
 
 DEFAULT_RANGE_DAYS = 14
 MAX_RANGE_DAYS = 366

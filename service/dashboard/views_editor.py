@@ -8,8 +8,6 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from service import experiment_changes as changes
-from service.api.context import services
 from service.dashboard.auth import current_user, login_required
 from service.dashboard.experiment_form import (
     FormState,
@@ -40,6 +38,8 @@ from service.domain.field_checks import Fields
 from service.domain.page_context import PageContext
 from service.domain.roles import Role
 from service.store.sql.experiments_repo import ExperimentExists, StaleRevision, StoredExperiment
+from service.usecases import change_experiment as changes
+from service.web import services
 
 MAX_VARIANTS = 10
 # Page context the preview fills placeholders with: the copy reads as a reader would see it.

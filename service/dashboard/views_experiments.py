@@ -8,8 +8,6 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from service import experiment_changes as changes
-from service.api.context import services
 from service.dashboard.auth import current_user, login_required
 from service.dashboard.form_values import whole_number
 from service.dashboard.overview import overview
@@ -20,7 +18,9 @@ from service.domain.lifecycle import Action, allowed_actions
 from service.domain.revisions import diff_documents
 from service.domain.roles import Role
 from service.store.sql.experiments_repo import StaleRevision
+from service.usecases import change_experiment as changes
 from service.usecases.build_report import report_for
+from service.web import services
 
 # What each action does to readers, said on the confirmation page.
 CONSEQUENCES = {

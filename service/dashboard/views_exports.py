@@ -9,17 +9,17 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from service.api.context import services
-from service.api.exports import checked_schedule, schedule_resource
 from service.dashboard.auth import login_required
-from service.domain.errors import ValidationFailed
+from service.domain.errors import Conflict, NotFound, ValidationFailed
 from service.domain.export_schedule import (
     ALL_RUNNING,
     DestinationType,
     ExportFormat,
 )
 from service.domain.roles import Role
-from service.store.sql.exports_repo import ExportRepo, ScheduleExists, StoredSchedule
+from service.store.sql.exports_repo import StoredSchedule
+from service.usecases import export_schedules as schedules
+from service.web import services
 
 COMMON_ZONES = (
     "UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York",
@@ -28,15 +28,11 @@ COMMON_ZONES = (
 _SPLIT = re.compile(r"[\s,;]+")
 
 
-def _repo() -> ExportRepo:
-    return ExportRepo(services().engine)
-
-
 def _load(schedule_id: int) -> StoredSchedule:
-    stored = _repo().get(schedule_id)
-    if stored is None:
+    try:
+        return schedules.load(services(), schedule_id)
+    except NotFound:
         abort(404, f"There is no export schedule {schedule_id}.")
-    return stored
 
 
 def form_document(form: Any) -> dict[str, Any]:
@@ -92,8 +88,7 @@ def register(bp: Blueprint) -> None:
     @bp.get("/exports")
     @login_required()
     def exports() -> str:
-        repo = _repo()
-        rows = [schedule_resource(repo, stored) for stored in repo.find()]
+        rows = schedules.schedule_resources(services())
         return render_template("dashboard/exports.html", rows=rows)
 
     @bp.route("/exports/new", methods=["GET", "POST"])
@@ -113,13 +108,12 @@ def register(bp: Blueprint) -> None:
             return _editor(blank, {}, None)
         doc = form_document(request.form)
         try:
-            schedule = checked_schedule(dict(doc), current=None)
-            stored = _repo().create(schedule, services().clock())
+            stored = schedules.create(services(), dict(doc))
         except ValidationFailed as exc:
             return _editor(doc, _errors_by_field(exc.fields), None), 422
-        except ScheduleExists:
+        except Conflict:
             return _editor(doc, {"name": "another schedule has this name"}, None), 409
-        flash(f"Created the export schedule {schedule.name}.")
+        flash(f"Created the export schedule {stored.schedule.name}.")
         return redirect(url_for("dashboard.export_runs", schedule_id=stored.id))
 
     @bp.route("/exports/<sql_id:schedule_id>/edit", methods=["GET", "POST"])
@@ -130,40 +124,39 @@ def register(bp: Blueprint) -> None:
             return _editor(stored.schedule.to_document(redact=True), {}, stored)
         doc = form_document(request.form)
         try:
-            schedule = checked_schedule(dict(doc), current=stored.schedule)
-            saved = _repo().update(schedule_id, schedule, services().clock())
+            saved = schedules.update(services(), stored, dict(doc))
         except ValidationFailed as exc:
             return _editor(doc, _errors_by_field(exc.fields), stored), 422
-        except ScheduleExists:
+        except Conflict:
             return _editor(doc, {"name": "another schedule has this name"}, stored), 409
-        if saved is None:
+        except NotFound:
             abort(404, "The schedule was deleted meanwhile.")
-        flash(f"Saved {schedule.name}.")
+        flash(f"Saved {saved.schedule.name}.")
         return redirect(url_for("dashboard.export_runs", schedule_id=schedule_id))
 
     @bp.get("/exports/<sql_id:schedule_id>")
     @login_required()
     def export_runs(schedule_id: int) -> str:
         stored = _load(schedule_id)
-        repo = _repo()
+        svc = services()
         upcoming = (
-            stored.schedule.next_fire_times(services().clock(), count=3)
-            if stored.schedule.enabled
-            else []
+            stored.schedule.next_fire_times(svc.clock(), count=3) if stored.schedule.enabled else []
         )
         return render_template(
             "dashboard/export_runs.html",
             stored=stored,
-            resource=schedule_resource(repo, stored),
-            runs=repo.runs(schedule_id, limit=50),
+            resource=schedules.schedule_resource(svc, stored),
+            runs=schedules.runs(svc, schedule_id, limit=50),
             upcoming=upcoming,
         )
 
     @bp.post("/exports/<sql_id:schedule_id>/run")
     @login_required(Role.editor)
     def run_export_now(schedule_id: int) -> BaseResponse:
-        _load(schedule_id)
-        run = _repo().queue_adhoc(schedule_id, services().clock())
+        try:
+            run = schedules.queue_run(services(), schedule_id)
+        except NotFound:
+            abort(404, f"There is no export schedule {schedule_id}.")
         flash(f"Run {run.id} is queued; the scheduler picks it up within its poll interval.")
         return redirect(url_for("dashboard.export_runs", schedule_id=schedule_id))
 
@@ -173,6 +166,6 @@ def register(bp: Blueprint) -> None:
         stored = _load(schedule_id)
         if request.method == "GET":
             return render_template("dashboard/export_delete.html", stored=stored)
-        _repo().delete(schedule_id)
+        schedules.delete(services(), schedule_id)
         flash(f"Deleted the export schedule {stored.schedule.name} and its run records.")
         return redirect(url_for("dashboard.exports"))

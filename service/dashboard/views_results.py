@@ -7,18 +7,19 @@ from datetime import date
 from flask import Blueprint, Response, render_template, request
 from werkzeug.exceptions import BadRequest
 
-from service.api.context import services
-from service.api.errors import ApiError
-from service.api.reports import csv_response, report_params
 from service.dashboard import charts, form_values
 from service.dashboard.auth import login_required
 from service.dashboard.views_editor import load
+from service.domain.errors import InvalidRequest
 from service.domain.lifecycle import allowed_actions
 from service.domain.report import Segment
+from service.domain.report_csv import render_csv
 from service.domain.report_metrics import METRICS
+from service.domain.report_query import report_params
 from service.store.redis.live_counters import read_live
 from service.store.sql.rollup_days import rollup_days
 from service.usecases.build_report import report_for
+from service.web import csv_download, services
 
 
 def _params() -> tuple[date | None, date | None, Segment | None]:
@@ -28,8 +29,8 @@ def _params() -> tuple[date | None, date | None, Segment | None]:
         said = " and ".join(bad)
         raise BadRequest(f"{said}: not a day the report can show; {form_values.DAY_RULE}.")
     try:
-        return report_params()
-    except ApiError as exc:
+        return report_params(request.args)
+    except InvalidRequest as exc:
         # The dashboard speaks HTML: the same check, said in a page.
         reasons = "; ".join(f"{k} {v}" for k, v in exc.fields.items())
         raise BadRequest(f"{exc.message}: {reasons}") from None
@@ -75,4 +76,4 @@ def register(bp: Blueprint) -> None:
         start, end, segment = _params()
         svc = services()
         body = report_for(svc, stored.experiment, start=start, end=end, segment=segment)
-        return csv_response(key, body)
+        return csv_download(f"{key}-report.csv", render_csv(key, body))

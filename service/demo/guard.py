@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from flask import Flask, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import ServiceUnavailable
 
-from service.api.errors import ApiError
 from service.demo.remove import DemoCredentialsPresent, find_leftovers
+from service.web import READINESS_CHECKS, error_body
 from service.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -71,13 +71,25 @@ def install(app: Flask, svc: Services) -> None:
         log.critical(message)
         raise DemoCredentialsPresent(message)
 
+    # /readyz looks afresh each time: a seed against the live database must take the pod out
+    # of rotation, too.
+    app.extensions.setdefault(READINESS_CHECKS, {})["demo_credentials"] = lambda: _readiness(svc)
+
     @app.before_request
-    def refuse_while_demo_credentials_work() -> None:
+    def refuse_while_demo_credentials_work() -> tuple[Response, int] | None:
         if not request.path.startswith(_GUARDED):
-            return
+            return None
         message = check.current()
         if message is None:
-            return
+            return None
         if request.path.startswith("/dashboard"):
             raise ServiceUnavailable(description=message)  # the dashboard's HTML error page
-        raise ApiError(503, "demo_credentials", message)
+        return jsonify(error_body("demo_credentials", message)), 503
+
+
+def _readiness(svc: Services) -> str:
+    try:
+        leftovers = find_leftovers(svc)
+    except Exception as exc:  # not ready, never a 500
+        return f"unreachable: {type(exc).__name__}"
+    return leftovers.describe() if leftovers else "ok"

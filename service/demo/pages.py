@@ -1,21 +1,22 @@
 """The demo article page and the demo donation page that completes the loop.
 
-The donation page plays the payment provider: it signs the payment with WEBHOOK_SECRET and
-hands it to the same webhook code a real provider's request reaches. Turned off in
+The donation page plays the payment provider: it hands the payment to the same use case a
+real provider's signed request reaches (service/usecases/receive_payment.py). Turned off in
 production, where it would let anyone report a donation.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
 
-import orjson
 from flask import Blueprint, render_template, request
 
-from service.api.context import services
-from service.api.errors import ApiError
-from service.api.payment_webhook import receive_payment, sign
+from service.domain.errors import ValidationFailed
 from service.snippet import SnippetAsset
+from service.usecases.errors import Unavailable
+from service.usecases.receive_payment import receive_payment
+from service.web import services
 
 _CURRENCIES = ("USD", "EUR", "GBP", "CAD", "AUD")
 _FREQUENCY_LABELS = {"monthly": "monthly", "one_off": "one-off", "annual": "annual"}
@@ -69,17 +70,18 @@ def blueprint(asset: SnippetAsset) -> Blueprint:
         body = {
             "id": payment_id,
             "token": values["token"],
-            "amount": amount,
+            # What a provider's JSON can carry: no infinity or NaN (orjson writes them as null).
+            "amount": amount if math.isfinite(amount) else None,
             "currency": values["currency"],
             "frequency": values["frequency"],
         }
-        raw = orjson.dumps(body)
-        signature = sign(svc.settings.webhook_secret, int(svc.clock().timestamp()), raw)
         try:
-            _, answer = receive_payment(svc, raw, signature)
-        except ApiError as exc:
+            received = receive_payment(svc, body)
+        except ValidationFailed as exc:
             problems = "; ".join(f"{k}: {v}" for k, v in exc.fields.items()) or exc.message
-            return _form(values, f"The payment was refused: {problems}"), exc.status
+            return _form(values, f"The payment was refused: {problems}"), 422
+        except Unavailable as exc:
+            return _form(values, f"The payment was refused: {exc.message}"), 503
         return render_template(
             "donate.html",
             done=True,
@@ -87,7 +89,7 @@ def blueprint(asset: SnippetAsset) -> Blueprint:
             amount=values["amount"],
             currency=values["currency"],
             frequency_label=_FREQUENCY_LABELS.get(values["frequency"], values["frequency"]),
-            credited=answer["credited"],
+            credited=received.credited,
         ), 200
 
     return bp

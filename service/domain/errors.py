@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class DomainError(Exception):
     """Base of every error that means "the request broke a rule", never "the service broke"."""
@@ -24,14 +26,11 @@ class ValidationFailed(DomainError):
 class TransitionNotAllowed(DomainError):
     """A lifecycle action was asked for from a status that does not allow it."""
 
-    def __init__(self, status: str, action: str) -> None:
-        # Imported here because lifecycle imports this module.
-        from service.domain.experiment import Status
-        from service.domain.lifecycle import allowed_actions
-
-        allowed = ", ".join(allowed_actions(Status(status))) or "nothing"
+    def __init__(self, status: str, action: str, allowed: Sequence[str]) -> None:
+        """allowed: the actions the status does allow (lifecycle.allowed_actions)."""
+        said = ", ".join(allowed) or "nothing"
         super().__init__(
-            f"cannot {action} an experiment that is {status}; allowed from {status}: {allowed}"
+            f"cannot {action} an experiment that is {status}; allowed from {status}: {said}"
         )
         self.status = status
         self.action = action
@@ -39,3 +38,33 @@ class TransitionNotAllowed(DomainError):
 
 class EditNotAllowed(DomainError):
     """The whole experiment is read-only in its current status (stopped or archived)."""
+
+
+class InvalidRequest(DomainError):
+    """The request itself is malformed (a parameter, a QA link, an id), before any document
+    rule applies; `fields` maps each bad parameter to the reason."""
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields = dict(fields or {})
+
+
+class RateLimited(DomainError):
+    """The client's address is over its request rate; it may try again after `retry_after`
+    seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many requests from this address; slow down")
+        self.retry_after = retry_after
+
+
+class NotFound(DomainError):
+    """The request names something that does not exist (any more)."""
+
+
+class Conflict(DomainError):
+    """The change would clash with what is stored, such as a name another one has taken."""
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields = dict(fields or {})

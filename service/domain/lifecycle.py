@@ -34,7 +34,7 @@ def next_status(status: Status, action: Action) -> Status:
     try:
         return _TRANSITIONS[status, action]
     except KeyError:
-        raise TransitionNotAllowed(status, action) from None
+        raise TransitionNotAllowed(status, action, allowed_actions(status)) from None
 
 
 def allowed_actions(status: Status) -> tuple[Action, ...]:

@@ -1,1 +1,1 @@
-"""Use cases: what the entry points (API, dashboard, jobs, CLI) ask of the service."""
+"""What the service does, one module per use case; see docs/ARCHITECTURE.md."""

@@ -207,3 +207,24 @@ def test_the_longest_payment_id_and_key_still_fit_the_events_table(
     assert entry["id"].endswith(f":{key}") and entry["p"] == payment_id
     # The same payment again is the same event, so it is never counted twice.
     assert pay(client, services, payment(id=payment_id)).json["duplicate"] is True
+
+
+def test_without_redis_a_payment_is_503_and_a_retry_credits_it(
+    env: dict[str, str], client: FlaskClient, services: Services, seen: dict[str, Any], clock: Any
+) -> None:
+    from service.app import create_app
+    from service.settings import Settings
+
+    # The same database, but no Redis: the credits need the visitor's ledger.
+    settings = Settings.from_env({**env, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    down = create_app(settings, clock=clock).test_client()
+    refused = pay(down, services, payment())
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "30"
+    assert refused.json["error"]["code"] == "unavailable"
+    # The payment row was rolled back, so the provider's retry is credited, once.
+    retried = pay(client, services, payment())
+    assert retried.json["duplicate"] is False
+    assert retried.json["credited"] == [
+        {"experiment": seen["experiment"], "variant": seen["variant"]}
+    ]

@@ -16,14 +16,14 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from sqlalchemy import select
 
-from service.api.context import DECIDER
-from service.api.decide import Decider
 from service.jobs.flusher import Flusher
 from service.store.redis.decision_sampler import DecisionSampler
 from service.store.redis.event_streams import PartitionedStreams
 from service.store.sql.decision_log_repo import DecisionLogRepo
 from service.store.sql.event_writer import EventWriter
 from service.store.sql.tables import decision_log
+from service.usecases.decide import Decider
+from service.web import DECIDER
 from service.wiring import Services
 from tests.functional.dashboard_support import log_in, make_user
 from tests.functional.events_support import HEADERS, MOBILE_UA

@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.api.context import DECIDER
 from service.store.redis.decision_sampler import DecisionSampler
+from service.web import DECIDER
 from service.wiring import Services
 from tests.functional.test_decision_log import flush_decisions, start
 from tests.support import FakeClock, experiment_doc

@@ -15,10 +15,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.api import event_batch
 from service.api.payment_webhook import SIGNATURE_HEADER, sign
 from service.app import create_app
 from service.settings import Settings
+from service.usecases import record_events
 from service.wiring import Services
 from tests.functional.events_support import (
     HEADERS,
@@ -321,14 +321,14 @@ def test_malformed_batches_count_toward_the_rate_limit(limited: Flask) -> None:
 def test_a_fault_in_one_event_keeps_the_batch_and_the_rate_limit(
     limited: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = event_batch._accept
+    real = record_events._accept
 
     def faulty(parsed: Any, ctx: Any) -> Any:
         if parsed.type == "click":
             raise RuntimeError("a bug in handling clicks")
         return real(parsed, ctx)
 
-    monkeypatch.setattr(event_batch, "_accept", faulty)
+    monkeypatch.setattr(record_events, "_accept", faulty)
     client = limited.test_client()
     token = limited.config["token"]
     answers = [post_events(client, [event(token, "click"), event(token, "view")]) for _ in range(4)]

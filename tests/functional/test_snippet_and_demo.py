@@ -44,7 +44,7 @@ def test_demo_article_embeds_the_snippet(client: FlaskClient) -> None:
     assert "<h1>The last ferry keeper of Marrow Bend</h1>" in page
 
 
-def test_demo_donation_is_signed_and_credited(client: FlaskClient, auth: Auth) -> None:
+def test_demo_donation_is_credited(client: FlaskClient, auth: Auth) -> None:
     start_experiment(client, auth("editor"), targeting={})
     banner = banner_for(client, "reader-000001")
     from tests.functional.events_support import event, post_events
@@ -70,6 +70,23 @@ def test_demo_donation_explains_a_refusal(client: FlaskClient) -> None:
     assert "refused" in refused.get_data(as_text=True)
     not_a_number = client.post("/demo/donate", data={"token": "t", "amount": "five"})
     assert not_a_number.status_code == 422
+    endless = client.post("/demo/donate", data={"token": "t", "amount": "inf"})
+    assert endless.status_code == 422
+    assert "amount: required" in endless.get_data(as_text=True)
+
+
+def test_demo_donation_without_redis_asks_to_retry(
+    env: dict[str, str], client: FlaskClient, auth: Auth
+) -> None:
+    start_experiment(client, auth("editor"), targeting={})
+    token = banner_for(client, "reader-000001")["token"]
+    down = create_app(Settings.from_env({**env, "REDIS_URL": "redis://127.0.0.1:1/0"}))
+    refused = down.test_client().post(
+        "/demo/donate",
+        data={"token": token, "amount": "5", "currency": "USD", "frequency": "monthly"},
+    )
+    assert refused.status_code == 503
+    assert "retry later" in refused.get_data(as_text=True)
 
 
 def test_demo_payments_are_off_in_production(

@@ -9,7 +9,6 @@ import pytest
 import redis as redis_lib
 from redis.connection import AbstractConnection
 
-from service.api.decide import Decider
 from service.api.decision_params import parse_decision_request
 from service.domain.experiment import Experiment
 from service.domain.experiment_validation import parse_experiment
@@ -17,6 +16,7 @@ from service.domain.tokens import TokenSigner
 from service.store.experiment_cache import ExperimentCache
 from service.store.redis.keys import Keys
 from service.store.redis.ledger import LedgerStore
+from service.usecases.decide import Decider
 from tests.support import FakeClock, experiment_doc
 
 

@@ -14,8 +14,8 @@ each other's counts. Rows are sent in key order so that two such transactions ta
 locks in the same order instead of deadlocking.
 
 Two callers. The flusher writes what the Redis stream accepted. POST /v1/events writes here
-directly when Redis does not answer in time (api/public.py): SQL's unique event_id still
-stores and counts each event once, but Redis has no dedupe mark for those events and its live
+directly when Redis does not answer in time (usecases/record_events.py): SQL's unique event_id
+still stores and counts each event once, but Redis has no dedupe mark for those events and its live
 counters do not include them, and an earlier copy may be waiting in the stream, not yet
 flushed. So the endpoint answers `inserted` as "pending" (stored, not known to be the first
 copy), never as "accepted": a resend once Redis answers is accepted once (or is a duplicate,

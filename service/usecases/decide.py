@@ -1,16 +1,20 @@
-"""Answers one decision request: config cache, domain rules, one ledger round trip."""
+"""Deciding which banner a page shows: config cache, domain rules, one ledger round trip.
+
+Served by the hand-written WSGI front in service/api/decision_endpoint.py, which turns the
+errors raised here (RateLimited, InvalidRequest) into answers. Without Redis the answer is
+`unavailable`, no banner: that policy is this module's.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from service.api.decision_params import DecisionRequest
-from service.api.errors import ApiError
 from service.domain.banner_render import render_content
 from service.domain.decision import Outcome, Reason, decide, plan
+from service.domain.errors import InvalidRequest, RateLimited
 from service.domain.experiment import Experiment, Variant
 from service.domain.ledger import parse_ledger
 from service.domain.page_context import PageContext
@@ -24,6 +28,19 @@ from service.store.redis.ledger import RATE_WINDOW_SECONDS, LedgerStore
 
 log = logging.getLogger(__name__)
 _CONTENT_CACHE_SIZE = 20_000
+
+
+class DecisionRequest(Protocol):
+    """What the edge parsed from the request (service/api/decision_params.py)."""
+
+    @property
+    def context(self) -> PageContext: ...
+    @property
+    def debug(self) -> bool: ...
+    @property
+    def force(self) -> tuple[str, str] | None: ...
+    @property
+    def preview(self) -> str | None: ...
 
 
 class Decider:
@@ -74,12 +91,7 @@ class Decider:
             return self._unavailable(str(exc))
         if count > self._rate_limit > 0:
             DECISIONS.labels("rate_limited").inc()
-            raise ApiError(
-                429,
-                "rate_limited",
-                "too many requests from this address; slow down",
-                headers={"Retry-After": str(RATE_WINDOW_SECONDS)},
-            )
+            raise RateLimited(RATE_WINDOW_SECONDS)
         ledger = parse_ledger(fields)
         outcome = decide(the_plan, ledger, ctx, now, stored_speculative=speculative is not None)
         if outcome.to_store is not None:
@@ -187,5 +199,5 @@ class Decider:
         return experiment, variant
 
 
-def _bad(field: str, message: str) -> ApiError:
-    return ApiError(400, "bad_request", message, {field: message})
+def _bad(field: str, message: str) -> InvalidRequest:
+    return InvalidRequest(message, {field: message})

@@ -1,0 +1,63 @@
+"""The experiment report as CSV (DESIGN §3, §5): overall rows, then one per segment value
+and variant; the admin API and the dashboard both serve it. Metric columns come from the
+registry, so a new metric gets its columns without an edit here."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from service.domain.cells import cell
+from service.domain.report import FIGURES
+from service.domain.report_metrics import METRIC_NAMES
+from service.domain.report_model import COMPARISON_COLUMNS, Report, VariantRow
+
+_COUNTS = ("visitors", "impressions", "views", "clicks")
+_DISMISSALS = ("remind_later", "close", "already_donated")
+CSV_COLUMNS = (
+    "experiment",
+    "segment",
+    "segment_value",
+    "variant",
+    "weight",
+    *_COUNTS,
+    *(f"dismiss_{reason}" for reason in _DISMISSALS),
+    *FIGURES,
+    *(
+        column
+        for metric in METRIC_NAMES
+        for column in (metric, *(f"{metric}_{name}" for name in COMPARISON_COLUMNS))
+    ),
+)
+
+
+def render_csv(key: str, body: Report) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for variant in body.variants:
+        writer.writerow(_csv_row(key, None, None, variant))
+    for group in body.segments or ():
+        for variant in group.variants:
+            writer.writerow(_csv_row(key, body.segment, group.value, variant))
+    return out.getvalue().encode("utf-8")
+
+
+def _csv_row(
+    key: str, segment: str | None, value: str | None, variant: VariantRow
+) -> dict[str, str]:
+    row: dict[str, Any] = {
+        "experiment": key,
+        "segment": segment,
+        "segment_value": value,
+        "variant": variant.key,
+        "weight": variant.weight,
+        **{name: getattr(variant, name) for name in (*_COUNTS, *FIGURES)},
+        **{f"dismiss_{reason}": getattr(variant.dismissals, reason) for reason in _DISMISSALS},
+    }
+    for metric in METRIC_NAMES:
+        figures = variant.metrics[metric]
+        row[metric] = figures.value
+        row.update({f"{metric}_{name}": v for name, v in figures.columns().items()})
+    return {name: cell(row[name]) for name in CSV_COLUMNS}

@@ -1,0 +1,50 @@
+"""What the web front ends (service/api, service/dashboard, service/demo) share, so that none
+of them imports another: the process's Services for the current request, the error envelope,
+and a CSV download."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, current_app
+
+from service.usecases.decide import Decider
+from service.wiring import Services
+
+EXTENSION = "smallfavor"
+DECIDER = "smallfavor.decider"
+# name -> a check /readyz runs once SQL answers: "ok", or why the process is not ready.
+READINESS_CHECKS = "smallfavor.readiness"
+
+
+def services() -> Services:
+    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+
+
+def decider() -> Decider:
+    return current_app.extensions[DECIDER]  # type: ignore[no-any-return]
+
+
+def readiness_checks() -> dict[str, Callable[[], str]]:
+    checks: dict[str, Callable[[], str]] = current_app.extensions.get(READINESS_CHECKS, {})
+    return checks
+
+
+def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    """The one JSON error envelope: {"error": {"code", "message", "fields": {path: why}}}."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return {"error": body}
+
+
+def csv_download(filename: str, data: bytes) -> Response:
+    return Response(
+        data,
+        mimetype="text/csv",
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        },
+    )
