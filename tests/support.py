@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
@@ -145,3 +146,31 @@ def empty_redis(client: redis_lib.Redis) -> None:
         client.flushdb(target_nodes=RedisCluster.PRIMARIES)
     else:
         client.flushdb()
+
+
+class LoggedProcess(subprocess.Popen[bytes]):
+    """A child whose stdout and stderr go to temporary files, not pipes. A pipe that nobody
+    reads while the child runs fills at 64 KiB and then blocks the child's next write: a hang
+    that shows only when the child logs a lot, as it does on a loaded machine. communicate()
+    waits and reads the files back; output() reads them at any time."""
+
+    def __init__(self, args: list[str], **kwargs: Any) -> None:
+        self._out = tempfile.TemporaryFile()  # noqa: SIM115 (the child writes it until it ends)
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115
+        super().__init__(args, stdout=self._out, stderr=self._err, **kwargs)
+
+    def communicate(
+        self, input: bytes | None = None, timeout: float | None = None
+    ) -> tuple[bytes, bytes]:
+        self.wait(timeout=timeout)
+        return self.output()
+
+    def output(self) -> tuple[bytes, bytes]:
+        """What the child wrote so far to stdout and to stderr."""
+        return _read_back(self._out), _read_back(self._err)
+
+
+def _read_back(file: Any) -> bytes:
+    file.seek(0)
+    data: bytes = file.read()
+    return data

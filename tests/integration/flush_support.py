@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +14,7 @@ from sqlalchemy import Engine, func, select
 from service.domain.events import ANNUAL_MULTIPLIER, EventRecord, EventType, Source
 from service.store.redis.keys import Keys
 from service.store.sql.tables import daily_rollups, events, visitor_outcomes
+from tests.support import LoggedProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,12 +98,10 @@ def event_counts(engine: Engine) -> tuple[int, int]:
     return int(total), int(distinct)
 
 
-def flush_process(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+def flush_process(env: dict[str, str], *args: str) -> LoggedProcess:
     """`smallfavor flush ARGS` in a process of its own, with the test's environment."""
-    return subprocess.Popen(
+    return LoggedProcess(
         [sys.executable, "-m", "service.cli", "flush", *args],
         env={**os.environ, **env, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"},
         cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
     )

@@ -30,7 +30,7 @@ from service.app import create_app
 from service.settings import Settings
 from service.store.sql.tables import events
 from tests.functional.events_support import HEADERS, start_experiment
-from tests.support import HUNG_AFTER_S, stream_length, wait_for
+from tests.support import HUNG_AFTER_S, LoggedProcess, stream_length, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -95,12 +95,9 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
         server.stop()
 
 
-def flusher(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "flush", *args],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+def flusher(env: dict[str, str], *args: str) -> LoggedProcess:
+    return LoggedProcess(
+        [sys.executable, "-m", "service.cli", "flush", *args], env={**os.environ, **env}
     )
 
 
@@ -167,9 +164,9 @@ def test_a_hundred_thousand_events_through_a_redis_restart_and_a_flusher_kill(
 
     assert second_flusher is not None
     second_flusher.send_signal(signal.SIGTERM)
-    assert second_flusher.wait(timeout=HUNG_AFTER_S) == 0
+    assert second_flusher.wait(timeout=HUNG_AFTER_S) == 0, second_flusher.output()[1][-4000:]
     drained = flusher(chaos_env, "--once")
-    assert drained.wait(timeout=HUNG_AFTER_S) == 0, drained.stderr.read() if drained.stderr else ""
+    assert drained.wait(timeout=HUNG_AFTER_S) == 0, drained.output()[1].decode()
 
     with clean_db.connect() as conn:
         stored = conn.execute(select(events.c.event_id)).scalars().all()
