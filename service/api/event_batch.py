@@ -12,12 +12,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from service.domain.event_validation import ClientEvent, EventInvalid, parse_client_event
-from service.domain.events import ANNUAL_MULTIPLIER, EventRecord, EventType, Source
+from service.domain.events import (
+    ANNUAL_MULTIPLIER,
+    ClientEvent,
+    EventInvalid,
+    EventRecord,
+    EventType,
+    Source,
+)
 from service.domain.experiment import Experiment
 from service.domain.ledger import LedgerOp, impression_ops, snooze_ops
 from service.domain.money import MoneyError, convert, to_minor
 from service.domain.tokens import CLOCK_SKEW_SECONDS, TokenInvalid, TokenSigner
+from service.schemas.events import parse_client_event
 
 log = logging.getLogger(__name__)
 

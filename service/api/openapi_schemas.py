@@ -5,39 +5,14 @@ Enumerations come from the domain, so the document cannot drift from what the co
 
 from __future__ import annotations
 
-from service.api.event_batch import MAX_EVENTS
 from service.api.openapi_parts import Json, _ref, _values
-from service.domain.decision import Reason
-from service.domain.events import EventType
 from service.domain.experiment import (
-    DismissReason,
-    Frequency,
     Placement,
     Status,
-    Template,
 )
 from service.domain.lifecycle import Action
 
 SCHEMAS: Json = {
-    "Error": {
-        "type": "object",
-        "description": "The one error envelope every 4xx (and 5xx) answer carries.",
-        "required": ["error"],
-        "properties": {"error": _ref("ErrorDetail")},
-    },
-    "ErrorDetail": {
-        "type": "object",
-        "required": ["code", "message"],
-        "properties": {
-            "code": {"type": "string", "examples": ["bad_request", "invalid"]},
-            "message": {"type": "string"},
-            "fields": {
-                "type": "object",
-                "description": "Per field (or path) what is wrong with it.",
-                "additionalProperties": {"type": "string"},
-            },
-        },
-    },
     "Experiment": {
         "type": "object",
         "description": (
@@ -241,144 +216,6 @@ SCHEMAS: Json = {
                     },
                 },
             },
-        },
-    },
-    "SnoozeHours": {
-        "type": "object",
-        "properties": {name: {"type": "number"} for name in _values(DismissReason)},
-    },
-    "Banner": {
-        "type": "object",
-        "required": [
-            "experiment",
-            "variant",
-            "token",
-            "template",
-            "content",
-            "snooze_hours",
-            "qa",
-        ],
-        "properties": {
-            "experiment": {"type": "string"},
-            "variant": {"type": "string"},
-            "token": {"type": "string", "description": "The signed decision token."},
-            "template": {"type": "string", "enum": _values(Template)},
-            "content": {"type": "object", "description": "The banner, placeholders filled."},
-            "snooze_hours": _ref("SnoozeHours"),
-            "qa": {"type": "boolean", "description": "A forced or preview decision."},
-        },
-    },
-    "Decision": {
-        "type": "object",
-        "required": ["banner", "reason"],
-        "properties": {
-            "banner": {"oneOf": [_ref("Banner"), {"type": "null"}]},
-            "reason": {
-                "type": ["string", "null"],
-                "enum": [*_values(Reason), None],
-                "description": "Why no banner; null when there is one.",
-            },
-            "debug": {
-                "type": "object",
-                "description": "With debug=1: per experiment, which rule failed.",
-                "properties": {"experiments": {"type": "array"}},
-            },
-        },
-    },
-    "Event": {
-        "type": "object",
-        "required": ["id", "type", "token"],
-        "properties": {
-            "id": {"type": "string", "description": "A client-made unique id (a UUID)."},
-            "type": {"type": "string", "enum": _values(EventType)},
-            "token": {"type": "string", "description": "The decision token."},
-            "ts": {"type": "string", "format": "date-time"},
-            "reason": {"type": "string", "enum": _values(DismissReason)},
-            "amount": {"type": "number"},
-            "currency": {"type": "string"},
-            "frequency": {"type": "string", "enum": _values(Frequency)},
-        },
-    },
-    "EventBatch": {
-        "type": "object",
-        "required": ["events"],
-        "properties": {
-            "events": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": MAX_EVENTS,
-                "items": _ref("Event"),
-            }
-        },
-    },
-    "EventsAnswer": {
-        "type": "object",
-        "required": ["accepted", "duplicates", "pending", "rejected", "dropped"],
-        "properties": {
-            "accepted": {"type": "integer"},
-            "duplicates": {"type": "integer"},
-            "pending": {
-                "type": "integer",
-                "description": "Events stored straight in SQL because Redis did not answer: "
-                "each is kept once, but whether it was the first copy is not known yet, so "
-                "live counters leave it out. Resending it later is safe.",
-            },
-            "rejected": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["index", "error"],
-                    "properties": {
-                        "index": {"type": "integer"},
-                        "error": _ref("ErrorDetail"),
-                    },
-                },
-            },
-            "dropped": {
-                "type": "object",
-                "properties": {"qa": {"type": "integer"}, "bot": {"type": "integer"}},
-            },
-        },
-    },
-    "Payment": {
-        "type": "object",
-        "required": ["id", "amount", "currency"],
-        "additionalProperties": False,
-        "description": "Names the visitor by `visitor` or by the decision `token`.",
-        "properties": {
-            "id": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,100}$"},
-            "visitor": {"type": "string"},
-            "token": {"type": "string"},
-            "amount": {"type": "number"},
-            "currency": {"type": "string"},
-            "frequency": {"type": "string", "enum": _values(Frequency), "default": "one_off"},
-            "ts": {"type": "string", "format": "date-time"},
-        },
-    },
-    "ConversionsAnswer": {
-        "type": "object",
-        "required": ["payment", "duplicate", "credited"],
-        "properties": {
-            "payment": {"type": "string"},
-            "duplicate": {"type": "boolean"},
-            "credited": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "experiment": {"type": "string"},
-                        "variant": {"type": "string"},
-                    },
-                },
-            },
-        },
-    },
-    "Status": {
-        "type": "object",
-        "required": ["status"],
-        "properties": {
-            "status": {"type": "string", "enum": ["ok", "unavailable"]},
-            "checks": {"type": "object", "additionalProperties": {"type": "string"}},
         },
     },
 }

@@ -1,0 +1,94 @@
+"""The error envelope, and pydantic's errors in it: every broken field under our path style
+("variants[1].weight", "$" for the whole body), with our wording where the rule has a name."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
+
+# The error type of our validators' PydanticCustomError: its message is shown as it is.
+RULE = "rule"
+
+# pydantic's error type -> the wording our clients and tests already know.
+_WORDING = {
+    "missing": "required",
+    "extra_forbidden": "unknown field",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "dict_type": "must be an object",
+    "list_type": "must be a list",
+    "string_type": "must be a string",
+    "bool_type": "must be true or false",
+}
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def absent(description: str | None = None) -> Any:
+    """An answer's field that is left out rather than sent as null: documented without null."""
+    return Field(default=None, description=description, json_schema_extra=_no_default)
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(examples=["bad_request", "invalid"])
+    message: str
+    fields: dict[str, str] = absent("Per field (or path) what is wrong with it.")
+
+
+class Error(BaseModel):
+    """The one error envelope every 4xx (and 5xx) answer carries."""
+
+    error: ErrorDetail
+
+
+def path_of(loc: Sequence[int | str], drop: Collection[str] = ()) -> str:
+    """('variants', 1, 'weight') -> "variants[1].weight"; `drop` names loc parts that are not
+    fields (the tag of a discriminated union)."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part not in drop:
+            path = f"{path}.{part}" if path else part
+    return path or "$"
+
+
+def error_fields(
+    exc: ValidationError,
+    messages: Mapping[str, str] | None = None,
+    drop: Collection[str] = (),
+) -> dict[str, str]:
+    """Path -> why, the first error per path. A validator's own message (a `rule` error) is
+    kept as it is; otherwise `messages` gives a field's rule in words, for any failure of it."""
+    fields: dict[str, str] = {}
+    for error in exc.errors(include_url=False, include_context=False, include_input=False):
+        path = path_of(error["loc"], drop)
+        if path in fields:
+            continue
+        kind = error["type"]
+        if kind in (RULE, "value_error"):
+            fields[path] = _custom(error["msg"])
+        elif kind == "extra_forbidden":
+            fields[path] = _WORDING[kind]
+        elif messages is not None and path in messages:
+            fields[path] = messages[path]
+        else:
+            fields[path] = _WORDING.get(kind) or error["msg"]
+    return fields
+
+
+def _custom(message: str) -> str:
+    # pydantic prefixes a ValueError raised in a validator with "Value error, ".
+    return message.removeprefix("Value error, ")
+
+
+def rule(message: str) -> PydanticCustomError:
+    """A failed rule in our words, raised from a validator."""
+    return PydanticCustomError(RULE, message)
