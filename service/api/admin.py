@@ -15,9 +15,9 @@ from service.api.context import services
 from service.api.errors import ApiError
 from service.api.json_body import json_object
 from service.domain.experiment import Status
-from service.domain.experiment_validation import parse_experiment
 from service.domain.lifecycle import Action, allowed_actions
 from service.domain.roles import Role
+from service.schemas.experiment import parse_experiment
 from service.store.redis.visitors import erase_stream_entries
 from service.store.redis.visitors import erase_visitor as erase_hot_state
 from service.store.sql.experiments_repo import ExperimentExists, StaleRevision, StoredExperiment

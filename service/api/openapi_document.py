@@ -32,6 +32,13 @@ from service.domain.experiment import (
     Status,
 )
 from service.domain.lifecycle import Action
+from service.schemas.admin import (
+    Erasure,
+    ExperimentList,
+    History,
+    PreviewToken,
+    PreviewTokenRequest,
+)
 from service.schemas.conversions import ConversionsAnswer, Payment
 from service.schemas.decision import DEFAULT_MAX_LENGTH, Decision, DecisionQuery
 from service.schemas.errors import Error
@@ -240,7 +247,20 @@ _PATHS.update(DASHBOARD_PATHS)
 _PATHS.update(DRY_RUN_PATHS)
 
 
-_MODELS = (Error, Decision, EventBatch, EventsAnswer, Payment, ConversionsAnswer, StatusAnswer)
+_MODELS = (
+    Error,
+    Decision,
+    EventBatch,
+    EventsAnswer,
+    Payment,
+    ConversionsAnswer,
+    StatusAnswer,
+    ExperimentList,
+    History,
+    PreviewTokenRequest,
+    PreviewToken,
+    Erasure,
+)
 
 DOCUMENT: Json = build(
     info={

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.domain.experiment_validation import KEY_PATTERN
+from service.schemas.experiment import KEY_PATTERN
 
 Json = dict[str, Any]
 

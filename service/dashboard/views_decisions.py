@@ -25,8 +25,8 @@ from service.domain.decision_log import OUTCOMES
 from service.domain.dry_run import parse_request
 from service.domain.errors import ValidationFailed
 from service.domain.experiment import Experiment, Placement
-from service.domain.experiment_validation import parse_experiment
 from service.domain.roles import Role
+from service.schemas.experiment import parse_experiment
 from service.store.sql.decision_log_repo import DecisionLogRepo, OutcomeCount
 
 DEFAULT_RANGE_DAYS = 14

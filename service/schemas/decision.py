@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from service.domain.decision import Reason
 from service.domain.experiment import Device, Placement, Template
 from service.schemas.errors import absent, rule
+from service.schemas.experiment import SnoozeHours
 
 VISITOR = re.compile(r"[A-Za-z0-9_-]{8,64}")
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -211,17 +212,9 @@ class DecisionQuery(BaseModel):
 # The answer.
 
 
-class SnoozeHours(BaseModel):
-    """Per dismiss reason, how long the banner stays away."""
+class ShownBanner(BaseModel):
+    """The banner to show, ready for the snippet."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    remind_later: float
-    close: float
-    already_donated: float
-
-
-class Banner(BaseModel):
     experiment: str
     variant: str
     token: str = Field(description="The signed decision token.")
@@ -236,7 +229,7 @@ class DecisionDebug(BaseModel):
 
 
 class Decision(BaseModel):
-    banner: Banner | None
+    banner: ShownBanner | None
     reason: Annotated[
         Reason | None,
         WithJsonSchema(

@@ -25,13 +25,14 @@ _WORDING = {
 }
 
 
-def _no_default(schema: dict[str, Any]) -> None:
+def without_default(schema: dict[str, Any]) -> None:
+    """json_schema_extra for a field whose default is not a value to document."""
     schema.pop("default", None)
 
 
 def absent(description: str | None = None) -> Any:
     """An answer's field that is left out rather than sent as null: documented without null."""
-    return Field(default=None, description=description, json_schema_extra=_no_default)
+    return Field(default=None, description=description, json_schema_extra=without_default)
 
 
 class ErrorDetail(BaseModel):
@@ -65,22 +66,26 @@ def error_fields(
     messages: Mapping[str, str] | None = None,
     drop: Collection[str] = (),
 ) -> dict[str, str]:
-    """Path -> why, the first error per path. A validator's own message (a `rule` error) is
-    kept as it is; otherwise `messages` gives a field's rule in words, for any failure of it."""
+    """Path -> why, the first error per path: a validator's own message (a `rule` error) as it
+    is, then our wording for a missing, unknown or mistyped field, then `messages`, a field's
+    rule in words for any other failure of it."""
     fields: dict[str, str] = {}
-    for error in exc.errors(include_url=False, include_context=False, include_input=False):
+    for error in exc.errors(include_url=False, include_input=False):
         path = path_of(error["loc"], drop)
         if path in fields:
             continue
         kind = error["type"]
         if kind in (RULE, "value_error"):
             fields[path] = _custom(error["msg"])
-        elif kind == "extra_forbidden":
+        elif kind in _WORDING:
             fields[path] = _WORDING[kind]
         elif messages is not None and path in messages:
             fields[path] = messages[path]
+        elif kind in ("too_long", "too_short"):
+            limit = error.get("ctx", {}).get("max_length", "")
+            fields[path] = f"must be a list of 0 to {limit} items"
         else:
-            fields[path] = _WORDING.get(kind) or error["msg"]
+            fields[path] = error["msg"]
     return fields
 
 

@@ -14,9 +14,9 @@ from service.domain.dry_run import DryRunRequest, dry_run, parse_request, reach
 from service.domain.dry_run_power import History
 from service.domain.errors import ValidationFailed
 from service.domain.experiment import Device, Experiment, Placement, PrimaryMetric, Status
-from service.domain.experiment_validation import parse_experiment
 from service.domain.page_context import PageContext
 from service.domain.targeting import first_failed_rule
+from service.schemas.experiment import parse_experiment
 from tests.support import experiment_doc
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)

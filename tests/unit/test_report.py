@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from service.domain.experiment import Experiment
-from service.domain.experiment_validation import parse_experiment
 from service.domain.report import ArmTotals, DayTotals, build_report
+from service.schemas.experiment import parse_experiment
 from service.stats.compare import Comparison, compare
 from service.stats.summaries import SampleStats
 from tests.support import banner, experiment_doc
