@@ -17,10 +17,11 @@ from service.api.admin import load_experiment
 from service.api.auth import require_role
 from service.api.context import services
 from service.api.json_body import json_object
-from service.domain.dry_run import DryRun, DryRunRequest, dry_run, parse_request
+from service.domain.dry_run import DryRun, DryRunRequest, dry_run
 from service.domain.dry_run_power import HISTORY_DAYS
 from service.domain.experiment import Experiment, Status
 from service.domain.roles import Role
+from service.schemas.dry_run import parse_request
 from service.store.sql.decision_log_repo import DecisionLogRepo
 from service.store.sql.placement_history import placement_history
 from service.wiring import Services

@@ -24,9 +24,9 @@ from service.domain.export_schedule import (
     ExportSchedule,
     WebhookDestination,
 )
-from service.domain.export_validation import parse_schedule
 from service.domain.roles import Role
 from service.domain.webhook_targets import AllowList
+from service.schemas.exports import parse_schedule
 from service.store.sql.exports_repo import ExportRepo, ExportRun, ScheduleExists, StoredSchedule
 
 bp = Blueprint("exports", __name__, url_prefix="/v1/admin")

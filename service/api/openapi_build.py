@@ -27,8 +27,28 @@ def ref(model: type[BaseModel]) -> Json:
 
 def component_schemas(models: Iterable[type[BaseModel]]) -> Json:
     """Every model, and every model they nest, as components named after their classes."""
-    _, top = models_json_schema([(m, "validation") for m in models], ref_template=_REF)
+    _, top = models_json_schema(
+        [(m, "validation") for m in models], by_alias=True, ref_template=_REF
+    )
     return {name: _clean(schema) for name, schema in top.get("$defs", {}).items()}
+
+
+def inline_schema(model: type[BaseModel]) -> Json:
+    """A model's schema with every nested model written in place: for an operation whose
+    schema is read on its own, without the document's components around it."""
+    schema = model.model_json_schema(by_alias=True)
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {k: resolve(v) for k, v in node.items() if k not in _NOISE or _is_property(v)}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    return dict(resolve(schema))
 
 
 def query_parameters(model: type[BaseModel]) -> list[Json]:

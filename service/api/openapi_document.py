@@ -9,7 +9,7 @@ from __future__ import annotations
 from service.api.openapi_build import build, component_schemas, query_parameters, ref
 from service.api.openapi_dashboard import DASHBOARD_PATHS
 from service.api.openapi_dry_run import DRY_RUN_PATHS
-from service.api.openapi_exports import EXPORT_PATHS, EXPORT_SCHEMAS
+from service.api.openapi_exports import EXPORT_PATHS
 from service.api.openapi_more_paths import MORE_PATHS
 from service.api.openapi_parts import (
     _ADMIN,
@@ -43,6 +43,7 @@ from service.schemas.conversions import ConversionsAnswer, Payment
 from service.schemas.decision import DEFAULT_MAX_LENGTH, Decision, DecisionQuery
 from service.schemas.errors import Error
 from service.schemas.events import EventBatch, EventsAnswer
+from service.schemas.exports import ExportRunList, ExportSchedule, ExportScheduleList
 from service.schemas.ops import Status as StatusAnswer
 
 _CORS_NOTE = "CORS for the configured origins; no authentication."
@@ -260,6 +261,9 @@ _MODELS = (
     PreviewTokenRequest,
     PreviewToken,
     Erasure,
+    ExportSchedule,
+    ExportScheduleList,
+    ExportRunList,
 )
 
 DOCUMENT: Json = build(
@@ -273,7 +277,7 @@ DOCUMENT: Json = build(
     },
     tags=[*_PUBLIC, *_ADMIN, *_OPS, *_PAGES, "Dashboard"],
     paths=_PATHS,
-    schemas={**SCHEMAS, **EXPORT_SCHEMAS, **component_schemas(_MODELS)},
+    schemas={**SCHEMAS, **component_schemas(_MODELS)},
     components={
         "responses": {"Error": _json(ref(Error), "An error.")},
         "securitySchemes": {

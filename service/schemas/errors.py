@@ -15,6 +15,7 @@ RULE = "rule"
 # pydantic's error type -> the wording our clients and tests already know.
 _WORDING = {
     "missing": "required",
+    "union_tag_not_found": "required",
     "extra_forbidden": "unknown field",
     "model_type": "must be an object",
     "model_attributes_type": "must be an object",
@@ -33,6 +34,9 @@ def without_default(schema: dict[str, Any]) -> None:
 def absent(description: str | None = None) -> Any:
     """An answer's field that is left out rather than sent as null: documented without null."""
     return Field(default=None, description=description, json_schema_extra=without_default)
+
+
+_TAG_ERRORS = ("union_tag_invalid", "union_tag_not_found")
 
 
 class ErrorDetail(BaseModel):
@@ -72,18 +76,24 @@ def error_fields(
     fields: dict[str, str] = {}
     for error in exc.errors(include_url=False, include_input=False):
         path = path_of(error["loc"], drop)
+        kind = error["type"]
+        if kind in _TAG_ERRORS:  # the discriminating field (`type`) is missing or unknown
+            tag = error["ctx"]["discriminator"].strip("'")
+            path = tag if path == "$" else f"{path}.{tag}"
         if path in fields:
             continue
-        kind = error["type"]
         if kind in (RULE, "value_error"):
             fields[path] = _custom(error["msg"])
         elif kind in _WORDING:
             fields[path] = _WORDING[kind]
         elif messages is not None and path in messages:
             fields[path] = messages[path]
-        elif kind in ("too_long", "too_short"):
-            limit = error.get("ctx", {}).get("max_length", "")
-            fields[path] = f"must be a list of 0 to {limit} items"
+        elif kind == "union_tag_invalid":
+            fields[path] = "must be one of: " + error["ctx"]["expected_tags"].replace("'", "")
+        elif kind == "too_long":
+            fields[path] = f"must be a list of 0 to {error['ctx']['max_length']} items"
+        elif kind == "too_short":
+            fields[path] = f"must be a list of at least {error['ctx']['min_length']} items"
         else:
             fields[path] = error["msg"]
     return fields

@@ -119,7 +119,7 @@ def parse_client_event(raw: object) -> ClientEvent:
         event = _EVENT.validate_python(raw)
     except ValidationError as exc:
         fields = error_fields(exc, _MESSAGES, drop=_TAGS)
-        if "$" in fields and isinstance(raw, dict):  # the type is missing or unknown
+        if "type" in fields and isinstance(raw, dict):  # unknown: what else is wrong?
             fields = {**_common_errors(raw), "type": _MESSAGES["type"]}
         raise EventInvalid(fields) from None
     if isinstance(event, ConversionEvent):
