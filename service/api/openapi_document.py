@@ -26,7 +26,6 @@ from service.api.openapi_parts import (
     _ref,
     _values,
 )
-from service.api.openapi_schemas import SCHEMAS
 from service.api.payment_webhook import SIGNATURE_HEADER, SIGNATURE_PATTERN
 from service.domain.experiment import (
     Status,
@@ -45,6 +44,7 @@ from service.schemas.errors import Error
 from service.schemas.events import EventBatch, EventsAnswer
 from service.schemas.exports import ExportRunList, ExportSchedule, ExportScheduleList
 from service.schemas.ops import Status as StatusAnswer
+from service.schemas.report import report_json_schema
 
 _CORS_NOTE = "CORS for the configured origins; no authentication."
 
@@ -277,7 +277,7 @@ DOCUMENT: Json = build(
     },
     tags=[*_PUBLIC, *_ADMIN, *_OPS, *_PAGES, "Dashboard"],
     paths=_PATHS,
-    schemas={**SCHEMAS, **component_schemas(_MODELS)},
+    schemas={"Report": report_json_schema(), **component_schemas(_MODELS)},
     components={
         "responses": {"Error": _json(ref(Error), "An error.")},
         "securitySchemes": {

@@ -1,5 +1,5 @@
-"""Building blocks of the OpenAPI document: helpers and shared responses (the schemas are in
-openapi_schemas.py)."""
+"""Building blocks of the OpenAPI document's operations: helpers and shared responses (the
+schemas are generated from service/schemas/)."""
 
 from __future__ import annotations
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from service.domain import experiment as domain
-from service.domain import field_checks as checks
 from service.domain.experiment import Frequency, PaymentMethod, Template
+from service.schemas import checks
 from service.schemas.errors import error_fields
 from service.schemas.fields import Currency, HttpUrl, checked, choice, number
 
@@ -123,13 +123,13 @@ class Banner(_Strict):
         )
 
 
-def duplicates(values: Sequence[object], path: str) -> dict[str, str]:
+def duplicates(values: Sequence[Hashable], path: str) -> dict[str, str]:
     """Each item equal to an earlier one, by its path."""
-    errors, seen = {}, []
+    errors, seen = {}, set()
     for i, value in enumerate(values):
         if value in seen:
             errors[f"{path}[{i}]"] = "is a duplicate"
-        seen.append(value)
+        seen.add(value)
     return errors
 
 

@@ -13,7 +13,6 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from service.domain import experiment as domain
-from service.domain import field_checks as checks
 from service.domain.errors import ValidationFailed
 from service.domain.experiment import (
     Allocation,
@@ -24,6 +23,7 @@ from service.domain.experiment import (
     Status,
 )
 from service.domain.instants import InstantInvalid, checked_instant, parse_instant
+from service.schemas import checks
 from service.schemas.banner import Banner, duplicates
 from service.schemas.errors import error_fields, without_default
 from service.schemas.fields import Boolean, Currency, checked, choice, number, pattern, text, whole

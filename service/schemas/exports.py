@@ -23,7 +23,6 @@ from pydantic import (
 )
 
 from service.domain import export_schedule as domain
-from service.domain import field_checks as checks
 from service.domain.errors import ValidationFailed
 from service.domain.export_schedule import (
     ALL_RUNNING,
@@ -32,6 +31,7 @@ from service.domain.export_schedule import (
     RunStatus,
 )
 from service.domain.webhook_targets import AllowList, TargetRefused, webhook_target
+from service.schemas import checks
 from service.schemas.errors import error_fields, rule
 from service.schemas.experiment import KEY_PATTERN
 from service.schemas.fields import Boolean, checked, choice, pattern

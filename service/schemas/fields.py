@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import PlainValidator, WithJsonSchema
 
-from service.domain import field_checks as checks
+from service.schemas import checks
 from service.schemas.errors import rule
 
 T = TypeVar("T")
