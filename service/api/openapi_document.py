@@ -34,6 +34,8 @@ from service.domain.lifecycle import Action
 from service.schemas.admin import (
     Erasure,
     ExperimentList,
+    ExportRunList,
+    ExportScheduleList,
     History,
     PreviewToken,
     PreviewTokenRequest,
@@ -42,7 +44,7 @@ from service.schemas.conversions import ConversionsAnswer, Payment
 from service.schemas.decision import DEFAULT_MAX_LENGTH, Decision, DecisionQuery
 from service.schemas.errors import Error
 from service.schemas.events import EventBatch, EventsAnswer
-from service.schemas.exports import ExportRunList, ExportSchedule, ExportScheduleList
+from service.schemas.exports import ExportSchedule
 from service.schemas.ops import Status as StatusAnswer
 from service.schemas.report import report_json_schema
 

@@ -1,4 +1,5 @@
-"""The admin API's answers about experiments, and the preview-token request."""
+"""The admin API's answers about experiments and export schedules, and the preview-token
+request."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.domain.export_schedule import RunStatus
 from service.domain.lifecycle import Action
 from service.schemas.errors import without_default
 from service.schemas.experiment import Experiment
+from service.schemas.exports import ExportSchedule
 
 
 class ExperimentResource(Experiment):
@@ -63,3 +66,37 @@ class Erasure(BaseModel):
     removed: dict[str, int] = Field(
         description="How many keys, stream entries and rows of each kind went."
     )
+
+
+class ExportRun(BaseModel):
+    id: int
+    schedule_id: int
+    fire_time: datetime | None = Field(description="Null for an ad-hoc run.")
+    status: RunStatus
+    attempts: int
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    rows: int | None = None
+    bytes: int | None = None
+    destination: str | None = None
+    error: str | None = None
+
+
+class ExportRunList(BaseModel):
+    schedule_id: int
+    runs: list[ExportRun]
+
+
+class ExportScheduleResource(ExportSchedule):
+    """A schedule as the API returns it: the webhook secret shown as ********."""
+
+    id: int
+    created_at: datetime
+    updated_at: datetime
+    next_run_at: datetime | None = Field(description="Null when disabled.")
+    last_run: ExportRun | None
+
+
+class ExportScheduleList(BaseModel):
+    exports: list[ExportScheduleResource]

@@ -28,7 +28,6 @@ from service.domain.export_schedule import (
     ALL_RUNNING,
     CRON_ALIASES,
     ExportFormat,
-    RunStatus,
 )
 from service.domain.webhook_targets import AllowList, TargetRefused, webhook_target
 from service.schemas import checks
@@ -284,40 +283,3 @@ def _duplicates(keys: list[Any]) -> dict[str, str]:
                 errors[f"experiments[{i}]"] = "is a duplicate"
             seen.add(key)
     return errors
-
-
-# The answers.
-
-
-class ExportRun(BaseModel):
-    id: int
-    schedule_id: int
-    fire_time: datetime | None = Field(description="Null for an ad-hoc run.")
-    status: RunStatus
-    attempts: int
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    next_attempt_at: datetime | None = None
-    rows: int | None = None
-    bytes: int | None = None
-    destination: str | None = None
-    error: str | None = None
-
-
-class ExportRunList(BaseModel):
-    schedule_id: int
-    runs: list[ExportRun]
-
-
-class ExportScheduleResource(ExportSchedule):
-    """A schedule as the API returns it: the webhook secret shown as ********."""
-
-    id: int
-    created_at: datetime
-    updated_at: datetime
-    next_run_at: datetime | None = Field(description="Null when disabled.")
-    last_run: ExportRun | None
-
-
-class ExportScheduleList(BaseModel):
-    exports: list[ExportScheduleResource]
