@@ -15,7 +15,7 @@ from service.api.errors import ApiError
 from service.api.geo import country_name, normalise_country
 from service.domain.devices import device_from_user_agent
 from service.domain.page_context import PageContext
-from service.schemas.decision import DEFAULT_MAX_LENGTH, MAX_LENGTH, DecisionQuery
+from service.schemas.decision import DEFAULT_MAX_LENGTH, MAX_LENGTH, MESSAGES, DecisionQuery
 from service.schemas.errors import error_fields
 
 
@@ -40,9 +40,9 @@ def parse_decision_request(
     if errors:
         raise _bad(errors)
     try:
-        query = DecisionQuery.model_validate(args)
+        query = DecisionQuery.model_validate({k: v for k, v in args.items() if v})
     except ValidationError as exc:
-        raise _bad(error_fields(exc)) from None
+        raise _bad(error_fields(exc, MESSAGES)) from None
     country = normalise_country(country)
     context = PageContext(
         visitor=query.visitor,

@@ -33,23 +33,7 @@ _TRUE = {"1", "true", "yes"}
 _FALSE = {"0", "false", "no", ""}
 
 
-def _visitor(value: str) -> str:
-    if not value:
-        raise rule("required")
-    if not VISITOR.fullmatch(value):
-        raise rule("must be 8 to 64 characters of A-Z, a-z, 0-9, _ or -")
-    return value
-
-
-def _placement(value: str) -> Placement:
-    if value in Placement._value2member_map_:
-        return Placement(value)
-    raise rule("required" if not value else "must be one of " + ", ".join(Placement))
-
-
-def _section(value: str) -> str | None:
-    if not value:
-        return None
+def _section(value: str) -> str:
     if not SLUG.fullmatch(value.lower()):
         raise rule("must be a slug of letters, digits, - or _")
     return value.lower()
@@ -64,9 +48,7 @@ def _tags(value: str) -> frozenset[str]:
     return tags
 
 
-def _language(value: str) -> str | None:
-    if not value:
-        return None
+def _language(value: str) -> str:
     match = LANGUAGE.fullmatch(value)
     if match is None:
         raise rule("must be a language tag such as en or en-GB")
@@ -74,8 +56,6 @@ def _language(value: str) -> str | None:
 
 
 def _views(value: str) -> int:
-    if not value:
-        return 0
     if COUNT.fullmatch(value) and int(value) <= MAX_VIEWS:
         return int(value)
     raise rule(f"must be a whole number from 0 to {MAX_VIEWS}")
@@ -89,63 +69,61 @@ def _flag(value: str) -> bool:
     raise rule("must be 1 or 0")
 
 
-def _device(value: str) -> Device | None:
-    if not value:
-        return None
+def _device(value: str) -> Device:
     if value.lower() in Device._value2member_map_:
         return Device(value.lower())
     raise rule("must be one of " + ", ".join(Device))
 
 
-def _force(value: str) -> tuple[str, str] | None:
-    if not value:
-        return None
+def _force(value: str) -> tuple[str, str]:
     match = FORCE.fullmatch(value)
     if match is None:
         raise rule("must be <experiment>:<variant>")
     return match.group(1), match.group(2)
 
 
-def _text(value: str) -> str | None:
-    return value or None
-
-
-def _param(read: Callable[[str], Any], schema: dict[str, Any], description: str) -> Any:
-    """A query parameter: read from its text, documented as `schema` (at most 256 characters
-    unless the schema says otherwise)."""
+def _param(read: Callable[[str], Any] | None, schema: dict[str, Any], description: str) -> Any:
+    """A query parameter: read from its text (by pydantic itself where `read` is None),
+    documented as `schema` (at most 256 characters unless the schema says otherwise)."""
     documented = {"type": "string", "maxLength": DEFAULT_MAX_LENGTH, **schema}
     documented = {k: v for k, v in documented.items() if v is not None}
-    return (
-        BeforeValidator(read),
-        WithJsonSchema({**documented, "description": description}),
-    )
+    shown = WithJsonSchema({**documented, "description": description})
+    return (shown,) if read is None else (BeforeValidator(read), shown)
 
 
 _SLUG = {"pattern": f"^{SLUG.pattern}$", "maxLength": 64}
 _FLAG = {"enum": ["0", "1"]}
 
 
+# The rules pydantic checks itself, in words.
+MESSAGES = {
+    "visitor": "must be 8 to 64 characters of A-Z, a-z, 0-9, _ or -",
+    "placement": "must be one of " + ", ".join(Placement),
+}
+
+
 class DecisionQuery(BaseModel):
     """What the page tells about itself. Unknown parameters are ignored, so an older service
-    serves a newer snippet."""
+    serves a newer snippet, and empty ones are absent (the caller leaves them out)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, arbitrary_types_allowed=True)
 
     visitor: Annotated[
         str,
+        Field(pattern=f"^{VISITOR.pattern}$"),
         *_param(
-            _visitor,
+            None,
             {"pattern": f"^{VISITOR.pattern}$"},
             "The reader's id: 8 to 64 of A-Z a-z 0-9 _ -.",
         ),
     ]
     placement: Annotated[
         Placement,
-        *_param(_placement, {"enum": [p.value for p in Placement]}, "Where the banner goes."),
+        *_param(None, {"enum": [p.value for p in Placement]}, "Where the banner goes."),
     ]
     url: Annotated[
         str | None,
-        *_param(_text, {"maxLength": MAX_LENGTH["url"]}, "The article's URL."),
+        *_param(None, {"maxLength": MAX_LENGTH["url"]}, "The article's URL."),
     ] = None
     section: Annotated[str | None, *_param(_section, _SLUG, "The article's section, a slug.")] = (
         None
@@ -202,7 +180,7 @@ class DecisionQuery(BaseModel):
     preview: Annotated[
         str | None,
         *_param(
-            _text,
+            None,
             {"maxLength": MAX_LENGTH["preview"]},
             "QA: a signed preview token (any status).",
         ),
