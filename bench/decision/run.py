@@ -34,7 +34,7 @@ from bench.harness import (
     summarise_rounds,
 )
 from service.domain.experiment import Status
-from service.domain.experiment_validation import parse_experiment
+from service.schemas.experiment import parse_experiment
 from service.settings import Settings
 from service.store.redis import config_version
 from service.store.redis.keys import Keys

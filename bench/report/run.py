@@ -20,8 +20,8 @@ from datetime import UTC, datetime, timedelta
 from bench.harness import bench_environment, fresh_schema
 from service.app import create_app
 from service.domain.experiment import Status
-from service.domain.experiment_validation import parse_experiment
 from service.domain.roles import Role
+from service.schemas.experiment import parse_experiment
 from service.settings import Settings
 from service.store.sql.engine import build_engine
 from service.store.sql.experiments_repo import ExperimentRepo

@@ -13,9 +13,9 @@ from service.api.auth import current_actor, require_role
 from service.api.errors import ApiError
 from service.api.json_body import json_object
 from service.domain.experiment import Status
-from service.domain.experiment_validation import parse_experiment
 from service.domain.lifecycle import Action, allowed_actions
 from service.domain.roles import Role
+from service.schemas.experiment import parse_experiment
 from service.store.sql.experiments_repo import ExperimentExists, StaleRevision, StoredExperiment
 from service.usecases import change_experiment as changes
 from service.usecases.erase import erase_visitor as erase

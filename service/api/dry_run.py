@@ -15,8 +15,8 @@ from flask import Blueprint, Response, jsonify, request
 from service.api.admin import load_experiment
 from service.api.auth import require_role
 from service.api.json_body import json_object
-from service.domain.dry_run import parse_request
 from service.domain.roles import Role
+from service.schemas.dry_run import parse_request
 from service.usecases.dry_run import estimate
 from service.web import services
 

@@ -9,8 +9,8 @@ from flask import request
 
 from service.api.errors import ApiError
 from service.api.json_body import parse_json
+from service.schemas.events import MAX_EVENTS
 
-MAX_EVENTS = 50
 MAX_EVENTS_BYTES = 64 * 1024
 
 

@@ -3,15 +3,29 @@
 They are listed so the document covers every route the service answers; the pages are for
 browsers, sign in with a session cookie (`sf_session`, scoped to /dashboard) and take
 CSRF-protected form posts. Each form post names its fields (every value a string, as a browser
-sends it), so schemathesis can fill them in (tests/functional/test_dashboard_schemathesis.py).
-The field names are the dashboard's own; a test checks they match the editor's form module.
+sends it), so schemathesis can fill them in (tests/functional/test_dashboard_schemathesis.py);
+the bodies are generated from service/schemas/dashboard.py.
 """
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from service.api.converters import MAX_SQL_ID
+from service.api.openapi_build import inline_schema
 from service.api.openapi_parts import Json, _html, _query, _values
 from service.domain.experiment import Placement
+from service.schemas.dashboard import (
+    BannerPreviewRequest,
+    DryRunForm,
+    EditorForm,
+    ExportForm,
+    Form,
+    LifecycleForm,
+    LoginForm,
+    PasswordForm,
+    PreviewLinkForm,
+)
 
 _TAGS = ["Dashboard"]
 _KEY: Json = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -27,56 +41,14 @@ _REDIRECT: Json = {"302": {"description": "Done; redirects to the next page."}}
 # Bad input on a page is a 4xx page saying which value and why, or the form again with the
 # message beside its field; never a 5xx.
 _BAD: Json = {"4XX": _html("A value the page cannot use, said on the page (or beside its field).")}
-_TEXT: Json = {"type": "string"}
-_TICKED: Json = {"type": "array", "items": _TEXT}  # a checkbox group: the field repeated
 _DAY = "A day, YYYY-MM-DD, from 1970-01-01 to 9998-12-31."
 
-# The experiment editor's fields: the document's own field paths (service/dashboard/
-# experiment_form.py). Variants are numbered from 0; documented for the first two.
-EDITOR_FIELDS = (
-    "key", "name", "placement", "priority", "start_at", "end_at", "traffic", "holdout",
-    "targeting.countries", "targeting.languages", "targeting.sections",
-    "targeting.exclude_sections", "targeting.tags", "targeting.min_article_views",
-    "targeting.audience", "caps.max_impressions", "caps.per_days", "caps.min_hours_between",
-    "snooze_hours.remind_later", "snooze_hours.close", "snooze_hours.already_donated",
-    "attribution_days", "allocation", "bandit.floor", "bandit.min_visitors",
-    "bandit.min_conversions", "bandit.cadence_minutes", "seed", "analysis.primary_metric",
-    "analysis.alpha", "analysis.revenue_cap", "analysis.currency", "analysis.sequential",
-    "trust_client_conversions",
-)  # fmt: skip
-EDITOR_TICKED = ("targeting.devices",)
-VARIANT_FIELDS = (
-    "key", "weight", "banner.template", "banner.heading", "banner.paragraphs",
-    "banner.highlight", "banner.cta.label", "banner.cta.url", "banner.amounts.currency",
-    "banner.amounts.one_off", "banner.amounts.monthly", "banner.amounts.annual",
-    "banner.amounts.default_frequency", "banner.remind_later_label",
-)  # fmt: skip
-VARIANT_TICKED = ("banner.payment_methods",)
-DRY_RUN_FIELDS = ("minimum_effect", "baseline", "baseline_sd", "days")
 
-
-def _editor_fields() -> Json:
-    fields: Json = {name: _TEXT for name in EDITOR_FIELDS}
-    fields.update({name: _TICKED for name in EDITOR_TICKED})
-    for index in (0, 1):
-        fields.update({f"variants[{index}].{name}": _TEXT for name in VARIANT_FIELDS})
-        fields.update({f"variants[{index}].{name}": _TICKED for name in VARIANT_TICKED})
-    fields["op"] = {
-        "type": "string",
-        "description": "save (the default), add-variant, copy-variant:<i> or remove-variant:<i>.",
-    }
-    fields["revision"] = {"type": "string", "description": "The revision the edit started from."}
-    return fields
-
-
-def _form(fields: Json) -> Json:
+def _form(model: type[BaseModel]) -> Json:
     """A form post's body: its fields and the session's CSRF token."""
-    schema = {"type": "object", "properties": {"csrf_token": _TEXT, **fields}}
     return {
         "required": True,
-        "content": {
-            "application/x-www-form-urlencoded": {"schema": {**schema, "required": ["csrf_token"]}}
-        },
+        "content": {"application/x-www-form-urlencoded": {"schema": inline_schema(model)}},
     }
 
 
@@ -91,14 +63,17 @@ def _page(summary: str, role: str = "viewer", params: list[Json] | None = None) 
 
 
 def _post(
-    summary: str, role: str = "editor", params: list[Json] | None = None, form: Json | None = None
+    summary: str,
+    role: str = "editor",
+    params: list[Json] | None = None,
+    form: type[BaseModel] = Form,
 ) -> Json:
     return {
         "tags": _TAGS,
         "summary": summary,
         "description": f"Role: {role}.{_SIGNED_IN}{_FORM}",
         "parameters": params or [],
-        "requestBody": _form(form or {}),
+        "requestBody": _form(form),
         "responses": {"200": _html("The page again, with messages."), **_REDIRECT, **_BAD},
     }
 
@@ -108,14 +83,6 @@ _REPORT_QUERY = [
     _query("to", f"Last day of exposure. {_DAY}"),
     _query("segment", "Break the figures down.", {"type": "string", "enum": ["country", "device"]}),
 ]
-EXPORT_FIELDS = (
-    "name", "cron", "timezone", "scope", "format", "destination.type", "destination.path",
-    "destination.url", "destination.secret", "destination.to", "destination.subject",
-    "enabled", "catch_up",
-)  # fmt: skip
-_EXPORT_FORM: Json = {**{name: _TEXT for name in EXPORT_FIELDS}, "experiments": _TICKED}
-
-
 DASHBOARD_PATHS: Json = {
     "/dashboard/": {
         "get": _page(
@@ -133,7 +100,7 @@ DASHBOARD_PATHS: Json = {
             "tags": _TAGS,
             "summary": "Sign in (rate-limited per address and per e-mail)",
             "description": _FORM.strip(),
-            "requestBody": _form({"email": _TEXT, "password": _TEXT, "next": _TEXT}),
+            "requestBody": _form(LoginForm),
             "responses": {"200": _html("The form with the reason."), **_REDIRECT, **_BAD},
         },
     },
@@ -143,7 +110,7 @@ DASHBOARD_PATHS: Json = {
         "post": _post(
             "Change your password (ends every other session of yours)",
             "viewer",
-            form={"current_password": _TEXT, "new_password": _TEXT, "new_password_again": _TEXT},
+            form=PasswordForm,
         )
     },
     "/dashboard/account/sessions/{row_id}/end": {
@@ -165,9 +132,7 @@ DASHBOARD_PATHS: Json = {
     },
     "/dashboard/experiments/new": {
         "get": _page("The editor for a new experiment", "editor"),
-        "post": _post(
-            "Create a draft, or add/copy/remove a variant in the form", form=_editor_fields()
-        ),
+        "post": _post("Create a draft, or add/copy/remove a variant in the form", form=EditorForm),
     },
     "/dashboard/experiments/{key}": {"get": _page("Results", params=[_KEY, *_REPORT_QUERY])},
     "/dashboard/experiments/{key}/report.csv": {
@@ -188,7 +153,7 @@ DASHBOARD_PATHS: Json = {
     },
     "/dashboard/experiments/{key}/edit": {
         "get": _page("The editor", "editor", [_KEY]),
-        "post": _post("Save a new revision", params=[_KEY], form=_editor_fields()),
+        "post": _post("Save a new revision", params=[_KEY], form=EditorForm),
     },
     "/dashboard/experiments/{key}/{action}": {
         "parameters": [
@@ -201,7 +166,7 @@ DASHBOARD_PATHS: Json = {
             },
         ],
         "get": _page("Confirm a lifecycle action", "editor"),
-        "post": _post("Carry out the lifecycle action", form={"revision": _TEXT}),
+        "post": _post("Carry out the lifecycle action", form=LifecycleForm),
     },
     "/dashboard/experiments/{key}/history": {
         "get": _page(
@@ -217,10 +182,7 @@ DASHBOARD_PATHS: Json = {
         "post": _post(
             "A signed QA preview link for one variant",
             params=[_KEY],
-            form={
-                "variant": _TEXT,
-                "hours": {"type": "string", "description": "1, 24, 72 or 168."},
-            },
+            form=PreviewLinkForm,
         )
     },
     "/dashboard/banner-preview": {
@@ -230,24 +192,7 @@ DASHBOARD_PATHS: Json = {
             "description": f"Role: editor.{_SIGNED_IN} Sends the CSRF token in X-CSRF-Token.",
             "requestBody": {
                 "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {
-                                "fields": {
-                                    "type": "object",
-                                    "description": "The variant's editor fields, by name.",
-                                    "properties": {
-                                        name: _TICKED if name in VARIANT_TICKED else _TEXT
-                                        for name in (*VARIANT_FIELDS, *VARIANT_TICKED)
-                                    },
-                                }
-                            },
-                            "required": ["fields"],
-                        }
-                    }
-                },
+                "content": {"application/json": {"schema": inline_schema(BannerPreviewRequest)}},
             },
             "responses": {
                 "200": {
@@ -265,14 +210,14 @@ DASHBOARD_PATHS: Json = {
     "/dashboard/exports": {"get": _page("Scheduled exports with their next and last runs")},
     "/dashboard/exports/new": {
         "get": _page("The form for a new export schedule", "editor"),
-        "post": _post("Create the schedule", form=_EXPORT_FORM),
+        "post": _post("Create the schedule", form=ExportForm),
     },
     "/dashboard/exports/{schedule_id}": {
         "get": _page("A schedule's next fire times and runs", params=[_ID])
     },
     "/dashboard/exports/{schedule_id}/edit": {
         "get": _page("The schedule's form", "editor", [_ID]),
-        "post": _post("Save the schedule", params=[_ID], form=_EXPORT_FORM),
+        "post": _post("Save the schedule", params=[_ID], form=ExportForm),
     },
     "/dashboard/exports/{schedule_id}/run": {
         "post": _post("Queue a run now (the scheduler executes it)", params=[_ID])
@@ -299,10 +244,7 @@ DASHBOARD_PATHS: Json = {
         "post": _post(
             "The editor again, with the dry run's estimate for the experiment as edited",
             params=[_KEY],
-            form={
-                **_editor_fields(),
-                **{f"dry_run.{name}": _TEXT for name in DRY_RUN_FIELDS},
-            },
+            form=DryRunForm,
         )
     },
     "/dashboard/static/{filename}": {

@@ -6,10 +6,10 @@ accepts; tests/functional/test_openapi.py checks that every route has a path ite
 
 from __future__ import annotations
 
-from service.api.decision_params import DEFAULT_MAX_LENGTH, MAX_LENGTH, MAX_TAGS
+from service.api.openapi_build import build, component_schemas, query_parameters, ref
 from service.api.openapi_dashboard import DASHBOARD_PATHS
 from service.api.openapi_dry_run import DRY_RUN_PATHS
-from service.api.openapi_exports import EXPORT_PATHS, EXPORT_SCHEMAS
+from service.api.openapi_exports import EXPORT_PATHS
 from service.api.openapi_more_paths import MORE_PATHS
 from service.api.openapi_parts import (
     _ADMIN,
@@ -26,57 +26,27 @@ from service.api.openapi_parts import (
     _ref,
     _values,
 )
-from service.api.openapi_schemas import SCHEMAS
 from service.api.payment_webhook import SIGNATURE_HEADER, SIGNATURE_PATTERN
 from service.domain.experiment import (
-    Device,
-    Placement,
     Status,
 )
 from service.domain.lifecycle import Action
-
-_DECISION_PARAMS: list[Json] = [
-    _query(
-        "visitor",
-        "The reader's id: 8 to 64 of A-Z a-z 0-9 _ -.",
-        {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
-        required=True,
-    ),
-    _query(
-        "placement",
-        "Where the banner goes.",
-        {"type": "string", "enum": _values(Placement)},
-        required=True,
-    ),
-    _query("url", "The article's URL.", {"type": "string", "maxLength": MAX_LENGTH["url"]}),
-    _query("section", "The article's section, a slug."),
-    _query("tags", f"Comma-separated tag slugs, at most {MAX_TAGS}."),
-    _query("lang", "The page's language tag, such as en or en-GB."),
-    _query(
-        "article_views",
-        "Articles read so far.",
-        {"type": "integer", "minimum": 0, "maximum": 1_000_000},
-    ),
-    _query(
-        "supporter", "1 if the reader is a known supporter.", {"type": "string", "enum": ["0", "1"]}
-    ),
-    _query(
-        "device",
-        "Overrides the device the User-Agent implies.",
-        {"type": "string", "enum": _values(Device)},
-    ),
-    _query(
-        "debug",
-        "1 adds, per experiment, which rule failed.",
-        {"type": "string", "enum": ["0", "1"]},
-    ),
-    _query("force", "QA: `<experiment>:<variant>` of a running experiment."),
-    _query(
-        "preview",
-        "QA: a signed preview token (any status).",
-        {"type": "string", "maxLength": MAX_LENGTH["preview"]},
-    ),
-]
+from service.schemas.admin import (
+    Erasure,
+    ExperimentList,
+    ExportRunList,
+    ExportScheduleList,
+    History,
+    PreviewToken,
+    PreviewTokenRequest,
+)
+from service.schemas.conversions import ConversionsAnswer, Payment
+from service.schemas.decision import DEFAULT_MAX_LENGTH, Decision, DecisionQuery
+from service.schemas.errors import Error
+from service.schemas.events import EventBatch, EventsAnswer
+from service.schemas.exports import ExportSchedule
+from service.schemas.ops import Status as StatusAnswer
+from service.schemas.report import report_components
 
 _CORS_NOTE = "CORS for the configured origins; no authentication."
 
@@ -90,9 +60,9 @@ _PATHS: Json = {
                 f"User-Agent. Any parameter is at most {DEFAULT_MAX_LENGTH} characters unless "
                 "stated. The answer carries `Cache-Control: no-store`."
             ),
-            "parameters": _DECISION_PARAMS,
+            "parameters": query_parameters(DecisionQuery),
             "responses": {
-                "200": _json(_ref("Decision"), "The decision."),
+                "200": _json(ref(Decision), "The decision."),
                 "400": _error("Bad query parameters; `fields` names every one."),
                 "429": _error("Too many requests from this address."),
             },
@@ -114,12 +84,12 @@ _PATHS: Json = {
             "requestBody": {
                 "required": True,
                 "content": {
-                    "application/json": {"schema": _ref("EventBatch")},
-                    "text/plain": {"schema": _ref("EventBatch")},
+                    "application/json": {"schema": ref(EventBatch)},
+                    "text/plain": {"schema": ref(EventBatch)},
                 },
             },
             "responses": {
-                "202": _json(_ref("EventsAnswer"), "What was accepted, duplicate or rejected."),
+                "202": _json(ref(EventsAnswer), "What was accepted, duplicate or rejected."),
                 "400": _error('Not JSON, or not `{"events": [...]}`.'),
                 "413": _error("The batch is over 64 KiB."),
                 "415": _error("Neither application/json nor text/plain."),
@@ -147,10 +117,10 @@ _PATHS: Json = {
             ],
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": _ref("Payment")}},
+                "content": {"application/json": {"schema": ref(Payment)}},
             },
             "responses": {
-                "200": _json(_ref("ConversionsAnswer"), "Recorded (or already recorded)."),
+                "200": _json(ref(ConversionsAnswer), "Recorded (or already recorded)."),
                 "400": _error("The body is not JSON."),
                 "401": _error("Missing, stale or wrong signature."),
                 "422": _error("The payment is invalid."),
@@ -280,9 +250,35 @@ _PATHS.update(DASHBOARD_PATHS)
 _PATHS.update(DRY_RUN_PATHS)
 
 
-DOCUMENT: Json = {
-    "openapi": "3.1.0",
-    "info": {
+_MODELS = (
+    Error,
+    Decision,
+    EventBatch,
+    EventsAnswer,
+    Payment,
+    ConversionsAnswer,
+    StatusAnswer,
+    ExperimentList,
+    History,
+    PreviewTokenRequest,
+    PreviewToken,
+    Erasure,
+    ExportSchedule,
+    ExportScheduleList,
+    ExportRunList,
+)
+
+
+
+def _components() -> Json:
+    models, report = component_schemas(_MODELS), report_components()
+    clash = models.keys() & report.keys()
+    assert not clash, f"report parts named like request models: {clash}"  # one name, one schema
+    return {**report, **models}
+
+
+DOCUMENT: Json = build(
+    info={
         "title": "Small Favor",
         "version": "1",
         "description": (
@@ -290,11 +286,11 @@ DOCUMENT: Json = {
             '`{"error": {"code", "message", "fields"}}`.'
         ),
     },
-    "tags": [{"name": name} for name in (*_PUBLIC, *_ADMIN, *_OPS, *_PAGES, "Dashboard")],
-    "paths": _PATHS,
-    "components": {
-        "schemas": {**SCHEMAS, **EXPORT_SCHEMAS},
-        "responses": {"Error": _json(_ref("Error"), "An error.")},
+    tags=[*_PUBLIC, *_ADMIN, *_OPS, *_PAGES, "Dashboard"],
+    paths=_PATHS,
+    schemas=_components(),
+    components={
+        "responses": {"Error": _json(ref(Error), "An error.")},
         "securitySchemes": {
             "bearerAuth": {
                 "type": "http",
@@ -303,4 +299,4 @@ DOCUMENT: Json = {
             }
         },
     },
-}
+)

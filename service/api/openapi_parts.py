@@ -1,11 +1,11 @@
-"""Building blocks of the OpenAPI document: helpers and shared responses (the schemas are in
-openapi_schemas.py)."""
+"""Building blocks of the OpenAPI document's operations: helpers and shared responses (the
+schemas are generated from service/schemas/)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from service.domain.experiment_validation import KEY_PATTERN
+from service.schemas.experiment import KEY_PATTERN
 
 Json = dict[str, Any]
 

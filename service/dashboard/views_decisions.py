@@ -20,11 +20,11 @@ from service.dashboard.auth import login_required
 from service.dashboard.experiment_form import FormState, from_form, to_document
 from service.dashboard.views_editor import load, render_editor
 from service.domain.decision_log import OUTCOMES
-from service.domain.dry_run import parse_request
 from service.domain.errors import ValidationFailed
 from service.domain.experiment import Experiment, Placement
-from service.domain.experiment_validation import parse_experiment
 from service.domain.roles import Role
+from service.schemas.dry_run import parse_request
+from service.schemas.experiment import parse_experiment
 from service.store.sql.decision_log_repo import DecisionLogRepo, OutcomeCount
 from service.usecases.dry_run import estimate
 from service.web import services

@@ -20,7 +20,6 @@ from service.dashboard.experiment_form import (
 from service.dashboard.form_values import whole_number
 from service.dashboard.starter import starter_document, starter_variant
 from service.domain.banner_render import render_content
-from service.domain.banner_validation import parse_banner
 from service.domain.errors import EditNotAllowed, ValidationFailed
 from service.domain.experiment import (
     Allocation,
@@ -33,10 +32,10 @@ from service.domain.experiment import (
     Status,
     Template,
 )
-from service.domain.experiment_validation import parse_experiment
-from service.domain.field_checks import Fields
 from service.domain.page_context import PageContext
 from service.domain.roles import Role
+from service.schemas.banner import parse_banner
+from service.schemas.experiment import parse_experiment
 from service.store.sql.experiments_repo import ExperimentExists, StaleRevision, StoredExperiment
 from service.usecases import change_experiment as changes
 from service.web import services
@@ -140,7 +139,7 @@ def register(bp: Blueprint) -> None:
         values = {str(k): v for k, v in body["fields"].items() if _form_value(v)}
         banner_doc = variant_document(values).get("banner", {})
         errors: dict[str, str] = {}
-        banner = parse_banner(Fields.open(banner_doc, "banner", errors))
+        banner = parse_banner(banner_doc, errors)
         if banner is None or errors:
             return jsonify({"errors": errors}), 422
         return jsonify(

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from service.demo.experiment import DEMO_KEY, demo_document
 from service.domain.experiment import Status
-from service.domain.experiment_validation import parse_experiment
 from service.domain.lifecycle import Action, next_status
 from service.domain.roles import Role
+from service.schemas.experiment import parse_experiment
 from service.store.sql.users_repo import UserExists
 from service.wiring import Services
 

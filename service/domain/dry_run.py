@@ -10,15 +10,14 @@ when the rate changed within the window. The targeting functions are the decisio
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from service.domain.decision_log import LoggedDecision
 from service.domain.dry_run_power import History, PowerEstimate, choose_baseline, plan_power
-from service.domain.errors import ValidationFailed
-from service.domain.experiment import Allocation, Experiment, PrimaryMetric
+from service.domain.experiment import Allocation, Experiment
 from service.domain.targeting import audience_rule, first_failed_rule, in_schedule
 
 DEFAULT_MINIMUM_EFFECT = 0.1
@@ -28,7 +27,6 @@ MAX_DAYS = 90
 MIN_EFFECT, MAX_EFFECT = 0.001, 10.0
 MIN_VALUE, MAX_VALUE = 1e-6, 1e9
 MAX_DAYS_TO_DETECT = 36_500
-_FIELDS = ("minimum_effect", "baseline", "baseline_sd", "days")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,51 +35,6 @@ class DryRunRequest:
     baseline: float | None = None  # conversion rate, or mean revenue per visitor
     baseline_sd: float | None = None  # per-visitor standard deviation (revenue metrics)
     days: int = DEFAULT_DAYS  # of sampled decisions to read
-
-
-def parse_request(body: Mapping[str, Any], metric: PrimaryMetric) -> DryRunRequest:
-    """The request body, checked; ValidationFailed names every bad field."""
-    errors = {name: "unknown field" for name in body if name not in _FIELDS}
-    conversion = metric == PrimaryMetric.conversion_rate
-    effect = _number(body, "minimum_effect", errors, MIN_EFFECT, MAX_EFFECT)
-    if conversion:
-        baseline = _number(body, "baseline", errors, MIN_VALUE, 1.0, open_high=True)
-    else:
-        baseline = _number(body, "baseline", errors, MIN_VALUE, MAX_VALUE)
-    sd = _number(body, "baseline_sd", errors, MIN_VALUE, MAX_VALUE)
-    if sd is not None and conversion:
-        errors["baseline_sd"] = "only for revenue metrics: a rate's spread follows from it"
-    days = body.get("days", DEFAULT_DAYS)
-    if isinstance(days, float) and days.is_integer():
-        days = int(days)  # 7.0 is a whole number in JSON
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
-        errors["days"] = f"must be a whole number from 1 to {MAX_DAYS}"
-    effect = DEFAULT_MINIMUM_EFFECT if effect is None else effect
-    if conversion and baseline is not None and baseline * (1 + effect) >= 1:
-        errors.setdefault("minimum_effect", "baseline x (1 + minimum_effect) must stay below 1")
-    if errors:
-        raise ValidationFailed(errors, "the dry-run request is invalid")
-    return DryRunRequest(effect, baseline, sd, days)
-
-
-def _number(
-    body: Mapping[str, Any],
-    name: str,
-    errors: dict[str, str],
-    low: float,
-    high: float,
-    *,
-    open_high: bool = False,
-) -> float | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if ok and low <= value and (value < high if open_high else value <= high):
-        return float(value)
-    bound = f"below {high:g}" if open_high else f"at most {high:g}"
-    errors[name] = f"must be a number from {low:g} and {bound}"
-    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+
+from service.domain.experiment import DismissReason, Frequency
 
 
 class EventType(StrEnum):
@@ -21,6 +24,29 @@ class EventType(StrEnum):
     click = "click"
     dismiss = "dismiss"
     conversion = "conversion"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientEvent:
+    """One event as the snippet sent it, validated but not yet trusted: identity comes from
+    its token."""
+
+    id: str
+    type: EventType
+    token: str
+    ts: datetime | None
+    reason: DismissReason | None = None
+    amount: float | None = None
+    currency: str | None = None
+    frequency: Frequency | None = None
+
+
+class EventInvalid(ValueError):
+    """An event broke its rules; fields maps each broken field to why."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = fields
 
 
 class Source(StrEnum):

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from service.domain.experiment import Experiment
-from service.domain.experiment_validation import parse_experiment
 from service.domain.lifecycle import Action, check_update, next_status
+from service.schemas.experiment import parse_experiment
 from service.store.sql.experiments_repo import StoredExperiment
 from service.wiring import Services
 

@@ -18,8 +18,8 @@ from service.domain.export_schedule import (
     ExportSchedule,
     WebhookDestination,
 )
-from service.domain.export_validation import parse_schedule
 from service.domain.webhook_targets import AllowList
+from service.schemas.exports import parse_schedule
 from service.store.sql.exports_repo import ExportRepo, ExportRun, ScheduleExists, StoredSchedule
 from service.wiring import Services
 

@@ -25,13 +25,13 @@ from typing import Any
 from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from service.domain.errors import ValidationFailed
-from service.domain.event_validation import EVENT_ID
 from service.domain.events import ANNUAL_MULTIPLIER, EventRecord, EventType, Source
 from service.domain.experiment import Frequency
 from service.domain.instants import InstantInvalid, parse_instant
 from service.domain.ledger import parse_ledger, supporter_ops
 from service.domain.money import MoneyError, convert, to_minor
 from service.domain.tokens import TokenInvalid
+from service.schemas.events import EVENT_ID
 from service.store.redis.client import REDIS_ERRORS
 from service.store.sql.payments_repo import insert_payment
 from service.store.sql.tables import events as events_table

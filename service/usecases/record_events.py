@@ -16,13 +16,20 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.domain.errors import RateLimited
-from service.domain.event_validation import ClientEvent, EventInvalid, parse_client_event
-from service.domain.events import ANNUAL_MULTIPLIER, EventRecord, EventType, Source
+from service.domain.events import (
+    ANNUAL_MULTIPLIER,
+    ClientEvent,
+    EventInvalid,
+    EventRecord,
+    EventType,
+    Source,
+)
 from service.domain.experiment import Experiment
 from service.domain.ledger import LedgerOp, impression_ops, snooze_ops
 from service.domain.money import MoneyError, convert, to_minor
 from service.domain.tokens import CLOCK_SKEW_SECONDS, TokenInvalid, TokenSigner
 from service.metrics import EVENTS, REDIS_FAILURES
+from service.schemas.events import parse_client_event
 from service.store.redis.client import REDIS_ERRORS
 from service.store.redis.event_ingest import RateLimited as OverLimit
 from service.usecases.errors import Unavailable

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from service.domain.experiment_validation import parse_experiment
 from service.domain.roles import Role
+from service.schemas.experiment import parse_experiment
 from service.wiring import Services
 from tests.e2e.conftest import ROOT
 from tests.support import experiment_doc

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
-from service.domain.experiment_validation import parse_experiment
 from service.domain.roles import Role
+from service.schemas.experiment import parse_experiment
 from service.store.sql.tables import decision_log
 from service.wiring import Services
 from tests.e2e.test_dashboard import PASSWORD, sign_in

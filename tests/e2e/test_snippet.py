@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from service.domain.experiment import Status
-from service.domain.experiment_validation import parse_experiment
+from service.schemas.experiment import parse_experiment
 from service.store.redis import config_version
 from service.wiring import Services
 from tests.support import experiment_doc, stream_entries, stream_length

@@ -26,17 +26,17 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from service.api.openapi_dashboard import (
+from service.api.openapi_document import DOCUMENT
+from service.dashboard import experiment_form
+from service.dashboard.session import COOKIE, PREFIX
+from service.dashboard.views_decisions import PANEL_FIELDS
+from service.schemas.dashboard import (
     DRY_RUN_FIELDS,
     EDITOR_FIELDS,
     EDITOR_TICKED,
     VARIANT_FIELDS,
     VARIANT_TICKED,
 )
-from service.api.openapi_document import DOCUMENT
-from service.dashboard import experiment_form
-from service.dashboard.session import COOKIE, PREFIX
-from service.dashboard.views_decisions import PANEL_FIELDS
 from service.wiring import Services
 from tests.functional.hostile_support import DRAFT, World, dashboard_world
 from tests.support import experiment_doc

@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 
 from service.app import create_app
 from service.domain.bucketing import HOLDOUT, bucket
-from service.domain.experiment_validation import parse_experiment
 from service.domain.ledger import impressions_field, snooze_field
+from service.schemas.experiment import parse_experiment
 from service.settings import Settings
 from service.wiring import Services
 from tests.support import experiment_doc

@@ -14,6 +14,7 @@ from openapi_spec_validator.validation import OpenAPIV31SpecValidator
 from service.api import openapi
 from service.api.decision_endpoint import PATH as DECISION_PATH
 from service.domain.decision import Reason
+from service.schemas.decision import DecisionQuery
 
 # Documented where the service answers them itself; everywhere else they are Flask's.
 _IMPLICIT = {"HEAD", "OPTIONS"}
@@ -113,3 +114,10 @@ def test_the_docs_page_shows_every_operation_and_schema(
     for name in document["components"]["schemas"]:
         assert f'id="schema-{name}"' in html
     assert "<script" not in html
+
+
+def test_the_decision_parameters_are_its_query_model(document: dict[str, Any]) -> None:
+    parameters = document["paths"][DECISION_PATH]["get"]["parameters"]
+    assert [p["name"] for p in parameters] == list(DecisionQuery.model_fields)
+    required = {p["name"] for p in parameters if p.get("required")}
+    assert required == {"visitor", "placement"}

@@ -18,12 +18,12 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from service.domain.experiment import Status
-from service.domain.experiment_validation import parse_experiment
 from service.domain.export_schedule import ExportSchedule
-from service.domain.export_validation import parse_schedule
 from service.domain.webhook_targets import AllowList
 from service.jobs.exports.runner import ExportRunner
 from service.jobs.exports.scheduler import Scheduler
+from service.schemas.experiment import parse_experiment
+from service.schemas.exports import parse_schedule
 from service.settings import Settings
 from service.store.sql.experiments_repo import ExperimentRepo
 from service.store.sql.exports_repo import ExportRepo, StoredSchedule

@@ -22,9 +22,9 @@ from sqlalchemy import Engine, func, select
 from service.domain.decision import Outcome, Reason
 from service.domain.decision_log import LoggedDecision
 from service.domain.experiment import Device, Placement
-from service.domain.experiment_validation import parse_experiment
 from service.domain.page_context import PageContext
 from service.jobs.flusher import Flusher
+from service.schemas.experiment import parse_experiment
 from service.store.redis.decision_sampler import DecisionSampler
 from service.store.redis.event_stream import EventStream
 from service.store.redis.event_streams import PartitionedStreams

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import redis as redis_lib
 
 from service.domain.events import EventRecord, EventType, Source
-from service.domain.experiment_validation import parse_experiment
 from service.domain.ledger import impression_ops
+from service.schemas.experiment import parse_experiment
 from service.store.redis.event_ingest import EventIngest, RateLimited, Recorded
 from service.store.redis.keys import Keys
 from tests.support import experiment_doc, live_counts, stream_entries

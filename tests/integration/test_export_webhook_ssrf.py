@@ -19,9 +19,9 @@ from sqlalchemy import Engine
 from service.domain.errors import ValidationFailed
 from service.domain.export_schedule import ExportFormat, ExportSchedule, RunStatus
 from service.domain.export_schedule import WebhookDestination as Webhook
-from service.domain.export_validation import parse_schedule
 from service.domain.webhook_targets import AllowList
 from service.jobs.exports import webhook_http
+from service.schemas.exports import parse_schedule
 from service.settings import Settings
 from service.store.sql.exports_repo import ExportRepo
 from tests.integration.export_support import (

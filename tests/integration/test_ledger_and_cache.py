@@ -11,8 +11,8 @@ from redis.connection import AbstractConnection
 
 from service.api.decision_params import parse_decision_request
 from service.domain.experiment import Experiment
-from service.domain.experiment_validation import parse_experiment
 from service.domain.tokens import TokenSigner
+from service.schemas.experiment import parse_experiment
 from service.store.experiment_cache import ExperimentCache
 from service.store.redis.keys import Keys
 from service.store.redis.ledger import LedgerStore

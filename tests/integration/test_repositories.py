@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import Engine
 
 from service.domain.experiment import Status
-from service.domain.experiment_validation import parse_experiment
 from service.domain.roles import Role
+from service.schemas.experiment import parse_experiment
 from service.store.sql.experiments_repo import ExperimentExists, ExperimentRepo, StaleRevision
 from service.store.sql.tokens_repo import TokenRepo
 from service.store.sql.users_repo import InvalidUser, UserExists, UserRepo

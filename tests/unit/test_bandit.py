@@ -26,7 +26,7 @@ from service.domain.bandit import (
 )
 from service.domain.errors import ValidationFailed
 from service.domain.experiment import BanditSettings, Experiment
-from service.domain.experiment_validation import parse_experiment
+from service.schemas.experiment import parse_experiment
 from service.stats.summaries import SampleStats
 from service.stats.thompson import chance_to_be_best
 from tests.support import banner, experiment_doc

@@ -21,9 +21,9 @@ from service.domain.bandit_report import (
     weight_periods,
 )
 from service.domain.experiment import Experiment
-from service.domain.experiment_validation import parse_experiment
 from service.domain.report import build_report as build_typed_report
 from service.domain.report_model import report_json
+from service.schemas.experiment import parse_experiment
 from service.stats.compare import Comparison, compare
 from service.stats.srm import srm_p_value
 from service.stats.stratified import collapse_sparse, stratified, stratified_prefixes

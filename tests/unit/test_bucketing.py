@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from service.domain.bucketing import HOLDOUT, bucket, pick_by_weight, unit_draw
-from service.domain.experiment_validation import parse_experiment
+from service.schemas.experiment import parse_experiment
 from tests.support import experiment_doc
 
 N = 100_000

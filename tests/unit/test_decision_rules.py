@@ -10,10 +10,10 @@ import pytest
 from service.domain.bucketing import HOLDOUT, bucket
 from service.domain.decision import Plan, Reason, decide, plan
 from service.domain.experiment import Device, Experiment, Placement
-from service.domain.experiment_validation import parse_experiment
 from service.domain.ledger import Ledger, parse_ledger
 from service.domain.page_context import PageContext
 from service.domain.targeting import audience_rule, first_failed_rule, in_schedule
+from service.schemas.experiment import parse_experiment
 from tests.support import experiment_doc
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 
 from service.domain.decision_log import OUTCOMES, LoggedDecision
-from service.domain.dry_run import DryRunRequest, dry_run, parse_request, reach
+from service.domain.dry_run import DryRunRequest, dry_run, reach
 from service.domain.dry_run_power import History
 from service.domain.errors import ValidationFailed
 from service.domain.experiment import Device, Experiment, Placement, PrimaryMetric, Status
-from service.domain.experiment_validation import parse_experiment
 from service.domain.page_context import PageContext
 from service.domain.targeting import first_failed_rule
+from service.schemas.dry_run import parse_request
+from service.schemas.experiment import parse_experiment
 from tests.support import experiment_doc
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)

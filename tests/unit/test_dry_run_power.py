@@ -16,7 +16,7 @@ from service.domain.dry_run_power import (
     plan_power,
 )
 from service.domain.experiment import PrimaryMetric
-from service.domain.experiment_validation import parse_experiment
+from service.schemas.experiment import parse_experiment
 from service.stats.frequentist import EffectEstimate
 from service.stats.power import (
     fixed_horizon_total,

@@ -28,7 +28,7 @@ from service.domain.experiment import (
     Targeting,
     Template,
 )
-from service.domain.experiment_validation import parse_experiment
+from service.schemas.experiment import parse_experiment
 
 DELETE = object()
 

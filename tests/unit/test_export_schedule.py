@@ -15,8 +15,8 @@ from service.domain.export_schedule import (
     next_fire_times,
     retry_delay,
 )
-from service.domain.export_validation import parse_schedule
 from service.domain.webhook_targets import AllowList
+from service.schemas.exports import parse_schedule
 
 BERLIN = "Europe/Berlin"
 

@@ -9,8 +9,8 @@ import pytest
 
 from service.domain.errors import EditNotAllowed, TransitionNotAllowed, ValidationFailed
 from service.domain.experiment import Experiment, Status
-from service.domain.experiment_validation import parse_experiment
 from service.domain.lifecycle import Action, allowed_actions, check_update, next_status
+from service.schemas.experiment import parse_experiment
 from tests.support import banner, experiment_doc
 
 ALLOWED = {

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.domain.event_validation import EventInvalid, parse_client_event
-from service.domain.events import EventRecord, EventType, Source
-from service.domain.experiment_validation import parse_experiment
+from service.domain.events import EventInvalid, EventRecord, EventType, Source
 from service.domain.ledger import impression_ops, parse_ledger, snooze_ops, supporter_ops
 from service.domain.money import MoneyError, convert, to_minor
+from service.schemas.events import parse_client_event
+from service.schemas.experiment import parse_experiment
 from tests.support import experiment_doc
 
 RATES = {"USD": 1.0, "EUR": 1.08, "JPY": 0.0066, "BHD": 2.65}

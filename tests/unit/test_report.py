@@ -11,10 +11,10 @@ import pytest
 
 from service.domain.arm_totals import ArmTotals, DayTotals
 from service.domain.experiment import Experiment
-from service.domain.experiment_validation import parse_experiment
 from service.domain.report import build_report as build_typed_report
 from service.domain.report_metrics import METRIC_NAMES
 from service.domain.report_model import report_json
+from service.schemas.experiment import parse_experiment
 from service.stats.compare import Comparison, compare
 from service.stats.summaries import SampleStats
 from tests.support import banner, experiment_doc

@@ -10,9 +10,9 @@ import pytest
 
 from service.domain import verdicts as verdicts_module
 from service.domain.arm_totals import ArmTotals
-from service.domain.experiment_validation import parse_experiment
 from service.domain.report_metrics import METRICS, Metric, metric
 from service.domain.verdicts import verdicts
+from service.schemas.experiment import parse_experiment
 from service.stats.compare import compare
 from service.stats.summaries import SampleStats
 from tests.support import experiment_doc

@@ -14,9 +14,9 @@ import pytest
 
 from service.domain.arm_totals import ArmTotals, DayTotals
 from service.domain.bandit_report import bandit_view
-from service.domain.experiment_validation import parse_experiment
 from service.domain.report import Segment, build_report, report_json_schema
 from service.domain.report_model import Report, report_json
+from service.schemas.experiment import parse_experiment
 from tests.support import banner, experiment_doc
 from tests.unit.test_bandit_stratified import HISTORY, NOW, SWITCH, bandit, simulate
 

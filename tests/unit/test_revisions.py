@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from service.domain.experiment_validation import parse_experiment
 from service.domain.revisions import diff_documents
+from service.schemas.experiment import parse_experiment
 from tests.support import banner, experiment_doc
 
 

@@ -7,10 +7,10 @@ import random
 from typing import Any
 
 from service.domain.experiment import Device, Placement, Targeting
-from service.domain.experiment_validation import parse_experiment
 from service.domain.page_context import PageContext
 from service.domain.targeting import first_failed_rule
 from service.domain.targeting_rules import PAGE_RULES
+from service.schemas.experiment import parse_experiment
 from tests.support import experiment_doc
 
 

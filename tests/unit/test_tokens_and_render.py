@@ -7,9 +7,9 @@ import pytest
 from service.domain.banner_render import format_amount, render_content
 from service.domain.devices import device_from_user_agent
 from service.domain.experiment import Device, Placement
-from service.domain.experiment_validation import parse_experiment
 from service.domain.page_context import PageContext
 from service.domain.tokens import DECISION_MAX_LENGTH, TokenInvalid, TokenSigner
+from service.schemas.experiment import parse_experiment
 from tests.support import experiment_doc
 
 SIGNER = TokenSigner("s" * 48)

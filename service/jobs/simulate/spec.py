@@ -47,7 +47,7 @@ def parse_rates(text: str) -> dict[str, float]:
     return rates
 
 
-# The webhook refuses amounts above this (service.domain.event_validation).
+# The webhook refuses amounts above this (service.schemas.events).
 MAX_AMOUNT = 1_000_000.0
 
 

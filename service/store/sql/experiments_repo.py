@@ -15,8 +15,8 @@ from sqlalchemy import Connection, Engine, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.domain.experiment import Experiment, Status
-from service.domain.experiment_validation import parse_experiment
 from service.domain.revisions import diff_documents
+from service.schemas.experiment import parse_experiment
 from service.store.sql.tables import experiment_revisions, experiments
 
 

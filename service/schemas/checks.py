@@ -1,20 +1,18 @@
-"""Reading a JSON document field by field: typed checks and the `Fields` reader that records
-every error under its path ("variants[1].weight") instead of stopping at the first."""
+"""Typed checks of one JSON value each, with the rule in the words editors see; the field types
+of service/schemas/fields.py validate with them."""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, Final, TypeVar
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
 Check = Callable[[object], T]
-
-_MISSING: Final = object()
 
 
 class Invalid(Exception):
@@ -37,7 +35,7 @@ def _bound(value: float) -> str:
 # every SQL column it could reach.
 MAX_INTEGER = 2**53 - 1
 # The longest list a document may hold where no smaller bound is given; past it, the items are
-# not checked one by one (duplicate checks would take quadratic time).
+# not checked one by one.
 MAX_LIST_ITEMS = 1000
 
 
@@ -143,87 +141,3 @@ def http_url(value: object) -> str:
 
 
 CURRENCY = pattern(r"[A-Z]{3}", "must be an ISO 4217 currency code in capitals, such as USD")
-
-
-class Fields:
-    """Reads one JSON object. A broken field is recorded under its path and read as the given
-    default, so reading goes on and one pass finds every error; the caller raises at the end."""
-
-    def __init__(self, raw: Mapping[Any, object], path: str, errors: dict[str, str]) -> None:
-        self.path = path
-        self.errors = errors
-        self._raw = raw
-        self._seen: set[str] = set()
-
-    @staticmethod
-    def open(raw: object, path: str, errors: dict[str, str]) -> Fields | None:
-        if isinstance(raw, Mapping):
-            return Fields(raw, path, errors)
-        errors.setdefault(path or "$", "must be an object")
-        return None
-
-    def at(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def fail(self, name: str, message: str) -> None:
-        self.errors.setdefault(self.at(name), message)
-
-    def read(self, name: str, check: Check[T], default: T, *, required: bool = False) -> T:
-        value = self._take(name, required)
-        if value is _MISSING:
-            return default
-        try:
-            return check(value)
-        except Invalid as invalid:
-            self.fail(name, str(invalid))
-            return default
-
-    def read_list(
-        self, name: str, check: Check[T], *, max_items: int = MAX_LIST_ITEMS, unique: bool = True
-    ) -> tuple[T, ...]:
-        values: list[T] = []
-        items = self.items(name, max_items=max_items)
-        if len(items) > max_items:
-            return ()  # already reported by items()
-        for path, item in items:
-            try:
-                value = check(item)
-            except Invalid as invalid:
-                self.errors.setdefault(path, str(invalid))
-                continue
-            if unique and value in values:
-                self.errors.setdefault(path, "is a duplicate")
-            values.append(value)
-        return tuple(values)
-
-    def items(
-        self, name: str, *, min_items: int = 0, max_items: int | None = None, required: bool = False
-    ) -> list[tuple[str, object]]:
-        """The raw items of a list field, each with its path."""
-        value = self._take(name, required)
-        if value is _MISSING:
-            return []
-        if not isinstance(value, list | tuple):
-            self.fail(name, "must be a list")
-            return []
-        if max_items is not None and not min_items <= len(value) <= max_items:
-            self.fail(name, f"must be a list of {min_items} to {max_items} items")
-        return [(f"{self.at(name)}[{i}]", item) for i, item in enumerate(value)]
-
-    def child(self, name: str, *, required: bool = False, nullable: bool = False) -> Fields | None:
-        value = self._take(name, required)
-        if value is _MISSING or (value is None and nullable):
-            return None
-        return Fields.open(value, self.at(name), self.errors)
-
-    def finish(self) -> None:
-        """Report the fields nobody read: a typo must not silently become a default."""
-        for name in self._raw:
-            if name not in self._seen:
-                self.errors.setdefault(self.at(str(name)), "unknown field")
-
-    def _take(self, name: str, required: bool) -> object:
-        self._seen.add(name)
-        if name not in self._raw and required:
-            self.fail(name, "required")
-        return self._raw.get(name, _MISSING)

@@ -1,0 +1,147 @@
+"""The banner part of the experiment document: template, copy, CTA, amounts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable, Sequence
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from service.domain import experiment as domain
+from service.domain.experiment import Frequency, PaymentMethod, Template
+from service.schemas import checks
+from service.schemas.errors import error_fields
+from service.schemas.fields import Currency, HttpUrl, checked, choice, number
+
+_PLACEHOLDER = re.compile(r"%%([A-Za-z0-9_]+)%%")
+_PLACEHOLDERS = frozenset({"AMOUNT", "CURRENCY_SYMBOL", "COUNTRY_NAME", "ARTICLE_COUNT"})
+_NEED_AMOUNTS = frozenset({"AMOUNT", "CURRENCY_SYMBOL"})
+
+
+def _copy(max_len: int, *, non_empty: bool = False, nullable: bool = False) -> object:
+    """Banner text: plain text whose only markup is the placeholders the snippet fills in
+    (whether those that show money have amounts to show is checked with the whole banner)."""
+    plain = checks.text(max_len, non_empty=non_empty)
+
+    def check(value: object) -> str:
+        copy = plain(value)
+        for name in _PLACEHOLDER.findall(copy):
+            if name not in _PLACEHOLDERS:
+                raise checks.Invalid(f"unknown placeholder %%{name}%%")
+        return copy
+
+    schema = {"type": "string", "maxLength": max_len}
+    return checked(check, schema, nullable=nullable)
+
+
+Price = Annotated[float, *number(0, 1_000_000, above=True)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Cta(_Strict):
+    label: Annotated[str, *_copy(60, non_empty=True)]
+    url: HttpUrl
+
+
+class Amounts(_Strict):
+    currency: Currency
+    one_off: list[Price] = Field(default_factory=list, max_length=6)
+    monthly: list[Price] = Field(default_factory=list, max_length=6)
+    annual: list[Price] = Field(default_factory=list, max_length=6)
+    default_frequency: Annotated[Frequency, *choice(Frequency)] = Frequency.monthly
+
+
+class Banner(_Strict):
+    template: Annotated[Template, *choice(Template)]
+    heading: Annotated[str, *_copy(200)] = Field(
+        default="", description="Required, and not empty, on an epic."
+    )
+    paragraphs: list[Annotated[str, *_copy(2000)]] = Field(default_factory=list, max_length=10)
+    highlight: Annotated[str | None, *_copy(500, nullable=True)] = None
+    cta: Cta
+    amounts: Amounts | None = None
+    payment_methods: list[Annotated[PaymentMethod, *choice(PaymentMethod)]] = Field(
+        default_factory=list, max_length=checks.MAX_LIST_ITEMS
+    )
+    remind_later_label: Annotated[str | None, *_copy(120, nullable=True)] = None
+
+    def rule_errors(self, path: str) -> dict[str, str]:
+        """The rules across fields, by path under `path`."""
+        errors: dict[str, str] = {}
+        if self.template is Template.epic:
+            if "heading" not in self.model_fields_set:
+                errors[f"{path}.heading"] = "required"
+            elif not self.heading.strip():
+                errors[f"{path}.heading"] = "must not be empty"
+        if self.amounts is None:
+            copies = {
+                "heading": self.heading,
+                **{f"paragraphs[{i}]": p for i, p in enumerate(self.paragraphs)},
+                "highlight": self.highlight,
+                "cta.label": self.cta.label,
+                "remind_later_label": self.remind_later_label,
+            }
+            for name, copy in copies.items():
+                needed = [n for n in _PLACEHOLDER.findall(copy or "") if n in _NEED_AMOUNTS]
+                if needed:
+                    errors[f"{path}.{name}"] = f"%%{needed[0]}%% needs amounts on the banner"
+        else:
+            amounts = self.amounts.model_dump()
+            for frequency in Frequency:
+                errors.update(duplicates(amounts[frequency.value], f"{path}.amounts.{frequency}"))
+            if not amounts[self.amounts.default_frequency.value]:
+                errors[f"{path}.amounts.default_frequency"] = (
+                    f"needs at least one {self.amounts.default_frequency} amount"
+                )
+        errors.update(duplicates(self.payment_methods, f"{path}.payment_methods"))
+        return errors
+
+    def to_domain(self) -> domain.Banner:
+        amounts = None
+        if self.amounts is not None:
+            a = self.amounts
+            amounts = domain.Amounts(
+                a.currency,
+                tuple(a.one_off),
+                tuple(a.monthly),
+                tuple(a.annual),
+                a.default_frequency,
+            )
+        return domain.Banner(
+            self.template,
+            self.heading,
+            tuple(self.paragraphs),
+            self.highlight,
+            domain.Cta(self.cta.label, self.cta.url),
+            amounts,
+            tuple(self.payment_methods),
+            self.remind_later_label,
+        )
+
+
+def duplicates(values: Sequence[Hashable], path: str) -> dict[str, str]:
+    """Each item equal to an earlier one, by its path."""
+    errors, seen = {}, set()
+    for i, value in enumerate(values):
+        if value in seen:
+            errors[f"{path}[{i}]"] = "is a duplicate"
+        seen.add(value)
+    return errors
+
+
+def parse_banner(doc: object, errors: dict[str, str], path: str = "banner") -> domain.Banner | None:
+    """The banner at `path`, or None with every error recorded in `errors`."""
+    try:
+        banner = Banner.model_validate(doc)
+    except ValidationError as exc:
+        errors.update(
+            {f"{path}.{k}" if k != "$" else path: v for k, v in error_fields(exc).items()}
+        )
+        return None
+    found = banner.rule_errors(path)
+    errors.update(found)
+    return None if found else banner.to_domain()

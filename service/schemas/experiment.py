@@ -1,0 +1,280 @@
+"""The experiment document (parsed JSON or YAML), declared once: the admin API, the dashboard
+editor and the store read it with parse_experiment, and the document's Experiment schema is
+generated from it. Every way a document is wrong is reported at once, keyed by field path
+(`variants[1].weight`), so an editor fixes all in one go; rules across fields (duplicates,
+end after start, bandit floors) are checked once every field is valid on its own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from service.domain import experiment as domain
+from service.domain.errors import ValidationFailed
+from service.domain.experiment import (
+    Allocation,
+    Audience,
+    Device,
+    Placement,
+    PrimaryMetric,
+    Status,
+)
+from service.domain.instants import InstantInvalid, checked_instant, parse_instant
+from service.schemas import checks
+from service.schemas.banner import Banner, duplicates
+from service.schemas.errors import error_fields, without_default
+from service.schemas.fields import Boolean, Currency, checked, choice, number, pattern, text, whole
+
+# ISO 3166-1 alpha-2 as assigned, plus XK (Kosovo), which geo-IP databases report.
+_ISO_3166_ALPHA_2 = (
+    "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN "
+    "BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ "
+    "DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL "
+    "GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM "
+    "JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME "
+    "MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP "
+    "NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD "
+    "SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO "
+    "TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW"
+)
+_COUNTRIES = frozenset(_ISO_3166_ALPHA_2.split())
+# Short enough that a decision token (visitor, experiment, variant, time, MAC) stays within
+# 160 URL-safe characters even for the longest visitor id.
+KEY_PATTERN = r"[a-z0-9][a-z0-9-]{1,39}"
+_LIST = checks.MAX_LIST_ITEMS
+
+
+def _moment(value: object) -> datetime:
+    # A datetime already: YAML reads unquoted times as datetimes.
+    try:
+        if isinstance(value, datetime):
+            return checked_instant(value)
+        return parse_instant(value)
+    except InstantInvalid as exc:
+        raise checks.Invalid(str(exc)) from None
+
+
+def _country(value: object) -> str:
+    code = value.upper() if isinstance(value, str) else ""
+    if code in _COUNTRIES:
+        return code
+    if code == "UK":
+        raise checks.Invalid("UK is not an ISO 3166 code: the United Kingdom is GB")
+    raise checks.Invalid("must be an ISO 3166 alpha-2 country code, such as US or GB")
+
+
+Key = Annotated[str, *pattern(KEY_PATTERN, "must be 2 to 40 lower-case letters, digits or -")]
+VariantKey = Annotated[
+    str, *pattern(r"[a-z0-9][a-z0-9-]{0,23}", "must be 1 to 24 lower-case letters, digits or -")
+]
+Slug = Annotated[
+    str,
+    *pattern(r"[a-z0-9][a-z0-9_-]{0,63}", "must be a slug of letters, digits, - or _", str.lower),
+]
+Language = Annotated[
+    str, *pattern(r"[a-z]{2,3}", "must be an ISO 639 language code, such as en", str.lower)
+]
+Country = Annotated[str, *checked(_country, {"type": "string", "enum": sorted(_COUNTRIES)})]
+Moment = Annotated[
+    datetime | None,
+    *checked(_moment, {"type": "string", "format": "date-time"}, nullable=True),
+]
+Snooze = Annotated[float, *number(0, 87_600)]  # ten years is "never again" in practice
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_T = domain.Targeting()
+
+
+class Targeting(_Strict):
+    countries: list[Country] = Field(default_factory=list, max_length=_LIST)
+    devices: list[Annotated[Device, *choice(Device)]] = Field(
+        default_factory=list, max_length=_LIST
+    )
+    languages: list[Language] = Field(default_factory=list, max_length=_LIST)
+    sections: list[Slug] = Field(default_factory=list, max_length=_LIST)
+    exclude_sections: list[Slug] = Field(default_factory=list, max_length=_LIST)
+    tags: list[Slug] = Field(default_factory=list, max_length=_LIST)
+    min_article_views: Annotated[int, *whole(0)] = _T.min_article_views
+    audience: Annotated[Audience, *choice(Audience)] = _T.audience
+
+    def rule_errors(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        for name in ("countries", "devices", "languages", "sections", "exclude_sections", "tags"):
+            errors.update(duplicates(getattr(self, name), f"targeting.{name}"))
+        for i, section in enumerate(self.exclude_sections):
+            if section in self.sections:
+                errors.setdefault(
+                    f"targeting.exclude_sections[{i}]", f"{section} is also in sections"
+                )
+        return errors
+
+    def to_domain(self) -> domain.Targeting:
+        return domain.Targeting(
+            tuple(self.countries),
+            tuple(self.devices),
+            tuple(self.languages),
+            tuple(self.sections),
+            tuple(self.exclude_sections),
+            tuple(self.tags),
+            self.min_article_views,
+            self.audience,
+        )
+
+
+_C = domain.Caps()
+
+
+class Caps(_Strict):
+    max_impressions: Annotated[int | None, *whole(1, nullable=True)] = _C.max_impressions
+    per_days: Annotated[int, *whole(1, 365)] = _C.per_days
+    min_hours_between: Annotated[float, *number(0)] = _C.min_hours_between
+
+
+_S = domain.SnoozeHours()
+
+
+class SnoozeHours(_Strict):
+    remind_later: Snooze = _S.remind_later
+    close: Snooze = _S.close
+    already_donated: Snooze = _S.already_donated
+
+
+_A = domain.Analysis()
+
+
+class Analysis(_Strict):
+    primary_metric: Annotated[PrimaryMetric, *choice(PrimaryMetric)] = _A.primary_metric
+    alpha: Annotated[float, *number(0, 0.5, above=True)] = _A.alpha
+    sequential: Boolean = _A.sequential
+    revenue_cap: Annotated[float | None, *number(0, above=True, nullable=True)] = _A.revenue_cap
+    currency: Currency = _A.currency
+
+
+_B = domain.BanditSettings()
+
+
+class BanditSettings(_Strict):
+    """How `allocation: "bandit"` moves weights: Thompson sampling on the primary metric, once
+    per cadence, never below the floor, and only after every variant has the minimum exposed
+    visitors and conversions. Only new visitors follow new weights."""
+
+    floor: Annotated[float, *number(0, 0.5, above=True)] = Field(
+        default=_B.floor,
+        description="Least share of new traffic per variant; times the variants ≤ 1.",
+    )
+    # Two visitors at least: the Gaussian posterior of a revenue mean needs a variance.
+    min_visitors: Annotated[int, *whole(2, 10_000_000)] = _B.min_visitors
+    min_conversions: Annotated[int, *whole(0, 1_000_000)] = _B.min_conversions
+    cadence_minutes: Annotated[int, *whole(5, 10_080)] = _B.cadence_minutes
+
+
+class Variant(_Strict):
+    key: VariantKey
+    # Weights are relative shares, so leaving every weight out splits traffic evenly.
+    weight: Annotated[float, *number(0, 1_000_000, above=True)] = 1.0
+    banner: Banner
+
+
+class Experiment(_Strict):
+    """An experiment document; the service fills in every default."""
+
+    key: Key
+    name: Annotated[str, *text(200, non_empty=True)]
+    placement: Annotated[Placement, *choice(Placement)]
+    priority: Annotated[int, *whole(0, 1000)] = 0
+    status: Annotated[Status, *choice(Status)] = Status.draft
+    start_at: Moment = None
+    end_at: Moment = None
+    traffic: Annotated[float, *number(0, 1, above=True)] = 1.0
+    holdout: Annotated[float, *number(0, 1, below=True)] = 0.0
+    targeting: Targeting = Field(default_factory=Targeting)
+    caps: Caps = Field(default_factory=Caps)
+    snooze_hours: SnoozeHours = Field(default_factory=SnoozeHours)
+    attribution_days: Annotated[int, *whole(1, 90)] = 7
+    allocation: Annotated[Allocation, *choice(Allocation)] = Allocation.fixed
+    bandit: BanditSettings = Field(default_factory=BanditSettings)
+    analysis: Analysis = Field(default_factory=Analysis)
+    variants: list[Variant] = Field(min_length=1, max_length=10)
+    seed: Annotated[str, *text(64, non_empty=True)] = Field(
+        default="",
+        description="Default: the key, so bucketing is stable without any setup.",
+        json_schema_extra=without_default,
+    )
+    trust_client_conversions: Boolean = False
+
+    def rule_errors(self) -> dict[str, str]:
+        """The rules across fields, by path."""
+        errors = self.targeting.rule_errors()
+        if self.start_at is not None and self.end_at is not None and self.end_at <= self.start_at:
+            errors["end_at"] = "must be after start_at"
+        seen: set[str] = set()
+        for i, variant in enumerate(self.variants):
+            if variant.key in seen:
+                errors[f"variants[{i}].key"] = "is a duplicate of an earlier variant's key"
+            seen.add(variant.key)
+            errors.update(variant.banner.rule_errors(f"variants[{i}].banner"))
+        count = len(self.variants)
+        if self.bandit.floor * count > 1 + 1e-9:
+            errors["bandit.floor"] = (
+                f"times the {count} variants must be at most 1 (at most {_share(1 / count)} each)"
+            )
+        if self.allocation == Allocation.bandit and count < 2:
+            errors["allocation"] = "a bandit needs at least two variants to choose between"
+        return errors
+
+    def to_domain(self) -> domain.Experiment:
+        b, a, s, c = self.bandit, self.analysis, self.snooze_hours, self.caps
+        return domain.Experiment(
+            key=self.key,
+            name=self.name,
+            placement=self.placement,
+            priority=self.priority,
+            status=self.status,
+            start_at=self.start_at,
+            end_at=self.end_at,
+            traffic=self.traffic,
+            holdout=self.holdout,
+            targeting=self.targeting.to_domain(),
+            caps=domain.Caps(c.max_impressions, c.per_days, c.min_hours_between),
+            snooze_hours=domain.SnoozeHours(s.remind_later, s.close, s.already_donated),
+            attribution_days=self.attribution_days,
+            allocation=self.allocation,
+            bandit=domain.BanditSettings(
+                b.floor, b.min_visitors, b.min_conversions, b.cadence_minutes
+            ),
+            analysis=domain.Analysis(
+                a.primary_metric, a.alpha, a.sequential, a.revenue_cap, a.currency
+            ),
+            variants=tuple(
+                domain.Variant(v.key, v.weight, v.banner.to_domain()) for v in self.variants
+            ),
+            seed=self.seed if "seed" in self.model_fields_set else self.key,
+            trust_client_conversions=self.trust_client_conversions,
+        )
+
+
+def _share(value: float) -> str:
+    return f"{value:.4f}".rstrip("0").rstrip(".")
+
+
+_MESSAGES = {"variants": "must be a list of 1 to 10 items"}
+
+
+def parse_experiment(doc: object) -> domain.Experiment:
+    """The typed experiment with every default filled in; raises ValidationFailed listing every
+    broken field. Any status is accepted: which statuses a request may set is the API's call."""
+    try:
+        experiment = Experiment.model_validate(doc)
+    except ValidationError as exc:
+        raise ValidationFailed(error_fields(exc, _MESSAGES)) from None
+    errors = experiment.rule_errors()
+    if errors:
+        raise ValidationFailed(errors)
+    return experiment.to_domain()

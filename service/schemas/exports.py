@@ -1,0 +1,285 @@
+"""An export schedule document (POST/PUT /v1/admin/exports and the dashboard's form), and the
+answers about schedules and their runs. Like experiments, every way a document is wrong is
+reported at once, keyed by field path (`destination.url`, `experiments[2]`)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
+
+from service.domain import export_schedule as domain
+from service.domain.errors import ValidationFailed
+from service.domain.export_schedule import (
+    ALL_RUNNING,
+    CRON_ALIASES,
+    ExportFormat,
+)
+from service.domain.webhook_targets import AllowList, TargetRefused, webhook_target
+from service.schemas import checks
+from service.schemas.errors import error_fields, rule
+from service.schemas.experiment import KEY_PATTERN
+from service.schemas.fields import Boolean, checked, choice, pattern
+
+MAX_EXPERIMENTS = 100
+MAX_RECIPIENTS = 20
+_EXPERIMENT_KEY = re.compile(KEY_PATTERN)
+# A relative path of plain segments: no "..", no leading "/", nothing a shell would expand.
+_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
+_EMAIL = re.compile(r"[^@\s<>,;\"]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+_INVALID = "the export schedule is invalid"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CHECK_FROM = datetime(2026, 1, 1, tzinfo=UTC)
+# croniter's R (random) and H (hashed) fields: R picks a new time per croniter instance, so two
+# schedulers would disagree on the fire times and the (schedule, fire time) claim breaks.
+_NON_DETERMINISTIC = re.compile(r"(^|[\s,/])[RrHh](?=$|[\s,/(])")
+
+
+def _name(value: object) -> str:
+    name = checks.text(100, non_empty=True)(value).strip()
+    if _CONTROL.search(name):
+        raise checks.Invalid("must not contain control characters")
+    return name
+
+
+def _timezone(value: object) -> str:
+    name = checks.text(64, non_empty=True)(value)
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        raise checks.Invalid(
+            "must be an IANA time zone name, such as Europe/Berlin or UTC"
+        ) from None
+    return name
+
+
+def _cron(value: object) -> str:
+    expression = " ".join(checks.text(100, non_empty=True)(value).split())
+    fields = expression.split(" ")
+    if len(fields) == 1:
+        expression = expression.lower()
+    if not (len(fields) == 5 or expression in CRON_ALIASES):
+        raise checks.Invalid(
+            "must be a cron expression of 5 fields (minute hour day month weekday), "
+            "such as '0 6 * * 1', or one of " + ", ".join(CRON_ALIASES)
+        )
+    if _NON_DETERMINISTIC.search(expression):
+        raise checks.Invalid(
+            "must not use R (random) or H (hashed) fields: every scheduler must agree"
+        )
+    try:
+        # The next time too: an expression such as "0 0 30 2 *" parses but never fires.
+        croniter(expression, _CHECK_FROM).get_next(datetime)
+    except (ValueError, KeyError, OverflowError) as exc:  # croniter's errors are ValueErrors
+        raise checks.Invalid(f"is not a valid cron expression: {exc}") from None
+    return expression
+
+
+def _all_running(value: object) -> object:
+    """ "all_running" reads as None; anything but a list is refused in words."""
+    if value == ALL_RUNNING:
+        return None
+    if not isinstance(value, list):
+        raise rule(f'must be "{ALL_RUNNING}" or a list of experiment keys')
+    return value
+
+
+def _relative_path(value: object) -> str:
+    path = checks.text(200, non_empty=True)(value).strip("/")
+    parts = path.split("/")
+    if not all(_SEGMENT.fullmatch(part) and part not in (".", "..") for part in parts):
+        raise checks.Invalid(
+            "must be a relative directory under the server's EXPORT_DIR: segments of letters, "
+            "digits, . _ - separated by /, without .."
+        )
+    return path
+
+
+def _secret(value: object) -> str:
+    secret = checks.text(256)(value)
+    if len(secret) < 16 or secret.strip() != secret:
+        raise checks.Invalid("must be 16 to 256 characters without surrounding spaces")
+    return secret
+
+
+def _email(value: object) -> str:
+    # A numeric last label is an address written as a domain (root@127.0.0.1): the relay
+    # would deliver straight to that host, maybe an internal one. Mail goes to domain names.
+    if (
+        isinstance(value, str)
+        and len(value) <= 254
+        and _EMAIL.fullmatch(value)
+        and not value.rsplit(".", 1)[1].isdigit()
+    ):
+        return value
+    raise checks.Invalid("must be an e-mail address")
+
+
+def _subject(value: object) -> str:
+    subject = checks.text(200, non_empty=True)(value)
+    if _CONTROL.search(subject):  # a newline would let the subject forge mail headers
+        raise checks.Invalid("must be one line without control characters")
+    return subject
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DirectoryDestination(_Strict):
+    """`path` under the server's EXPORT_DIR."""
+
+    type: Literal["directory"]
+    path: Annotated[str, *checked(_relative_path, {"type": "string", "maxLength": 200})]
+
+
+class WebhookDestination(_Strict):
+    """`url`: https, never a loopback, private, link-local or other internal address or name,
+    unless the server's EXPORT_WEBHOOK_ALLOW lists it, and then http too. `secret`: 16 to 256
+    characters, shown as ******** (which, kept in an edit, keeps it)."""
+
+    type: Literal["webhook"]
+    url: str = Field(json_schema_extra={"format": "uri", "maxLength": 2000})
+    secret: Annotated[str, *checked(_secret, {"type": "string", "maxLength": 256})]
+
+    @field_validator("url", mode="plain")
+    @classmethod
+    def _target(cls, value: object, info: ValidationInfo) -> str:
+        allow = (info.context or {}).get("webhook_allow") or AllowList()
+        try:
+            url = checks.http_url(value)
+        except checks.Invalid as invalid:
+            raise rule(str(invalid)) from None
+        parts = urlsplit(url)
+        if parts.username or parts.password:
+            raise rule("must not carry a user name or password; the signature authenticates")
+        try:
+            webhook_target(url, allow)  # SSRF: scheme, host name and literal address
+        except TargetRefused as refused:
+            raise rule(str(refused)) from None
+        return url
+
+
+class EmailDestination(_Strict):
+    type: Literal["email"]
+    to: list[Annotated[str, *checked(_email, {"type": "string", "format": "email"})]] = Field(
+        min_length=1, max_length=MAX_RECIPIENTS
+    )
+    subject: Annotated[
+        str | None, *checked(_subject, {"type": "string", "maxLength": 200}, nullable=True)
+    ] = None
+
+
+Destination = Annotated[
+    DirectoryDestination | WebhookDestination | EmailDestination, Field(discriminator="type")
+]
+
+
+class ExportSchedule(_Strict):
+    name: Annotated[str, *checked(_name, {"type": "string", "maxLength": 100, "pattern": r"\S"})]
+    cron: Annotated[
+        str,
+        *checked(_cron, {"type": "string", "maxLength": 100, "examples": ["0 6 * * 1"]}),
+    ] = Field(
+        description="Five fields (minute hour day month weekday) or one of "
+        + ", ".join(CRON_ALIASES)
+        + ", in `timezone`. A local time skipped by DST fires at the first instant after "
+        "the gap; a repeated one fires once, at its first occurrence."
+    )
+    timezone: Annotated[
+        str, *checked(_timezone, {"type": "string", "examples": ["Europe/Berlin"]})
+    ] = "UTC"
+    experiments: Annotated[
+        list[Annotated[str, *pattern(KEY_PATTERN, "must be an experiment key")]] | None,
+        BeforeValidator(_all_running),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "const": ALL_RUNNING},
+                    {
+                        "type": "array",
+                        "items": {"type": "string", "pattern": f"^{KEY_PATTERN}$"},
+                        "minItems": 1,
+                        "maxItems": MAX_EXPERIMENTS,
+                        "uniqueItems": True,
+                    },
+                ],
+                "description": f'Experiment keys, or "{ALL_RUNNING}" (those running at run time).',
+            }
+        ),
+    ] = Field(min_length=1, max_length=MAX_EXPERIMENTS)
+    format: Annotated[ExportFormat, *choice(ExportFormat)]
+    destination: Destination
+    enabled: Boolean = True
+    catch_up: Boolean = Field(
+        default=True,
+        description="After downtime, run every missed fire time (up to 100), not only the last.",
+    )
+
+    def to_domain(self) -> domain.ExportSchedule:
+        d = self.destination
+        destination: domain.Destination
+        if isinstance(d, DirectoryDestination):
+            destination = domain.DirectoryDestination(d.path)
+        elif isinstance(d, WebhookDestination):
+            destination = domain.WebhookDestination(d.url, d.secret)
+        else:
+            destination = domain.EmailDestination(tuple(d.to), d.subject)
+        return domain.ExportSchedule(
+            name=self.name,
+            cron=self.cron,
+            timezone=self.timezone,
+            experiments=None if self.experiments is None else tuple(self.experiments),
+            format=self.format,
+            destination=destination,
+            enabled=self.enabled,
+            catch_up=self.catch_up,
+        )
+
+
+_MESSAGES = {
+    "experiments": f"must list 1 to {MAX_EXPERIMENTS} experiment keys",
+    "destination.to": f"must be a list of 1 to {MAX_RECIPIENTS} items",
+}
+_TAGS = frozenset(t.value for t in domain.DestinationType)
+
+
+def parse_schedule(raw: object, *, webhook_allow: AllowList | None = None) -> domain.ExportSchedule:
+    """`webhook_allow` is the server's EXPORT_WEBHOOK_ALLOW; without it no internal webhook
+    receiver is allowed (service/domain/webhook_targets.py)."""
+    errors: dict[str, str] = {}
+    schedule = None
+    try:
+        schedule = ExportSchedule.model_validate(raw, context={"webhook_allow": webhook_allow})
+    except ValidationError as exc:
+        errors = error_fields(exc, _MESSAGES, drop=_TAGS)
+    if isinstance(raw, dict) and isinstance(raw.get("experiments"), list):
+        errors = {**_duplicates(raw["experiments"]), **errors}
+    if errors or schedule is None:
+        raise ValidationFailed(errors, _INVALID)
+    return schedule.to_domain()
+
+
+def _duplicates(keys: list[Any]) -> dict[str, str]:
+    """Each valid key that repeats an earlier one (checked even when other fields fail)."""
+    errors, seen = {}, set()
+    for i, key in enumerate(keys):
+        if isinstance(key, str) and _EXPERIMENT_KEY.fullmatch(key):
+            if key in seen:
+                errors[f"experiments[{i}]"] = "is a duplicate"
+            seen.add(key)
+    return errors
