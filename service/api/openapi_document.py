@@ -269,7 +269,6 @@ _MODELS = (
 )
 
 
-
 def _components() -> Json:
     models, report = component_schemas(_MODELS), report_components()
     clash = models.keys() & report.keys()

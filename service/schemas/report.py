@@ -14,7 +14,7 @@ _REF = "#/components/schemas/Report{model}"
 
 
 def report_components() -> dict[str, Any]:
-    """"Report" and every part it refers to, as OpenAPI components."""
+    """ "Report" and every part it refers to, as OpenAPI components."""
     schema = report_json_schema(ref_template=_REF)
     parts = schema.pop("$defs", {})
     return {"Report": schema, **{f"Report{name}": part for name, part in parts.items()}}
