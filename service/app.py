@@ -8,11 +8,13 @@ from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import dashboard, snippet
-from service.api import admin, dry_run, exports, openapi, ops, public, reports
-from service.api.converters import ExperimentKeyConverter, SqlIdConverter
-from service.api.decision_endpoint import DecisionEndpoint
-from service.api.errors import register_error_handlers, register_error_page
+from service.api import openapi, ops
+from service.api.admin import dry_run, experiments, exports, reports
+from service.api.admin.converters import ExperimentKeyConverter, SqlIdConverter
+from service.api.http import register_error_handlers, register_error_page
 from service.api.json_provider import OrjsonProvider
+from service.api.public import events
+from service.api.public.decision_endpoint import DecisionEndpoint
 from service.api.request_observer import ROUTE_KEY, RequestObserver, route_label
 from service.clock import Clock, utc_now
 from service.dashboard.error_page import render_error_page
@@ -58,7 +60,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     app.extensions[DECIDER] = decider
     register_error_handlers(app)
     app.register_blueprint(ops.bp)
-    app.register_blueprint(public.blueprint(settings))
+    app.register_blueprint(events.blueprint(settings))
     snippet_asset = SnippetAsset.load()
     app.register_blueprint(snippet.blueprint(snippet_asset))
     app.register_blueprint(demo_pages.blueprint(snippet_asset))
@@ -79,7 +81,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.trusted_proxy_hops, x_proto=settings.trusted_proxy_hops
         )
-    app.register_blueprint(admin.bp)
+    app.register_blueprint(experiments.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(dry_run.bp)
     app.register_blueprint(exports.bp)

@@ -1,5 +1,5 @@
 """GET /v1/decision's query string, declared once: the WSGI front validates with it
-(service/api/decision_params.py) and the document lists its parameters from it.
+(service/api/public/decision_params.py) and the document lists its parameters from it.
 
 Every value arrives as text; the validators read it the way the snippet writes it (flags as
 1/0/true/false/yes/no, a comma-separated tag list, a full language tag of which only the

@@ -1,6 +1,6 @@
 """Deciding which banner a page shows: config cache, domain rules, one ledger round trip.
 
-Served by the hand-written WSGI front in service/api/decision_endpoint.py, which turns the
+Served by the hand-written WSGI front in service/api/public/decision_endpoint.py, which turns the
 errors raised here (RateLimited, InvalidRequest) into answers. Without Redis the answer is
 `unavailable`, no banner: that policy is this module's.
 """
@@ -31,7 +31,7 @@ _CONTENT_CACHE_SIZE = 20_000
 
 
 class DecisionRequest(Protocol):
-    """What the edge parsed from the request (service/api/decision_params.py)."""
+    """What the edge parsed from the request (service/api/public/decision_params.py)."""
 
     @property
     def context(self) -> PageContext: ...

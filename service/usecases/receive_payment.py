@@ -1,5 +1,5 @@
 """Receiving a real donation from the payment side (POST /v1/conversions, whose signature
-service/api/payment_webhook.py checks), and crediting it to the experiments that showed the
+service/api/public/payment_webhook.py checks), and crediting it to the experiments that showed the
 donor an appeal.
 
 Idempotent by payment id: the payment row is inserted first, in a transaction that commits

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from flask.testing import FlaskClient
 
-from service.api.payment_webhook import sign
+from service.api.public.payment_webhook import sign
 from service.wiring import Services
 from tests.functional.events_support import (
     HEADERS,

@@ -14,7 +14,7 @@ import orjson
 import pytest
 from flask.testing import FlaskClient
 
-from service.api.payment_webhook import sign
+from service.api.public.payment_webhook import sign
 from service.jobs.flusher import open_flusher
 from service.settings import Settings
 from service.wiring import Services

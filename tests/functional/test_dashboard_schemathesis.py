@@ -26,7 +26,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from service.api.openapi_document import DOCUMENT
+from service.api.openapi.document import DOCUMENT
 from service.dashboard import experiment_form
 from service.dashboard.session import COOKIE, PREFIX
 from service.dashboard.views_decisions import PANEL_FIELDS

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from flask.testing import FlaskClient
 
-from service.api.geo import normalise_country
+from service.api.public.geo import normalise_country
 from tests.functional.events_support import MOBILE_UA, start_experiment
 
 Auth = Callable[[str], dict[str, str]]

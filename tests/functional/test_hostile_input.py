@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from service.api.payment_webhook import SIGNATURE_HEADER, sign
+from service.api.public.payment_webhook import SIGNATURE_HEADER, sign
 from service.wiring import Services
 from tests.functional.events_support import HEADERS, banner_for, event, start_experiment
 from tests.functional.hostile_api_support import (

@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.api.payment_webhook import SIGNATURE_HEADER, sign
+from service.api.public.payment_webhook import SIGNATURE_HEADER, sign
 from service.app import create_app
 from service.settings import Settings
 from service.usecases import record_events

@@ -12,7 +12,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.validation import OpenAPIV31SpecValidator
 
 from service.api import openapi
-from service.api.decision_endpoint import PATH as DECISION_PATH
+from service.api.public.decision_endpoint import PATH as DECISION_PATH
 from service.domain.decision import Reason
 from service.schemas.decision import DecisionQuery
 

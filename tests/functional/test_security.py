@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from service.api.payment_webhook import sign
+from service.api.public.payment_webhook import sign
 from service.app import create_app
 from service.settings import Settings, SettingsError
 from service.store.sql.tables import api_tokens

@@ -9,7 +9,7 @@ import pytest
 import redis as redis_lib
 from redis.connection import AbstractConnection
 
-from service.api.decision_params import parse_decision_request
+from service.api.public.decision_params import parse_decision_request
 from service.domain.experiment import Experiment
 from service.domain.tokens import TokenSigner
 from service.schemas.experiment import parse_experiment

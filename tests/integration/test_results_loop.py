@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from flask.testing import FlaskClient
 
-from service.api.payment_webhook import sign
+from service.api.public.payment_webhook import sign
 from service.jobs.flusher import open_flusher
 from service.settings import Settings
 from tests.functional.events_support import banner_for, event, post_events, start_experiment

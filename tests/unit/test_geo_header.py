@@ -6,7 +6,7 @@ import pycountry
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.api.geo import normalise_country
+from service.api.public.geo import normalise_country
 
 _KNOWN = {c.alpha_2 for c in pycountry.countries} | {"XK"}
 

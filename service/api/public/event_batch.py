@@ -7,8 +7,7 @@ from typing import Any
 
 from flask import request
 
-from service.api.errors import ApiError
-from service.api.json_body import parse_json
+from service.api.http import ApiError, parse_json
 from service.schemas.events import MAX_EVENTS
 
 MAX_EVENTS_BYTES = 64 * 1024

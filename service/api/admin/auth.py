@@ -8,7 +8,7 @@ from typing import ParamSpec, TypeVar
 
 from flask import g, request
 
-from service.api.errors import ApiError
+from service.api.http import ApiError
 from service.domain.roles import Role
 from service.store.sql.tokens_repo import ApiToken
 from service.web import services

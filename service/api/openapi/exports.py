@@ -1,11 +1,11 @@
-"""The OpenAPI path items of scheduled exports (service/api/exports.py); their schemas are
+"""The OpenAPI path items of scheduled exports (service/api/admin/exports.py); their schemas are
 service/schemas/exports.py's models."""
 
 from __future__ import annotations
 
-from service.api.converters import MAX_SQL_ID
-from service.api.exports import MAX_RUNS
-from service.api.openapi_parts import Json, _admin, _error, _json, _query, _ref
+from service.api.admin.converters import MAX_SQL_ID
+from service.api.admin.exports import MAX_RUNS
+from service.api.openapi.parts import Json, _admin, _error, _json, _query, _ref
 
 _ID_PARAM: Json = {
     "name": "schedule_id",

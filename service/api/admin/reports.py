@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from service.api.admin import load_experiment
-from service.api.auth import require_role
+from service.api.admin.auth import require_role
+from service.api.admin.experiments import load_experiment
 from service.domain.report_csv import render_csv
 from service.domain.report_model import Report, report_json
 from service.domain.report_query import report_params

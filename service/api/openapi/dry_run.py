@@ -1,11 +1,11 @@
-"""The OpenAPI path items of the dry run (service/api/dry_run.py); the dashboard's pages of the
-decision log and the dry run are with the other pages, in openapi_dashboard.py. The schemas,
+"""The OpenAPI path items of the dry run (service/api/admin/dry_run.py); the dashboard's pages
+of the decision log and the dry run are with the other pages, in dashboard.py here. The schemas,
 from service/schemas/dry_run.py, are inline: the answer is checked on its own in tests."""
 
 from __future__ import annotations
 
-from service.api.openapi_build import inline_schema
-from service.api.openapi_parts import _KEY_PARAM, _NOT_FOUND, Json, _admin, _error, _json
+from service.api.openapi.build import inline_schema
+from service.api.openapi.parts import _KEY_PARAM, _NOT_FOUND, Json, _admin, _error, _json
 from service.schemas.dry_run import DryRunAnswer, DryRunBody
 
 DRY_RUN_PATHS: Json = {

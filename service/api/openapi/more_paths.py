@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.api.openapi_parts import (
+from service.api.openapi.parts import (
     _KEY_PARAM,
     _NOT_FOUND,
     _OPS,

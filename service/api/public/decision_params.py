@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from service.api.errors import ApiError
-from service.api.geo import country_name, normalise_country
+from service.api.http import ApiError
+from service.api.public.geo import country_name, normalise_country
 from service.domain.devices import device_from_user_agent
 from service.domain.page_context import PageContext
 from service.schemas.decision import DEFAULT_MAX_LENGTH, MAX_LENGTH, MESSAGES, DecisionQuery

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template
 
-from service.api.openapi_document import DOCUMENT
+from service.api.openapi.document import DOCUMENT
 
 bp = Blueprint("openapi", __name__, template_folder="templates")
 _METHODS = ("get", "put", "post", "delete", "patch", "options", "head")

@@ -8,9 +8,8 @@ import re
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from service.api.auth import require_role
-from service.api.errors import ApiError
-from service.api.json_body import json_object
+from service.api.admin.auth import require_role
+from service.api.http import ApiError, json_object
 from service.domain.roles import Role
 from service.usecases import export_schedules as schedules
 from service.web import services

@@ -12,7 +12,7 @@ import hmac
 import re
 from datetime import datetime
 
-from service.api.errors import ApiError
+from service.api.http import ApiError
 
 SIGNATURE_HEADER = "X-SmallFavor-Signature"
 TOLERANCE_SECONDS = 300

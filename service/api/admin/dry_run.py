@@ -3,7 +3,7 @@ estimated from the placement's sampled decisions before it starts (editors and u
 
 Body (application/json, every field optional; empty body = all defaults):
 `{"minimum_effect": 0.1, "baseline": 0.02, "baseline_sd": null, "days": 7}`; see
-service/domain/dry_run.py for the method and service/api/openapi_dry_run.py for the answer.
+service/domain/dry_run.py for the method and service/api/openapi/dry_run.py for the answer.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from service.api.admin import load_experiment
-from service.api.auth import require_role
-from service.api.json_body import json_object
+from service.api.admin.auth import require_role
+from service.api.admin.experiments import load_experiment
+from service.api.http import json_object
 from service.domain.roles import Role
 from service.schemas.dry_run import parse_request
 from service.usecases.dry_run import estimate

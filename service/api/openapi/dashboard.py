@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from service.api.converters import MAX_SQL_ID
-from service.api.openapi_build import inline_schema
-from service.api.openapi_parts import Json, _html, _query, _values
+from service.api.admin.converters import MAX_SQL_ID
+from service.api.openapi.build import inline_schema
+from service.api.openapi.parts import Json, _html, _query, _values
 from service.domain.experiment import Placement
 from service.schemas.dashboard import (
     BannerPreviewRequest,

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from service.api.bots import is_bot
-from service.api.cors import CorsPolicy
-from service.api.errors import ApiError
-from service.api.event_batch import read_events
-from service.api.geo import normalise_country
-from service.api.json_body import parse_json
-from service.api.payment_webhook import SIGNATURE_HEADER, verify_signature
+from service.api.http import ApiError, parse_json
+from service.api.public.bots import is_bot
+from service.api.public.cors import CorsPolicy
+from service.api.public.event_batch import read_events
+from service.api.public.geo import normalise_country
+from service.api.public.payment_webhook import SIGNATURE_HEADER, verify_signature
 from service.domain.devices import device_from_user_agent
 from service.metrics import EVENTS
 from service.settings import Settings

@@ -18,9 +18,9 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from service.api.cors import CorsPolicy
-from service.api.decision_params import parse_decision_request
-from service.api.errors import ApiError
+from service.api.http import ApiError
+from service.api.public.cors import CorsPolicy
+from service.api.public.decision_params import parse_decision_request
 from service.domain.errors import InvalidRequest, RateLimited
 from service.settings import Settings
 from service.usecases.decide import Decider

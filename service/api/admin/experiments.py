@@ -9,9 +9,8 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from service.api.auth import current_actor, require_role
-from service.api.errors import ApiError
-from service.api.json_body import json_object
+from service.api.admin.auth import current_actor, require_role
+from service.api.http import ApiError, json_object
 from service.domain.experiment import Status
 from service.domain.lifecycle import Action, allowed_actions
 from service.domain.roles import Role

@@ -6,12 +6,12 @@ accepts; tests/functional/test_openapi.py checks that every route has a path ite
 
 from __future__ import annotations
 
-from service.api.openapi_build import build, component_schemas, query_parameters, ref
-from service.api.openapi_dashboard import DASHBOARD_PATHS
-from service.api.openapi_dry_run import DRY_RUN_PATHS
-from service.api.openapi_exports import EXPORT_PATHS
-from service.api.openapi_more_paths import MORE_PATHS
-from service.api.openapi_parts import (
+from service.api.openapi.build import build, component_schemas, query_parameters, ref
+from service.api.openapi.dashboard import DASHBOARD_PATHS
+from service.api.openapi.dry_run import DRY_RUN_PATHS
+from service.api.openapi.exports import EXPORT_PATHS
+from service.api.openapi.more_paths import MORE_PATHS
+from service.api.openapi.parts import (
     _ADMIN,
     _KEY_PARAM,
     _NOT_FOUND,
@@ -26,7 +26,7 @@ from service.api.openapi_parts import (
     _ref,
     _values,
 )
-from service.api.payment_webhook import SIGNATURE_HEADER, SIGNATURE_PATTERN
+from service.api.public.payment_webhook import SIGNATURE_HEADER, SIGNATURE_PATTERN
 from service.domain.experiment import (
     Status,
 )

@@ -1,4 +1,5 @@
-"""The one JSON error envelope, and the one place exceptions become HTTP responses.
+"""What every API blueprint shares: the one JSON error envelope, the one place exceptions
+become HTTP responses, and reading JSON request bodies with errors that say what was wrong.
 
 {"error": {"code": "...", "message": "...", "fields": {"path": "why"}}}
 """
@@ -7,7 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
+import orjson
 from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
@@ -171,3 +174,54 @@ def register_error_handlers(app: Flask) -> None:
 
 def _retry_after(seconds: int) -> dict[str, str]:
     return {"Retry-After": str(seconds)}
+
+
+# -- JSON request bodies -----------------------------------------------------------------
+
+# Deeper documents than this are refused before any code walks them.
+MAX_DEPTH = 32
+
+
+def json_object() -> dict[str, Any]:
+    if not request.is_json:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "send the body as application/json",
+            {"Content-Type": "must be application/json"},
+        )
+    body = parse_json(request.get_data(cache=True) or b"null")
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid", "the body must be a JSON object", {"$": "must be an object"})
+    return body
+
+
+def parse_json(raw: bytes) -> Any:
+    """Any JSON body, or a 400. orjson rather than the standard library: it refuses what
+    strict JSON refuses and later steps could not handle (NaN and Infinity, lone surrogates,
+    which no database or encoder takes, invalid UTF-8) and stops at 1,024 levels instead of
+    raising RecursionError; MAX_DEPTH then keeps every document shallow."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        message = f"the body is not valid JSON: {exc}"
+        raise ApiError(400, "invalid_json", message, {"$": str(exc)}) from None
+    if _depth(body) > MAX_DEPTH:
+        message = f"the body nests deeper than {MAX_DEPTH} levels"
+        raise ApiError(400, "too_deep", message, {"$": message})
+    return body
+
+
+def _depth(value: Any) -> int:
+    # Iterative, so a hostile document cannot exhaust the interpreter's stack.
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
+    return deepest

@@ -1,0 +1,1 @@
+"""The admin API: staff tools with a bearer token and a role."""
