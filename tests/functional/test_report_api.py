@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import insert
 
-from service.api import reports
+from service.api.admin import reports
 from service.store.sql.tables import visitor_outcomes
 from service.wiring import Services
 from tests.support import experiment_doc
