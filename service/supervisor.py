@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from service.stop_signals import stop_on_signals
+
 log = logging.getLogger(__name__)
 
 
@@ -141,10 +143,7 @@ def describe_status(status: int) -> str:
 def run_until_signalled(supervisor: Supervisor, interval: float = 0.2) -> None:
     """Start the processes and keep them running until SIGTERM or SIGINT, then stop them."""
     stopping = threading.Event()
-    previous = {
-        signum: signal.signal(signum, lambda *_: stopping.set())
-        for signum in (signal.SIGTERM, signal.SIGINT)
-    }
+    previous = stop_on_signals(stopping)
     try:
         supervisor.start()
         while not stopping.wait(interval):

@@ -6,7 +6,6 @@ turn their errors into a one-line failure.
 
 from __future__ import annotations
 
-import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from service.domain.export_schedule import ExportFormat, RunStatus
 from service.log_format import configure_logging
 from service.metrics import serve_metrics
 from service.settings import Settings
+from service.stop_signals import stop_on_signals
 
 if TYPE_CHECKING:  # imported when used: pyarrow is too heavy for every CLI command's start
     from service.jobs.exports.scheduler import Scheduler
@@ -59,8 +59,7 @@ def schedule_command(once: bool) -> None:
             return
         serve_metrics(settings.metrics_port)
         stop = threading.Event()  # SIGTERM/SIGINT: finish and record the attempt in hand
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
+        stop_on_signals(stop)
         scheduler.run_forever(stop, settings.export_poll_seconds)
 
 

@@ -14,20 +14,19 @@ from service.cli.registry import register
 @click.option("--batch-size", type=click.IntRange(1, 50_000), default=2000, show_default=True)
 def flush(once: bool, batch_size: int) -> None:
     """Write accepted events from the Redis stream to SQL, until SIGTERM or with --once."""
-    import signal
     import threading
 
     from service.jobs.flusher import open_flusher
     from service.log_format import configure_logging
     from service.metrics import serve_metrics
+    from service.stop_signals import stop_on_signals
 
     settings = settings_from_env()
     configure_logging(settings.log_level)
     if not once:
         serve_metrics(settings.metrics_port)
     stop = threading.Event()  # SIGTERM/SIGINT: finish and ack the batch in hand, then exit 0
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop_on_signals(stop)
     with open_flusher(settings, batch_size) as flusher:
         try:
             counts = flusher.run_once(stop) if once else flusher.run_forever(stop)
