@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from service.dashboard.auth import current_user, login_required
 from service.dashboard.experiment_form import (
+    TARGETING_INPUTS,
     FormState,
     from_document,
     from_form,
@@ -193,6 +194,7 @@ def render_editor(
         revision=revision if revision is not None else (stored.revision if stored else None),
         live=status in (Status.running, Status.paused),
         choices=CHOICES,
+        targeting_inputs=TARGETING_INPUTS,
         max_variants=MAX_VARIANTS,
     )
 

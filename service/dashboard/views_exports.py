@@ -4,6 +4,8 @@ to create and edit them (checked by the same code as the admin API), run now, ru
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -28,6 +30,58 @@ COMMON_ZONES = (
 _SPLIT = re.compile(r"[\s,;]+")
 
 
+@dataclass(frozen=True)
+class DestinationInput:
+    """One input of the form's destination section, for destinations of type `kind`. The form
+    lists these, so a new destination kind's fields are lines here, not also template code."""
+
+    kind: DestinationType
+    key: str  # the destination document's key; the input is named destination.<key>
+    label: str
+    help: str = ""
+    attrs: Mapping[str, object] = field(default_factory=dict)
+    read: Callable[[str], Any] = str.strip  # form text -> document value
+    show: Callable[[Any], str] = lambda value: value or ""  # document value -> form text
+
+
+DESTINATION_INPUTS: tuple[DestinationInput, ...] = (
+    DestinationInput(
+        DestinationType.directory,
+        "path",
+        "Directory (for directory)",
+        help="A path under the server’s EXPORT_DIR, e.g. finance/weekly.",  # noqa: RUF001
+    ),
+    DestinationInput(
+        DestinationType.webhook, "url", "HTTPS URL (for webhook)", attrs={"type": "url"}
+    ),
+    DestinationInput(
+        DestinationType.webhook,
+        "secret",
+        "Signing secret (for webhook)",
+        help=(
+            "The receiver checks X-SmallFavor-Signature with it. ******** keeps the stored "
+            "secret while the URL stays the same."
+        ),
+        attrs={"autocomplete": "off"},
+        read=lambda raw: raw,  # a secret is taken as typed, spaces and all
+    ),
+    DestinationInput(
+        DestinationType.email,
+        "to",
+        "Recipients (for e-mail)",
+        help="Addresses separated by commas.",
+        read=lambda raw: [address for address in _SPLIT.split(raw) if address],
+        show=lambda value: ", ".join(value or []),
+    ),
+    DestinationInput(
+        DestinationType.email,
+        "subject",
+        "Subject (for e-mail, optional)",
+        read=lambda raw: raw.strip() or None,
+    ),
+)
+
+
 def _load(schedule_id: int) -> StoredSchedule:
     try:
         return schedules.load(services(), schedule_id)
@@ -39,14 +93,9 @@ def form_document(form: Any) -> dict[str, Any]:
     """The schedule document a submitted form describes."""
     kind = form.get("destination.type", "directory")
     destination: dict[str, Any] = {"type": kind}
-    if kind == DestinationType.directory:
-        destination["path"] = form.get("destination.path", "").strip()
-    elif kind == DestinationType.webhook:
-        destination["url"] = form.get("destination.url", "").strip()
-        destination["secret"] = form.get("destination.secret", "")
-    elif kind == DestinationType.email:
-        destination["to"] = [a for a in _SPLIT.split(form.get("destination.to", "")) if a]
-        destination["subject"] = form.get("destination.subject", "").strip() or None
+    for spec in DESTINATION_INPUTS:
+        if spec.kind == kind:
+            destination[spec.key] = spec.read(form.get(f"destination.{spec.key}", ""))
     chosen = list(form.getlist("experiments"))
     return {
         "name": form.get("name", "").strip(),
@@ -70,6 +119,7 @@ def _editor(doc: dict[str, Any], errors: dict[str, str], stored: StoredSchedule 
         experiments=experiments,
         formats=[f.value for f in ExportFormat],
         kinds=[k.value for k in DestinationType],
+        destination_inputs=DESTINATION_INPUTS,
         zones=COMMON_ZONES,
         all_running=ALL_RUNNING,
         smtp=bool(services().settings.smtp_host),
