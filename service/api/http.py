@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -16,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from service.domain.errors import (
     Conflict,
+    DomainError,
     EditNotAllowed,
     InvalidRequest,
     NotFound,
@@ -124,37 +126,8 @@ def register_error_handlers(app: Flask) -> None:
     def _api_error(exc: ApiError) -> Response:
         return _respond(exc.status, exc.code, exc.message, exc.fields, exc.headers)
 
-    @app.errorhandler(ValidationFailed)
-    def _invalid(exc: ValidationFailed) -> Response:
-        return _respond(422, "invalid", exc.message, exc.fields)
-
-    @app.errorhandler(InvalidRequest)
-    def _bad_request(exc: InvalidRequest) -> Response:
-        return _respond(400, "bad_request", exc.message, exc.fields)
-
-    @app.errorhandler(NotFound)
-    def _not_found(exc: NotFound) -> Response:
-        return _respond(404, "not_found", exc.message)
-
-    @app.errorhandler(Conflict)
-    def _conflict(exc: Conflict) -> Response:
-        return _respond(409, "conflict", exc.message, exc.fields)
-
-    @app.errorhandler(RateLimited)
-    def _rate_limited(exc: RateLimited) -> Response:
-        return _respond(429, "rate_limited", exc.message, headers=_retry_after(exc.retry_after))
-
-    @app.errorhandler(Unavailable)
-    def _unavailable(exc: Unavailable) -> Response:
-        return _respond(503, "unavailable", exc.message, headers=_retry_after(exc.retry_after))
-
-    @app.errorhandler(TransitionNotAllowed)
-    def _transition(exc: TransitionNotAllowed) -> Response:
-        return _respond(409, "transition_not_allowed", exc.message)
-
-    @app.errorhandler(EditNotAllowed)
-    def _read_only(exc: EditNotAllowed) -> Response:
-        return _respond(409, "read_only", exc.message)
+    for error in _ERROR_STATUS:
+        app.register_error_handler(error, _use_case_error)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
@@ -172,8 +145,46 @@ def register_error_handlers(app: Flask) -> None:
         return _respond(500, "internal", "internal server error")
 
 
-def _retry_after(seconds: int) -> dict[str, str]:
-    return {"Retry-After": str(seconds)}
+# What the use cases raise, as the status and code every front answers with: Flask's handlers
+# below and the decision's WSGI front (service/api/public/decision_endpoint.py) alike.
+_ERROR_STATUS: dict[type[Exception], tuple[int, str]] = {
+    InvalidRequest: (400, "bad_request"),
+    NotFound: (404, "not_found"),
+    Conflict: (409, "conflict"),
+    TransitionNotAllowed: (409, "transition_not_allowed"),
+    EditNotAllowed: (409, "read_only"),
+    ValidationFailed: (422, "invalid"),
+    RateLimited: (429, "rate_limited"),
+    Unavailable: (503, "unavailable"),
+}
+USE_CASE_ERRORS = (DomainError, Unavailable)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorAnswer:
+    status: int
+    code: str
+    message: str
+    fields: dict[str, str] | None
+    headers: dict[str, str]
+
+
+def error_answer(exc: DomainError | Unavailable) -> ErrorAnswer:
+    """A use case's error as the parts of its answer (Retry-After where the error says)."""
+    status, code = next(_ERROR_STATUS[c] for c in type(exc).__mro__ if c in _ERROR_STATUS)
+    retry_after = getattr(exc, "retry_after", None)
+    return ErrorAnswer(
+        status,
+        code,
+        exc.message,
+        getattr(exc, "fields", None),
+        {} if retry_after is None else {"Retry-After": str(retry_after)},
+    )
+
+
+def _use_case_error(exc: DomainError | Unavailable) -> Response:
+    a = error_answer(exc)
+    return _respond(a.status, a.code, a.message, a.fields, a.headers)
 
 
 # -- JSON request bodies -----------------------------------------------------------------

@@ -18,10 +18,9 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from service.api.http import ApiError
+from service.api.http import USE_CASE_ERRORS, ApiError, error_answer
 from service.api.public.cors import CorsPolicy
 from service.api.public.decision_params import parse_decision_request
-from service.domain.errors import InvalidRequest, RateLimited
 from service.settings import Settings
 from service.usecases.decide import Decider
 from service.web import error_body
@@ -84,11 +83,10 @@ class DecisionEndpoint:
         except ApiError as exc:
             environ["smallfavor.headers"] = list(exc.headers.items())
             return exc.status, error_body(exc.code, exc.message, exc.fields)
-        except RateLimited as exc:
-            environ["smallfavor.headers"] = [("Retry-After", str(exc.retry_after))]
-            return 429, error_body("rate_limited", exc.message)
-        except InvalidRequest as exc:
-            return 400, error_body("bad_request", exc.message, exc.fields)
+        except USE_CASE_ERRORS as exc:  # a rate limit, a bad preview or QA link
+            answer = error_answer(exc)
+            environ["smallfavor.headers"] = list(answer.headers.items())
+            return answer.status, error_body(answer.code, answer.message, answer.fields)
         except Exception:
             log.exception("decision failed")
             return 500, error_body("internal", "internal server error")
