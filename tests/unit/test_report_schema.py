@@ -8,7 +8,6 @@ import random
 from datetime import date
 from typing import Any
 
-import grimp
 import jsonschema
 import pytest
 
@@ -121,12 +120,3 @@ def test_optional_parts_are_absent_not_null() -> None:
     assert "reason" in report_json(REPORTS["no data"]())["srm"]
     assert {"bandit", "weight_history"} <= set(report_json(REPORTS["bandit"]()))
     assert "segments" in report_json(REPORTS["segmented"]())
-
-
-def test_the_report_modules_import_without_a_cycle() -> None:
-    graph = grimp.build_graph("service")
-    modules = [f"service.domain.{name}" for name in ("report", "bandit_report", "bandit")]
-    for module in modules:
-        for other in modules:
-            if module != other and graph.chain_exists(module, other):
-                assert not graph.chain_exists(other, module), (module, other)
