@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from service.domain.banner_render import render_content
 from service.domain.decision import Outcome, Reason, decide, plan
@@ -30,17 +31,14 @@ log = logging.getLogger(__name__)
 _CONTENT_CACHE_SIZE = 20_000
 
 
-class DecisionRequest(Protocol):
+@dataclass(frozen=True, slots=True)
+class DecisionRequest:
     """What the edge parsed from the request (service/api/public/decision_params.py)."""
 
-    @property
-    def context(self) -> PageContext: ...
-    @property
-    def debug(self) -> bool: ...
-    @property
-    def force(self) -> tuple[str, str] | None: ...
-    @property
-    def preview(self) -> str | None: ...
+    context: PageContext
+    debug: bool
+    force: tuple[str, str] | None
+    preview: str | None
 
 
 class Decider:

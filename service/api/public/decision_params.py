@@ -7,7 +7,6 @@ Every problem is collected, so one 400 names every bad parameter at once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from pydantic import ValidationError
 
@@ -17,14 +16,7 @@ from service.domain.devices import device_from_user_agent
 from service.domain.page_context import PageContext
 from service.schemas.decision import DEFAULT_MAX_LENGTH, MAX_LENGTH, MESSAGES, DecisionQuery
 from service.schemas.errors import error_fields
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionRequest:
-    context: PageContext
-    debug: bool
-    force: tuple[str, str] | None
-    preview: str | None
+from service.usecases.decide import DecisionRequest
 
 
 def parse_decision_request(
