@@ -26,7 +26,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from service.api.openapi.document import DOCUMENT
+from service.api.openapi import document
 from service.dashboard import experiment_form
 from service.dashboard.session import COOKIE, PREFIX
 from service.dashboard.views_decisions import PANEL_FIELDS
@@ -68,7 +68,7 @@ def signed_in(
 @pytest.fixture
 def dashboard_schema(app: Flask) -> Any:
     return (
-        schemathesis.from_dict(DOCUMENT, app=app)
+        schemathesis.from_dict(document(app), app=app)
         .include(path_regex=r"^/dashboard/")
         .exclude(path_regex=r"^/dashboard/(login|logout|account|static)")
     )

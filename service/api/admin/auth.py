@@ -31,6 +31,7 @@ def require_role(role: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
             g.actor = f"token:{token.name}"
             return view(*args, **kwargs)
 
+        guarded.required_role = role  # type: ignore[attr-defined]  # for the OpenAPI document
         return guarded
 
     return decorate

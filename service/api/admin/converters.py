@@ -17,6 +17,7 @@ class SqlIdConverter(BaseConverter):
 
     regex = r"[0-9]{1,19}"  # not \d, which matches other scripts' digits too
     part_isolating = True
+    schema = {"type": "integer", "minimum": 1, "maximum": MAX_SQL_ID}  # for the OpenAPI document
 
     def to_python(self, value: str) -> int:
         number = int(value)
@@ -32,3 +33,4 @@ class ExperimentKeyConverter(BaseConverter):
 
     regex = KEY_PATTERN
     part_isolating = True
+    schema = {"type": "string", "pattern": f"^{KEY_PATTERN}$"}

@@ -3,7 +3,7 @@ estimated from the placement's sampled decisions before it starts (editors and u
 
 Body (application/json, every field optional; empty body = all defaults):
 `{"minimum_effect": 0.1, "baseline": 0.02, "baseline_sd": null, "days": 7}`; see
-service/domain/dry_run.py for the method and service/api/openapi/dry_run.py for the answer.
+service/domain/dry_run.py for the method and service/schemas/dry_run.py for the answer.
 """
 
 from __future__ import annotations

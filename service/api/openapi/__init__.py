@@ -5,26 +5,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template
 
-from service.api.openapi.document import DOCUMENT
+from service.api.openapi import operations
 
 bp = Blueprint("openapi", __name__, template_folder="templates")
 _METHODS = ("get", "put", "post", "delete", "patch", "options", "head")
+_DOCUMENT = "smallfavor.openapi"
+
+
+def document(app: Flask) -> dict[str, Any]:
+    """The app's document, generated from its routes on first use."""
+    doc: dict[str, Any] | None = app.extensions.get(_DOCUMENT)
+    if doc is None:
+        doc = app.extensions[_DOCUMENT] = operations.document(app)
+    return doc
 
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    return jsonify(DOCUMENT)
+    return jsonify(document(current_app))
 
 
 @bp.get("/docs")
 def docs() -> str:
+    doc = document(current_app)
     return render_template(
         "api_docs.html",
-        doc=DOCUMENT,
-        sections=_sections(DOCUMENT),
-        schemas=DOCUMENT["components"]["schemas"],
+        doc=doc,
+        sections=_sections(doc),
+        schemas=doc["components"]["schemas"],
         describe=describe,
     )
 
