@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -46,33 +45,22 @@ _CODES = {
 
 
 class ApiError(Exception):
+    """An answer in the error envelope; its code is the status's own (_CODES) unless given."""
+
     def __init__(
         self,
         status: int,
-        code: str,
         message: str,
         fields: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
-        self.code = code
+        self.code = code or _CODES[status]
         self.message = message
         self.fields = fields or {}
         self.headers = headers or {}
-
-
-def error_response(
-    status: int,
-    code: str,
-    message: str,
-    fields: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    response = jsonify(error_body(code, message, fields))
-    response.status_code = status
-    response.headers.update(headers or {})
-    return response
 
 
 # Paths whose errors are pages for people, not JSON for programs: the dashboard registers its
@@ -85,26 +73,23 @@ def register_error_page(app: Flask, prefix: str, render: ErrorPage) -> None:
     app.extensions.setdefault(_ERROR_PAGES, []).append((prefix.rstrip("/"), render))
 
 
-def _respond(
-    status: int,
-    code: str,
-    message: str,
-    fields: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
+def _respond(error: ApiError) -> Response:
     """The JSON envelope, or the error page of the section the path belongs to."""
     path = request.path
     pages: list[tuple[str, ErrorPage]] = current_app.extensions.get(_ERROR_PAGES, [])
     for prefix, render in pages:
         if path == prefix or path.startswith(prefix + "/"):
             try:
-                response = render(status, message)
+                response = render(error.status, error.message)
             except Exception:  # the page failed too: the envelope still answers
                 log.exception("error page failed")
                 break
-            response.headers.update(headers or {})
+            response.headers.update(error.headers)
             return response
-    return error_response(status, code, message, fields, headers)
+    response = jsonify(error_body(error.code, error.message, error.fields))
+    response.status_code = error.status
+    response.headers.update(error.headers)
+    return response
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -117,22 +102,19 @@ def register_error_handlers(app: Flask) -> None:
         except UnicodeDecodeError:
             raise ApiError(
                 400,
-                "bad_request",
                 "the query string is not UTF-8",
                 {"query": "must be UTF-8, with other bytes percent-encoded"},
             ) from None
 
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError) -> Response:
-        return _respond(exc.status, exc.code, exc.message, exc.fields, exc.headers)
-
+    app.register_error_handler(ApiError, _respond)
     for error in _ERROR_STATUS:
         app.register_error_handler(error, _use_case_error)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
         status = exc.code or 500
-        response = _respond(status, _CODES.get(status, "error"), exc.description or exc.name)
+        message = exc.description or exc.name
+        response = _respond(ApiError(status, message, code=_CODES.get(status, "error")))
         if status == 405 and exc.response is None:
             allowed = getattr(exc, "valid_methods", None)
             if allowed:
@@ -142,7 +124,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return _respond(500, "internal", "internal server error")
+        return _respond(ApiError(500, "internal server error", code="internal"))
 
 
 # What the use cases raise, as the status and code every front answers with: Flask's handlers
@@ -160,31 +142,16 @@ _ERROR_STATUS: dict[type[Exception], tuple[int, str]] = {
 USE_CASE_ERRORS = (DomainError, Unavailable)
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorAnswer:
-    status: int
-    code: str
-    message: str
-    fields: dict[str, str] | None
-    headers: dict[str, str]
-
-
-def error_answer(exc: DomainError | Unavailable) -> ErrorAnswer:
-    """A use case's error as the parts of its answer (Retry-After where the error says)."""
+def use_case_answer(exc: DomainError | Unavailable) -> ApiError:
+    """A use case's error as the answer to give (Retry-After where the error says)."""
     status, code = next(_ERROR_STATUS[c] for c in type(exc).__mro__ if c in _ERROR_STATUS)
     retry_after = getattr(exc, "retry_after", None)
-    return ErrorAnswer(
-        status,
-        code,
-        exc.message,
-        getattr(exc, "fields", None),
-        {} if retry_after is None else {"Retry-After": str(retry_after)},
-    )
+    headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+    return ApiError(status, exc.message, getattr(exc, "fields", None), headers, code)
 
 
 def _use_case_error(exc: DomainError | Unavailable) -> Response:
-    a = error_answer(exc)
-    return _respond(a.status, a.code, a.message, a.fields, a.headers)
+    return _respond(use_case_answer(exc))
 
 
 # -- JSON request bodies -----------------------------------------------------------------
@@ -196,14 +163,11 @@ MAX_DEPTH = 32
 def json_object() -> dict[str, Any]:
     if not request.is_json:
         raise ApiError(
-            415,
-            "unsupported_media_type",
-            "send the body as application/json",
-            {"Content-Type": "must be application/json"},
+            415, "send the body as application/json", {"Content-Type": "must be application/json"}
         )
     body = parse_json(request.get_data(cache=True) or b"null")
     if not isinstance(body, dict):
-        raise ApiError(422, "invalid", "the body must be a JSON object", {"$": "must be an object"})
+        raise ApiError(422, "the body must be a JSON object", {"$": "must be an object"})
     return body
 
 
@@ -216,10 +180,10 @@ def parse_json(raw: bytes) -> Any:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         message = f"the body is not valid JSON: {exc}"
-        raise ApiError(400, "invalid_json", message, {"$": str(exc)}) from None
+        raise ApiError(400, message, {"$": str(exc)}, code="invalid_json") from None
     if _depth(body) > MAX_DEPTH:
         message = f"the body nests deeper than {MAX_DEPTH} levels"
-        raise ApiError(400, "too_deep", message, {"$": message})
+        raise ApiError(400, message, {"$": message}, code="too_deep")
     return body
 
 

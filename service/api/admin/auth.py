@@ -25,9 +25,7 @@ def require_role(role: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
         def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
             token = _authenticate()
             if not token.role.allows(role):
-                raise ApiError(
-                    403, "forbidden", f"this needs the {role} role; the token has {token.role}"
-                )
+                raise ApiError(403, f"this needs the {role} role; the token has {token.role}")
             g.actor = f"token:{token.name}"
             return view(*args, **kwargs)
 
@@ -42,12 +40,12 @@ def _authenticate() -> ApiToken:
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         message = "send Authorization: Bearer <token>"
-        raise ApiError(401, "unauthorized", message, {"Authorization": message}, _CHALLENGE)
+        raise ApiError(401, message, {"Authorization": message}, _CHALLENGE)
     svc = services()
     token = svc.tokens.authenticate(value.strip(), svc.clock())
     if token is None:
         message = "unknown or revoked token"
-        raise ApiError(401, "unauthorized", message, {"Authorization": message}, _CHALLENGE)
+        raise ApiError(401, message, {"Authorization": message}, _CHALLENGE)
     return token
 
 

@@ -44,9 +44,7 @@ def list_experiments() -> Response:
             statuses = [Status(part.strip()) for part in raw.split(",")]
         except ValueError:
             allowed = ", ".join(s.value for s in Status)
-            raise ApiError(
-                400, "bad_request", "unknown status filter", {"status": f"one of {allowed}"}
-            ) from None
+            raise ApiError(400, "unknown status filter", {"status": f"one of {allowed}"}) from None
     stored = services().experiments.find(statuses)
     return jsonify({"experiments": [_resource(s) for s in stored]})
 
@@ -59,7 +57,6 @@ def create_experiment() -> tuple[Response, int, dict[str, str]]:
     if experiment.status != Status.draft:
         raise ApiError(
             422,
-            "invalid",
             "new experiments start as draft",
             {"status": "must be draft; use the start action to run it"},
         )
@@ -67,10 +64,7 @@ def create_experiment() -> tuple[Response, int, dict[str, str]]:
         stored = changes.create(services(), experiment, current_actor())
     except ExperimentExists:
         raise ApiError(
-            409,
-            "conflict",
-            f"an experiment with key {experiment.key!r} exists",
-            {"key": "already taken"},
+            409, f"an experiment with key {experiment.key!r} exists", {"key": "already taken"}
         ) from None
     location = url_for("admin.get_experiment", key=stored.experiment.key)
     return _json(stored), 201, {"Location": location}
@@ -100,7 +94,6 @@ def update_experiment(key: str) -> Response:
     except StaleRevision as exc:
         raise ApiError(
             412,
-            "precondition_failed",
             f"the experiment changed since you read it (now revision {exc.current}); "
             "reload and apply your edit again",
         ) from None
@@ -120,7 +113,7 @@ def change_status(key: str, action: str) -> Response:
             expected_revision=current.revision,
         )
     except StaleRevision:
-        raise ApiError(409, "conflict", "the experiment changed meanwhile; try again") from None
+        raise ApiError(409, "the experiment changed meanwhile; try again") from None
     return _json(stored)
 
 
@@ -166,7 +159,7 @@ def preview_token(key: str) -> Response:
     unknown = set(body) - {"variant", "ttl_hours"}
     errors.update({name: "unknown field" for name in unknown})
     if errors:
-        raise ApiError(422, "invalid", "cannot issue a preview token", errors)
+        raise ApiError(422, "cannot issue a preview token", errors)
     svc = services()
     expires_at = int(svc.clock().timestamp()) + ttl_hours * 3600
     token = svc.signer.preview(experiment.key, variant_key, expires_at)
@@ -197,7 +190,7 @@ def load_experiment(key: str) -> StoredExperiment:
 
 
 def _not_found(key: str) -> ApiError:
-    return ApiError(404, "not_found", f"no experiment with key {key!r}")
+    return ApiError(404, f"no experiment with key {key!r}")
 
 
 def _if_match() -> int | None:
@@ -210,7 +203,6 @@ def _if_match() -> int | None:
     if not match:
         raise ApiError(
             400,
-            "bad_request",
             "If-Match must be an ETag from a GET of this experiment",
             {"If-Match": 'expected a value like "r3"'},
         )

@@ -54,7 +54,7 @@ def update_export(schedule_id: int) -> Response:
 @require_role(Role.editor)
 def delete_export(schedule_id: int) -> tuple[str, int]:
     if not schedules.delete(services(), schedule_id):
-        raise ApiError(404, "not_found", f"no export schedule with id {schedule_id}")
+        raise ApiError(404, f"no export schedule with id {schedule_id}")
     return "", 204
 
 
@@ -74,8 +74,6 @@ def export_runs(schedule_id: int) -> Response:
     raw = request.args.get("limit", "50")
     # ASCII digits only: str.isdigit() is true for "²", which int() then refuses.
     if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= MAX_RUNS:
-        raise ApiError(
-            400, "bad_request", "bad limit", {"limit": f"a whole number from 1 to {MAX_RUNS}"}
-        )
+        raise ApiError(400, "bad limit", {"limit": f"a whole number from 1 to {MAX_RUNS}"})
     runs = schedules.runs(svc, schedule_id, limit=int(raw))
     return jsonify({"schedule_id": schedule_id, "runs": [schedules.run_resource(r) for r in runs]})

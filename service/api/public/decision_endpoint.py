@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from service.api.http import USE_CASE_ERRORS, ApiError, error_answer
+from service.api.http import USE_CASE_ERRORS, ApiError, use_case_answer
 from service.api.public.cors import CorsPolicy
 from service.api.public.decision_params import parse_decision_request
 from service.settings import Settings
@@ -80,13 +80,10 @@ class DecisionEndpoint:
                 country=environ.get(self._geo_key),
             )
             return 200, self._decider.answer(parsed, environ.get("REMOTE_ADDR", ""))
-        except ApiError as exc:
-            environ["smallfavor.headers"] = list(exc.headers.items())
-            return exc.status, error_body(exc.code, exc.message, exc.fields)
-        except USE_CASE_ERRORS as exc:  # a rate limit, a bad preview or QA link
-            answer = error_answer(exc)
-            environ["smallfavor.headers"] = list(answer.headers.items())
-            return answer.status, error_body(answer.code, answer.message, answer.fields)
+        except (ApiError, *USE_CASE_ERRORS) as exc:  # bad parameters, a rate limit, a bad QA link
+            error = exc if isinstance(exc, ApiError) else use_case_answer(exc)
+            environ["smallfavor.headers"] = list(error.headers.items())
+            return error.status, error_body(error.code, error.message, error.fields)
         except Exception:
             log.exception("decision failed")
             return 500, error_body("internal", "internal server error")

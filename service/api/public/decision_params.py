@@ -54,4 +54,4 @@ def parse_decision_request(
 
 def _bad(errors: dict[str, str]) -> ApiError:
     names = ", ".join(sorted(errors))
-    return ApiError(400, "bad_request", f"bad query parameters: {names}", errors)
+    return ApiError(400, f"bad query parameters: {names}", errors)

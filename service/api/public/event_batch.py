@@ -21,7 +21,6 @@ def read_events() -> list[Any]:
     if mimetype not in ("application/json", "text/plain"):
         raise ApiError(
             415,
-            "unsupported_media_type",
             "send application/json or text/plain",
             {"Content-Type": "must be application/json or text/plain"},
         )
@@ -33,7 +32,6 @@ def read_events() -> list[Any]:
     if not isinstance(events, list) or not 1 <= len(events) <= MAX_EVENTS:
         raise ApiError(
             400,
-            "bad_request",
             'the body must be {"events": [...]}',
             {"events": f"a list of 1 to {MAX_EVENTS} events"},
         )
@@ -42,4 +40,4 @@ def read_events() -> list[Any]:
 
 def _too_large() -> ApiError:
     message = f"a batch is at most {MAX_EVENTS_BYTES} bytes"
-    return ApiError(413, "payload_too_large", message, {"$": message})
+    return ApiError(413, message, {"$": message})

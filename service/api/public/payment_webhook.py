@@ -42,4 +42,4 @@ def verify_signature(secret: str, raw: bytes, header: str, now: datetime) -> Non
 
 
 def _unauthorized(message: str) -> ApiError:
-    return ApiError(401, "unauthorized", message, {SIGNATURE_HEADER: message})
+    return ApiError(401, message, {SIGNATURE_HEADER: message})
