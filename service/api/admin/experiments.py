@@ -14,7 +14,8 @@ from service.api.http import ApiError, json_object
 from service.domain.experiment import Status
 from service.domain.lifecycle import Action, allowed_actions
 from service.domain.roles import Role
-from service.schemas.experiment import parse_experiment
+from service.schemas.admin import ExperimentResource
+from service.schemas.experiment import Experiment, parse_experiment
 from service.store.sql.experiments_repo import ExperimentExists, StaleRevision, StoredExperiment
 from service.usecases import change_experiment as changes
 from service.usecases.erase import erase_visitor as erase
@@ -24,14 +25,7 @@ bp = Blueprint("admin", __name__, url_prefix="/v1/admin")
 
 # Fields the API adds to a document when it returns it; a client that PUTs back what it read
 # (the usual edit loop) sends them too, and they are not part of the document.
-_RESOURCE_FIELDS = (
-    "revision",
-    "created_at",
-    "updated_at",
-    "started_at",
-    "stopped_at",
-    "allowed_actions",
-)
+_RESOURCE_FIELDS = ExperimentResource.model_fields.keys() - Experiment.model_fields.keys()
 
 
 @bp.get("/experiments")

@@ -87,18 +87,7 @@ def inline_schema(model: type[BaseModel]) -> Json:
     """A model's schema with every nested model written in place: for an operation whose
     schema is read on its own, without the document's components around it."""
     schema = model.model_json_schema(by_alias=True)
-    defs = schema.pop("$defs", {})
-
-    def resolve(node: Any) -> Any:
-        if isinstance(node, dict):
-            if "$ref" in node:
-                return resolve(defs[node["$ref"].rsplit("/", 1)[-1]])
-            return {k: resolve(v) for k, v in node.items() if k not in _NOISE or _is_property(v)}
-        if isinstance(node, list):
-            return [resolve(item) for item in node]
-        return node
-
-    return dict(resolve(schema))
+    return dict(_clean(schema, schema.pop("$defs", {})))
 
 
 def query_parameters(model: type[BaseModel]) -> list[Json]:
@@ -215,11 +204,14 @@ def _with_refs(node: Any, models: set[type[BaseModel]]) -> Any:
     return node
 
 
-def _clean(schema: Any) -> Any:
+def _clean(schema: Any, defs: Json | None = None) -> Any:
+    """The schema without pydantic's noise; with defs, each reference to them written in place."""
     if isinstance(schema, dict):
-        return {k: _clean(v) for k, v in schema.items() if k not in _NOISE or _is_property(v)}
+        if defs is not None and "$ref" in schema:
+            return _clean(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+        return {k: _clean(v, defs) for k, v in schema.items() if k not in _NOISE or _is_property(v)}
     if isinstance(schema, list):
-        return [_clean(item) for item in schema]
+        return [_clean(item, defs) for item in schema]
     return schema
 
 
