@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation import OpenAPIV31SpecValidator
 
-from service.api import openapi
+from service.api.openapi import operations
 from service.api.public.decision_endpoint import PATH as DECISION_PATH
 from service.domain.decision import Reason
 from service.schemas.decision import DecisionQuery
@@ -19,13 +19,6 @@ from service.schemas.decision import DecisionQuery
 # Documented where the service answers them itself; everywhere else they are Flask's.
 _IMPLICIT = {"HEAD", "OPTIONS"}
 _ARGUMENT = re.compile(r"<(?:[^<>]*:)?(\w+)>")
-
-
-@pytest.fixture(autouse=True)
-def _registered(app: Flask) -> None:
-    # Until the app factory registers the blueprint itself.
-    if "openapi" not in app.blueprints:
-        app.register_blueprint(openapi.bp)
 
 
 @pytest.fixture
@@ -121,3 +114,9 @@ def test_the_decision_parameters_are_its_query_model(document: dict[str, Any]) -
     assert [p["name"] for p in parameters] == list(DecisionQuery.model_fields)
     required = {p["name"] for p in parameters if p.get("required")}
     assert required == {"visitor", "placement"}
+
+
+def test_a_route_without_a_declaration_stops_the_document(app: Flask) -> None:
+    app.add_url_rule("/undeclared", "undeclared", lambda: "")
+    with pytest.raises(LookupError, match="undeclared"):
+        operations.document(app)
