@@ -118,20 +118,20 @@ def route_paths(
         raise LookupError(f"no OpenAPI declaration for {', '.join(sorted(undeclared))}")
     paths: Json = {}
     for endpoint, declared in operations.items():
-        view = app.view_functions[endpoint]
+        tag = tags[endpoint.partition(".")[0]]
+        role = getattr(app.view_functions[endpoint], "required_role", None)
         for rule in app.url_map.iter_rules(endpoint):
             item = paths.setdefault(_ARGUMENT.sub(r"{\1}", rule.rule), {})
             parameters = [
                 {"name": name, "in": "path", "required": True, "schema": _path_schema(converter)}
                 | path_notes.get(name, {})
+                # werkzeug's own record of the rule's converters, in the path's order
                 for name, converter in rule._converters.items()
             ]
             if parameters:
                 item["parameters"] = parameters
             for method in sorted((rule.methods or set()) - _IMPLICIT):
                 op = declared if isinstance(declared, Op) else declared[method]
-                tag = tags[endpoint.partition(".")[0]]
-                role = getattr(view, "required_role", None)
                 item[method.lower()] = operation(op, tag, models, role)
     return paths
 

@@ -507,10 +507,8 @@ def document(app: Flask) -> Json:
         DECISION_PATH: {m.lower(): operation(op, "Public", models) for m, op in DECISION.items()}
     }
     paths.update(route_paths(app, OPERATIONS, TAGS, PATH_NOTES, models))
-    schemas, report = (
-        component_schemas(sorted(models, key=lambda m: m.__name__)),
-        report_components(),
-    )
+    schemas = component_schemas(sorted(models, key=lambda m: m.__name__))
+    report = report_components()
     clash = schemas.keys() & report.keys()
     assert not clash, f"report parts named like request models: {clash}"  # one name, one schema
     return build(
