@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import Response, current_app
 
-from service.usecases.decide import Decider
 from service.wiring import Services
 
 EXTENSION = "smallfavor"
@@ -20,10 +19,6 @@ READINESS_CHECKS = "smallfavor.readiness"
 
 def services() -> Services:
     return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
-
-
-def decider() -> Decider:
-    return current_app.extensions[DECIDER]  # type: ignore[no-any-return]
 
 
 def readiness_checks() -> dict[str, Callable[[], str]]:

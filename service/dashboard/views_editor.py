@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from service.dashboard.auth import current_user, login_required
+from service.dashboard.auth import login_required
 from service.dashboard.experiment_form import (
     TARGETING_INPUTS,
     FormState,
@@ -84,7 +84,7 @@ def register(bp: Blueprint) -> None:
         doc["status"] = "draft"
         try:
             experiment = parse_experiment(doc)
-            changes.create(services(), experiment, _actor())
+            changes.create(services(), experiment, g.actor)
         except ValidationFailed as exc:
             place_errors(state, exc.fields)
             return render_editor(state, stored=None), 422
@@ -110,7 +110,7 @@ def register(bp: Blueprint) -> None:
         doc["status"] = str(stored.experiment.status)
         try:
             saved = changes.update(
-                services(), stored, doc, actor=_actor(), expected_revision=revision
+                services(), stored, doc, actor=g.actor, expected_revision=revision
             )
         except ValidationFailed as exc:
             place_errors(state, exc.fields)
@@ -197,11 +197,6 @@ def render_editor(
         targeting_inputs=TARGETING_INPUTS,
         max_variants=MAX_VARIANTS,
     )
-
-
-def _actor() -> str:
-    user = current_user()
-    return f"user:{user.email}" if user else "anonymous"
 
 
 def _form_value(value: object) -> bool:

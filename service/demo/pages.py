@@ -38,17 +38,14 @@ def blueprint(asset: SnippetAsset) -> Blueprint:
 
     @bp.get("/demo/donate")
     def donate_form() -> str:
-        return render_template(
-            "donate.html",
-            done=False,
-            disabled=services().settings.is_production,
-            token=request.args.get("sf_token", ""),
-            amount=request.args.get("amount", "5"),
-            currency=request.args.get("currency", "USD"),
-            currencies=_CURRENCIES,
-            frequency=request.args.get("frequency", "monthly"),
-            error=None,
-        )
+        args = request.args
+        values = {
+            "token": args.get("sf_token", ""),
+            "amount": args.get("amount", "5"),
+            "currency": args.get("currency", "USD"),
+            "frequency": args.get("frequency", "monthly"),
+        }
+        return _form(values, None, services().settings.is_production)
 
     @bp.post("/demo/donate")
     def donate() -> tuple[str, int]:
@@ -95,7 +92,7 @@ def blueprint(asset: SnippetAsset) -> Blueprint:
     return bp
 
 
-def _form(values: dict[str, str], error: str, disabled: bool = False) -> str:
+def _form(values: dict[str, str], error: str | None, disabled: bool = False) -> str:
     return render_template(
         "donate.html", done=False, disabled=disabled, error=error, currencies=_CURRENCIES, **values
     )

@@ -51,12 +51,6 @@ def find_leftovers(svc: Services) -> DemoLeftovers:
     )
 
 
-def refuse_leftovers(svc: Services) -> None:
-    leftovers = find_leftovers(svc)
-    if leftovers:
-        raise DemoCredentialsPresent(leftovers.describe())
-
-
 def remove_demo(svc: Services) -> list[str]:
     """Disable the demo user, revoke every demo token, delete the token file; returns what
     was done, one line each (empty when there was nothing to remove)."""
