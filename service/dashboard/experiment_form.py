@@ -118,6 +118,7 @@ class Input:
     read: Callable[[Any], object]  # form text, or the ticked values, to the document's value
     blank: object  # what a blank input sends: _OMIT, None, "" or [] (a fresh list each time)
     kind: str = "text"  # or "ticks" (a checkbox group) or "flag" (one tick box)
+    options: tuple[str, ...] = ()  # a select's or a checkbox group's choices
 
 
 def _input(name: str, schema: dict[str, Any], required: bool) -> Input:
@@ -127,7 +128,7 @@ def _input(name: str, schema: dict[str, Any], required: bool) -> Input:
     if kind == "boolean":
         return Input(name, bool, False, "flag")
     if kind == "array" and "enum" in items and name not in _READERS:
-        return Input(name, list, [], "ticks")
+        return Input(name, list, [], "ticks", tuple(items["enum"]))
     read: Callable[[str], object]
     if kind == "array":
         read = _numbers if items.get("type") in ("number", "integer") else _words
@@ -137,7 +138,7 @@ def _input(name: str, schema: dict[str, Any], required: bool) -> Input:
         read = _moment if schema.get("format") == "date-time" else _text
     empty = required or name in _BLANK_IS_EMPTY
     blank = None if nullable else [] if kind == "array" else "" if empty else _OMIT
-    return Input(name, _READERS.get(name, read), blank)
+    return Input(name, _READERS.get(name, read), blank, options=tuple(schema.get("enum", ())))
 
 
 def _inputs(model: dict[str, Any], skip: Sequence[str] = (), prefix: str = "") -> Iterator[Input]:
@@ -159,6 +160,8 @@ _TOP = tuple(_inputs(_SCHEMA, skip=("status", "variants")))
 _VARIANT = tuple(_inputs(_DEFS["Variant"]))
 TOP_FIELDS = frozenset(i.name for i in _TOP)
 VARIANT_FIELDS = frozenset(i.name for i in _VARIANT)
+# The editor's selects and checkbox groups, by field name.
+CHOICES = {i.name: i.options for i in (*_TOP, *_VARIANT) if i.options}
 
 
 @dataclass
@@ -295,12 +298,9 @@ def place_errors(state: FormState, errors: Mapping[str, str]) -> None:
 
 
 def _enclosing(path: str, names: frozenset[str]) -> str | None:
-    candidate = path
-    while candidate:
-        if candidate in names:
-            return candidate
-        candidate = re.sub(r"(\[\d+\]|\.[^.\[\]]+)$", "", candidate)
-        if candidate == path:
-            break
-        path = candidate
-    return None
+    while path not in names:
+        shorter = re.sub(r"(\[\d+\]|\.[^.\[\]]+)$", "", path)
+        if shorter == path:  # nothing left to take off
+            return None
+        path = shorter
+    return path

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from service.dashboard.auth import login_required
 from service.dashboard.experiment_form import (
+    CHOICES,
     TARGETING_INPUTS,
     FormState,
     from_document,
@@ -22,17 +23,7 @@ from service.dashboard.form_values import whole_number
 from service.dashboard.starter import starter_document, starter_variant
 from service.domain.banner_render import render_content
 from service.domain.errors import EditNotAllowed, ValidationFailed
-from service.domain.experiment import (
-    Allocation,
-    Audience,
-    Device,
-    Frequency,
-    PaymentMethod,
-    Placement,
-    PrimaryMetric,
-    Status,
-    Template,
-)
+from service.domain.experiment import Device, Placement, Status
 from service.domain.page_context import PageContext
 from service.domain.roles import Role
 from service.schemas.banner import parse_banner
@@ -51,16 +42,6 @@ _PREVIEW_CONTEXT = PageContext(
     country_name="the United States",
     article_views=12,
 )
-CHOICES: dict[str, list[str]] = {
-    "placement": [p.value for p in Placement],
-    "audience": [a.value for a in Audience],
-    "devices": [d.value for d in Device],
-    "allocation": [a.value for a in Allocation],
-    "primary_metric": [m.value for m in PrimaryMetric],
-    "template": [t.value for t in Template],
-    "frequency": [f.value for f in Frequency],
-    "payment_methods": [m.value for m in PaymentMethod],
-}
 
 
 def load(key: str) -> StoredExperiment:
