@@ -199,8 +199,9 @@ def _read(form: Any, inputs: Sequence[Input], prefix: str = "") -> dict[str, Val
     return values
 
 
-def to_document(state: FormState) -> dict[str, Any]:
-    doc = _document(state.top, _TOP)
+def to_document(state: FormState, **fixed: str) -> dict[str, Any]:
+    """The form's document, with the fields the view fixes (the status; a saved key)."""
+    doc = {**_document(state.top, _TOP), **fixed}
     doc["variants"] = [variant_document(values) for values in state.variants]
     return doc
 
@@ -287,8 +288,7 @@ def place_errors(state: FormState, errors: Mapping[str, str]) -> None:
         if match and int(match.group(1)) < len(state.variants):
             index, inner = int(match.group(1)), match.group(2) or ""
             name = _enclosing(inner, VARIANT_FIELDS)
-            target = state.variant_errors[index]
-            target.setdefault(name or "", message)
+            state.variant_errors[index].setdefault(name or "", message)
             continue
         name = _enclosing(path, TOP_FIELDS)
         if name:

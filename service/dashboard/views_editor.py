@@ -61,10 +61,8 @@ def register(bp: Blueprint) -> None:
         state = from_form(request.form)
         if _apply_variant_op(state, cta_url):
             return render_editor(state, stored=None)
-        doc = to_document(state)
-        doc["status"] = "draft"
         try:
-            experiment = parse_experiment(doc)
+            experiment = parse_experiment(to_document(state, status="draft"))
             changes.create(services(), experiment, g.actor)
         except ValidationFailed as exc:
             place_errors(state, exc.fields)
@@ -86,9 +84,7 @@ def register(bp: Blueprint) -> None:
         revision = whole_number(request.form.get("revision"))
         if _apply_variant_op(state, cta_url):
             return render_editor(state, stored=stored, revision=revision)
-        doc = to_document(state)
-        doc["key"] = key
-        doc["status"] = str(stored.experiment.status)
+        doc = to_document(state, key=key, status=str(stored.experiment.status))
         try:
             saved = changes.update(
                 services(), stored, doc, actor=g.actor, expected_revision=revision

@@ -77,13 +77,12 @@ def register(bp: Blueprint) -> None:
                 actor=g.actor,
                 expected_revision=whole_number(request.form.get("revision")),
             )
+            flash(f"{stored.experiment.name} is now {saved.experiment.status}.")
         except (StaleRevision, TransitionNotAllowed):
             flash(
                 "The experiment changed while you were confirming; nothing was done. Look "
                 "at its current state and try again."
             )
-            return redirect(url_for("dashboard.results", key=key))
-        flash(f"{stored.experiment.name} is now {saved.experiment.status}.")
         return redirect(url_for("dashboard.results", key=key))
 
     @bp.get("/experiments/<experiment_key:key>/history")
