@@ -160,6 +160,7 @@ _TOP = tuple(_inputs(_SCHEMA, skip=("status", "variants")))
 _VARIANT = tuple(_inputs(_DEFS["Variant"]))
 TOP_FIELDS = frozenset(i.name for i in _TOP)
 VARIANT_FIELDS = frozenset(i.name for i in _VARIANT)
+MAX_VARIANTS: int = _SCHEMA["properties"]["variants"]["maxItems"]
 # The editor's selects and checkbox groups, by field name.
 CHOICES = {i.name: i.options for i in (*_TOP, *_VARIANT) if i.options}
 

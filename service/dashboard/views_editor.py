@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from service.dashboard.auth import login_required
 from service.dashboard.experiment_form import (
     CHOICES,
+    MAX_VARIANTS,
     TARGETING_INPUTS,
     FormState,
     from_document,
@@ -30,9 +31,8 @@ from service.schemas.banner import parse_banner
 from service.schemas.experiment import parse_experiment
 from service.store.sql.experiments_repo import ExperimentExists, StaleRevision, StoredExperiment
 from service.usecases import change_experiment as changes
-from service.web import services
+from service.web import error_body, services
 
-MAX_VARIANTS = 10
 # Page context the preview fills placeholders with: the copy reads as a reader would see it.
 _PREVIEW_CONTEXT = PageContext(
     visitor="dashboard-preview",
@@ -111,9 +111,7 @@ def register(bp: Blueprint) -> None:
         """The banner a variant's fields describe, rendered by the snippet in the editor."""
         body = request.get_json(silent=True)
         if not isinstance(body, dict) or not isinstance(body.get("fields"), dict):
-            return jsonify(
-                {"error": {"code": "bad_request", "message": "send {fields: {...}}"}}
-            ), 400
+            return jsonify(error_body("bad_request", "send {fields: {...}}")), 400
         values = {str(k): v for k, v in body["fields"].items() if _form_value(v)}
         banner_doc = variant_document(values).get("banner", {})
         errors: dict[str, str] = {}

@@ -64,14 +64,8 @@ def blueprint(asset: SnippetAsset) -> Blueprint:
         except ValueError:
             return _form(values, "Enter the amount as a number, such as 5 or 7.50."), 422
         payment_id = f"demo_{uuid.uuid4().hex[:16]}"
-        body = {
-            "id": payment_id,
-            "token": values["token"],
-            # What a provider's JSON can carry: no infinity or NaN (orjson writes them as null).
-            "amount": amount if math.isfinite(amount) else None,
-            "currency": values["currency"],
-            "frequency": values["frequency"],
-        }
+        # What a provider's JSON can carry: no infinity or NaN (orjson writes them as null).
+        body = {"id": payment_id, **values, "amount": amount if math.isfinite(amount) else None}
         try:
             received = receive_payment(svc, body)
         except ValidationFailed as exc:
