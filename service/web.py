@@ -35,11 +35,6 @@ def error_body(code: str, message: str, fields: dict[str, str] | None = None) ->
 
 
 def csv_download(filename: str, data: bytes) -> Response:
-    return Response(
-        data,
-        mimetype="text/csv",
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{filename}"',
-        },
-    )
+    # A text/* mimetype is sent as "text/csv; charset=utf-8".
+    disposition = f'attachment; filename="{filename}"'
+    return Response(data, mimetype="text/csv", headers={"Content-Disposition": disposition})
