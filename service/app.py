@@ -29,23 +29,18 @@ from service.web import DECIDER, EXTENSION
 from service.wiring import Services
 
 
-class _Flask(Flask):
-    json_provider_class = OrjsonProvider
-
-
 def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flask:
     settings = settings or Settings.from_env(os.environ)
     configure_logging(settings.log_level)
-    app = _Flask(__name__)
+    app = Flask(__name__)
+    app.json = OrjsonProvider(app)
     # Before any blueprint uses them.
     app.url_map.converters["sql_id"] = SqlIdConverter
     app.url_map.converters["experiment_key"] = ExperimentKeyConverter
     # No Flask SECRET_KEY: only the dashboard has sessions, through its own path-scoped
     # interface (service/dashboard/session.py); with a key set Flask would build a signing
     # serializer on every request, a fifth of the decision path's cost.
-    app.config.update(
-        MAX_CONTENT_LENGTH=settings.max_body_bytes,
-    )
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     svc = Services.build(settings, clock)
     app.extensions[EXTENSION] = svc
     decider = Decider(
@@ -81,11 +76,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.trusted_proxy_hops, x_proto=settings.trusted_proxy_hops
         )
-    app.register_blueprint(experiments.bp)
-    app.register_blueprint(reports.bp)
-    app.register_blueprint(dry_run.bp)
-    app.register_blueprint(exports.bp)
-    app.register_blueprint(openapi.bp)
+    for api in (experiments.bp, reports.bp, dry_run.bp, exports.bp, openapi.bp):
+        app.register_blueprint(api)
     dashboard.install(app, settings, snippet_asset)
     # Errors on dashboard paths are pages (the API layer cannot import the dashboard).
     register_error_page(app, "/dashboard", render_error_page)

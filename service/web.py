@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import Response, current_app
 
-from service.usecases.decide import Decider
 from service.wiring import Services
 
 EXTENSION = "smallfavor"
@@ -20,10 +19,6 @@ READINESS_CHECKS = "smallfavor.readiness"
 
 def services() -> Services:
     return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
-
-
-def decider() -> Decider:
-    return current_app.extensions[DECIDER]  # type: ignore[no-any-return]
 
 
 def readiness_checks() -> dict[str, Callable[[], str]]:
@@ -40,11 +35,6 @@ def error_body(code: str, message: str, fields: dict[str, str] | None = None) ->
 
 
 def csv_download(filename: str, data: bytes) -> Response:
-    return Response(
-        data,
-        mimetype="text/csv",
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{filename}"',
-        },
-    )
+    # A text/* mimetype is sent as "text/csv; charset=utf-8".
+    disposition = f'attachment; filename="{filename}"'
+    return Response(data, mimetype="text/csv", headers={"Content-Disposition": disposition})

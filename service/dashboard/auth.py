@@ -126,13 +126,16 @@ def can(role: Role) -> bool:
 
 def register(bp: Blueprint) -> None:
     @bp.route("/login", methods=["GET", "POST"])
-    def login() -> str | BaseResponse | tuple[str, int]:
+    def login() -> BaseResponse | tuple[str, int]:
         target = _safe_next(request.values.get("next"))
+        email = request.form.get("email", "").strip() if request.method == "POST" else ""
+
+        def page(error: str | None, status: int) -> tuple[str, int]:
+            html = render_template("dashboard/login.html", email=email, error=error, next=target)
+            return html, status
+
         if request.method == "GET":
-            if current_user() is not None:
-                return redirect(target)
-            return render_template("dashboard/login.html", email="", error=None, next=target)
-        email = request.form.get("email", "").strip()
+            return redirect(target) if current_user() is not None else page(None, 200)
         password = request.form.get("password", "")
         svc = services()
         throttle = LoginThrottle(svc.redis, svc.keys)
@@ -140,16 +143,10 @@ def register(bp: Blueprint) -> None:
         # Counted before the password is checked, so parallel guesses cannot all pass a
         # check of the count made before any of them was counted.
         if not throttle.admit(address, email):
-            error = "Too many failed attempts. Wait 15 minutes and try again."
-            return render_template(
-                "dashboard/login.html", email=email, error=error, next=target
-            ), 429
+            return page("Too many failed attempts. Wait 15 minutes and try again.", 429)
         user = svc.users.verify(email, password, svc.clock()) if email and password else None
         if user is None:
-            error = "That e-mail and password do not match an active account."
-            return render_template(
-                "dashboard/login.html", email=email, error=error, next=target
-            ), 401
+            return page("That e-mail and password do not match an active account.", 401)
         throttle.succeeded(address, email)
         start_session(user)
         return redirect(target)

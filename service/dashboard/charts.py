@@ -15,9 +15,19 @@ def _x(days: Sequence[date]) -> list[int]:
     return [int(datetime.combine(day, time(), UTC).timestamp()) for day in days]
 
 
-def _band(point: DailyPoint | None, field: str, index: int) -> float | None:
-    band = getattr(point, field) if point is not None else None
-    return None if band is None else float(band[index])
+def _series(label: str, at: Sequence[DailyPoint | None], value: str, band: str) -> dict[str, Any]:
+    """One variant's daily `value` with the bounds of its interval `band`."""
+
+    def bound(point: DailyPoint | None, index: int) -> float | None:
+        bounds = getattr(point, band) if point is not None else None
+        return None if bounds is None else float(bounds[index])
+
+    return {
+        "label": label,
+        "values": [getattr(p, value) if p else None for p in at],
+        "low": [bound(p, 0) for p in at],
+        "high": [bound(p, 1) for p in at],
+    }
 
 
 def cumulative(report: Report, variants: Sequence[str]) -> dict[str, Any]:
@@ -29,23 +39,9 @@ def cumulative(report: Report, variants: Sequence[str]) -> dict[str, Any]:
     lift = []
     for index, key in enumerate(variants):
         at = [points.get((day.isoformat(), key)) for day in days]
-        conversion.append(
-            {
-                "label": key,
-                "values": [p.conversion_rate if p else None for p in at],
-                "low": [_band(p, "conversion_rate_ci", 0) for p in at],
-                "high": [_band(p, "conversion_rate_ci", 1) for p in at],
-            }
-        )
+        conversion.append(_series(key, at, "conversion_rate", "conversion_rate_ci"))
         if index:
-            lift.append(
-                {
-                    "label": f"{key} vs {variants[0]}",
-                    "values": [p.lift if p else None for p in at],
-                    "low": [_band(p, "ci", 0) for p in at],
-                    "high": [_band(p, "ci", 1) for p in at],
-                }
-            )
+            lift.append(_series(f"{key} vs {variants[0]}", at, "lift", "ci"))
     x = _x(days)
     return {
         "conversion": {"x": x, "series": conversion, "format": "percent"},

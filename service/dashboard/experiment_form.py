@@ -4,23 +4,22 @@
 A form is a flat mapping of those names to strings (lists for checkbox groups). This module
 turns it into a document for `parse_experiment`, and a document back into form values. Values
 that do not parse as what a field wants are passed on as typed, so validation names the field
-("must be a number") instead of this module guessing.
+("must be a number") instead of this module guessing. The fields, and how each is read, come
+from the document's JSON Schema, so a field added to the document is a field of the form.
 """
 
 from __future__ import annotations
 
+import copy
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from service.dashboard import form_values
+from service.schemas.experiment import Experiment
 
 Value = str | list[str]
-# Checkbox groups and tick boxes: absent from a submitted form when nothing is ticked.
-MULTI = ("targeting.devices",)
-VARIANT_MULTI = ("banner.payment_methods",)
-FLAGS = ("analysis.sequential", "trust_client_conversions")
 _SPLIT = re.compile(r"[\s,;]+")
 _VARIANT_NAME = re.compile(r"variants\[([0-9]{1,3})\]\.")
 
@@ -61,18 +60,18 @@ def _text(raw: str) -> object:
     return raw.strip()
 
 
-def _optional_text(raw: str) -> object:
-    return raw.strip() or None
+def _upper(raw: str) -> object:
+    return raw.strip().upper()
 
 
 @dataclass(frozen=True)
 class Spec:
+    """One targeting input as the editor draws it. The editor lists the targeting inputs
+    from TARGETING_INPUTS, so a new targeting field is one line here rather than one more in
+    the template: its label, help and attributes."""
+
     name: str
-    parse: Callable[[str], object]
-    nullable: bool = False  # blank means null rather than "use the default"
-    # The editor lists the targeting inputs from TARGETING_INPUTS, so a new targeting field
-    # is one line here rather than one more in the template: its label, help and attributes.
-    label: str = ""
+    label: str
     help: str = ""
     attrs: Mapping[str, object] = field(default_factory=dict)
 
@@ -80,85 +79,90 @@ class Spec:
 TARGETING_INPUTS: tuple[Spec, ...] = (
     Spec(
         "targeting.countries",
-        lambda raw: [str(w).upper() for w in _words(raw)],
-        label="Countries",
+        "Countries",
         help="ISO codes separated by commas, e.g. US, GB. Empty: everywhere.",
     ),
-    Spec(
-        "targeting.languages",
-        _words,
-        label="Languages",
-        help="ISO 639 codes, e.g. en, es. Empty: any.",
-    ),
-    Spec(
-        "targeting.sections",
-        _words,
-        label="Only in sections",
-        help="Section slugs. Empty: every section.",
-    ),
-    Spec("targeting.exclude_sections", _words, label="Never in sections", help="e.g. obituaries"),
+    Spec("targeting.languages", "Languages", help="ISO 639 codes, e.g. en, es. Empty: any."),
+    Spec("targeting.sections", "Only in sections", help="Section slugs. Empty: every section."),
+    Spec("targeting.exclude_sections", "Never in sections", help="e.g. obituaries"),
     Spec(
         "targeting.tags",
-        _words,
-        label="Articles tagged",
+        "Articles tagged",
         help="Tag slugs; the article needs one of them. Empty: any.",
     ),
     Spec(
         "targeting.min_article_views",
-        _number,
-        label="Minimum articles read (30 days)",
+        "Minimum articles read (30 days)",
         attrs={"type": "number", "min": 0},
     ),
 )
 
+# Fields read other than as their JSON type says.
+_READERS: dict[str, Callable[[str], object]] = {
+    "targeting.countries": lambda raw: [str(w).upper() for w in _words(raw)],
+    "analysis.currency": _upper,
+    "banner.amounts.currency": _upper,
+    "banner.paragraphs": _paragraphs,
+}
+# Left blank, these are sent as "" (an error beside them) rather than left to a default: a
+# heading is required by a rule across fields, and the frequency is a select, never blank.
+_BLANK_IS_EMPTY = frozenset({"banner.heading", "banner.amounts.default_frequency"})
+_OMIT = object()  # left blank: the document's default applies
 
-_TOP: tuple[Spec, ...] = (
-    Spec("key", _text),
-    Spec("name", _text),
-    Spec("placement", _text),
-    Spec("priority", _number),
-    Spec("start_at", _moment, nullable=True),
-    Spec("end_at", _moment, nullable=True),
-    Spec("traffic", _number),
-    Spec("holdout", _number),
-    *TARGETING_INPUTS,
-    Spec("targeting.audience", _text),
-    Spec("caps.max_impressions", _number, nullable=True),
-    Spec("caps.per_days", _number),
-    Spec("caps.min_hours_between", _number),
-    Spec("snooze_hours.remind_later", _number),
-    Spec("snooze_hours.close", _number),
-    Spec("snooze_hours.already_donated", _number),
-    Spec("attribution_days", _number),
-    Spec("allocation", _text),
-    Spec("bandit.floor", _number),
-    Spec("bandit.min_visitors", _number),
-    Spec("bandit.min_conversions", _number),
-    Spec("bandit.cadence_minutes", _number),
-    Spec("seed", _text),
-    Spec("analysis.primary_metric", _text),
-    Spec("analysis.alpha", _number),
-    Spec("analysis.revenue_cap", _number, nullable=True),
-    Spec("analysis.currency", lambda raw: raw.strip().upper()),
-)
-_VARIANT: tuple[Spec, ...] = (
-    Spec("key", _text),
-    Spec("weight", _number),
-    Spec("banner.template", _text),
-    Spec("banner.heading", _text),
-    Spec("banner.paragraphs", _paragraphs),
-    Spec("banner.highlight", _optional_text, nullable=True),
-    Spec("banner.cta.label", _text),
-    Spec("banner.cta.url", _text),
-    Spec("banner.amounts.currency", lambda raw: raw.strip().upper()),
-    Spec("banner.amounts.one_off", _numbers),
-    Spec("banner.amounts.monthly", _numbers),
-    Spec("banner.amounts.annual", _numbers),
-    Spec("banner.amounts.default_frequency", _text),
-    Spec("banner.remind_later_label", _optional_text, nullable=True),
-)
-TOP_FIELDS = frozenset([*(s.name for s in _TOP), *MULTI, *FLAGS])
-VARIANT_FIELDS = frozenset([*(s.name for s in _VARIANT), *VARIANT_MULTI])
+
+@dataclass(frozen=True)
+class Input:
+    """How one document field is read from the form."""
+
+    name: str
+    read: Callable[[Any], object]  # form text, or the ticked values, to the document's value
+    blank: object  # what a blank input sends: _OMIT, None, "" or [] (a fresh list each time)
+    kind: str = "text"  # or "ticks" (a checkbox group) or "flag" (one tick box)
+    options: tuple[str, ...] = ()  # a select's or a checkbox group's choices
+
+
+def _input(name: str, schema: dict[str, Any], required: bool) -> Input:
+    nullable = {"type": "null"} in schema.get("anyOf", [])
+    schema = schema.get("anyOf", [schema])[0]
+    kind, items = schema.get("type"), schema.get("items", {})
+    if kind == "boolean":
+        return Input(name, bool, False, "flag")
+    if kind == "array" and "enum" in items and name not in _READERS:
+        return Input(name, list, [], "ticks", tuple(items["enum"]))
+    read: Callable[[str], object]
+    if kind == "array":
+        read = _numbers if items.get("type") in ("number", "integer") else _words
+    elif kind in ("number", "integer"):
+        read = _number
+    else:
+        read = _moment if schema.get("format") == "date-time" else _text
+    empty = required or name in _BLANK_IS_EMPTY
+    blank = None if nullable else [] if kind == "array" else "" if empty else _OMIT
+    return Input(name, _READERS.get(name, read), blank, options=tuple(schema.get("enum", ())))
+
+
+def _inputs(model: dict[str, Any], skip: Sequence[str] = (), prefix: str = "") -> Iterator[Input]:
+    """The document's fields under `model` (a JSON Schema object), nested objects flattened."""
+    for name, schema in model["properties"].items():
+        refs = [s["$ref"] for s in [schema, *schema.get("anyOf", [])] if "$ref" in s]
+        if name in skip:
+            continue
+        if refs:
+            yield from _inputs(_DEFS[refs[0].rsplit("/", 1)[1]], prefix=f"{prefix}{name}.")
+        else:
+            yield _input(f"{prefix}{name}", schema, name in model.get("required", []))
+
+
+_SCHEMA = Experiment.model_json_schema()
+_DEFS = _SCHEMA["$defs"]
+# The status is the lifecycle's, and variants are their own inputs.
+_TOP = tuple(_inputs(_SCHEMA, skip=("status", "variants")))
+_VARIANT = tuple(_inputs(_DEFS["Variant"]))
+TOP_FIELDS = frozenset(i.name for i in _TOP)
+VARIANT_FIELDS = frozenset(i.name for i in _VARIANT)
+MAX_VARIANTS: int = _SCHEMA["properties"]["variants"]["maxItems"]
+# The editor's selects and checkbox groups, by field name.
+CHOICES = {i.name: i.options for i in (*_TOP, *_VARIANT) if i.options}
 
 
 @dataclass
@@ -178,39 +182,33 @@ class FormState:
 
 def from_form(form: Any) -> FormState:
     """Read a submitted form (a werkzeug MultiDict or anything with get/getlist)."""
-    top: dict[str, Value] = {name: form.get(name, "") for name in TOP_FIELDS - {*MULTI, *FLAGS}}
-    for name in MULTI:
-        top[name] = list(form.getlist(name))
-    for name in FLAGS:
-        top[name] = "on" if form.get(name) else ""
     # ASCII digits, at most three: int() takes Arabic-Indic digits and gives up past 4,300.
     indexes = sorted({int(m.group(1)) for name in form for m in [_VARIANT_NAME.match(name)] if m})
-    variants = []
-    for i in indexes:
-        values: dict[str, Value] = {
-            name: form.get(f"variants[{i}].{name}", "") for name in VARIANT_FIELDS
-        }
-        for name in VARIANT_MULTI:
-            values[name] = list(form.getlist(f"variants[{i}].{name}"))
-        variants.append(values)
-    return FormState(top, variants, variant_errors=[{} for _ in variants])
+    variants = [_read(form, _VARIANT, f"variants[{i}].") for i in indexes]
+    return FormState(_read(form, _TOP), variants, variant_errors=[{} for _ in variants])
 
 
-def to_document(state: FormState) -> dict[str, Any]:
-    doc: dict[str, Any] = {}
-    _fill(doc, state.top, _TOP)
-    for name in MULTI:
-        _put(doc, name, list(state.top.get(name) or []))
-    for name in FLAGS:
-        _put(doc, name, bool(state.top.get(name)))
+def _read(form: Any, inputs: Sequence[Input], prefix: str = "") -> dict[str, Value]:
+    values: dict[str, Value] = {}
+    for i in inputs:
+        if i.kind == "ticks":  # absent from a submitted form when nothing is ticked
+            values[i.name] = list(form.getlist(prefix + i.name))
+        elif i.kind == "flag":
+            values[i.name] = "on" if form.get(prefix + i.name) else ""
+        else:
+            values[i.name] = form.get(prefix + i.name, "")
+    return values
+
+
+def to_document(state: FormState, **fixed: str) -> dict[str, Any]:
+    """The form's document, with the fields the view fixes (the status; a saved key)."""
+    doc = {**_document(state.top, _TOP), **fixed}
     doc["variants"] = [variant_document(values) for values in state.variants]
     return doc
 
 
 def variant_document(values: Mapping[str, Value]) -> dict[str, Any]:
-    variant: dict[str, Any] = {}
-    _fill(variant, values, _VARIANT)
-    _put(variant, "banner.payment_methods", list(values.get("banner.payment_methods") or []))
+    variant = _document(values, _VARIANT)
     amounts = variant["banner"].get("amounts", {})
     # No currency and no amounts: the banner asks without suggesting amounts.
     if not amounts.get("currency") and not any(
@@ -220,33 +218,19 @@ def variant_document(values: Mapping[str, Value]) -> dict[str, Any]:
     return variant
 
 
-def _fill(target: dict[str, Any], values: Mapping[str, Value], specs: Sequence[Spec]) -> None:
-    for spec in specs:
-        raw = values.get(spec.name, "")
-        raw = raw if isinstance(raw, str) else ",".join(raw)
-        if not raw.strip():
-            if spec.nullable:
-                _put(target, spec.name, None)
-            elif spec.parse in (_words, _numbers, _paragraphs) or spec.name.endswith("countries"):
-                _put(target, spec.name, [])
-            elif spec.name.startswith("banner.amounts.") or spec.name in _REQUIRED:
-                _put(target, spec.name, "")
-            continue  # left blank: the document's default applies
-        _put(target, spec.name, spec.parse(raw))
-
-
-# Blank required fields are sent as "" so validation says "required" beside them.
-_REQUIRED = frozenset(
-    {
-        "key",
-        "name",
-        "placement",
-        "banner.template",
-        "banner.cta.label",
-        "banner.cta.url",
-        "banner.heading",
-    }
-)
+def _document(values: Mapping[str, Value], inputs: Sequence[Input]) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for i in inputs:
+        value = values.get(i.name, "")
+        if i.kind != "text":
+            _put(doc, i.name, i.read(value or []))  # the ticked values, or the box ticked
+            continue
+        raw = value if isinstance(value, str) else ",".join(value)
+        if raw.strip():
+            _put(doc, i.name, i.read(raw))
+        elif i.blank is not _OMIT:
+            _put(doc, i.name, copy.copy(i.blank))
+    return doc
 
 
 def _put(target: dict[str, Any], dotted: str, value: object) -> None:
@@ -257,20 +241,21 @@ def _put(target: dict[str, Any], dotted: str, value: object) -> None:
 
 
 def from_document(doc: Mapping[str, Any]) -> FormState:
-    top: dict[str, Value] = {name: _show(_get(doc, name)) for name in TOP_FIELDS - set(MULTI)}
-    for name in MULTI:
-        top[name] = [str(v) for v in _get(doc, name) or []]
-    for name in FLAGS:
-        top[name] = "on" if _get(doc, name) else ""
-    variants = []
-    for raw in doc.get("variants", []):
-        values: dict[str, Value] = {name: _show(_get(raw, name)) for name in VARIANT_FIELDS}
-        values["banner.paragraphs"] = "\n\n".join(_get(raw, "banner.paragraphs") or [])
-        values["banner.payment_methods"] = [
-            str(v) for v in _get(raw, "banner.payment_methods") or []
-        ]
-        variants.append(values)
-    return FormState(top, variants, variant_errors=[{} for _ in variants])
+    variants = [_shown(raw, _VARIANT) for raw in doc.get("variants", [])]
+    return FormState(_shown(doc, _TOP), variants, variant_errors=[{} for _ in variants])
+
+
+def _shown(doc: Mapping[str, Any], inputs: Sequence[Input]) -> dict[str, Value]:
+    values: dict[str, Value] = {}
+    for i in inputs:
+        value = _get(doc, i.name)
+        if i.kind == "ticks":
+            values[i.name] = [str(v) for v in value or []]
+        elif i.read is _paragraphs:
+            values[i.name] = "\n\n".join(value or [])
+        else:
+            values[i.name] = _show(value)
+    return values
 
 
 def _get(doc: Any, dotted: str) -> Any:
@@ -304,8 +289,7 @@ def place_errors(state: FormState, errors: Mapping[str, str]) -> None:
         if match and int(match.group(1)) < len(state.variants):
             index, inner = int(match.group(1)), match.group(2) or ""
             name = _enclosing(inner, VARIANT_FIELDS)
-            target = state.variant_errors[index]
-            target.setdefault(name or "", message)
+            state.variant_errors[index].setdefault(name or "", message)
             continue
         name = _enclosing(path, TOP_FIELDS)
         if name:
@@ -315,12 +299,9 @@ def place_errors(state: FormState, errors: Mapping[str, str]) -> None:
 
 
 def _enclosing(path: str, names: frozenset[str]) -> str | None:
-    candidate = path
-    while candidate:
-        if candidate in names:
-            return candidate
-        candidate = re.sub(r"(\[\d+\]|\.[^.\[\]]+)$", "", candidate)
-        if candidate == path:
-            break
-        path = candidate
-    return None
+    while path not in names:
+        shorter = re.sub(r"(\[\d+\]|\.[^.\[\]]+)$", "", path)
+        if shorter == path:  # nothing left to take off
+            return None
+        path = shorter
+    return path

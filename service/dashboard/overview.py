@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from service.domain.report_model import Report, VariantRow
+from service.domain.report_model import Report
 from service.store.sql.experiments_repo import StoredExperiment
 
 # Below this many exposed visitors per variant a running test cannot say much yet.
@@ -38,10 +37,8 @@ def overview(stored: StoredExperiment, report: Report, now: datetime) -> Overvie
     ahead = [v for v in report.verdicts if v.status == "ahead"]
     metric = report.primary_metric
     if ahead:
-        best = max(
-            ahead,
-            key=lambda verdict: _metric(variants, verdict.variant, metric) or 0.0,
-        )
+        values = {v.key: v.metrics[metric].value for v in variants}
+        best = max(ahead, key=lambda verdict: float(values.get(verdict.variant) or 0.0))
         leader, leader_text = best.variant, best.text
     elif len(variants) > 1 and visitors:
         leader, leader_text = None, "no variant is ahead of control yet"
@@ -66,11 +63,3 @@ def overview(stored: StoredExperiment, report: Report, now: datetime) -> Overvie
         leader_text=leader_text,
         warnings=warnings,
     )
-
-
-def _metric(variants: Sequence[VariantRow], key: str, metric: str) -> float | None:
-    for variant in variants:
-        if variant.key == key:
-            value = variant.metrics[metric].value
-            return float(value) if value is not None else None
-    return None

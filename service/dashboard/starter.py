@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from service.domain.experiment import SnoozeHours
+from service.domain.experiment import Analysis, Caps, SnoozeHours
 
 
 def starter_variant(key: str, cta_url: str) -> dict[str, Any]:
@@ -36,27 +36,17 @@ def starter_variant(key: str, cta_url: str) -> dict[str, Any]:
 
 
 def starter_document(cta_url: str) -> dict[str, Any]:
+    # Fields left out show blank: key, name, dates, bandit settings and seed are the editor's.
     return {
-        "key": "",
-        "name": "",
         "placement": "article-end",
         "priority": 10,
-        "start_at": None,
-        "end_at": None,
         "traffic": 1.0,
         "holdout": 0.0,
         "targeting": {"audience": "non_supporters", "min_article_views": 0},
-        "caps": {"max_impressions": 4, "per_days": 30, "min_hours_between": 0},
+        "caps": {**asdict(Caps()), "max_impressions": 4},
         "snooze_hours": asdict(SnoozeHours()),  # the document's defaults, shown to edit
         "attribution_days": 7,
         "allocation": "fixed",
-        "analysis": {
-            "primary_metric": "revenue_per_visitor",
-            "alpha": 0.05,
-            "sequential": True,
-            "revenue_cap": None,
-            "currency": "USD",
-        },
-        "trust_client_conversions": False,
+        "analysis": {**asdict(Analysis()), "sequential": True},
         "variants": [starter_variant("control", cta_url)],
     }

@@ -130,13 +130,11 @@ def register(bp: Blueprint) -> None:
         errors: dict[str, str] = {}
         body: dict[str, Any] = {}
         for name, value in raw.items():
-            if value:
-                whole = name == "days"
-                number = form_values.integer(value) if whole else form_values.decimal(value)
-                if number is None:
-                    errors[name] = "must be a number" if name != "days" else "a whole number"
-                else:
-                    body[name] = number
+            read = form_values.integer if name == "days" else form_values.decimal
+            if value and (number := read(value)) is None:
+                errors[name] = "a whole number" if name == "days" else "must be a number"
+            elif value:
+                body[name] = number
         result = None
         if not errors:
             try:
@@ -152,10 +150,7 @@ def register(bp: Blueprint) -> None:
 def _edited(state: FormState, saved: Experiment) -> tuple[Experiment, bool]:
     """The experiment as the form describes it, or the saved one if the form does not parse
     (the editor shows why when saving); True when it is the form's."""
-    doc = to_document(state)
-    doc["key"] = saved.key
-    doc["status"] = str(saved.status)
     try:
-        return parse_experiment(doc), True
+        return parse_experiment(to_document(state, key=saved.key, status=str(saved.status))), True
     except ValidationFailed:
         return saved, False

@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from service.dashboard.auth import current_user, login_required
+from service.dashboard.auth import login_required
 from service.dashboard.experiment_form import (
+    CHOICES,
+    MAX_VARIANTS,
     TARGETING_INPUTS,
     FormState,
     from_document,
@@ -22,26 +24,15 @@ from service.dashboard.form_values import whole_number
 from service.dashboard.starter import starter_document, starter_variant
 from service.domain.banner_render import render_content
 from service.domain.errors import EditNotAllowed, ValidationFailed
-from service.domain.experiment import (
-    Allocation,
-    Audience,
-    Device,
-    Frequency,
-    PaymentMethod,
-    Placement,
-    PrimaryMetric,
-    Status,
-    Template,
-)
+from service.domain.experiment import Device, Placement, Status
 from service.domain.page_context import PageContext
 from service.domain.roles import Role
 from service.schemas.banner import parse_banner
 from service.schemas.experiment import parse_experiment
 from service.store.sql.experiments_repo import ExperimentExists, StaleRevision, StoredExperiment
 from service.usecases import change_experiment as changes
-from service.web import services
+from service.web import error_body, services
 
-MAX_VARIANTS = 10
 # Page context the preview fills placeholders with: the copy reads as a reader would see it.
 _PREVIEW_CONTEXT = PageContext(
     visitor="dashboard-preview",
@@ -51,16 +42,6 @@ _PREVIEW_CONTEXT = PageContext(
     country_name="the United States",
     article_views=12,
 )
-CHOICES: dict[str, list[str]] = {
-    "placement": [p.value for p in Placement],
-    "audience": [a.value for a in Audience],
-    "devices": [d.value for d in Device],
-    "allocation": [a.value for a in Allocation],
-    "primary_metric": [m.value for m in PrimaryMetric],
-    "template": [t.value for t in Template],
-    "frequency": [f.value for f in Frequency],
-    "payment_methods": [m.value for m in PaymentMethod],
-}
 
 
 def load(key: str) -> StoredExperiment:
@@ -80,11 +61,9 @@ def register(bp: Blueprint) -> None:
         state = from_form(request.form)
         if _apply_variant_op(state, cta_url):
             return render_editor(state, stored=None)
-        doc = to_document(state)
-        doc["status"] = "draft"
         try:
-            experiment = parse_experiment(doc)
-            changes.create(services(), experiment, _actor())
+            experiment = parse_experiment(to_document(state, status="draft"))
+            changes.create(services(), experiment, g.actor)
         except ValidationFailed as exc:
             place_errors(state, exc.fields)
             return render_editor(state, stored=None), 422
@@ -105,12 +84,10 @@ def register(bp: Blueprint) -> None:
         revision = whole_number(request.form.get("revision"))
         if _apply_variant_op(state, cta_url):
             return render_editor(state, stored=stored, revision=revision)
-        doc = to_document(state)
-        doc["key"] = key
-        doc["status"] = str(stored.experiment.status)
+        doc = to_document(state, key=key, status=str(stored.experiment.status))
         try:
             saved = changes.update(
-                services(), stored, doc, actor=_actor(), expected_revision=revision
+                services(), stored, doc, actor=g.actor, expected_revision=revision
             )
         except ValidationFailed as exc:
             place_errors(state, exc.fields)
@@ -134,9 +111,7 @@ def register(bp: Blueprint) -> None:
         """The banner a variant's fields describe, rendered by the snippet in the editor."""
         body = request.get_json(silent=True)
         if not isinstance(body, dict) or not isinstance(body.get("fields"), dict):
-            return jsonify(
-                {"error": {"code": "bad_request", "message": "send {fields: {...}}"}}
-            ), 400
+            return jsonify(error_body("bad_request", "send {fields: {...}}")), 400
         values = {str(k): v for k, v in body["fields"].items() if _form_value(v)}
         banner_doc = variant_document(values).get("banner", {})
         errors: dict[str, str] = {}
@@ -197,11 +172,6 @@ def render_editor(
         targeting_inputs=TARGETING_INPUTS,
         max_variants=MAX_VARIANTS,
     )
-
-
-def _actor() -> str:
-    user = current_user()
-    return f"user:{user.email}" if user else "anonymous"
 
 
 def _form_value(value: object) -> bool:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from service.dashboard.auth import current_user, login_required
+from service.dashboard.auth import login_required
 from service.dashboard.form_values import whole_number
 from service.dashboard.overview import overview
 from service.dashboard.views_editor import load
@@ -74,16 +74,15 @@ def register(bp: Blueprint) -> None:
                 services(),
                 stored,
                 act,
-                actor=f"user:{current_user().email}",  # type: ignore[union-attr]
+                actor=g.actor,
                 expected_revision=whole_number(request.form.get("revision")),
             )
+            flash(f"{stored.experiment.name} is now {saved.experiment.status}.")
         except (StaleRevision, TransitionNotAllowed):
             flash(
                 "The experiment changed while you were confirming; nothing was done. Look "
                 "at its current state and try again."
             )
-            return redirect(url_for("dashboard.results", key=key))
-        flash(f"{stored.experiment.name} is now {saved.experiment.status}.")
         return redirect(url_for("dashboard.results", key=key))
 
     @bp.get("/experiments/<experiment_key:key>/history")

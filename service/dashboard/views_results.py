@@ -11,7 +11,6 @@ from service.dashboard import charts, form_values
 from service.dashboard.auth import login_required
 from service.dashboard.views_editor import load
 from service.domain.errors import InvalidRequest
-from service.domain.lifecycle import allowed_actions
 from service.domain.report import Segment
 from service.domain.report_csv import render_csv
 from service.domain.report_metrics import METRICS
@@ -24,7 +23,7 @@ from service.web import csv_download, services
 
 def _params() -> tuple[date | None, date | None, Segment | None]:
     # Days the report can compute with (it adds one to `to`), before the API's own checks.
-    bad = [name for name in ("from", "to") if (raw := request.args.get(name)) and not _day(raw)]
+    bad = [n for n in ("from", "to") if (raw := request.args.get(n)) and not form_values.day(raw)]
     if bad:
         said = " and ".join(bad)
         raise BadRequest(f"{said}: not a day the report can show; {form_values.DAY_RULE}.")
@@ -34,10 +33,6 @@ def _params() -> tuple[date | None, date | None, Segment | None]:
         # The dashboard speaks HTML: the same check, said in a page.
         reasons = "; ".join(f"{k} {v}" for k, v in exc.fields.items())
         raise BadRequest(f"{exc.message}: {reasons}") from None
-
-
-def _day(raw: str) -> bool:
-    return form_values.day(raw) is not None
 
 
 def register(bp: Blueprint) -> None:
@@ -62,7 +57,6 @@ def register(bp: Blueprint) -> None:
                 "activity": charts.activity(activity, variants),
             },
             live=live,
-            actions=allowed_actions(experiment.status),
             start=start,
             end=end,
             segment=segment,

@@ -21,13 +21,13 @@ _PARAGRAPHS = [
 ]
 
 
-def _banner(monthly: list[int], highlight: str, cta: str) -> dict[str, Any]:
+def _banner(monthly: list[int], highlight: str, cta: str, public_url: str) -> dict[str, Any]:
     return {
         "template": "epic",
         "heading": "…we have a small favor to ask",
         "paragraphs": _PARAGRAPHS,
         "highlight": highlight,
-        "cta": {"label": cta, "url": "http://127.0.0.1:8000/demo/donate"},
+        "cta": {"label": cta, "url": f"{public_url}/demo/donate"},
         "amounts": {
             "currency": "USD",
             "one_off": [10, 25, 50],
@@ -40,24 +40,15 @@ def _banner(monthly: list[int], highlight: str, cta: str) -> dict[str, Any]:
 
 
 def demo_document(public_url: str) -> dict[str, Any]:
-    document: dict[str, Any] = {
+    return {
         "key": DEMO_KEY,
         "name": "Demo: monthly ask, $2 vs $5",
         "placement": "article-end",
         "priority": 10,
-        "traffic": 1.0,
-        "holdout": 0.0,
+        # Every field left out takes the document's default.
         "targeting": {"audience": "non_supporters", "exclude_sections": ["obituaries"]},
-        "caps": {"max_impressions": 20, "per_days": 30, "min_hours_between": 0},
-        "snooze_hours": {"remind_later": 168, "close": 336, "already_donated": 8760},
-        "attribution_days": 7,
-        "allocation": "fixed",
-        "analysis": {
-            "primary_metric": "revenue_per_visitor",
-            "alpha": 0.05,
-            "sequential": True,
-            "currency": "USD",
-        },
+        "caps": {"max_impressions": 20},
+        "analysis": {"sequential": True},
         "variants": [
             {
                 "key": "control",
@@ -66,6 +57,7 @@ def demo_document(public_url: str) -> dict[str, Any]:
                     [2, 5, 10],
                     "Support us monthly from just %%AMOUNT%%.",
                     "Support us",
+                    public_url,
                 ),
             },
             {
@@ -75,10 +67,8 @@ def demo_document(public_url: str) -> dict[str, Any]:
                     [5, 10, 20],
                     "Give %%AMOUNT%% a month and help keep our reporting open to all.",
                     "Give monthly",
+                    public_url,
                 ),
             },
         ],
     }
-    for variant in document["variants"]:
-        variant["banner"]["cta"]["url"] = f"{public_url}/demo/donate"
-    return document

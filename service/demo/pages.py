@@ -38,17 +38,14 @@ def blueprint(asset: SnippetAsset) -> Blueprint:
 
     @bp.get("/demo/donate")
     def donate_form() -> str:
-        return render_template(
-            "donate.html",
-            done=False,
-            disabled=services().settings.is_production,
-            token=request.args.get("sf_token", ""),
-            amount=request.args.get("amount", "5"),
-            currency=request.args.get("currency", "USD"),
-            currencies=_CURRENCIES,
-            frequency=request.args.get("frequency", "monthly"),
-            error=None,
-        )
+        args = request.args
+        values = {
+            "token": args.get("sf_token", ""),
+            "amount": args.get("amount", "5"),
+            "currency": args.get("currency", "USD"),
+            "frequency": args.get("frequency", "monthly"),
+        }
+        return _form(values, None, services().settings.is_production)
 
     @bp.post("/demo/donate")
     def donate() -> tuple[str, int]:
@@ -67,14 +64,8 @@ def blueprint(asset: SnippetAsset) -> Blueprint:
         except ValueError:
             return _form(values, "Enter the amount as a number, such as 5 or 7.50."), 422
         payment_id = f"demo_{uuid.uuid4().hex[:16]}"
-        body = {
-            "id": payment_id,
-            "token": values["token"],
-            # What a provider's JSON can carry: no infinity or NaN (orjson writes them as null).
-            "amount": amount if math.isfinite(amount) else None,
-            "currency": values["currency"],
-            "frequency": values["frequency"],
-        }
+        # What a provider's JSON can carry: no infinity or NaN (orjson writes them as null).
+        body = {"id": payment_id, **values, "amount": amount if math.isfinite(amount) else None}
         try:
             received = receive_payment(svc, body)
         except ValidationFailed as exc:
@@ -95,7 +86,7 @@ def blueprint(asset: SnippetAsset) -> Blueprint:
     return bp
 
 
-def _form(values: dict[str, str], error: str, disabled: bool = False) -> str:
+def _form(values: dict[str, str], error: str | None, disabled: bool = False) -> str:
     return render_template(
         "donate.html", done=False, disabled=disabled, error=error, currencies=_CURRENCIES, **values
     )

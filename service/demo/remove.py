@@ -10,9 +10,8 @@ the web app does not start, /readyz says why, and staff pages and the admin API 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from service.demo.seed import DEMO_EMAIL, DEMO_PASSWORD, DEMO_TOKEN_FILE, DEMO_TOKEN_NAME
+from service.demo.seed import DEMO_EMAIL, DEMO_PASSWORD, DEMO_TOKEN_NAME, token_path
 from service.store.sql.demo_credentials import DemoCredentialStore, DemoToken
 from service.wiring import Services
 
@@ -51,12 +50,6 @@ def find_leftovers(svc: Services) -> DemoLeftovers:
     )
 
 
-def refuse_leftovers(svc: Services) -> None:
-    leftovers = find_leftovers(svc)
-    if leftovers:
-        raise DemoCredentialsPresent(leftovers.describe())
-
-
 def remove_demo(svc: Services) -> list[str]:
     """Disable the demo user, revoke every demo token, delete the token file; returns what
     was done, one line each (empty when there was nothing to remove)."""
@@ -71,20 +64,16 @@ def remove_demo(svc: Services) -> list[str]:
     tokens = store.active_tokens(DEMO_TOKEN_NAME, _token_from_file(svc))
     store.revoke_tokens([t.id for t in tokens], svc.clock())
     done += [f"revoked the admin API token {t.name!r} ({t.prefix}…)" for t in tokens]
-    path = _token_path(svc)
+    path = token_path(svc)
     if path.exists():
         path.unlink()
         done.append(f"deleted {path}")
     return done
 
 
-def _token_path(svc: Services) -> Path:
-    return svc.settings.var_dir / DEMO_TOKEN_FILE
-
-
 def _token_from_file(svc: Services) -> tuple[str, ...]:
     try:
-        token = _token_path(svc).read_text().strip()
+        token = token_path(svc).read_text().strip()
     except OSError:  # no file (production, as it should be) or unreadable: nothing to match
         return ()
     return (token,) if token else ()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from dataclasses import dataclass
+from pathlib import Path
 
 from service.demo.experiment import DEMO_KEY, demo_document
 from service.domain.experiment import Status
@@ -50,10 +51,14 @@ def seed_demo(svc: Services) -> DemoCredentials:
     return DemoCredentials(DEMO_KEY, DEMO_EMAIL, DEMO_PASSWORD, _demo_token(svc))
 
 
+def token_path(svc: Services) -> Path:
+    return svc.settings.var_dir / DEMO_TOKEN_FILE
+
+
 def _demo_token(svc: Services) -> str:
     """The demo admin token is kept in plain text under var/ (local installs only) so that
     `make run` can print the same working token every time; the database holds its hash."""
-    path = svc.settings.var_dir / DEMO_TOKEN_FILE
+    path = token_path(svc)
     if path.exists():
         token = path.read_text().strip()
         if svc.tokens.exists_active(token):
