@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from service.jobs.simulate.spec import ExperimentInfo, TargetingSpec
+from service.domain.experiment import Experiment, Targeting
 
 # How readers treat an end-of-article appeal, roughly as newsrooms report it: most rendered
 # appeals get scrolled into view, few are clicked, some are dismissed. Donors always saw and
@@ -67,7 +67,7 @@ class Visit:
     country: str | None
 
 
-def plan_visit(rng: random.Random, info: ExperimentInfo) -> Visit:
+def plan_visit(rng: random.Random, info: Experiment) -> Visit:
     """A reader on a page that passes the experiment's page rules."""
     t = info.targeting
     visitor = "sim-" + "".join(rng.choices(_ID_ALPHABET, k=20))
@@ -103,7 +103,7 @@ def _allowed(device: str, devices: Sequence[str]) -> bool:
     return not devices or device in devices
 
 
-def _section(rng: random.Random, t: TargetingSpec) -> str | None:
+def _section(rng: random.Random, t: Targeting) -> str | None:
     candidates = t.sections or _SECTIONS
     open_sections = [s for s in candidates if s not in t.exclude_sections]
     return rng.choice(open_sections) if open_sections else None
