@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import string
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,7 +71,8 @@ def plan_visit(rng: random.Random, info: Experiment) -> Visit:
     """A reader on a page that passes the experiment's page rules."""
     t = info.targeting
     visitor = "sim-" + "".join(rng.choices(_ID_ALPHABET, k=20))
-    device = _weighted(rng, {d: s for d, s in _DEVICE_SHARES.items() if _allowed(d, t.devices)})
+    shares = {d: s for d, s in _DEVICE_SHARES.items() if not t.devices or d in t.devices}
+    device = _weighted(rng, shares)
     section = _section(rng, t)
     query = {
         "visitor": visitor,
@@ -97,10 +98,6 @@ def plan_visit(rng: random.Random, info: Experiment) -> Visit:
 def device_user_agent(device: str) -> str:
     """A browser User-Agent of a device class (the service reads the device from it)."""
     return _USER_AGENTS[device][0]
-
-
-def _allowed(device: str, devices: Sequence[str]) -> bool:
-    return not devices or device in devices
 
 
 def _section(rng: random.Random, t: Targeting) -> str | None:
