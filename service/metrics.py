@@ -91,34 +91,30 @@ EXPORT_RUNS = Counter(
 )
 
 
+def _registry() -> CollectorRegistry:
+    """Every process's samples from the shared multiprocess directory, or this process's."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
 def render(extra: Iterable[Collector] = ()) -> tuple[bytes, str]:
     """The exposition text: this process's (or every worker's) samples, then `extra`
     collectors evaluated now."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        payload = generate_latest(registry)
-    else:
-        payload = generate_latest(REGISTRY)
     scrape = CollectorRegistry(auto_describe=False)
     for collector in extra:
         scrape.register(collector)
-    return payload + generate_latest(scrape), CONTENT_TYPE_LATEST
+    return generate_latest(_registry()) + generate_latest(scrape), CONTENT_TYPE_LATEST
 
 
 def serve_metrics(port: int) -> None:
     """For the flusher and the scheduler, which have no web server: /metrics on `port`
-    (0: off), from the shared multiprocess directory when there is one."""
-    if not port:
-        return
-    from prometheus_client import start_http_server
+    (0: off)."""
+    if port:
+        from prometheus_client import start_http_server
 
-    registry = REGISTRY
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    start_http_server(port, registry=registry)
+        start_http_server(port, registry=_registry())

@@ -10,11 +10,9 @@ import sys
 
 import click
 
-from service.cli import demo, exports, flush, migrate, serve, simulate, tokens, users
+# Importing a command module registers its commands.
+from service.cli import demo, exports, flush, migrate, serve, simulate, tokens, users  # noqa: F401
 from service.cli.registry import COMMANDS
-
-# Importing a command module registers its commands; the tuple names them for linters.
-_MODULES = (demo, exports, flush, migrate, serve, simulate, tokens, users)
 
 
 @click.group()

@@ -7,10 +7,7 @@ turn their errors into a one-line failure.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -20,25 +17,9 @@ from service.clock import utc_now
 from service.domain.export_schedule import ExportFormat, RunStatus
 from service.log_format import configure_logging
 from service.metrics import serve_metrics
-from service.settings import Settings
 from service.stop_signals import stop_on_signals
 
-if TYPE_CHECKING:  # imported when used: pyarrow is too heavy for every CLI command's start
-    from service.jobs.exports.scheduler import Scheduler
-
 FORMATS = click.Choice([f.value for f in ExportFormat])
-
-
-@contextmanager
-def _scheduler(
-    max_attempts: int | None = None, *, bandits: bool = False
-) -> Iterator[tuple[Settings, Scheduler]]:
-    from service.jobs.exports.wiring import open_scheduler
-
-    settings = settings_from_env()
-    configure_logging(settings.log_level)
-    with open_scheduler(settings, max_attempts, bandits=bandits) as scheduler:
-        yield settings, scheduler
 
 
 @register
@@ -48,7 +29,11 @@ def schedule_command(once: bool) -> None:
     """Run scheduled exports and move bandit weights, polling every EXPORT_POLL_SECONDS, until
     SIGTERM or with --once. Any number may run at once: each scheduled run (and each bandit
     slot) is claimed by exactly one."""
-    with _scheduler(bandits=True) as (settings, scheduler):
+    from service.jobs.exports.wiring import open_scheduler  # pyarrow: too heavy to load early
+
+    settings = settings_from_env()
+    configure_logging(settings.log_level)
+    with open_scheduler(settings, bandits=True) as scheduler:
         if once:
             runs = scheduler.run_pending()
             failed = [r for r in runs if r.status != RunStatus.succeeded]
@@ -105,8 +90,12 @@ def _export_experiment(key: str, fmt: ExportFormat, out: Path) -> None:
 
 
 def _export_schedule(name: str) -> None:
+    from service.jobs.exports.wiring import open_scheduler
+
+    settings = settings_from_env()
+    configure_logging(settings.log_level)
     # One attempt: whoever runs the command (cron, a CronJob) retries it on a non-zero exit.
-    with _scheduler(max_attempts=1) as (_, scheduler):
+    with open_scheduler(settings, max_attempts=1) as scheduler:
         repo = scheduler.repo
         stored = repo.get_by_name(name)
         if stored is None:

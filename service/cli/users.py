@@ -13,8 +13,9 @@ from contextlib import contextmanager
 
 import click
 
-from service.cli.common import ROLE, Failure, services, settings_from_env
+from service.cli.common import ROLE, Failure, settings_from_env
 from service.cli.registry import register
+from service.clock import utc_now
 from service.domain.roles import Role
 from service.store.sql.users_repo import InvalidUser, User, UserExists, UserRepo
 
@@ -27,22 +28,6 @@ def users() -> None:
     """Dashboard users."""
 
 
-@users.command("create")
-@click.option("--email", required=True)
-@click.option("--role", type=ROLE, required=True)
-def users_create(email: str, role: str) -> None:
-    """Create a user; the password is read from standard input."""
-    password = sys.stdin.readline().rstrip("\r\n")
-    with services() as svc:
-        try:
-            user = svc.users.create(email, password, Role(role), svc.clock())
-        except InvalidUser as exc:
-            raise Failure(f"{exc.field} {exc}") from None
-        except UserExists:
-            raise Failure(f"a user with e-mail {email.strip().lower()} exists") from None
-    click.echo(f"created {user.role} user {user.email}")
-
-
 @contextmanager
 def _users() -> Iterator[UserRepo]:
     from service.store.sql.engine import build_engine
@@ -50,6 +35,8 @@ def _users() -> Iterator[UserRepo]:
     engine = build_engine(settings_from_env().database_url)
     try:
         yield UserRepo(engine)
+    except InvalidUser as exc:
+        raise Failure(f"{exc.field} {exc}") from None
     finally:
         engine.dispose()
 
@@ -60,16 +47,27 @@ def _found(user: User | None, email: str) -> User:
     return user
 
 
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--role", type=ROLE, required=True)
+def users_create(email: str, role: str) -> None:
+    """Create a user; the password is read from standard input."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    with _users() as repo:
+        try:
+            user = repo.create(email, password, Role(role), utc_now())
+        except UserExists:
+            raise Failure(f"a user with e-mail {email.strip().lower()} exists") from None
+    click.echo(f"created {user.role} user {user.email}")
+
+
 @users.command("set-password")
 @_EMAIL
 def set_password(email: str) -> None:
     """Set a new password, read from standard input; ends all the user's sessions."""
     password = sys.stdin.readline().rstrip("\r\n")
     with _users() as repo:
-        try:
-            user = _found(repo.set_password(email, password), email)
-        except InvalidUser as exc:
-            raise Failure(f"{exc.field} {exc}") from None
+        user = _found(repo.set_password(email, password), email)
     click.echo(f"password of {user.email} changed; their sessions are signed out")
 
 

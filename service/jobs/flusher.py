@@ -118,22 +118,13 @@ class Flusher:
                 if stop.is_set():
                     break
                 if stream.exists():
-                    self._drain_one_stream(stream, reader, counts, stop)
+                    stream.ensure_group()
+                    self._take_over(stream, counts, stop)
+                    self._drain(reader, [stream], counts, stop)
+                    stream.trim()
+                    stream.remove_consumer(self.consumer)
         self._expire_decisions()
         return counts
-
-    def _drain_one_stream(
-        self,
-        stream: EventStream,
-        reader: ThreadPoolExecutor,
-        counts: FlushCounts,
-        stop: threading.Event,
-    ) -> None:
-        stream.ensure_group()
-        self._take_over(stream, counts, stop)
-        self._drain(reader, [stream], counts, stop)
-        stream.trim()
-        stream.remove_consumer(self.consumer)
 
     def _take_over(self, stream: EventStream, counts: FlushCounts, stop: threading.Event) -> None:
         """Write and ack every entry pending in `stream`, whoever holds it."""

@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from service.domain.experiment import Experiment
 from service.jobs.simulate.http_client import Pacer
 from service.jobs.simulate.plan import (
     MAX_EVENTS_PER_VISITOR,
@@ -17,7 +18,6 @@ from service.jobs.simulate.plan import (
     plan_visit,
 )
 from service.jobs.simulate.spec import (
-    ExperimentInfo,
     SpecError,
     check_against,
     experiment_info,
@@ -30,7 +30,7 @@ VISITOR = re.compile(r"[A-Za-z0-9_-]{8,64}")
 USD = Menu("USD")
 
 
-def info(**targeting: object) -> ExperimentInfo:
+def info(**targeting: object) -> Experiment:
     # No targeting given: the test document's own (US and GB, mobile and desktop).
     doc = experiment_doc(targeting=targeting) if targeting else experiment_doc()
     return experiment_info({**doc, "status": "running"})

@@ -12,7 +12,7 @@ Columns are only ever added at the end, never renamed or reordered: consumers ke
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -28,6 +28,8 @@ ColumnType = Literal["string", "integer", "number", "boolean", "date", "timestam
 _FIRST_METRICS = 3
 _COUNTS = ("impressions", "views", "clicks")
 _DISMISS = ("dismiss_remind_later", "dismiss_close", "dismiss_already_donated")
+_FIGURE_TYPES = {f.name: f.type for f in fields(VariantRow)}
+_BANDS = ("conversion_rate", "revenue_per_visitor")  # the daily series' intervals
 
 
 def _metric_columns(metrics: Sequence[str]) -> list[tuple[str, ColumnType]]:
@@ -54,24 +56,11 @@ COLUMNS: tuple[tuple[str, ColumnType], ...] = (
     ("variant", "string"),
     ("weight", "number"),
     ("date", "date"),
-    ("visitors", "integer"),
-    *((name, "integer") for name in (*_COUNTS, *_DISMISS)),
-    ("conversions", "integer"),
-    ("payments", "integer"),
-    ("revenue", "number"),
-    ("annualised_value", "number"),
-    ("average_gift", "number"),
-    ("recurring_share", "number"),
-    ("revenue_per_1000_impressions", "number"),
-    ("click_through_rate", "number"),
-    ("dismiss_rate", "number"),
-    ("remind_later_visitors", "integer"),
-    ("remind_later_to_donated", "number"),
+    *((name, "integer") for name in ("visitors", *_COUNTS, *_DISMISS)),
+    # A figure's type is the report's: VariantRow declares counts int, the rest float.
+    *((name, "integer" if _FIGURE_TYPES[name] == "int" else "number") for name in FIGURES),
     ("cumulative_visitors", "integer"),
-    ("conversion_rate_interval_low", "number"),
-    ("conversion_rate_interval_high", "number"),
-    ("revenue_per_visitor_interval_low", "number"),
-    ("revenue_per_visitor_interval_high", "number"),
+    *((f"{metric}_interval_{end}", "number") for metric in _BANDS for end in ("low", "high")),
     *_metric_columns(METRIC_NAMES[:_FIRST_METRICS]),
     ("srm_p_value", "number"),
     ("srm_mismatch", "boolean"),
@@ -168,7 +157,8 @@ def _day_rows(experiment: Experiment, report: Report, days: Iterable[RollupDay])
     out = []
     for day in sorted({day for day, _ in (*events, *series)}):
         for key in keys:
-            rollup = events.get((day, key))
+            # A day without events in this variant: zero counts, no ratios.
+            rollup = events.get((day, key)) or RollupDay(day, key, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, 0.0)
             point = series.get((day, key))
             if point is not None:
                 low, high = point.ci or (None, None)
@@ -194,15 +184,7 @@ def _day_rows(experiment: Experiment, report: Report, days: Iterable[RollupDay])
     return out
 
 
-def _day_events(rollup: RollupDay | None) -> Row:
-    if rollup is None:
-        return {
-            "visitors": 0,
-            **dict.fromkeys((*_COUNTS, *_DISMISS, "payments"), 0),
-            "revenue": 0.0,
-            "annualised_value": 0.0,
-        }
-    dismissals = sum(getattr(rollup, name) for name in _DISMISS)
+def _day_events(rollup: RollupDay) -> Row:
     return {
         "visitors": rollup.new_visitors,
         **{name: getattr(rollup, name) for name in (*_COUNTS, *_DISMISS)},
@@ -212,7 +194,7 @@ def _day_events(rollup: RollupDay | None) -> Row:
         "average_gift": _ratio(rollup.revenue, rollup.conversions),
         "revenue_per_1000_impressions": _ratio(rollup.revenue * 1000, rollup.impressions),
         "click_through_rate": _ratio(rollup.clicks, rollup.impressions),
-        "dismiss_rate": _ratio(dismissals, rollup.impressions),
+        "dismiss_rate": _ratio(rollup.dismissals, rollup.impressions),
     }
 
 

@@ -98,11 +98,12 @@ def post(pinned: Pinned, body: bytes, headers: Mapping[str, str], *, timeout: fl
     """POST `body` and return the status; OSError, http.client.HTTPException or ValueError
     (a URL the request line cannot carry) when there is no answer."""
     target = pinned.target
-    connection: http.client.HTTPConnection
+    connection: _PinnedHTTP | _PinnedHTTPS
     if target.scheme == "https":
-        connection = _PinnedHTTPS(target.host, target.port, pinned.endpoints, timeout)
+        connection = _PinnedHTTPS(target.host, target.port, timeout=timeout, context=tls_context())
     else:
-        connection = _PinnedHTTP(target.host, target.port, pinned.endpoints, timeout)
+        connection = _PinnedHTTP(target.host, target.port, timeout=timeout)
+    connection.endpoints = pinned.endpoints
     try:
         connection.request("POST", target.path, body=body, headers=dict(headers))
         response = connection.getresponse()
@@ -112,7 +113,7 @@ def post(pinned: Pinned, body: bytes, headers: Mapping[str, str], *, timeout: fl
         connection.close()
 
 
-def connect(endpoints: Sequence[Endpoint], timeout: float) -> socket.socket:
+def connect(endpoints: Sequence[Endpoint], timeout: float | None) -> socket.socket:
     """A TCP connection to the first checked endpoint that answers."""
     last: OSError = OSError("no address to connect to")
     for endpoint in endpoints:
@@ -129,30 +130,15 @@ def connect(endpoints: Sequence[Endpoint], timeout: float) -> socket.socket:
 
 
 class _PinnedHTTP(http.client.HTTPConnection):
-    def __init__(self, host: str, port: int, endpoints: Sequence[Endpoint], timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self._endpoints = endpoints
-        self._timeout = timeout
+    endpoints: Sequence[Endpoint] = ()
 
     def connect(self) -> None:
-        self.sock = connect(self._endpoints, self._timeout)
+        self.sock = connect(self.endpoints, self.timeout)
 
 
-class _PinnedHTTPS(http.client.HTTPSConnection):
-    def __init__(self, host: str, port: int, endpoints: Sequence[Endpoint], timeout: float) -> None:
-        self._tls = tls_context()
-        super().__init__(host, port, timeout=timeout, context=self._tls)
-        self._endpoints = endpoints
-        self._timeout = timeout
-
-    def connect(self) -> None:
-        sock = connect(self._endpoints, self._timeout)
-        try:
-            # SNI and the certificate check on the name, though the socket went to an address.
-            self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
-        except BaseException:
-            sock.close()
-            raise
+class _PinnedHTTPS(http.client.HTTPSConnection, _PinnedHTTP):
+    """HTTPSConnection.connect wraps the socket _PinnedHTTP.connect opened: SNI and the
+    certificate check are on the host name, though the socket went to an address."""
 
 
 def tls_context() -> ssl.SSLContext:

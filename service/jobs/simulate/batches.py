@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.jobs.simulate.plan import MAX_EVENTS_PER_VISITOR, Donation, Visit
-
-MAX_BATCH = 50  # events per POST /v1/events (DESIGN §3)
+from service.schemas.events import MAX_EVENTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +56,7 @@ class Batcher:
             if donation is not None:
                 batch.donors.append(Donor(visit.visitor, variant, donation, len(batch.events)))
             batch.events.extend(events)
-            if len(batch.events) + MAX_EVENTS_PER_VISITOR > MAX_BATCH:
+            if len(batch.events) + MAX_EVENTS_PER_VISITOR > MAX_EVENTS:
                 return self._open.pop(key)
             return None
 

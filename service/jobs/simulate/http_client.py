@@ -108,21 +108,18 @@ class HttpClient:
         all_headers = {"Accept": "application/json", **(headers or {})}
         if body is not None:
             all_headers.setdefault("Content-Type", "application/json")
-        reused = self._conn is not None
-        try:
-            return self._send(method, target, body, all_headers)
-        except (http.client.HTTPException, OSError) as exc:
-            self.close()
-            if not reused:
-                raise Unreachable(f"cannot reach {self.base_url}: {_reason(exc)}") from None
         # The server may close an idle keep-alive connection just as we reuse it; one retry on
         # a fresh connection is safe because every request we send is idempotent (decisions
         # are read-mostly and sticky, events and payments are deduplicated by id).
-        try:
-            return self._send(method, target, body, all_headers)
-        except (http.client.HTTPException, OSError) as exc:
-            self.close()
-            raise Unreachable(f"lost {self.base_url}: {_reason(exc)}") from None
+        failed = "" if self._conn is not None else "cannot reach"
+        while True:
+            try:
+                return self._send(method, target, body, all_headers)
+            except (http.client.HTTPException, OSError) as exc:
+                self.close()
+                if failed:
+                    raise Unreachable(f"{failed} {self.base_url}: {_reason(exc)}") from None
+                failed = "lost"
 
     def send(
         self,

@@ -11,11 +11,11 @@ from __future__ import annotations
 import random
 import string
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from service.jobs.simulate.spec import ExperimentInfo, TargetingSpec
+from service.domain.experiment import Experiment, Targeting
 
 # How readers treat an end-of-article appeal, roughly as newsrooms report it: most rendered
 # appeals get scrolled into view, few are clicked, some are dismissed. Donors always saw and
@@ -67,11 +67,12 @@ class Visit:
     country: str | None
 
 
-def plan_visit(rng: random.Random, info: ExperimentInfo) -> Visit:
+def plan_visit(rng: random.Random, info: Experiment) -> Visit:
     """A reader on a page that passes the experiment's page rules."""
     t = info.targeting
     visitor = "sim-" + "".join(rng.choices(_ID_ALPHABET, k=20))
-    device = _weighted(rng, {d: s for d, s in _DEVICE_SHARES.items() if _allowed(d, t.devices)})
+    shares = {d: s for d, s in _DEVICE_SHARES.items() if not t.devices or d in t.devices}
+    device = _weighted(rng, shares)
     section = _section(rng, t)
     query = {
         "visitor": visitor,
@@ -99,11 +100,7 @@ def device_user_agent(device: str) -> str:
     return _USER_AGENTS[device][0]
 
 
-def _allowed(device: str, devices: Sequence[str]) -> bool:
-    return not devices or device in devices
-
-
-def _section(rng: random.Random, t: TargetingSpec) -> str | None:
+def _section(rng: random.Random, t: Targeting) -> str | None:
     candidates = t.sections or _SECTIONS
     open_sections = [s for s in candidates if s not in t.exclude_sections]
     return rng.choice(open_sections) if open_sections else None

@@ -7,13 +7,14 @@ import hmac
 import time
 from urllib.parse import quote
 
+from service.domain.experiment import Experiment
 from service.jobs.simulate.http_client import HttpClient, SimulationError
-from service.jobs.simulate.spec import ExperimentInfo, experiment_info
+from service.jobs.simulate.spec import experiment_info
 
 SIGNATURE_HEADER = "X-SmallFavor-Signature"
 
 
-def fetch_experiment(client: HttpClient, key: str, token: str) -> ExperimentInfo:
+def fetch_experiment(client: HttpClient, key: str, token: str) -> Experiment:
     response = client.request(
         "GET",
         f"/v1/admin/experiments/{quote(key, safe='')}",

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from service.domain.experiment import Experiment
 from service.jobs.simulate.batches import Batch, Batcher
 from service.jobs.simulate.http_client import (
     HttpClient,
@@ -40,7 +41,6 @@ from service.jobs.simulate.plan import (
     plan_visit,
 )
 from service.jobs.simulate.preflight import SIGNATURE_HEADER, payment_signature
-from service.jobs.simulate.spec import ExperimentInfo
 from service.jobs.simulate.summary import Tally
 
 
@@ -61,7 +61,7 @@ class RunConfig:
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    info: ExperimentInfo
+    info: Experiment
     tally: Tally
     elapsed: float
     held_back: int
@@ -73,7 +73,7 @@ def visitor_seeds(seed: int, visitors: int) -> list[int]:
     return [master.getrandbits(64) for _ in range(visitors)]
 
 
-def run(config: RunConfig, info: ExperimentInfo) -> Result:
+def run(config: RunConfig, info: Experiment) -> Result:
     """Simulate config.visitors readers of a running experiment (checked by the caller)."""
     state = _State(
         config=config,
@@ -104,7 +104,7 @@ class _State:
     """What the workers share: the plan, pacers, open batches, the first failure."""
 
     config: RunConfig
-    info: ExperimentInfo
+    info: Experiment
     seeds: list[int]
     events_pacer: Pacer
     decisions_pacer: Pacer
@@ -153,7 +153,9 @@ class _Worker:
             return
         variant = str(banner["variant"])
         self.tally.shown[variant] += 1
-        menu = menu_from_banner((banner.get("content") or {}).get("amounts"), info.currency)
+        menu = menu_from_banner(
+            (banner.get("content") or {}).get("amounts"), info.analysis.currency
+        )
         actions = plan_actions(
             rng,
             rate=self.config.rates[variant],

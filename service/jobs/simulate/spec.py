@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from pydantic import ValidationError
+
+from service.domain.experiment import Experiment
+from service.schemas.events import MAX_AMOUNT
+from service.schemas.experiment import Experiment as Document
 
 
 class SpecError(ValueError):
@@ -47,10 +52,6 @@ def parse_rates(text: str) -> dict[str, float]:
     return rates
 
 
-# The webhook refuses amounts above this (service.schemas.events).
-MAX_AMOUNT = 1_000_000.0
-
-
 def parse_amounts(text: str | None) -> dict[str, float]:
     """Donation amount per variant in the banner's currency; None: pick from each banner."""
     if text is None:
@@ -58,64 +59,25 @@ def parse_amounts(text: str | None) -> dict[str, float]:
     amounts = parse_pairs(text, "--amounts")
     for name, amount in amounts.items():
         if not 0.0 < amount <= MAX_AMOUNT:
-            raise SpecError(f"--amounts: {name}={amount:g} must be above 0 and at most 1000000")
+            raise SpecError(
+                f"--amounts: {name}={amount:g} must be above 0 and at most {MAX_AMOUNT}"
+            )
     return amounts
 
 
-@dataclass(frozen=True, slots=True)
-class TargetingSpec:
-    """The page rules a simulated reader must pass (DESIGN §2 `targeting`)."""
-
-    countries: tuple[str, ...] = ()
-    devices: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
-    sections: tuple[str, ...] = ()
-    exclude_sections: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    min_article_views: int = 0
-    audience: str = "everyone"
-
-
-@dataclass(frozen=True, slots=True)
-class ExperimentInfo:
-    key: str
-    status: str
-    placement: str
-    variants: tuple[str, ...]
-    currency: str  # the reporting currency: used when a banner has no amounts
-    targeting: TargetingSpec
-
-
-def experiment_info(doc: Mapping[str, Any]) -> ExperimentInfo:
-    """The fields the simulator needs from `GET /v1/admin/experiments/<key>`."""
+def experiment_info(doc: Mapping[str, Any]) -> Experiment:
+    """The experiment `GET /v1/admin/experiments/<key>` sent, read with the service's own model
+    (the resource's fields, such as its revision, left out)."""
     try:
-        t = doc.get("targeting") or {}
-        targeting = TargetingSpec(
-            countries=tuple(t.get("countries") or ()),
-            devices=tuple(t.get("devices") or ()),
-            languages=tuple(t.get("languages") or ()),
-            sections=tuple(t.get("sections") or ()),
-            exclude_sections=tuple(t.get("exclude_sections") or ()),
-            tags=tuple(t.get("tags") or ()),
-            min_article_views=int(t.get("min_article_views") or 0),
-            audience=str(t.get("audience") or "everyone"),
-        )
-        variants = tuple(str(v["key"]) for v in doc["variants"])
-        currency = str((doc.get("analysis") or {}).get("currency") or "USD")
-        return ExperimentInfo(
-            key=str(doc["key"]),
-            status=str(doc["status"]),
-            placement=str(doc["placement"]),
-            variants=variants,
-            currency=currency,
-            targeting=targeting,
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise SpecError(f"the admin API sent an unexpected experiment document ({exc})") from None
+        fields = {name: doc[name] for name in Document.model_fields if name in doc}
+        return Document.model_validate(fields).to_domain()
+    except (ValidationError, TypeError) as exc:  # TypeError: not a JSON object
+        reason = str(exc).splitlines()[0]
+    raise SpecError(f"the admin API sent an unexpected experiment document ({reason})")
 
 
 def check_against(
-    info: ExperimentInfo, rates: Mapping[str, float], amounts: Mapping[str, float]
+    info: Experiment, rates: Mapping[str, float], amounts: Mapping[str, float]
 ) -> None:
     """The experiment must be running and every variant must have a rate (a missing one would
     silently mean "never donates"); --rates and --amounts may name only its variants."""
@@ -124,14 +86,15 @@ def check_against(
             f"experiment {info.key!r} is {info.status}, not running; start it first "
             f"(POST /v1/admin/experiments/{info.key}/start)"
         )
-    known = ", ".join(info.variants)
+    variants = [v.key for v in info.variants]
+    known = ", ".join(variants)
     for option, given in (("--rates", rates), ("--amounts", amounts)):
-        unknown = [name for name in given if name not in info.variants]
+        unknown = [name for name in given if name not in variants]
         if unknown:
             raise SpecError(
                 f"{option} names {', '.join(unknown)}, not a variant of {info.key!r} "
                 f"(its variants: {known})"
             )
-    missing = [name for name in info.variants if name not in rates]
+    missing = [name for name in variants if name not in rates]
     if missing:
         raise SpecError(f"--rates gives no rate for {', '.join(missing)} (variants: {known})")

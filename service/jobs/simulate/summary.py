@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
-from service.jobs.simulate.spec import ExperimentInfo
+from service.domain.experiment import Experiment
 
 
 @dataclass
@@ -30,28 +30,18 @@ class Tally:
     donated: defaultdict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
 
     def merge(self, other: Tally) -> None:
-        self.visitors += other.visitors
-        self.event_requests += other.event_requests
-        self.accepted += other.accepted
-        self.duplicates += other.duplicates
-        self.pending += other.pending
-        self.donation_duplicates += other.donation_duplicates
-        self.donations_skipped += other.donations_skipped
-        for mine, theirs in (
-            (self.shown, other.shown),
-            (self.no_banner, other.no_banner),
-            (self.rejected, other.rejected),
-            (self.donations, other.donations),
-            (self.credited, other.credited),
-        ):
-            mine.update(theirs)
-        for key, amount in other.donated.items():
-            self.donated[key] += amount
+        for name in (f.name for f in fields(self)):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if isinstance(mine, int):
+                setattr(self, name, mine + theirs)
+            else:  # a Counter or a defaultdict: add up key by key
+                for key, value in theirs.items():
+                    mine[key] += value
 
 
 def summary_lines(
     tally: Tally,
-    info: ExperimentInfo,
+    info: Experiment,
     *,
     base_url: str,
     seed: int,
@@ -63,7 +53,7 @@ def summary_lines(
         f"in {elapsed:.1f} s (seed {seed})",
         f"  {'variant':<24} {'shown':>7} {'donations':>10} {'credited':>9}  donated",
     ]
-    for variant in info.variants:
+    for variant in (v.key for v in info.variants):
         donated = ", ".join(
             f"{currency} {amount:,.2f}"
             for (name, currency), amount in sorted(tally.donated.items())
