@@ -89,11 +89,8 @@ class Amounts:
     default_frequency: Frequency = Frequency.monthly
 
     def for_frequency(self, frequency: Frequency) -> tuple[float, ...]:
-        return {
-            Frequency.one_off: self.one_off,
-            Frequency.monthly: self.monthly,
-            Frequency.annual: self.annual,
-        }[frequency]
+        amounts: tuple[float, ...] = getattr(self, frequency)  # a field per Frequency member
+        return amounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,11 +149,8 @@ class SnoozeHours:
     already_donated: float = 8760.0
 
     def hours_for(self, reason: DismissReason) -> float:
-        return {
-            DismissReason.remind_later: self.remind_later,
-            DismissReason.close: self.close,
-            DismissReason.already_donated: self.already_donated,
-        }[reason]
+        hours: float = getattr(self, reason)  # a field per DismissReason member
+        return hours
 
 
 @dataclass(frozen=True, slots=True)
