@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from service.domain.arm_totals import ArmTotals, StratumTotals
 from service.domain.bandit import WeightChange, same_split, shares
 from service.domain.experiment import Experiment
+from service.domain.instants import iso_utc
 from service.domain.report_metrics import METRICS, Metric
 from service.domain.report_model import BanditSettings, WeightPeriod
 from service.stats.stratified import collapse_sparse, stratified_prefixes
@@ -198,7 +199,9 @@ def _daily(
 
 def _history_json(periods: Sequence[WeightChange]) -> tuple[WeightPeriod, ...]:
     return tuple(
-        WeightPeriod(_iso(p.effective_at), dict(p.weights), shares(p.weights), p.reason, p.details)
+        WeightPeriod(
+            iso_utc(p.effective_at), dict(p.weights), shares(p.weights), p.reason, p.details
+        )
         for p in periods
     )
 
@@ -212,10 +215,6 @@ def _settings(experiment: Experiment, history: Sequence[WeightChange]) -> Bandit
         min_visitors=bandit.min_visitors,
         min_conversions=bandit.min_conversions,
         cadence_minutes=bandit.cadence_minutes,
-        last_evaluated_at=_iso(last.effective_at) if last else None,
+        last_evaluated_at=iso_utc(last.effective_at) if last else None,
         last_reason=last.reason if last else None,
     )
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
