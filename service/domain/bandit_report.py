@@ -145,16 +145,12 @@ def _stratified(cells: Mapping[int, Sequence[ArmTotals]]) -> ArmStats | None:
         return None
     merged = [_merge([ordered[i] for i in group]) for group in groups]
     out = _per_metric(merged, [len(merged)], _PER_VISITOR)[0]
-    for metric in METRICS:
-        own = [] if metric.per_visitor else _own_groups(metric, ordered)
+    for metric in (m for m in METRICS if not m.per_visitor):
+        own = collapse_sparse([[metric.stats(arm).n for arm in arms] for arms in ordered])
         if own:
             own_merged = [_merge([ordered[i] for i in group]) for group in own]
             out.update(_per_metric(own_merged, [len(own_merged)], [metric])[0])
     return out
-
-
-def _own_groups(metric: Metric, ordered: Sequence[Sequence[ArmTotals]]) -> list[list[int]]:
-    return collapse_sparse([[metric.stats(arm).n for arm in arms] for arms in ordered])
 
 
 def _merge(strata: Sequence[Sequence[ArmTotals]]) -> list[ArmTotals]:
