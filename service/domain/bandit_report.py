@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from service.domain.arm_totals import ArmTotals, StratumTotals
 from service.domain.bandit import WeightChange, same_split, shares
 from service.domain.experiment import Experiment
+from service.domain.instants import iso_utc
 from service.domain.report_metrics import METRICS, Metric
 from service.domain.report_model import BanditSettings, WeightPeriod
 from service.stats.stratified import collapse_sparse, stratified_prefixes
@@ -144,16 +145,12 @@ def _stratified(cells: Mapping[int, Sequence[ArmTotals]]) -> ArmStats | None:
         return None
     merged = [_merge([ordered[i] for i in group]) for group in groups]
     out = _per_metric(merged, [len(merged)], _PER_VISITOR)[0]
-    for metric in METRICS:
-        own = [] if metric.per_visitor else _own_groups(metric, ordered)
+    for metric in (m for m in METRICS if not m.per_visitor):
+        own = collapse_sparse([[metric.stats(arm).n for arm in arms] for arms in ordered])
         if own:
             own_merged = [_merge([ordered[i] for i in group]) for group in own]
             out.update(_per_metric(own_merged, [len(own_merged)], [metric])[0])
     return out
-
-
-def _own_groups(metric: Metric, ordered: Sequence[Sequence[ArmTotals]]) -> list[list[int]]:
-    return collapse_sparse([[metric.stats(arm).n for arm in arms] for arms in ordered])
 
 
 def _merge(strata: Sequence[Sequence[ArmTotals]]) -> list[ArmTotals]:
@@ -198,7 +195,9 @@ def _daily(
 
 def _history_json(periods: Sequence[WeightChange]) -> tuple[WeightPeriod, ...]:
     return tuple(
-        WeightPeriod(_iso(p.effective_at), dict(p.weights), shares(p.weights), p.reason, p.details)
+        WeightPeriod(
+            iso_utc(p.effective_at), dict(p.weights), shares(p.weights), p.reason, p.details
+        )
         for p in periods
     )
 
@@ -212,10 +211,6 @@ def _settings(experiment: Experiment, history: Sequence[WeightChange]) -> Bandit
         min_visitors=bandit.min_visitors,
         min_conversions=bandit.min_conversions,
         cadence_minutes=bandit.cadence_minutes,
-        last_evaluated_at=_iso(last.effective_at) if last else None,
+        last_evaluated_at=iso_utc(last.effective_at) if last else None,
         last_reason=last.reason if last else None,
     )
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

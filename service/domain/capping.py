@@ -27,13 +27,3 @@ def capped(experiment: Experiment, ledger: Ledger, now: float) -> bool:
         if recent >= caps.max_impressions:
             return True
     return False
-
-
-def impressions_to_keep(experiment: Experiment, times: list[float], now: float) -> list[float]:
-    """Trim an impression list to what the caps can still need: the rolling window, and at
-    most max_impressions (or the latest one, which min_hours_between needs)."""
-    caps = experiment.caps
-    window_start = now - caps.per_days * _DAY
-    kept = sorted(t for t in times if t > window_start)
-    limit = caps.max_impressions or 1
-    return kept[-limit:]

@@ -4,8 +4,10 @@ report's CSV and every export format write through here."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
+
+from service.domain.instants import iso_utc
 
 
 def cell(value: Any) -> str:
@@ -17,7 +19,7 @@ def cell(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return iso_utc(value)
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

@@ -9,6 +9,7 @@ when the rate changed within the window. The targeting functions are the decisio
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -144,12 +145,7 @@ class DryRun:
                 "higher_priority_share": _round(r.higher_priority_share) if r else None,
                 "any_priority_share": _round(r.any_priority_share) if r else None,
                 "experiments": [
-                    {
-                        "experiment": o.experiment,
-                        "priority": o.priority,
-                        "higher_priority": o.higher_priority,
-                        "share": _round(o.share),
-                    }
+                    {**dataclasses.asdict(o), "share": _round(o.share)}
                     for o in (r.overlaps if r else ())
                 ],
             },

@@ -11,6 +11,7 @@ split evenly (Bonferroni): the report's Holm adjustment is never stricter, so th
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -165,31 +166,17 @@ def plan_power(candidate: Experiment, minimum_effect: float, baseline: Baseline)
             "tuned for N = 5000, as the report computes it), about 3 where z_{1-alpha/2} is "
             "1.96; N is solved so that the effect clears it with 80 % power at the planned end."
         )
-    return PowerEstimate(
-        estimate.metric,
-        estimate.alpha,
-        k,
-        minimum_effect,
-        baseline,
-        analysis.sequential,
-        per_arm,
-        factor,
-        needed,
-        None,
-        notes,
+    return dataclasses.replace(
+        estimate,
+        visitors_per_arm=per_arm,
+        sequential_factor=factor,
+        visitors_needed=needed,
+        notes=notes,
     )
 
 
 def _without(estimate: PowerEstimate, reason: str) -> PowerEstimate:
-    return PowerEstimate(
-        estimate.metric,
-        estimate.alpha,
-        estimate.comparisons,
-        estimate.minimum_effect,
-        estimate.baseline,
-        estimate.sequential,
-        reason=reason,
-    )
+    return dataclasses.replace(estimate, reason=reason)
 
 
 def _baseline_note(metric: PrimaryMetric, baseline: Baseline) -> str:

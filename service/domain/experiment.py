@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from service.domain.instants import iso_utc
 from service.domain.targeting_rules import PageRule, page_rules
 
 
@@ -89,11 +90,8 @@ class Amounts:
     default_frequency: Frequency = Frequency.monthly
 
     def for_frequency(self, frequency: Frequency) -> tuple[float, ...]:
-        return {
-            Frequency.one_off: self.one_off,
-            Frequency.monthly: self.monthly,
-            Frequency.annual: self.annual,
-        }[frequency]
+        amounts: tuple[float, ...] = getattr(self, frequency)  # a field per Frequency member
+        return amounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,11 +150,8 @@ class SnoozeHours:
     already_donated: float = 8760.0
 
     def hours_for(self, reason: DismissReason) -> float:
-        return {
-            DismissReason.remind_later: self.remind_later,
-            DismissReason.close: self.close,
-            DismissReason.already_donated: self.already_donated,
-        }[reason]
+        hours: float = getattr(self, reason)  # a field per DismissReason member
+        return hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,5 +225,5 @@ def _to_json(value: object) -> Any:
     if isinstance(value, StrEnum):
         return value.value
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return iso_utc(value)
     return value

@@ -45,3 +45,8 @@ def checked_instant(value: datetime) -> datetime:
     if not EARLIEST <= utc < LATEST:
         raise InstantInvalid(RULE)
     return utc
+
+
+def iso_utc(moment: datetime) -> str:
+    """How JSON bodies and files write a time: ISO 8601 in UTC, "Z" for the offset."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -9,14 +9,16 @@ is None and an impossible comparison is {"error": reason}.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Literal
 
 from service.domain.arm_totals import ArmTotals, DayTotals
 from service.domain.bandit_report import ArmStats, BanditView
 from service.domain.experiment import Experiment
+from service.domain.instants import iso_utc
 from service.domain.report_metrics import METRIC_NAMES, metric_stats
 from service.domain.report_model import (
     DailyPoint,
@@ -37,20 +39,10 @@ from service.stats.srm import srm_p_value
 from service.stats.summaries import SampleStats
 
 Segment = Literal["country", "device"]
-# The per-variant figures after the counts and dismissals, in the order files list them.
-FIGURES = (
-    "conversions",
-    "payments",
-    "revenue",
-    "annualised_value",
-    "average_gift",
-    "recurring_share",
-    "revenue_per_1000_impressions",
-    "click_through_rate",
-    "dismiss_rate",
-    "remind_later_visitors",
-    "remind_later_to_donated",
-)
+# The per-variant figures after the counts and dismissals, in the order files list them:
+# VariantRow's fields from conversions up to the compared metrics.
+_ROW_FIELDS = [f.name for f in dataclasses.fields(VariantRow)]
+FIGURES = tuple(_ROW_FIELDS[_ROW_FIELDS.index("conversions") : _ROW_FIELDS.index("metrics")])
 
 
 def build_report(
@@ -90,7 +82,7 @@ def build_report(
         )
     return Report(
         experiment=experiment.key,
-        generated_at=generated_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        generated_at=iso_utc(generated_at),
         currency=analysis.currency,
         start=start.isoformat() if start else None,
         end=end.isoformat() if end else None,

@@ -20,17 +20,21 @@ import pydantic
 from pydantic.json_schema import DEFAULT_REF_TEMPLATE
 
 OMIT_IF_NONE = {"omit_if_none": True}
-# The schema lists every key the serializer writes and allows no other.
-CLOSED = pydantic.ConfigDict(extra="forbid")
 Interval = tuple[float, float]
 VerdictStatus = Literal["ahead", "behind", "inconclusive", "srm"]
 
 
-@dataclass(frozen=True, slots=True)
-class VsControl:
-    """A treatment against control on one metric (service/stats/compare.py's Comparison)."""
+class _Closed:
+    """The base of every part of the report: its schema allows no key the serializer does not
+    write (pydantic reads the config from the class)."""
 
-    __pydantic_config__ = CLOSED
+    __slots__ = ()
+    __pydantic_config__ = pydantic.ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True, slots=True)
+class VsControl(_Closed):
+    """A treatment against control on one metric (service/stats/compare.py's Comparison)."""
 
     relative_lift: float
     ci: Interval
@@ -43,18 +47,14 @@ class VsControl:
 
 
 @dataclass(frozen=True, slots=True)
-class VsError:
+class VsError(_Closed):
     """No comparison possible yet; `error` says why, for people."""
-
-    __pydantic_config__ = CLOSED
 
     error: str
 
 
 @dataclass(frozen=True, slots=True)
-class MetricValue:
-    __pydantic_config__ = CLOSED
-
+class MetricValue(_Closed):
     value: float | None
     vs_control: VsControl | VsError | None  # None for control
 
@@ -87,19 +87,15 @@ COMPARISON_COLUMNS = (
 
 
 @dataclass(frozen=True, slots=True)
-class Dismissals:
-    __pydantic_config__ = CLOSED
-
+class Dismissals(_Closed):
     remind_later: int
     close: int
     already_donated: int
 
 
 @dataclass(frozen=True, slots=True)
-class VariantRow:
+class VariantRow(_Closed):
     """One variant's counts, figures (None when undefined) and compared metrics."""
-
-    __pydantic_config__ = CLOSED
 
     key: str
     weight: float
@@ -123,29 +119,23 @@ class VariantRow:
 
 
 @dataclass(frozen=True, slots=True)
-class Srm:
-    __pydantic_config__ = CLOSED
-
+class Srm(_Closed):
     p_value: float | None
     mismatch: bool
     reason: str | None = field(default=None, metadata=OMIT_IF_NONE)  # when p_value is None
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
-    __pydantic_config__ = CLOSED
-
+class Verdict(_Closed):
     variant: str
     status: VerdictStatus
     text: str
 
 
 @dataclass(frozen=True, slots=True)
-class DailyPoint:
+class DailyPoint(_Closed):
     """Cumulative figures of one variant at the end of `date` (ISO day, UTC); lift and ci
     compare it with control on the primary metric."""
-
-    __pydantic_config__ = CLOSED
 
     date: str
     variant: str
@@ -159,17 +149,13 @@ class DailyPoint:
 
 
 @dataclass(frozen=True, slots=True)
-class SegmentGroup:
-    __pydantic_config__ = CLOSED
-
+class SegmentGroup(_Closed):
     value: str | None
     variants: tuple[VariantRow, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class BanditSettings:
-    __pydantic_config__ = CLOSED
-
+class BanditSettings(_Closed):
     method: str
     floor: float
     min_visitors: int
@@ -180,9 +166,7 @@ class BanditSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class WeightPeriod:
-    __pydantic_config__ = CLOSED
-
+class WeightPeriod(_Closed):
     effective_at: str
     weights: dict[str, float]
     shares: dict[str, float]
@@ -191,11 +175,9 @@ class WeightPeriod:
 
 
 @dataclass(frozen=True, slots=True)
-class Report:
+class Report(_Closed):
     """`bandit` and `weight_history` only for bandit experiments, `segments` only when the
     report is segmented."""
-
-    __pydantic_config__ = CLOSED
 
     experiment: str
     generated_at: str

@@ -3,6 +3,7 @@ and the dashboard."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from datetime import date
@@ -31,9 +32,7 @@ def _date_param(args: Mapping[str, str], name: str) -> date | None:
     raw = args.get(name)
     if not raw:
         return None
-    try:
-        if not _DATE.fullmatch(raw):
-            raise ValueError(raw)
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidRequest(f"{name} is not a date", {name: "use YYYY-MM-DD"}) from None
+    if _DATE.fullmatch(raw):
+        with contextlib.suppress(ValueError):  # 2026-02-30
+            return date.fromisoformat(raw)
+    raise InvalidRequest(f"{name} is not a date", {name: "use YYYY-MM-DD"})

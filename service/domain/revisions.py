@@ -28,11 +28,11 @@ def _diff(path: str, old: Any, new: Any, changes: list[Change]) -> None:
     if isinstance(old, Mapping) and isinstance(new, Mapping):
         _diff_objects(path, old, new, changes)
     elif isinstance(old, list | tuple) and isinstance(new, list | tuple):
-        old_keys, new_keys = _keys(old), _keys(new)
-        if old_keys is not None and new_keys is not None:
-            _diff_keyed(path, old, new, old_keys, new_keys, changes)
-        else:
-            _diff_by_index(path, old, new, changes)
+        old_keys: Sequence[object] | None = _keys(old)
+        new_keys: Sequence[object] | None = _keys(new)
+        if old_keys is None or new_keys is None:  # not both keyed: items match by index
+            old_keys, new_keys = range(len(old)), range(len(new))
+        _diff_list(path, old, new, old_keys, new_keys, changes)
     elif not _same(old, new):
         changes.append(_change(path or "$", "changed", old, new))
 
@@ -50,25 +50,12 @@ def _diff_objects(
             _diff(child, old[name], new[name], changes)
 
 
-def _diff_by_index(
-    path: str, old: Sequence[Any], new: Sequence[Any], changes: list[Change]
-) -> None:
-    for i in range(max(len(old), len(new))):
-        child = f"{path}[{i}]"
-        if i >= len(old):
-            changes.append(_change(child, "added", None, new[i]))
-        elif i >= len(new):
-            changes.append(_change(child, "removed", old[i], None))
-        else:
-            _diff(child, old[i], new[i], changes)
-
-
-def _diff_keyed(
+def _diff_list(
     path: str,
     old: Sequence[Any],
     new: Sequence[Any],
-    old_keys: list[str],
-    new_keys: list[str],
+    old_keys: Sequence[object],
+    new_keys: Sequence[object],
     changes: list[Change],
 ) -> None:
     if [k for k in old_keys if k in new_keys] != [k for k in new_keys if k in old_keys]:

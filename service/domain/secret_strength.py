@@ -163,23 +163,17 @@ _CLASSES = (
     (string.digits, 10),
     (string.punctuation + " ", 33),
 )
+_CLASS_OF = {c: k for k, (members, _) in enumerate(_CLASSES) for c in members}
 
 
 def _fresh_bits(value: str) -> list[float]:
     """What each character costs when nothing predicts it: which class it is in (from the
     value's own mix of classes) plus which member of the class. A value of 30 digits and an
     "Aa" costs about as much as digits alone, not as much as 32 letters-and-digits."""
-    classes = [_class_of(c) for c in value]
+    classes = [_CLASS_OF.get(c, len(_CLASSES)) for c in value]
     counts = {k: classes.count(k) for k in set(classes)}
     sizes = [size for _, size in _CLASSES] + [100]  # 100: anything outside printable ASCII
     return [math.log2(len(value) / counts[k]) + math.log2(sizes[k]) for k in classes]
-
-
-def _class_of(c: str) -> int:
-    for k, (members, _) in enumerate(_CLASSES):
-        if c in members:
-            return k
-    return len(_CLASSES)
 
 
 # A rule is (ordering, lag, delta); ordering 0 is code-point order, 1.. the keyboards.

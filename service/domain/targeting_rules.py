@@ -49,15 +49,21 @@ class RuleKind(Protocol):
     def __call__(self, value: Any, /) -> PageRule: ...
 
 
-class Countries:
-    name = "countries"
-    __slots__ = ("allowed",)
+class _ValueSet:
+    """A rule on a set of values: its field's, fixed when the experiment is loaded."""
 
-    def __init__(self, countries: Collection[str]) -> None:
-        self.allowed = frozenset(countries)
+    __slots__ = ("values",)
+
+    def __init__(self, values: Collection[str]) -> None:
+        self.values = frozenset(values)
+
+
+class Countries(_ValueSet):
+    name = "countries"
+    __slots__ = ()
 
     def passes(self, page: PageSignals) -> bool:
-        return page.country in self.allowed
+        return page.country in self.values
 
 
 class Devices:
@@ -72,48 +78,36 @@ class Devices:
         return page.device in self.allowed
 
 
-class Languages:
+class Languages(_ValueSet):
     name = "languages"
-    __slots__ = ("allowed",)
-
-    def __init__(self, languages: Collection[str]) -> None:
-        self.allowed = frozenset(languages)
+    __slots__ = ()
 
     def passes(self, page: PageSignals) -> bool:
-        return page.language in self.allowed
+        return page.language in self.values
 
 
-class Sections:
+class Sections(_ValueSet):
     name = "sections"
-    __slots__ = ("allowed",)
-
-    def __init__(self, sections: Collection[str]) -> None:
-        self.allowed = frozenset(sections)
+    __slots__ = ()
 
     def passes(self, page: PageSignals) -> bool:
-        return page.section in self.allowed
+        return page.section in self.values
 
 
-class ExcludeSections:
+class ExcludeSections(_ValueSet):
     name = "exclude_sections"
-    __slots__ = ("excluded",)
-
-    def __init__(self, sections: Collection[str]) -> None:
-        self.excluded = frozenset(sections)
+    __slots__ = ()
 
     def passes(self, page: PageSignals) -> bool:
-        return page.section not in self.excluded  # a page without a section is not excluded
+        return page.section not in self.values  # a page without a section is not excluded
 
 
-class Tags:
+class Tags(_ValueSet):
     name = "tags"
-    __slots__ = ("wanted",)
-
-    def __init__(self, tags: Collection[str]) -> None:
-        self.wanted = frozenset(tags)
+    __slots__ = ()
 
     def passes(self, page: PageSignals) -> bool:
-        return not self.wanted.isdisjoint(page.tags)  # any one of them
+        return not self.values.isdisjoint(page.tags)  # any one of them
 
 
 class MinArticleViews:

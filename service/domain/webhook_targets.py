@@ -25,6 +25,7 @@ every address the name resolved to, and the connection goes to a checked address
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
@@ -77,7 +78,6 @@ FORBIDDEN_V6: tuple[tuple[IPv6Network, str], ...] = tuple(
         ("ff00::/8", "is multicast"),
     )
 )
-FORBIDDEN_NETWORKS: tuple[Network, ...] = tuple(n for n, _ in FORBIDDEN_V4 + FORBIDDEN_V6)
 
 # Names that reach the machine itself or a cloud's metadata service; single labels such as
 # `metadata` and `instance-data` are refused as single labels anyway.
@@ -108,7 +108,7 @@ PRIVATE_SUFFIXES = (
 
 _HOST = re.compile(r"(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,62})(?:\.[a-z0-9_-]{1,63})*")
 _NUMERIC_LABEL = re.compile(r"0x[0-9a-f]*|[0-9]+")
-_IPV4_PART = re.compile(r"0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([1-9][0-9]*)")
+_IPV4_TEXT = re.compile(r"[0-9a-fA-FxX.]{1,253}")
 ALLOW_HINT = f"an operator can allow internal receivers with {ALLOW_SETTING}"
 _NAT64 = IPv6Network("64:ff9b::/96")
 _COMPATIBLE = IPv6Network("::/96")
@@ -234,29 +234,15 @@ def host_address(host: str) -> IPAddress | None:
 
 def parse_ipv4(text: str) -> IPv4Address | None:
     """IPv4 as inet_aton (and so getaddrinfo) reads it: 1 to 4 parts, each decimal, octal
-    (leading 0) or hex (0x); the last part fills the bytes left: `127.1` is 127.0.0.1."""
-    parts = text.split(".")
-    if len(text) > 253 or not 1 <= len(parts) <= 4:
+    (leading 0) or hex (0x); the last part fills the bytes left: `127.1` is 127.0.0.1.
+    The system's own inet_aton reads it (no socket is opened); only the characters an address
+    can hold are passed, since it would take text after a space as a comment."""
+    if not _IPV4_TEXT.fullmatch(text):
         return None
-    values: list[int] = []
-    for part in parts:
-        match = _IPV4_PART.fullmatch(part)
-        if match is None:
-            return None
-        hex_digits, octal, decimal = match.groups()
-        if hex_digits is not None:
-            values.append(int(hex_digits, 16))
-        elif octal is not None:
-            values.append(int(octal, 8))
-        else:
-            values.append(int(decimal))
-    *head, last = values
-    if any(v > 255 for v in head) or last >= 1 << (8 * (4 - len(head))):
+    try:
+        return IPv4Address(socket.inet_aton(text))
+    except OSError:
         return None
-    value = last
-    for index, byte in enumerate(head):
-        value += byte << (8 * (3 - index))
-    return IPv4Address(value)
 
 
 def embedded_ipv4(address: IPv6Address) -> IPv4Address | None:

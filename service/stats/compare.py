@@ -232,17 +232,10 @@ def _check_inputs(
 
 
 def _all_finite(c: Comparison) -> bool:
-    numbers = (
-        c.control_mean,
-        c.treatment_mean,
-        c.lift,
-        c.standard_error,
-        *c.ci,
-        c.p_value,
-        c.chance_to_beat_control,
-        c.risk,
-        c.risk_control,
-        c.absolute_difference,
-        *c.absolute_ci,
+    values = [getattr(c, f.name) for f in dataclasses.fields(c)]
+    return all(
+        math.isfinite(number)
+        for value in values
+        if not isinstance(value, str)  # difference_type and analysis
+        for number in (value if isinstance(value, tuple) else (value,))
     )
-    return all(math.isfinite(value) for value in numbers)

@@ -83,7 +83,3 @@ class SampleStats:
         if self.n <= 1:
             return 0.0
         return max(0.0, (self.sum_squares - self.sum * self.sum / self.n) / (self.n - 1))
-
-    @property
-    def stddev(self) -> float:
-        return math.sqrt(self.variance)
