@@ -76,7 +76,8 @@ class RequestObserver:
 def _harden(headers: list[tuple[str, str]], secure: bool) -> None:
     """Headers every answer carries; a page that set its own policy keeps it."""
     present = {name.lower() for name, _ in headers}
-    headers.append(("X-Content-Type-Options", "nosniff"))
+    if "x-content-type-options" not in present:  # the dashboard sets its own
+        headers.append(("X-Content-Type-Options", "nosniff"))
     if secure and "strict-transport-security" not in present:
         headers.append(("Strict-Transport-Security", HSTS))
     content_type = next((v for n, v in headers if n.lower() == "content-type"), "")
