@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Connection
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from service.store.sql.tables import payments
+from service.store.sql.types import dialect_insert
 
 
 def insert_payment(
@@ -23,9 +22,8 @@ def insert_payment(
     received_at: datetime,
 ) -> bool:
     """True if this payment id is new; False if it was recorded before (a retry)."""
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(payments)
+        dialect_insert(conn, payments)
         .values(
             payment_id=payment_id,
             visitor=visitor,

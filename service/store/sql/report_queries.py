@@ -8,7 +8,8 @@ summing, so the per-visitor n, Σx and Σx² the stats need never leave the data
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -46,8 +47,8 @@ def arm_totals(
     segment_col: ColumnElement[Any] = (
         vo.c[segment] if segment is not None else literal(None).label("segment")
     )
-    revenue = _capped(vo.c.revenue, revenue_cap)
-    annualised = _capped(vo.c.annualised_value, revenue_cap)
+    revenue = capped(vo.c.revenue, revenue_cap)
+    annualised = capped(vo.c.annualised_value, revenue_cap)
     query = (
         select(
             vo.c.variant_key,
@@ -83,29 +84,18 @@ def arm_totals(
         rows = conn.execute(query).mappings().all()
     return [
         ArmTotals(
-            variant=row["variant_key"],
-            segment=row["segment"],
-            visitors=int(row["visitors"]),
-            converters=int(row["converters"] or 0),
-            revenue=float(row["revenue"] or 0.0),
-            revenue_capped=float(row["revenue_capped"] or 0.0),
-            revenue_capped_squares=float(row["revenue_capped_squares"] or 0.0),
-            annualised=float(row["annualised"] or 0.0),
-            annualised_capped=float(row["annualised_capped"] or 0.0),
-            annualised_capped_squares=float(row["annualised_capped_squares"] or 0.0),
-            impressions=int(row["impressions"] or 0),
-            views=int(row["views"] or 0),
-            clicks=int(row["clicks"] or 0),
-            dismiss_remind_later=int(row["dismiss_remind_later"] or 0),
-            dismiss_close=int(row["dismiss_close"] or 0),
-            dismiss_already_donated=int(row["dismiss_already_donated"] or 0),
-            conversions=int(row["conversions"] or 0),
-            recurring_conversions=int(row["recurring_conversions"] or 0),
-            remind_later_visitors=int(row["remind_later_visitors"] or 0),
-            converted_after_remind_later=int(row["converted_after_remind_later"] or 0),
+            row["variant_key"],
+            row["segment"],
+            *(kind(row[name] or 0) for name, kind in _SUMS),
         )
         for row in rows
     ]
+
+
+# ArmTotals' sums, each read as its field's type.
+_SUMS: list[tuple[str, Callable[[Any], Any]]] = [
+    (f.name, float if isinstance(f.default, float) else int) for f in fields(ArmTotals)[2:]
+]
 
 
 def day_totals(
@@ -122,8 +112,8 @@ def day_totals(
     else:
         # A literal, not a bind parameter, so the SELECT and GROUP BY expressions are identical.
         day = cast(func.timezone(literal_column("'UTC'"), vo.c.first_exposure_at), Date)
-    revenue = _capped(vo.c.revenue, revenue_cap)
-    annualised = _capped(vo.c.annualised_value, revenue_cap)
+    revenue = capped(vo.c.revenue, revenue_cap)
+    annualised = capped(vo.c.annualised_value, revenue_cap)
     query = (
         select(
             vo.c.variant_key,
@@ -165,8 +155,8 @@ def stratum_totals(
     costs log2(len(boundaries)) comparisons; subqueries compute the seconds once per row and
     the index once, so the GROUP BY names a column rather than repeating the expression.
     """
-    revenue = _capped(vo.c.revenue, revenue_cap)
-    annualised = _capped(vo.c.annualised_value, revenue_cap)
+    revenue = capped(vo.c.revenue, revenue_cap)
+    annualised = capped(vo.c.annualised_value, revenue_cap)
     exposed = (
         select(
             vo.c.variant_key,
@@ -249,7 +239,8 @@ def _exposed(key: str, start: date | None, end: date | None) -> list[ColumnEleme
     return conditions
 
 
-def _capped(column: ColumnElement[float], cap: float | None) -> ColumnElement[float]:
+def capped(column: ColumnElement[float], cap: float | None) -> ColumnElement[float]:
+    """The column winsorised at `cap` (None: as it is)."""
     if cap is None:
         return column
     bound = literal(cap, Float)
