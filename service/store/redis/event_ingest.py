@@ -49,10 +49,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from redis.cluster import RedisCluster
+
 from service.domain.events import EventRecord, EventType
 from service.domain.ledger import LedgerOp
 from service.store.redis import one_round_trip
-from service.store.redis.client import RedisClient, is_cluster
+from service.store.redis.client import RedisClient
 from service.store.redis.keys import Keys
 from service.store.redis.one_round_trip import Command, sha1
 
@@ -92,7 +94,7 @@ class EventIngest:
         self._generation = max(1, math.ceil(dedupe_window / GENERATIONS_PER_WINDOW))
         self._ledger_ttl = ledger_ttl
         self._rate_limit = rate_limit_per_minute
-        self._cluster = is_cluster(client)
+        self._cluster = isinstance(client, RedisCluster)
         self._scripts = {sha1(_EVENTS): _EVENTS, sha1(_LEDGER): _LEDGER}
 
     def record(
