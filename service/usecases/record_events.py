@@ -31,7 +31,7 @@ from service.domain.tokens import CLOCK_SKEW_SECONDS, TokenInvalid, TokenSigner
 from service.metrics import EVENTS, REDIS_FAILURES
 from service.schemas.events import parse_client_event
 from service.store.redis.client import REDIS_ERRORS
-from service.store.redis.event_ingest import RateLimited as OverLimit
+from service.store.redis.event_ingest import OverLimit
 from service.usecases.errors import Unavailable
 from service.wiring import Services
 

@@ -9,7 +9,7 @@ import redis as redis_lib
 from service.domain.events import EventRecord, EventType, Source
 from service.domain.ledger import impression_ops
 from service.schemas.experiment import parse_experiment
-from service.store.redis.event_ingest import EventIngest, RateLimited, Recorded
+from service.store.redis.event_ingest import EventIngest, OverLimit, Recorded
 from service.store.redis.keys import Keys
 from tests.support import experiment_doc, live_counts, stream_entries
 
@@ -153,7 +153,7 @@ def test_rate_limit_refuses_the_whole_batch(redis_client: redis_lib.Redis) -> No
     for n in range(2):
         assert isinstance(store.record([record(f"event-000{n}")], {}, "5.6.7.8", NOW), Recorded)
     refused = store.record([record("event-0009")], {}, "5.6.7.8", NOW)
-    assert isinstance(refused, RateLimited) and 1 <= refused.retry_after <= 60
+    assert isinstance(refused, OverLimit) and 1 <= refused.retry_after <= 60
     assert isinstance(store.record([record("event-0010")], {}, "9.9.9.9", NOW), Recorded)
     ids = [f["id"] for _, f in stream_entries(redis_client, KEYS)]
     assert "event-0009" not in ids and "event-0010" in ids

@@ -52,10 +52,6 @@ def connect(settings: Settings) -> RedisClient:
     return redis.Redis.from_url(settings.redis_url, health_check_interval=30, **options)
 
 
-def is_cluster(client: RedisClient) -> bool:
-    return isinstance(client, RedisCluster)
-
-
 def _is_cluster(settings: Settings) -> bool:
     if settings.redis_cluster != "auto":
         return settings.redis_cluster == "on"

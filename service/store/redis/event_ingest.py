@@ -49,12 +49,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from redis.cluster import RedisCluster
+
 from service.domain.events import EventRecord, EventType
 from service.domain.ledger import LedgerOp
 from service.store.redis import one_round_trip
-from service.store.redis.client import RedisClient, is_cluster
+from service.store.redis.client import RedisClient
 from service.store.redis.keys import Keys
-from service.store.redis.one_round_trip import Command
+from service.store.redis.one_round_trip import Command, sha1
 
 LIVE_TTL_SECONDS = 3 * 86_400
 _SEPARATOR = "\x1f"  # ASCII unit separator
@@ -63,7 +65,9 @@ GENERATIONS_PER_WINDOW = 4
 
 
 @dataclass(frozen=True, slots=True)
-class RateLimited:
+class OverLimit:
+    """The client is over its rate limit: the batch was refused, touching nothing."""
+
     retry_after: int
 
 
@@ -90,8 +94,8 @@ class EventIngest:
         self._generation = max(1, math.ceil(dedupe_window / GENERATIONS_PER_WINDOW))
         self._ledger_ttl = ledger_ttl
         self._rate_limit = rate_limit_per_minute
-        self._cluster = is_cluster(client)
-        self._scripts = {_sha(_EVENTS): _EVENTS, _sha(_LEDGER): _LEDGER}
+        self._cluster = isinstance(client, RedisCluster)
+        self._scripts = {sha1(_EVENTS): _EVENTS, sha1(_LEDGER): _LEDGER}
 
     def record(
         self,
@@ -101,7 +105,7 @@ class EventIngest:
         now: datetime,
         *,
         rate_limited: bool = True,
-    ) -> Recorded | RateLimited:
+    ) -> Recorded | OverLimit:
         limit = self._rate_limit if rate_limited else 0
         rate_key = self._keys.rate_limit(client_ip) if limit else None
         day = now.strftime("%Y-%m-%d")
@@ -112,7 +116,7 @@ class EventIngest:
             if rate_key is not None:
                 (reply,) = self._send([(rate_key, self._events_command([], rate_key, limit, 0))])
                 if int(reply[0]) < 0:
-                    return RateLimited(max(1, int(reply[1])))
+                    return OverLimit(max(1, int(reply[1])))
             by_partition: dict[int, list[int]] = {}
             for i, record in enumerate(records):
                 by_partition.setdefault(self._keys.partition_of(record.visitor), []).append(i)
@@ -131,7 +135,7 @@ class EventIngest:
                 key = self._keys.ledger(visitor)
                 former = self._keys.former_ledger(visitor)
                 args = [str(self._ledger_ttl)] + [part for op in ops for part in op]
-                commands.append((key, ("EVALSHA", _sha(_LEDGER), "2", key, former, *args)))
+                commands.append((key, ("EVALSHA", sha1(_LEDGER), "2", key, former, *args)))
         if not commands:
             return Recorded(())
 
@@ -139,7 +143,7 @@ class EventIngest:
         new = [False] * len(records)
         for indexes, reply in zip(groups, replies, strict=False):
             if int(reply[0]) < 0:
-                return RateLimited(max(1, int(reply[1])))
+                return OverLimit(max(1, int(reply[1])))
             for i, flag in zip(indexes, reply[1:], strict=True):
                 new[i] = bool(int(flag))
         return Recorded(tuple(new))
@@ -193,11 +197,7 @@ class EventIngest:
             ]
         # KEYS[1] is the rate key, or without a check any key of the events' slot.
         first = rate_key or (keys[0] if keys else self._keys.rate_limit("-"))
-        return ("EVALSHA", _sha(_EVENTS), str(len(keys) + 1), first, *keys, *args)
-
-
-def _sha(script: str) -> str:
-    return hashlib.sha1(script.encode()).hexdigest()
+        return ("EVALSHA", sha1(_EVENTS), str(len(keys) + 1), first, *keys, *args)
 
 
 # KEYS: rate key (or, with no limit, a key of the events' slot), then (stream, live, hll) per

@@ -51,27 +51,23 @@ class EventStream:
     """One partition's stream; partition None is the single stream of installs from before
     partitioning, which flushers drain while it has entries and nothing writes any more."""
 
-    def __init__(
-        self, client: RedisClient, keys: Keys, partition: int | None = None, group: str = GROUP
-    ) -> None:
+    def __init__(self, client: RedisClient, keys: Keys, partition: int | None = None) -> None:
         self._client = client
         self.partition = partition
         self.name = keys.events_stream(partition)
-        self._stream = self.name
         self._dead_letter = keys.events_dead_letter(partition)
-        self._group = group
 
     def __repr__(self) -> str:
         return f"EventStream({self.name!r})"
 
     def exists(self) -> bool:
-        return bool(self._client.exists(self._stream))
+        return bool(self._client.exists(self.name))
 
     def ensure_group(self) -> None:
         """Create the group (and the stream) if missing. It starts at id 0, so entries added
         before the first flusher ever ran are delivered too."""
         try:
-            self._client.xgroup_create(self._stream, self._group, id="0", mkstream=True)
+            self._client.xgroup_create(self.name, GROUP, id="0", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -82,9 +78,9 @@ class EventStream:
         """New entries for `consumer`, or with `pending` the ones it was given before and has
         not acked (after a failed write or a restart under the same name)."""
         reply = self._client.xreadgroup(
-            self._group,
+            GROUP,
             consumer,
-            {self._stream: "0" if pending else ">"},
+            {self.name: "0" if pending else ">"},
             count=count,
             block=None if pending else block_ms,
         )
@@ -106,7 +102,7 @@ class EventStream:
         also once past `end`, so that a pass can stop at the entries pending when it began
         instead of chasing a live consumer's newer ones)."""
         reply = self._client.xautoclaim(
-            self._stream, self._group, consumer, min_idle_ms, start_id=start, count=count
+            self.name, GROUP, consumer, min_idle_ms, start_id=start, count=count
         )
         cursor, entries = reply[0], reply[1]
         if end is not None and _parse_id(cursor) > _parse_id(end):
@@ -127,7 +123,7 @@ class EventStream:
             fields: dict[Any, Any] = {**bad.fields, "_entry": bad.entry_id}
             fields["_error"] = bad.error[:200]
             pipe.xadd(self._dead_letter, fields, maxlen=DEAD_LETTER_MAXLEN, approximate=True)
-        pipe.xack(self._stream, self._group, *batch.ids)
+        pipe.xack(self.name, GROUP, *batch.ids)
         pipe.execute()
 
     def trim(self) -> int:
@@ -137,7 +133,7 @@ class EventStream:
         be appended (above last-delivered-id), delivered (which raises last-delivered-id) or
         acked, all of which leave the bound a conservative one.
         """
-        groups = self._client.xinfo_groups(self._stream)
+        groups = self._client.xinfo_groups(self.name)
         if not groups:
             return 0
         bounds: list[tuple[int, int]] = []
@@ -145,13 +141,13 @@ class EventStream:
             delivered = _parse_id(str(group["last-delivered-id"]))
             bounds.append((delivered[0], delivered[1] + 1))  # just above it
             if int(group["pending"]):
-                summary = self._client.xpending(self._stream, group["name"])
+                summary = self._client.xpending(self.name, group["name"])
                 if summary["min"] is not None:
                     bounds.append(_parse_id(str(summary["min"])))
         low_ms, low_seq = min(bounds)
         if (low_ms, low_seq) <= (0, 1):
             return 0
-        return int(self._client.xtrim(self._stream, minid=f"{low_ms}-{low_seq}", approximate=False))
+        return int(self._client.xtrim(self.name, minid=f"{low_ms}-{low_seq}", approximate=False))
 
     def forget_idle_consumers(self, idle_ms: int) -> int:
         """Remove consumers with nothing pending that have been silent for `idle_ms`: each
@@ -170,25 +166,24 @@ class EventStream:
         return False
 
     def _consumers(self) -> list[dict[str, Any]]:
-        return self._client.xinfo_consumers(self._stream, self._group)
+        return self._client.xinfo_consumers(self.name, GROUP)
 
     def _delete_consumer(self, name: str) -> int:
         # Only ever called for a consumer seen with nothing pending: deleting a consumer
         # drops its pending list, which would orphan unacknowledged entries.
-        return int(self._client.xgroup_delconsumer(self._stream, self._group, name))
+        return int(self._client.xgroup_delconsumer(self.name, GROUP, name))
 
     def last_pending_id(self) -> str | None:
         """The highest entry id delivered and not yet acknowledged, if any."""
-        summary = self._client.xpending(self._stream, self._group)
-        return None if summary["max"] is None else str(summary["max"])
+        highest = self._client.xpending(self.name, GROUP)["max"]
+        return None if highest is None else str(highest)
 
     def pending_count(self) -> int:
         """Entries delivered to some consumer of the group and not yet acknowledged."""
-        summary = self._client.xpending(self._stream, self._group)
-        return int(summary["pending"])
+        return int(self._client.xpending(self.name, GROUP)["pending"])
 
     def length(self) -> int:
-        return int(self._client.xlen(self._stream))
+        return int(self._client.xlen(self.name))
 
     def dead_letters(self, count: int = 100) -> list[tuple[str, dict[str, str]]]:
         """The latest entries set aside as malformed, newest first."""

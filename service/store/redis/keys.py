@@ -67,16 +67,19 @@ class Keys:
         """Accepted events (and sampled decisions, k=decision) of one partition, waiting for
         the flusher; trimmed by the flusher once written. None names the single stream of
         installs from before partitioning, which flushers still drain but nothing writes."""
-        if partition is None:
-            return f"{self.prefix}:{{events}}:stream"
-        return f"{self.prefix}:{self._tags[partition]}:stream"
+        return f"{self.prefix}:{self._tag(partition)}:stream"
 
     def events_dead_letter(self, partition: int | None = None) -> str:
         """Stream entries the flusher could not parse or store, kept for a person to inspect
         (capped with MAXLEN by the flusher)."""
-        if partition is None:
-            return f"{self.prefix}:{{events}}:dead-letter"
-        return f"{self.prefix}:{self._tags[partition]}:dead-letter"
+        return f"{self.prefix}:{self._tag(partition)}:dead-letter"
+
+    def all_event_streams(self) -> list[str]:
+        """Every partition's stream, and the stream of installs from before partitioning."""
+        return [self.events_stream(p) for p in range(self.partitions)] + [self.events_stream()]
+
+    def _tag(self, partition: int | None) -> str:
+        return "{events}" if partition is None else self._tags[partition]
 
     def dedupe_base(self, partition: int) -> str:
         """Name stem of a partition's dedupe marks, completed by the events script:

@@ -16,7 +16,7 @@ from service.domain.ledger import assignment_field
 from service.store.redis import one_round_trip
 from service.store.redis.client import RedisClient
 from service.store.redis.keys import Keys
-from service.store.redis.one_round_trip import Command
+from service.store.redis.one_round_trip import Command, sha1
 
 RATE_WINDOW_SECONDS = 60
 
@@ -26,7 +26,7 @@ class LedgerStore:
         self._client = client
         self._keys = keys
         self._ttl = ttl_seconds
-        self._read_sha = _sha1(_READ)  # what EVALSHA expects; no round trip to register
+        self._read_sha = sha1(_READ)  # what EVALSHA expects; no round trip to register
         self._scripts = {self._read_sha: _READ}
 
     def read(self, visitor: str, speculative: tuple[str, str] | None = None) -> dict[str, str]:
@@ -79,9 +79,3 @@ if ARGV[2] ~= '' then redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3]) end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return fields
 """
-
-
-def _sha1(script: str) -> str:
-    import hashlib
-
-    return hashlib.sha1(script.encode()).hexdigest()

@@ -23,6 +23,7 @@ once a replica has taken over, requests go to it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import threading
 import time
@@ -103,6 +104,11 @@ def send(
         if isinstance(reply, Exception):
             raise reply
     return replies
+
+
+def sha1(script: str) -> str:
+    """What EVALSHA names a script by (computed here: no round trip to register it)."""
+    return hashlib.sha1(script.encode()).hexdigest()
 
 
 class _Connections(threading.local):

@@ -34,8 +34,7 @@ class StreamCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         # Every partition, and the stream of installs from before partitioning; three
         # pipelined waves (on a cluster, each one round trip per node).
-        streams = [self._keys.events_stream(p) for p in range(self._keys.partitions)]
-        streams.append(self._keys.events_stream())
+        streams = self._keys.all_event_streams()
         try:
             pipe = self._redis.pipeline(transaction=False)
             for stream in streams:

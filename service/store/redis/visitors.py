@@ -20,8 +20,7 @@ def erase_stream_entries(client: RedisClient, keys: Keys, visitor: str) -> int:
     stream holds only what the flusher has not written yet (it trims behind itself), so a
     scan in pages is short. Entries deleted here are simply never written to SQL.
     """
-    streams = [keys.events_stream(p) for p in range(keys.partitions)] + [keys.events_stream()]
-    return sum(_erase_from(client, stream, visitor) for stream in streams)
+    return sum(_erase_from(client, stream, visitor) for stream in keys.all_event_streams())
 
 
 def _erase_from(client: RedisClient, stream: str, visitor: str) -> int:

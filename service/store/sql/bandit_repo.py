@@ -23,29 +23,26 @@ class BanditWeightRepo:
 
     def history(self, experiment_key: str) -> list[WeightChange]:
         """Every recorded row, oldest first."""
+        return self._changes(experiment_key, bw.c.effective_at)
+
+    def latest(self, experiment_key: str) -> WeightChange | None:
+        changes = self._changes(experiment_key, bw.c.effective_at.desc(), limit=1)
+        return changes[0] if changes else None
+
+    def _changes(
+        self, experiment_key: str, order: Any, limit: int | None = None
+    ) -> list[WeightChange]:
         query = (
             select(bw.c.effective_at, bw.c.weights, bw.c.reason, bw.c.details)
             .where(bw.c.experiment_key == experiment_key)
-            .order_by(bw.c.effective_at)
+            .order_by(order)
+            .limit(limit)
         )
         with self._engine.connect() as conn:
             return [
                 WeightChange(row.effective_at, dict(row.weights), row.reason, dict(row.details))
                 for row in conn.execute(query)
             ]
-
-    def latest(self, experiment_key: str) -> WeightChange | None:
-        query = (
-            select(bw.c.effective_at, bw.c.weights, bw.c.reason, bw.c.details)
-            .where(bw.c.experiment_key == experiment_key)
-            .order_by(bw.c.effective_at.desc())
-            .limit(1)
-        )
-        with self._engine.connect() as conn:
-            row = conn.execute(query).first()
-        if row is None:
-            return None
-        return WeightChange(row.effective_at, dict(row.weights), row.reason, dict(row.details))
 
     def claim(self, experiment_key: str, change: WeightChange) -> bool:
         """Insert the row unless one exists at that instant; True when this call inserted it."""

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, insert, select, update
 
 from service.domain.roles import Role
-from service.store.sql.tables import dashboard_sessions, users
+from service.store.sql.tables import dashboard_sessions as ds
+from service.store.sql.tables import users
 from service.store.sql.users_repo import User
 
 USER_AGENT_LENGTH = 200
@@ -55,13 +56,9 @@ class DashboardSessionRepo:
         with self._engine.begin() as conn:
             # Expired rows of this user go here, so the table stays as large as the live
             # sessions without a cleanup job.
+            conn.execute(delete(ds).where(ds.c.user_id == user_id, ds.c.expires_at <= now))
             conn.execute(
-                delete(dashboard_sessions).where(
-                    dashboard_sessions.c.user_id == user_id, dashboard_sessions.c.expires_at <= now
-                )
-            )
-            conn.execute(
-                insert(dashboard_sessions).values(
+                insert(ds).values(
                     token_hash=hash_session_id(session_id),
                     user_id=user_id,
                     created_at=now,
@@ -77,16 +74,16 @@ class DashboardSessionRepo:
         expired, or its user is disabled."""
         query = (
             select(
-                dashboard_sessions.c.id.label("session_id"),
-                dashboard_sessions.c.last_seen_at,
+                ds.c.id.label("session_id"),
+                ds.c.last_seen_at,
                 users.c.id,
                 users.c.email,
                 users.c.role,
             )
-            .join(users, users.c.id == dashboard_sessions.c.user_id)
+            .join(users, users.c.id == ds.c.user_id)
             .where(
-                dashboard_sessions.c.token_hash == hash_session_id(session_id),
-                dashboard_sessions.c.expires_at > now,
+                ds.c.token_hash == hash_session_id(session_id),
+                ds.c.expires_at > now,
                 users.c.disabled.is_(False),
             )
         )
@@ -95,40 +92,26 @@ class DashboardSessionRepo:
             if row is None:
                 return None
             if now - row.last_seen_at >= _LAST_SEEN_RESOLUTION:
-                conn.execute(
-                    update(dashboard_sessions)
-                    .where(dashboard_sessions.c.id == row.session_id)
-                    .values(last_seen_at=now)
-                )
+                conn.execute(update(ds).where(ds.c.id == row.session_id).values(last_seen_at=now))
                 conn.commit()
         return ActiveSession(row.session_id, User(row.id, row.email, Role(row.role), False))
 
     def end(self, session_id: str) -> None:
         with self._engine.begin() as conn:
-            conn.execute(
-                delete(dashboard_sessions).where(
-                    dashboard_sessions.c.token_hash == hash_session_id(session_id)
-                )
-            )
+            conn.execute(delete(ds).where(ds.c.token_hash == hash_session_id(session_id)))
 
     def end_one(self, user_id: int, row_id: int) -> bool:
         """End one of the user's own sessions by its listed id; False if there is none."""
         with self._engine.begin() as conn:
-            ended = conn.execute(
-                delete(dashboard_sessions).where(
-                    dashboard_sessions.c.id == row_id, dashboard_sessions.c.user_id == user_id
-                )
-            ).rowcount
-        return bool(ended)
+            ended = conn.execute(delete(ds).where(ds.c.id == row_id, ds.c.user_id == user_id))
+        return bool(ended.rowcount)
 
     def list_for_user(self, user_id: int, now: datetime) -> list[SessionInfo]:
         with self._engine.connect() as conn:
             rows = conn.execute(
-                select(dashboard_sessions)
-                .where(
-                    dashboard_sessions.c.user_id == user_id, dashboard_sessions.c.expires_at > now
-                )
-                .order_by(dashboard_sessions.c.created_at.desc(), dashboard_sessions.c.id.desc())
+                select(ds)
+                .where(ds.c.user_id == user_id, ds.c.expires_at > now)
+                .order_by(ds.c.created_at.desc(), ds.c.id.desc())
             ).all()
         return [
             SessionInfo(r.id, r.created_at, r.last_seen_at, r.expires_at, r.user_agent)

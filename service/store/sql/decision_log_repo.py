@@ -10,49 +10,37 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, String, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, delete, func, select
 
 from service.domain.decision_log import LoggedDecision
 from service.domain.experiment import Device, Placement
 from service.store.sql.tables import decision_log
+from service.store.sql.types import EPOCH, MAX_MS, MIN_MS, dialect_insert, text_check, utc
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Years 1 to 9999: what both databases and Python's datetime hold.
-_MIN_MS, _MAX_MS = -62_135_596_800_000, 253_402_300_799_999
-
-
-def _width(column: str) -> int:
-    column_type = decision_log.c[column].type
-    assert isinstance(column_type, String) and column_type.length
-    return column_type.length
-
-
-_TEXT_COLUMNS = (
-    ("entry_id", "entry_id"),
-    ("experiment", "experiment_key"),
-    ("variant", "variant_key"),
-    ("country", "country"),
-    ("language", "language"),
-    ("section", "section"),
+_unfit_text = text_check(
+    decision_log,
+    entry_id="entry_id",
+    experiment="experiment_key",
+    variant="variant_key",
+    country="country",
+    language="language",
+    section="section",
 )
-_WIDTHS = {column: _width(column) for _, column in _TEXT_COLUMNS}
 _MAX_INT = 2**31 - 1
 
 
 def unfit_reason(d: LoggedDecision) -> str | None:
     """Why a parsed entry cannot be stored (it would fail its whole batch on every retry, so
     the flusher sets it aside), or None."""
-    for attribute, column in _TEXT_COLUMNS:
-        value = getattr(d, attribute)
-        if value is not None and (len(value) > _WIDTHS[column] or "\x00" in value):
-            return f"{column} longer than {_WIDTHS[column]} characters or holding a NUL"
+    why = _unfit_text(d)
+    if why is not None:
+        return why
     if any("\x00" in tag for tag in d.tags):
         return "a tag holds a NUL"
-    if not _MIN_MS <= d.decided_ms <= _MAX_MS:
+    if not MIN_MS <= d.decided_ms <= MAX_MS:
         return "timestamp out of range"
     if d.article_views > _MAX_INT:
         return "article_views out of range"
@@ -60,7 +48,7 @@ def unfit_reason(d: LoggedDecision) -> str | None:
 
 
 def _row(d: LoggedDecision) -> dict[str, Any]:
-    decided_at = _EPOCH + timedelta(milliseconds=d.decided_ms)
+    decided_at = utc(d.decided_ms)
     return {
         "entry_id": d.entry_id,
         "decided_at": decided_at,
@@ -86,8 +74,7 @@ def insert_decisions(conn: Connection, decisions: Sequence[LoggedDecision]) -> i
     rows = {d.entry_id: _row(d) for d in reversed(decisions)}  # the first of an id wins
     if not rows:
         return 0
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(decision_log).on_conflict_do_nothing(index_elements=["entry_id"])
+    stmt = dialect_insert(conn, decision_log).on_conflict_do_nothing(index_elements=["entry_id"])
     # Key order, so that two flushers inserting the same entries lock them in the same order.
     result = conn.execute(stmt.returning(decision_log.c.entry_id), [rows[k] for k in sorted(rows)])
     return len(result.fetchall())
@@ -172,7 +159,7 @@ def _decision(row: Any) -> LoggedDecision:
     decided_at: datetime = row["decided_at"]
     return LoggedDecision(
         entry_id=row["entry_id"],
-        decided_ms=(decided_at - _EPOCH) // timedelta(milliseconds=1),
+        decided_ms=(decided_at - EPOCH) // timedelta(milliseconds=1),
         placement=Placement(row["placement"]),
         outcome=row["outcome"],
         sample_rate=float(row["sample_rate"]),

@@ -14,7 +14,8 @@ from datetime import datetime
 from sqlalchemy import Engine, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from service.store.sql.tables import api_tokens, users
+from service.store.sql.tables import api_tokens as t
+from service.store.sql.tables import users
 from service.store.sql.tokens_repo import hash_token
 
 
@@ -47,14 +48,14 @@ class DemoCredentialStore:
 
     def active_tokens(self, name: str, plain: tuple[str, ...]) -> list[DemoToken]:
         """Unrevoked tokens called `name`, or whose plain text is one of `plain`."""
-        wanted = [api_tokens.c.name == name]
+        wanted = [t.c.name == name]
         if plain:
-            wanted.append(api_tokens.c.token_hash.in_([hash_token(p) for p in plain]))
+            wanted.append(t.c.token_hash.in_([hash_token(p) for p in plain]))
         with self._engine.connect() as conn:
             rows = conn.execute(
-                select(api_tokens.c.id, api_tokens.c.name, api_tokens.c.prefix)
-                .where(api_tokens.c.revoked_at.is_(None), or_(*wanted))
-                .order_by(api_tokens.c.id)
+                select(t.c.id, t.c.name, t.c.prefix)
+                .where(t.c.revoked_at.is_(None), or_(*wanted))
+                .order_by(t.c.id)
             ).all()
         return [DemoToken(row.id, row.name, row.prefix) for row in rows]
 
@@ -75,7 +76,5 @@ class DemoCredentialStore:
             return 0
         with self._engine.begin() as conn:
             return conn.execute(
-                update(api_tokens)
-                .where(api_tokens.c.id.in_(ids), api_tokens.c.revoked_at.is_(None))
-                .values(revoked_at=now)
+                update(t).where(t.c.id.in_(ids), t.c.revoked_at.is_(None)).values(revoked_at=now)
             ).rowcount

@@ -12,40 +12,27 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import Float, Integer
 
 from service.domain.decision_log import LoggedDecision
 from service.domain.events import EventRecord, EventType
-from service.store.sql.tables import events
+from service.store.sql.tables import daily_rollups, events, visitor_outcomes
+from service.store.sql.types import MAX_MS, MIN_MS, text_check, utc
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DISMISS_REASONS = ("remind_later", "close", "already_donated")
 RECURRING = frozenset({"monthly", "annual"})
 
-# Columns summed on merge.
-OUTCOME_COUNTERS = (
-    "impressions",
-    "views",
-    "clicks",
-    *(f"dismiss_{reason}" for reason in DISMISS_REASONS),
-    "conversions",
-    "revenue",
-    "annualised_value",
-    "recurring_conversions",
-)
-ROLLUP_COUNTERS = (
-    "new_visitors",
-    "impressions",
-    "views",
-    "clicks",
-    *(f"dismiss_{reason}" for reason in DISMISS_REASONS),
-    "conversions",
-    "revenue",
-    "annualised_value",
-)
+# Columns summed on merge: the outcome's numbers, every rollup column but its key.
+OUTCOME_COUNTERS = tuple(c.name for c in visitor_outcomes.c if isinstance(c.type, Integer | Float))
+ROLLUP_COUNTERS = tuple(c.name for c in daily_rollups.c if not c.primary_key)
+# The columns of a new outcome or rollup row that start at zero (or False).
+_OUTCOME_START = {c.name: c.type.python_type() for c in visitor_outcomes.c if c.default}
+_ROLLUP_START = {c.name: c.type.python_type() for c in daily_rollups.c if c.default}
+# Every `events` column but the surrogate id, in copy_row's order.
+EVENT_COLUMNS = tuple(c.name for c in events.c if not c.primary_key)
 
 _TYPE_COUNTER = {
     EventType.impression: "impressions",
@@ -56,11 +43,6 @@ _TYPE_COUNTER = {
 
 OutcomeKey = tuple[str, str]  # (experiment, visitor)
 RollupKey = tuple[str, str, date]  # (experiment, variant, UTC day)
-
-
-def utc(ms: int) -> datetime:
-    """Epoch milliseconds as an aware UTC datetime (exact: no float rounding)."""
-    return _EPOCH + timedelta(milliseconds=ms)
 
 
 def event_row(r: EventRecord) -> dict[str, Any]:
@@ -95,24 +77,18 @@ def copy_row(r: EventRecord) -> tuple[Any, ...]:
     )
 
 
-EVENT_COLUMNS = (
-    "event_id",
-    "type",
-    "experiment_key",
-    "variant_key",
-    "visitor",
-    "ts",
-    "received_at",
-    "reason",
-    "amount_minor",
-    "currency",
-    "frequency",
-    "revenue",
-    "country",
-    "device",
-    "source",
-    "counted",
-    "payment_id",
+_unfit_text = text_check(
+    events,
+    event_id="event_id",
+    experiment="experiment_key",
+    variant="variant_key",
+    visitor="visitor",
+    reason="reason",
+    currency="currency",
+    frequency="frequency",
+    country="country",
+    device="device",
+    payment_id="payment_id",
 )
 
 
@@ -120,22 +96,10 @@ def unfit_reason(r: EventRecord) -> str | None:
     """Why a parsed record cannot be stored (a value wider than its column or holding a NUL,
     a timestamp or amount out of range, a payment without its amount), or None. Such a
     record would fail its whole batch on every retry, so the flusher sets it aside."""
-    texts = (
-        r.event_id,
-        r.experiment,
-        r.variant,
-        r.visitor,
-        r.reason,
-        r.currency,
-        r.frequency,
-        r.country,
-        r.device,
-        r.payment_id,
-    )
-    for value, (column, width) in zip(texts, _TEXT_WIDTHS, strict=True):
-        if value is not None and (len(value) > width or "\x00" in value):
-            return f"{column} longer than {width} characters or holding a NUL"
-    if not (_MIN_MS <= r.ts_ms <= _MAX_MS and _MIN_MS <= r.received_ms <= _MAX_MS):
+    why = _unfit_text(r)
+    if why is not None:
+        return why
+    if not (MIN_MS <= r.ts_ms <= MAX_MS and MIN_MS <= r.received_ms <= MAX_MS):
         return "timestamp out of range"
     if r.amount_minor is not None and not -(2**63) <= r.amount_minor < 2**63:
         return "amount out of range"
@@ -144,32 +108,6 @@ def unfit_reason(r: EventRecord) -> str | None:
     if r.payment_id is not None and None in (r.amount_minor, r.currency, r.frequency):
         return "payment without amount, currency or frequency"
     return None
-
-
-def _width(column: str) -> int:
-    column_type = events.c[column].type
-    assert isinstance(column_type, String) and column_type.length
-    return column_type.length
-
-
-# The `events` columns unfit_reason checks, in its order, with their widths from the table.
-_TEXT_WIDTHS = tuple(
-    (column, _width(column))
-    for column in (
-        "event_id",
-        "experiment_key",
-        "variant_key",
-        "visitor",
-        "reason",
-        "currency",
-        "frequency",
-        "country",
-        "device",
-        "payment_id",
-    )
-)
-# Years 1 to 9999: what both databases and Python's datetime hold.
-_MIN_MS, _MAX_MS = -62_135_596_800_000, 253_402_300_799_999
 
 
 def counter_for(r: EventRecord) -> str | None:
@@ -191,10 +129,7 @@ class BatchDeltas:
 
 def rollup_row(experiment: str, variant: str, day: date) -> dict[str, Any]:
     """A `daily_rollups` row of zeros."""
-    row: dict[str, Any] = {"experiment_key": experiment, "variant_key": variant, "day": day}
-    row.update(dict.fromkeys(ROLLUP_COUNTERS, 0))
-    row["revenue"] = row["annualised_value"] = 0.0
-    return row
+    return {"experiment_key": experiment, "variant_key": variant, "day": day, **_ROLLUP_START}
 
 
 _TIMES = ("first_seen_at", "first_exposure_at", "last_event_at", "first_remind_later_at")
@@ -263,7 +198,9 @@ def _ts_ms(r: EventRecord) -> int:
 
 
 def _new_outcome(r: EventRecord, ms: int) -> dict[str, Any]:
-    row: dict[str, Any] = {
+    # converted_after_remind_later starts False: the merge, which knows the stored first
+    # remind-later, sets it (EventWriter).
+    return {
         "experiment_key": r.experiment,
         "visitor": r.visitor,
         "variant_key": r.variant,
@@ -273,12 +210,8 @@ def _new_outcome(r: EventRecord, ms: int) -> dict[str, Any]:
         "country": None,
         "device": None,
         "first_remind_later_at": None,
-        # Set after the merge, which knows the stored first remind-later (EventWriter).
-        "converted_after_remind_later": False,
+        **_OUTCOME_START,
     }
-    row.update(dict.fromkeys(OUTCOME_COUNTERS, 0))
-    row["revenue"] = row["annualised_value"] = 0.0
-    return row
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,9 +70,9 @@ from service.store.sql.event_deltas import (
     prepare,
     rollup_row,
     summarise,
-    utc,
 )
 from service.store.sql.tables import daily_rollups, events, payments, visitor_outcomes
+from service.store.sql.types import dialect_insert, utc
 
 _STAGE = "flush_events_stage"
 _COLUMNS = ", ".join(EVENT_COLUMNS)
@@ -113,8 +113,7 @@ class EventWriter:
         # Built once: their shape does not depend on the batch.
         self._outcome_upsert = self._outcome_statement()
         self._rollup_upsert = self._rollup_statement()
-        dialect = postgresql if self._postgres else sqlite
-        self._payment_insert = dialect.insert(payments).on_conflict_do_nothing(
+        self._payment_insert = dialect_insert(engine, payments).on_conflict_do_nothing(
             index_elements=["payment_id"]
         )
 

@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from service.domain.experiment import Experiment, Status
 from service.domain.revisions import diff_documents
 from service.schemas.experiment import parse_experiment
-from service.store.sql.tables import experiment_revisions, experiments
+from service.store.sql.tables import experiment_revisions as revisions
+from service.store.sql.tables import experiments as ex
 
 
 class ExperimentExists(Exception):
@@ -57,11 +58,9 @@ class ExperimentRepo:
         self._engine = engine
 
     def find(self, statuses: Sequence[Status] | None = None) -> list[StoredExperiment]:
-        query = select(experiments).order_by(
-            experiments.c.placement, experiments.c.priority.desc(), experiments.c.key
-        )
+        query = select(ex).order_by(ex.c.placement, ex.c.priority.desc(), ex.c.key)
         if statuses:
-            query = query.where(experiments.c.status.in_([str(s) for s in statuses]))
+            query = query.where(ex.c.status.in_([str(s) for s in statuses]))
         with self._engine.connect() as conn:
             return [_stored(row) for row in conn.execute(query)]
 
@@ -70,7 +69,7 @@ class ExperimentRepo:
 
     def get(self, key: str) -> StoredExperiment | None:
         with self._engine.connect() as conn:
-            row = conn.execute(select(experiments).where(experiments.c.key == key)).first()
+            row = conn.execute(select(ex).where(ex.c.key == key)).first()
         return _stored(row) if row else None
 
     def create(self, experiment: Experiment, actor: str, now: datetime) -> StoredExperiment:
@@ -78,7 +77,7 @@ class ExperimentRepo:
         try:
             with self._engine.begin() as conn:
                 new_id = conn.execute(
-                    insert(experiments).values(
+                    insert(ex).values(
                         **_columns(experiment),
                         document=document,
                         revision=1,
@@ -86,9 +85,7 @@ class ExperimentRepo:
                         updated_at=now,
                     )
                 ).inserted_primary_key[0]  # type: ignore[index]
-                _append_revision(
-                    conn, new_id, 1, "create", actor, now, document, diff_documents(None, document)
-                )
+                _append_revision(conn, new_id, 1, "create", actor, now, None, document)
         except IntegrityError:
             raise ExperimentExists(experiment.key) from None
         stored = self.get(experiment.key)
@@ -110,15 +107,12 @@ class ExperimentRepo:
         win: the loser gets StaleRevision instead of silently overwriting the other.
         """
         with self._engine.begin() as conn:
-            row = conn.execute(
-                select(experiments).where(experiments.c.key == experiment.key)
-            ).first()
+            row = conn.execute(select(ex).where(ex.c.key == experiment.key)).first()
             if row is None:
                 raise KeyError(experiment.key)
             if expected_revision is not None and expected_revision != row.revision:
                 raise StaleRevision(row.revision)
             document = experiment.to_document()
-            changes = diff_documents(row.document, document)
             new_revision = row.revision + 1
             values: dict[str, Any] = {
                 **_columns(experiment),
@@ -131,26 +125,24 @@ class ExperimentRepo:
             if experiment.status == Status.stopped and row.stopped_at is None:
                 values["stopped_at"] = now
             result = conn.execute(
-                update(experiments)
-                .where(experiments.c.id == row.id, experiments.c.revision == row.revision)
-                .values(**values)
+                update(ex).where(ex.c.id == row.id, ex.c.revision == row.revision).values(**values)
             )
             if result.rowcount != 1:
                 raise StaleRevision(row.revision + 1)
-            _append_revision(conn, row.id, new_revision, action, actor, now, document, changes)
+            _append_revision(conn, row.id, new_revision, action, actor, now, row.document, document)
         stored = self.get(experiment.key)
         assert stored is not None
         return stored
 
     def history(self, key: str) -> list[Revision] | None:
         with self._engine.connect() as conn:
-            exp_id = conn.execute(select(experiments.c.id).where(experiments.c.key == key)).scalar()
+            exp_id = conn.execute(select(ex.c.id).where(ex.c.key == key)).scalar()
             if exp_id is None:
                 return None
             rows = conn.execute(
-                select(experiment_revisions)
-                .where(experiment_revisions.c.experiment_id == exp_id)
-                .order_by(experiment_revisions.c.revision.desc())
+                select(revisions)
+                .where(revisions.c.experiment_id == exp_id)
+                .order_by(revisions.c.revision.desc())
             )
             return [
                 Revision(r.revision, r.action, r.actor, r.created_at, r.document, r.changes)
@@ -175,18 +167,18 @@ def _append_revision(
     action: str,
     actor: str,
     now: datetime,
+    before: dict[str, Any] | None,
     document: dict[str, Any],
-    changes: list[dict[str, Any]],
 ) -> None:
     conn.execute(
-        insert(experiment_revisions).values(
+        insert(revisions).values(
             experiment_id=experiment_id,
             revision=revision,
             action=action,
             actor=actor,
             created_at=now,
             document=document,
-            changes=changes,
+            changes=diff_documents(before, document),
         )
     )
 

@@ -11,30 +11,54 @@ aborts its transaction, and no lock is held while the export itself runs.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, Row, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from service.domain.export_schedule import ExportSchedule, RunStatus
-from service.store.sql.export_records import (
-    ExportRun,
-    StoredSchedule,
-    export_run,
-    schedule_columns,
-    stored_schedule,
+from service.domain.export_schedule import (
+    ExportFormat,
+    ExportSchedule,
+    RunStatus,
+    stored_destination,
 )
 from service.store.sql.tables import export_runs as runs
 from service.store.sql.tables import export_schedules as schedules
-
-__all__ = ["ExportRepo", "ExportRun", "ScheduleExists", "StoredSchedule"]
 
 _ERROR_LIMIT = 2000
 
 
 class ScheduleExists(Exception):
     """Another schedule has this name."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSchedule:
+    id: int
+    schedule: ExportSchedule
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRun:
+    """An `export_runs` row, field for field."""
+
+    id: int
+    schedule_id: int
+    fire_time: datetime | None  # None: an ad-hoc run (API or CLI)
+    status: RunStatus
+    attempts: int
+    claimed_by: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    next_attempt_at: datetime | None
+    rows: int | None
+    bytes: int | None
+    destination: str | None
+    error: str | None
 
 
 class ExportRepo:
@@ -59,9 +83,10 @@ class ExportRepo:
     def create(self, schedule: ExportSchedule, now: datetime) -> StoredSchedule:
         try:
             with self._engine.begin() as conn:
+                # The schedule's document names exactly the table's columns.
                 new_id = conn.execute(
                     insert(schedules).values(
-                        **schedule_columns(schedule), created_at=now, updated_at=now
+                        **schedule.to_document(), created_at=now, updated_at=now
                     )
                 ).inserted_primary_key[0]  # type: ignore[index]
         except IntegrityError:
@@ -79,7 +104,7 @@ class ExportRepo:
                 result = conn.execute(
                     update(schedules)
                     .where(schedules.c.id == schedule_id)
-                    .values(**schedule_columns(schedule), updated_at=now)
+                    .values(**schedule.to_document(), updated_at=now)
                 )
         except IntegrityError:
             raise ScheduleExists(schedule.name) from None
@@ -250,3 +275,23 @@ class ExportRepo:
         run = self.run(int(new_id))
         assert run is not None
         return run
+
+
+def stored_schedule(row: Row[Any]) -> StoredSchedule:
+    # Built directly, not re-validated: a rule tightened later must not stop stored schedules.
+    experiments = row.experiments
+    schedule = ExportSchedule(
+        name=row.name,
+        cron=row.cron,
+        timezone=row.timezone,
+        experiments=tuple(experiments) if isinstance(experiments, list) else None,
+        format=ExportFormat(row.format),
+        destination=stored_destination(row.destination),
+        enabled=bool(row.enabled),
+        catch_up=bool(row.catch_up),
+    )
+    return StoredSchedule(row.id, schedule, row.created_at, row.updated_at)
+
+
+def export_run(row: Row[Any]) -> ExportRun:
+    return ExportRun(**{**row._mapping, "status": RunStatus(row.status)})

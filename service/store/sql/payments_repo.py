@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from service.store.sql.tables import payments
+from service.store.sql.types import dialect_insert
 
 
-def insert_payment(
-    conn: Connection,
-    *,
-    payment_id: str,
-    visitor: str,
-    amount_minor: int,
-    currency: str,
-    frequency: str,
-    ts: datetime,
-    received_at: datetime,
-) -> bool:
-    """True if this payment id is new; False if it was recorded before (a retry)."""
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+def insert_payment(conn: Connection, **row: Any) -> bool:
+    """Insert a `payments` row (every column but the surrogate id): True if this payment id
+    is new; False if it was recorded before (a retry)."""
     statement = (
-        insert(payments)
-        .values(
-            payment_id=payment_id,
-            visitor=visitor,
-            amount_minor=amount_minor,
-            currency=currency,
-            frequency=frequency,
-            ts=ts,
-            received_at=received_at,
-        )
+        dialect_insert(conn, payments)
+        .values(**row)
         .on_conflict_do_nothing(index_elements=["payment_id"])
         .returning(payments.c.id)
     )

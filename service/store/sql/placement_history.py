@@ -8,11 +8,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Float, case, func, literal, select
+from sqlalchemy import Engine, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.domain.dry_run_power import History
 from service.domain.experiment import PrimaryMetric
+from service.store.sql.report_queries import capped
 from service.store.sql.tables import experiments, visitor_outcomes
 
 
@@ -28,9 +29,9 @@ def placement_history(
     if metric == PrimaryMetric.conversion_rate:
         value = case((vo.c.conversions > 0, 1.0), else_=0.0)
     elif metric == PrimaryMetric.revenue_per_visitor:
-        value = _capped(vo.c.revenue, revenue_cap)
+        value = capped(vo.c.revenue, revenue_cap)
     else:
-        value = _capped(vo.c.annualised_value, revenue_cap)
+        value = capped(vo.c.annualised_value, revenue_cap)
     query = (
         select(func.count(), func.sum(value), func.sum(value * value))
         .select_from(vo.join(ex, ex.c.key == vo.c.experiment_key))
@@ -43,10 +44,3 @@ def placement_history(
     with engine.connect() as conn:
         visitors, total, squares = conn.execute(query).one()
     return History(int(visitors), float(total or 0.0), float(squares or 0.0))
-
-
-def _capped(column: ColumnElement[float], cap: float | None) -> ColumnElement[float]:
-    if cap is None:
-        return column
-    bound = literal(cap, Float)
-    return case((column > bound, bound), else_=column)

@@ -8,7 +8,8 @@ summing, so the per-visitor n, Σx and Σx² the stats need never leave the data
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -46,20 +47,15 @@ def arm_totals(
     segment_col: ColumnElement[Any] = (
         vo.c[segment] if segment is not None else literal(None).label("segment")
     )
-    revenue = _capped(vo.c.revenue, revenue_cap)
-    annualised = _capped(vo.c.annualised_value, revenue_cap)
+    revenue = capped(vo.c.revenue, revenue_cap)
+    annualised = capped(vo.c.annualised_value, revenue_cap)
     query = (
         select(
             vo.c.variant_key,
             segment_col.label("segment"),
-            func.count().label("visitors"),
-            _count_if(vo.c.conversions > 0).label("converters"),
+            *_capped_sums(case((vo.c.conversions > 0, 1), else_=0), revenue, annualised),
             func.sum(vo.c.revenue).label("revenue"),
-            func.sum(revenue).label("revenue_capped"),
-            func.sum(revenue * revenue).label("revenue_capped_squares"),
             func.sum(vo.c.annualised_value).label("annualised"),
-            func.sum(annualised).label("annualised_capped"),
-            func.sum(annualised * annualised).label("annualised_capped_squares"),
             *(
                 func.sum(vo.c[name]).label(name)
                 for name in (
@@ -81,31 +77,7 @@ def arm_totals(
     )
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
-    return [
-        ArmTotals(
-            variant=row["variant_key"],
-            segment=row["segment"],
-            visitors=int(row["visitors"]),
-            converters=int(row["converters"] or 0),
-            revenue=float(row["revenue"] or 0.0),
-            revenue_capped=float(row["revenue_capped"] or 0.0),
-            revenue_capped_squares=float(row["revenue_capped_squares"] or 0.0),
-            annualised=float(row["annualised"] or 0.0),
-            annualised_capped=float(row["annualised_capped"] or 0.0),
-            annualised_capped_squares=float(row["annualised_capped_squares"] or 0.0),
-            impressions=int(row["impressions"] or 0),
-            views=int(row["views"] or 0),
-            clicks=int(row["clicks"] or 0),
-            dismiss_remind_later=int(row["dismiss_remind_later"] or 0),
-            dismiss_close=int(row["dismiss_close"] or 0),
-            dismiss_already_donated=int(row["dismiss_already_donated"] or 0),
-            conversions=int(row["conversions"] or 0),
-            recurring_conversions=int(row["recurring_conversions"] or 0),
-            remind_later_visitors=int(row["remind_later_visitors"] or 0),
-            converted_after_remind_later=int(row["converted_after_remind_later"] or 0),
-        )
-        for row in rows
-    ]
+    return [_totals(row, row["segment"]) for row in rows]
 
 
 def day_totals(
@@ -122,31 +94,20 @@ def day_totals(
     else:
         # A literal, not a bind parameter, so the SELECT and GROUP BY expressions are identical.
         day = cast(func.timezone(literal_column("'UTC'"), vo.c.first_exposure_at), Date)
-    revenue = _capped(vo.c.revenue, revenue_cap)
-    annualised = _capped(vo.c.annualised_value, revenue_cap)
+    revenue = capped(vo.c.revenue, revenue_cap)
+    annualised = capped(vo.c.annualised_value, revenue_cap)
     query = (
         select(
             vo.c.variant_key,
             day.label("day"),
-            func.count().label("visitors"),
-            _count_if(vo.c.conversions > 0).label("converters"),
-            func.sum(revenue).label("revenue"),
-            func.sum(revenue * revenue).label("revenue_squares"),
-            func.sum(annualised).label("annualised"),
-            func.sum(annualised * annualised).label("annualised_squares"),
+            *_capped_sums(case((vo.c.conversions > 0, 1), else_=0), revenue, annualised),
         )
         .where(*_exposed(experiment_key, start, end))
         .group_by(vo.c.variant_key, day)
     )
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
-    return [
-        DayTotals(
-            day=_as_date(row["day"]),
-            totals=_capped_totals(row, None),
-        )
-        for row in rows
-    ]
+    return [DayTotals(_as_date(row["day"]), _totals(row, None)) for row in rows]
 
 
 def stratum_totals(
@@ -165,8 +126,8 @@ def stratum_totals(
     costs log2(len(boundaries)) comparisons; subqueries compute the seconds once per row and
     the index once, so the GROUP BY names a column rather than repeating the expression.
     """
-    revenue = _capped(vo.c.revenue, revenue_cap)
-    annualised = _capped(vo.c.annualised_value, revenue_cap)
+    revenue = capped(vo.c.revenue, revenue_cap)
+    annualised = capped(vo.c.annualised_value, revenue_cap)
     exposed = (
         select(
             vo.c.variant_key,
@@ -185,39 +146,38 @@ def stratum_totals(
         _index_of(exposed.c.seconds, bounds, 0).label("stratum"),
     ).subquery()
     keys = [inner.c.stratum, inner.c.variant_key, *([inner.c.segment] if segment else [])]
-    query = select(
-        *keys,
-        func.count().label("visitors"),
-        func.sum(inner.c.converted).label("converters"),
-        func.sum(inner.c.revenue).label("revenue"),
-        func.sum(inner.c.revenue * inner.c.revenue).label("revenue_squares"),
-        func.sum(inner.c.annualised).label("annualised"),
-        func.sum(inner.c.annualised * inner.c.annualised).label("annualised_squares"),
-    ).group_by(*keys)
+    sums = _capped_sums(inner.c.converted, inner.c.revenue, inner.c.annualised)
+    query = select(*keys, *sums).group_by(*keys)
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return [
-        StratumTotals(
-            stratum=int(row["stratum"]),
-            totals=_capped_totals(row, row["segment"] if segment else None),
-        )
+        StratumTotals(int(row["stratum"]), _totals(row, row["segment"] if segment else None))
         for row in rows
     ]
 
 
-def _capped_totals(row: Any, segment: str | None) -> ArmTotals:
-    """An arm's visitors, converters and capped revenue sums: what the per-day and per-stratum
-    queries both select."""
-    return ArmTotals(
-        variant=row["variant_key"],
-        segment=segment,
-        visitors=int(row["visitors"]),
-        converters=int(row["converters"] or 0),
-        revenue_capped=float(row["revenue"] or 0.0),
-        revenue_capped_squares=float(row["revenue_squares"] or 0.0),
-        annualised_capped=float(row["annualised"] or 0.0),
-        annualised_capped_squares=float(row["annualised_squares"] or 0.0),
-    )
+def _capped_sums(converted: Any, revenue: Any, annualised: Any) -> list[ColumnElement[Any]]:
+    """Visitors, converters and the capped revenue sums, which every query selects."""
+    return [
+        func.count().label("visitors"),
+        func.sum(converted).label("converters"),
+        func.sum(revenue).label("revenue_capped"),
+        func.sum(revenue * revenue).label("revenue_capped_squares"),
+        func.sum(annualised).label("annualised_capped"),
+        func.sum(annualised * annualised).label("annualised_capped_squares"),
+    ]
+
+
+# ArmTotals' sums, each read as its field's type.
+_SUMS: list[tuple[str, Callable[[Any], Any]]] = [
+    (f.name, float if isinstance(f.default, float) else int) for f in fields(ArmTotals)[2:]
+]
+
+
+def _totals(row: Any, segment: str | None) -> ArmTotals:
+    """An arm's sums as the query selected them (the others stay zero)."""
+    sums = {name: kind(row[name] or 0) for name, kind in _SUMS if name in row}
+    return ArmTotals(row["variant_key"], segment, **sums)
 
 
 def _epoch_seconds(engine: Engine, column: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -249,7 +209,8 @@ def _exposed(key: str, start: date | None, end: date | None) -> list[ColumnEleme
     return conditions
 
 
-def _capped(column: ColumnElement[float], cap: float | None) -> ColumnElement[float]:
+def capped(column: ColumnElement[float], cap: float | None) -> ColumnElement[float]:
+    """The column winsorised at `cap` (None: as it is)."""
     if cap is None:
         return column
     bound = literal(cap, Float)

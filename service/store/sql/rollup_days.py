@@ -4,7 +4,7 @@ the results page charts impressions and dismissals from them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 
 from sqlalchemy import Engine, select
@@ -16,6 +16,7 @@ from service.store.sql.tables import daily_rollups as dr
 class RollupDay:
     day: date
     variant: str
+    # Then the rollup's counters, named as its columns.
     new_visitors: int
     impressions: int
     views: int
@@ -35,27 +36,13 @@ class RollupDay:
 def rollup_days(
     engine: Engine, experiment_key: str, *, start: date | None, end: date | None
 ) -> list[RollupDay]:
-    query = select(dr).where(dr.c.experiment_key == experiment_key)
+    counters = [dr.c[f.name] for f in fields(RollupDay)[2:]]
+    query = select(dr.c.day, dr.c.variant_key, *counters)
+    query = query.where(dr.c.experiment_key == experiment_key)
     if start is not None:
         query = query.where(dr.c.day >= start)
     if end is not None:
         query = query.where(dr.c.day <= end)
     with engine.connect() as conn:
         rows = conn.execute(query.order_by(dr.c.day, dr.c.variant_key)).all()
-    return [
-        RollupDay(
-            day=row.day,
-            variant=row.variant_key,
-            new_visitors=int(row.new_visitors),
-            impressions=int(row.impressions),
-            views=int(row.views),
-            clicks=int(row.clicks),
-            dismiss_remind_later=int(row.dismiss_remind_later),
-            dismiss_close=int(row.dismiss_close),
-            dismiss_already_donated=int(row.dismiss_already_donated),
-            conversions=int(row.conversions),
-            revenue=float(row.revenue),
-            annualised_value=float(row.annualised_value),
-        )
-        for row in rows
-    ]
+    return [RollupDay(*row) for row in rows]

@@ -11,10 +11,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import ColumnElement, Engine, insert, select, update
 
 from service.domain.roles import Role
-from service.store.sql.tables import api_tokens
+from service.store.sql.tables import api_tokens as t
 
 TOKEN_PREFIX = "sf_"
 # last_used_at is informational; writing it on every request would turn reads into writes.
@@ -44,7 +44,7 @@ class TokenRepo:
         plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self._engine.begin() as conn:
             new_id = conn.execute(
-                insert(api_tokens).values(
+                insert(t).values(
                     name=name,
                     role=str(role),
                     token_hash=hash_token(plain),
@@ -56,29 +56,18 @@ class TokenRepo:
 
     def authenticate(self, plain: str, now: datetime) -> ApiToken | None:
         with self._engine.connect() as conn:
-            row = conn.execute(
-                select(api_tokens).where(
-                    api_tokens.c.token_hash == hash_token(plain),
-                    api_tokens.c.revoked_at.is_(None),
-                )
-            ).first()
+            row = conn.execute(select(t).where(*_active(plain))).first()
             if row is None:
                 return None
             if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
-                conn.execute(
-                    update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now)
-                )
+                conn.execute(update(t).where(t.c.id == row.id).values(last_used_at=now))
                 conn.commit()
         return ApiToken(row.id, row.name, Role(row.role), row.prefix, row.created_at, now)
 
     def exists_active(self, plain: str) -> bool:
         with self._engine.connect() as conn:
-            return (
-                conn.execute(
-                    select(api_tokens.c.id).where(
-                        api_tokens.c.token_hash == hash_token(plain),
-                        api_tokens.c.revoked_at.is_(None),
-                    )
-                ).first()
-                is not None
-            )
+            return conn.execute(select(t.c.id).where(*_active(plain))).first() is not None
+
+
+def _active(plain: str) -> tuple[ColumnElement[bool], ...]:
+    return t.c.token_hash == hash_token(plain), t.c.revoked_at.is_(None)

@@ -1,11 +1,14 @@
-"""Column types that behave the same on SQLite and PostgreSQL."""
+"""Column types that behave the same on SQLite and PostgreSQL, and what fits in them."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import JSON, Connection, DateTime, Engine, String, Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -38,3 +41,38 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
         return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Years 1 to 9999 in epoch milliseconds: what both databases and Python's datetime hold.
+MIN_MS, MAX_MS = -62_135_596_800_000, 253_402_300_799_999
+
+
+def utc(ms: int) -> datetime:
+    """Epoch milliseconds as an aware UTC datetime (exact: no float rounding)."""
+    return EPOCH + timedelta(milliseconds=ms)
+
+
+def text_check(table: Table, **columns: str) -> Callable[[Any], str | None]:
+    """A check of an object's text attributes against the `table` columns that store them
+    (attribute=column): why the first that cannot be stored, wider than its column or holding
+    a NUL, does not fit, or None. Such a value would fail its whole batch on every retry."""
+    values = attrgetter(*columns)
+    widths = []
+    for column in columns.values():
+        column_type = table.c[column].type
+        assert isinstance(column_type, String) and column_type.length
+        widths.append((column, column_type.length))
+
+    def check(obj: Any) -> str | None:
+        for value, (column, width) in zip(values(obj), widths, strict=True):
+            if value is not None and (len(value) > width or "\x00" in value):
+                return f"{column} longer than {width} characters or holding a NUL"
+        return None
+
+    return check
+
+
+def dialect_insert(bind: Connection | Engine, table: Table) -> Any:
+    """INSERT with the dialect's ON CONFLICT clauses, which both databases spell alike."""
+    return (postgresql if bind.dialect.name == "postgresql" else sqlite).insert(table)
