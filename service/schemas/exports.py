@@ -140,11 +140,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Each field's title and description are also its input's label and help in the dashboard's
+# export form (service/dashboard/views_exports.py), as the `type` field's title names the kind
+# there: a new destination's fields need no dashboard code.
+
+
 class DirectoryDestination(_Strict):
     """`path` under the server's EXPORT_DIR."""
 
-    type: Literal["directory"]
-    path: Annotated[str, *checked(_relative_path, {"type": "string", "maxLength": 200})]
+    type: Literal["directory"] = Field(title="directory")
+    path: Annotated[str, *checked(_relative_path, {"type": "string", "maxLength": 200})] = Field(
+        title="Directory",
+        description="A path under the server’s EXPORT_DIR, e.g. finance/weekly.",  # noqa: RUF001
+    )
 
 
 class WebhookDestination(_Strict):
@@ -152,9 +160,16 @@ class WebhookDestination(_Strict):
     unless the server's EXPORT_WEBHOOK_ALLOW lists it, and then http too. `secret`: 16 to 256
     characters, shown as ******** (which, kept in an edit, keeps it)."""
 
-    type: Literal["webhook"]
-    url: str = Field(json_schema_extra={"format": "uri", "maxLength": 2000})
-    secret: Annotated[str, *checked(_secret, {"type": "string", "maxLength": 256})]
+    type: Literal["webhook"] = Field(title="webhook")
+    url: str = Field(title="HTTPS URL", json_schema_extra={"format": "uri", "maxLength": 2000})
+    # format "password": a secret, taken as typed and never offered by the browser's autofill.
+    secret: Annotated[
+        str, *checked(_secret, {"type": "string", "maxLength": 256, "format": "password"})
+    ] = Field(
+        title="Signing secret",
+        description="The receiver checks X-SmallFavor-Signature with it. ******** keeps the "
+        "stored secret while the URL stays the same.",
+    )
 
     @field_validator("url", mode="plain")
     @classmethod
@@ -175,18 +190,20 @@ class WebhookDestination(_Strict):
 
 
 class EmailDestination(_Strict):
-    type: Literal["email"]
+    type: Literal["email"] = Field(title="e-mail")
     to: list[Annotated[str, *checked(_email, {"type": "string", "format": "email"})]] = Field(
-        min_length=1, max_length=MAX_RECIPIENTS
+        min_length=1,
+        max_length=MAX_RECIPIENTS,
+        title="Recipients",
+        description="Addresses separated by commas.",
     )
     subject: Annotated[
         str | None, *checked(_subject, {"type": "string", "maxLength": 200}, nullable=True)
-    ] = None
+    ] = Field(default=None, title="Subject")
 
 
-Destination = Annotated[
-    DirectoryDestination | WebhookDestination | EmailDestination, Field(discriminator="type")
-]
+DestinationModels = DirectoryDestination | WebhookDestination | EmailDestination
+Destination = Annotated[DestinationModels, Field(discriminator="type")]
 
 
 class ExportSchedule(_Strict):
@@ -231,21 +248,13 @@ class ExportSchedule(_Strict):
     )
 
     def to_domain(self) -> domain.ExportSchedule:
-        d = self.destination
-        destination: domain.Destination
-        if isinstance(d, DirectoryDestination):
-            destination = domain.DirectoryDestination(d.path)
-        elif isinstance(d, WebhookDestination):
-            destination = domain.WebhookDestination(d.url, d.secret)
-        else:
-            destination = domain.EmailDestination(tuple(d.to), d.subject)
         return domain.ExportSchedule(
             name=self.name,
             cron=self.cron,
             timezone=self.timezone,
             experiments=None if self.experiments is None else tuple(self.experiments),
             format=self.format,
-            destination=destination,
+            destination=domain.stored_destination(self.destination.model_dump()),
             enabled=self.enabled,
             catch_up=self.catch_up,
         )
