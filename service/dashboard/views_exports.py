@@ -4,11 +4,12 @@ to create and edit them (checked by the same code as the admin API), run now, ru
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, get_args
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from pydantic import BaseModel
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.dashboard.auth import login_required
@@ -19,6 +20,7 @@ from service.domain.export_schedule import (
     ExportFormat,
 )
 from service.domain.roles import Role
+from service.schemas.exports import DestinationModels
 from service.store.sql.exports_repo import StoredSchedule
 from service.usecases import export_schedules as schedules
 from service.web import services
@@ -32,10 +34,9 @@ _SPLIT = re.compile(r"[\s,;]+")
 
 @dataclass(frozen=True)
 class DestinationInput:
-    """One input of the form's destination section, for destinations of type `kind`. The form
-    lists these, so a new destination kind's fields are lines here, not also template code."""
+    """One input of the form's destination section, for destinations of type `kind`."""
 
-    kind: DestinationType
+    kind: str
     key: str  # the destination document's key; the input is named destination.<key>
     label: str
     help: str = ""
@@ -44,41 +45,33 @@ class DestinationInput:
     show: Callable[[Any], str] = lambda value: value or ""  # document value -> form text
 
 
-DESTINATION_INPUTS: tuple[DestinationInput, ...] = (
-    DestinationInput(
-        DestinationType.directory,
-        "path",
-        "Directory (for directory)",
-        help="A path under the server’s EXPORT_DIR, e.g. finance/weekly.",  # noqa: RUF001
-    ),
-    DestinationInput(
-        DestinationType.webhook, "url", "HTTPS URL (for webhook)", attrs={"type": "url"}
-    ),
-    DestinationInput(
-        DestinationType.webhook,
-        "secret",
-        "Signing secret (for webhook)",
-        help=(
-            "The receiver checks X-SmallFavor-Signature with it. ******** keeps the stored "
-            "secret while the URL stays the same."
-        ),
-        attrs={"autocomplete": "off"},
-        read=lambda raw: raw,  # a secret is taken as typed, spaces and all
-    ),
-    DestinationInput(
-        DestinationType.email,
-        "to",
-        "Recipients (for e-mail)",
-        help="Addresses separated by commas.",
-        read=lambda raw: [address for address in _SPLIT.split(raw) if address],
-        show=lambda value: ", ".join(value or []),
-    ),
-    DestinationInput(
-        DestinationType.email,
-        "subject",
-        "Subject (for e-mail, optional)",
-        read=lambda raw: raw.strip() or None,
-    ),
+def _destination_inputs(model: type[BaseModel]) -> Iterator[DestinationInput]:
+    """The inputs of one destination kind, from its document model (service/schemas/exports.py):
+    label and help are each field's title and description, and its JSON Schema says how the
+    form reads it. A list is typed separated by commas, a secret ("password") taken as typed."""
+    schema = model.model_json_schema()
+    kind = schema["properties"].pop("type")
+    for key, prop in schema["properties"].items():
+        optional = key not in schema["required"]
+        label = f"{prop['title']} (for {kind['title']}{', optional' if optional else ''})"
+        spec = DestinationInput(kind["const"], key, label, prop.get("description", ""))
+        if prop.get("format") == "uri":
+            spec = replace(spec, attrs={"type": "url"})
+        elif prop.get("format") == "password":
+            spec = replace(spec, attrs={"autocomplete": "off"}, read=lambda raw: raw)
+        elif prop.get("type") == "array":
+            spec = replace(
+                spec,
+                read=lambda raw: [item for item in _SPLIT.split(raw) if item],
+                show=lambda value: ", ".join(value or []),
+            )
+        elif optional:
+            spec = replace(spec, read=lambda raw: raw.strip() or None)
+        yield spec
+
+
+DESTINATION_INPUTS = tuple(
+    spec for model in get_args(DestinationModels) for spec in _destination_inputs(model)
 )
 
 

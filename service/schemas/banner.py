@@ -6,13 +6,13 @@ import re
 from collections.abc import Hashable, Sequence
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from service.domain import experiment as domain
 from service.domain.experiment import Frequency, PaymentMethod, Template
 from service.schemas import checks
 from service.schemas.errors import error_fields
-from service.schemas.fields import Currency, HttpUrl, checked, choice, number
+from service.schemas.fields import Currency, Document, HttpUrl, checked, choice, number
 
 _PLACEHOLDER = re.compile(r"%%([A-Za-z0-9_]+)%%")
 _PLACEHOLDERS = frozenset({"AMOUNT", "CURRENCY_SYMBOL", "COUNTRY_NAME", "ARTICLE_COUNT"})
@@ -38,16 +38,16 @@ def _copy(max_len: int, *, non_empty: bool = False, nullable: bool = False) -> o
 Price = Annotated[float, *number(0, 1_000_000, above=True)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Cta(Document):
+    domain_type = domain.Cta
 
-
-class Cta(_Strict):
     label: Annotated[str, *_copy(60, non_empty=True)]
     url: HttpUrl
 
 
-class Amounts(_Strict):
+class Amounts(Document):
+    domain_type = domain.Amounts
+
     currency: Currency
     one_off: list[Price] = Field(default_factory=list, max_length=6)
     monthly: list[Price] = Field(default_factory=list, max_length=6)
@@ -55,7 +55,9 @@ class Amounts(_Strict):
     default_frequency: Annotated[Frequency, *choice(Frequency)] = Frequency.monthly
 
 
-class Banner(_Strict):
+class Banner(Document):
+    domain_type = domain.Banner
+
     template: Annotated[Template, *choice(Template)]
     heading: Annotated[str, *_copy(200)] = Field(
         default="", description="Required, and not empty, on an epic."
@@ -100,28 +102,6 @@ class Banner(_Strict):
         errors.update(duplicates(self.payment_methods, f"{path}.payment_methods"))
         return errors
 
-    def to_domain(self) -> domain.Banner:
-        amounts = None
-        if self.amounts is not None:
-            a = self.amounts
-            amounts = domain.Amounts(
-                a.currency,
-                tuple(a.one_off),
-                tuple(a.monthly),
-                tuple(a.annual),
-                a.default_frequency,
-            )
-        return domain.Banner(
-            self.template,
-            self.heading,
-            tuple(self.paragraphs),
-            self.highlight,
-            domain.Cta(self.cta.label, self.cta.url),
-            amounts,
-            tuple(self.payment_methods),
-            self.remind_later_label,
-        )
-
 
 def duplicates(values: Sequence[Hashable], path: str) -> dict[str, str]:
     """Each item equal to an earlier one, by its path."""
@@ -144,4 +124,7 @@ def parse_banner(doc: object, errors: dict[str, str], path: str = "banner") -> d
         return None
     found = banner.rule_errors(path)
     errors.update(found)
-    return None if found else banner.to_domain()
+    if found:
+        return None
+    parsed: domain.Banner = banner.to_domain()
+    return parsed

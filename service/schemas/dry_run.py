@@ -35,35 +35,33 @@ def _whole(value: object) -> object:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+# A number as JSON writes one: not true, not "7", not NaN or infinite.
+Number = Annotated[float | None, Field(strict=True, allow_inf_nan=False)]
+
+
 class DryRunBody(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    minimum_effect: float | None = Field(
+    minimum_effect: Number = Field(
         default=None,
         ge=MIN_EFFECT,
         le=MAX_EFFECT,
         description=f"The relative lift to detect: 0.1 is +10 % on the primary metric "
         f"(the default, {DEFAULT_MINIMUM_EFFECT}).",
-        strict=True,
-        allow_inf_nan=False,
     )
-    baseline: float | None = Field(
+    baseline: Number = Field(
         default=None,
         ge=MIN_VALUE,
         le=MAX_VALUE,
         description="The control's conversion rate (below 1), or its mean revenue per visitor. "
         f"Default: the placement's last {HISTORY_DAYS} days of results, else "
         f"{DEFAULT_CONVERSION_BASELINE} for conversion_rate.",
-        strict=True,
-        allow_inf_nan=False,
     )
-    baseline_sd: float | None = Field(
+    baseline_sd: Number = Field(
         default=None,
         ge=MIN_VALUE,
         le=MAX_VALUE,
         description="Revenue metrics only: the per-visitor standard deviation.",
-        strict=True,
-        allow_inf_nan=False,
     )
     days: Annotated[int, BeforeValidator(_whole)] = Field(
         default=DEFAULT_DAYS,

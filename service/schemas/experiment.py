@@ -8,9 +8,9 @@ end after start, bandit floors) are checked once every field is valid on its own
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from service.domain import experiment as domain
 from service.domain.errors import ValidationFailed
@@ -26,7 +26,17 @@ from service.domain.instants import InstantInvalid, checked_instant, parse_insta
 from service.schemas import checks
 from service.schemas.banner import Banner, duplicates
 from service.schemas.errors import error_fields, without_default
-from service.schemas.fields import Boolean, Currency, checked, choice, number, pattern, text, whole
+from service.schemas.fields import (
+    Boolean,
+    Currency,
+    Document,
+    checked,
+    choice,
+    number,
+    pattern,
+    text,
+    whole,
+)
 
 # ISO 3166-1 alpha-2 as assigned, plus XK (Kosovo), which geo-IP databases report.
 _ISO_3166_ALPHA_2 = (
@@ -85,14 +95,12 @@ Moment = Annotated[
 Snooze = Annotated[float, *number(0, 87_600)]  # ten years is "never again" in practice
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 _T = domain.Targeting()
 
 
-class Targeting(_Strict):
+class Targeting(Document):
+    domain_type = domain.Targeting
+
     countries: list[Country] = Field(default_factory=list, max_length=_LIST)
     devices: list[Annotated[Device, *choice(Device)]] = Field(
         default_factory=list, max_length=_LIST
@@ -115,23 +123,13 @@ class Targeting(_Strict):
                 )
         return errors
 
-    def to_domain(self) -> domain.Targeting:
-        return domain.Targeting(
-            tuple(self.countries),
-            tuple(self.devices),
-            tuple(self.languages),
-            tuple(self.sections),
-            tuple(self.exclude_sections),
-            tuple(self.tags),
-            self.min_article_views,
-            self.audience,
-        )
-
 
 _C = domain.Caps()
 
 
-class Caps(_Strict):
+class Caps(Document):
+    domain_type = domain.Caps
+
     max_impressions: Annotated[int | None, *whole(1, nullable=True)] = _C.max_impressions
     per_days: Annotated[int, *whole(1, 365)] = _C.per_days
     min_hours_between: Annotated[float, *number(0)] = _C.min_hours_between
@@ -140,7 +138,9 @@ class Caps(_Strict):
 _S = domain.SnoozeHours()
 
 
-class SnoozeHours(_Strict):
+class SnoozeHours(Document):
+    domain_type = domain.SnoozeHours
+
     remind_later: Snooze = _S.remind_later
     close: Snooze = _S.close
     already_donated: Snooze = _S.already_donated
@@ -149,7 +149,9 @@ class SnoozeHours(_Strict):
 _A = domain.Analysis()
 
 
-class Analysis(_Strict):
+class Analysis(Document):
+    domain_type = domain.Analysis
+
     primary_metric: Annotated[PrimaryMetric, *choice(PrimaryMetric)] = _A.primary_metric
     alpha: Annotated[float, *number(0, 0.5, above=True)] = _A.alpha
     sequential: Boolean = _A.sequential
@@ -160,10 +162,12 @@ class Analysis(_Strict):
 _B = domain.BanditSettings()
 
 
-class BanditSettings(_Strict):
+class BanditSettings(Document):
     """How `allocation: "bandit"` moves weights: Thompson sampling on the primary metric, once
     per cadence, never below the floor, and only after every variant has the minimum exposed
     visitors and conversions. Only new visitors follow new weights."""
+
+    domain_type = domain.BanditSettings
 
     floor: Annotated[float, *number(0, 0.5, above=True)] = Field(
         default=_B.floor,
@@ -175,15 +179,19 @@ class BanditSettings(_Strict):
     cadence_minutes: Annotated[int, *whole(5, 10_080)] = _B.cadence_minutes
 
 
-class Variant(_Strict):
+class Variant(Document):
+    domain_type = domain.Variant
+
     key: VariantKey
     # Weights are relative shares, so leaving every weight out splits traffic evenly.
     weight: Annotated[float, *number(0, 1_000_000, above=True)] = 1.0
     banner: Banner
 
 
-class Experiment(_Strict):
+class Experiment(Document):
     """An experiment document; the service fills in every default."""
+
+    domain_type = domain.Experiment
 
     key: Key
     name: Annotated[str, *text(200, non_empty=True)]
@@ -229,35 +237,10 @@ class Experiment(_Strict):
             errors["allocation"] = "a bandit needs at least two variants to choose between"
         return errors
 
-    def to_domain(self) -> domain.Experiment:
-        b, a, s, c = self.bandit, self.analysis, self.snooze_hours, self.caps
-        return domain.Experiment(
-            key=self.key,
-            name=self.name,
-            placement=self.placement,
-            priority=self.priority,
-            status=self.status,
-            start_at=self.start_at,
-            end_at=self.end_at,
-            traffic=self.traffic,
-            holdout=self.holdout,
-            targeting=self.targeting.to_domain(),
-            caps=domain.Caps(c.max_impressions, c.per_days, c.min_hours_between),
-            snooze_hours=domain.SnoozeHours(s.remind_later, s.close, s.already_donated),
-            attribution_days=self.attribution_days,
-            allocation=self.allocation,
-            bandit=domain.BanditSettings(
-                b.floor, b.min_visitors, b.min_conversions, b.cadence_minutes
-            ),
-            analysis=domain.Analysis(
-                a.primary_metric, a.alpha, a.sequential, a.revenue_cap, a.currency
-            ),
-            variants=tuple(
-                domain.Variant(v.key, v.weight, v.banner.to_domain()) for v in self.variants
-            ),
-            seed=self.seed if "seed" in self.model_fields_set else self.key,
-            trust_client_conversions=self.trust_client_conversions,
-        )
+    def to_domain(self, **given: Any) -> Any:
+        # The seed defaults to the key, so bucketing is stable without any setup.
+        seed = self.seed if "seed" in self.model_fields_set else self.key
+        return super().to_domain(seed=seed, **given)
 
 
 def _share(value: float) -> str:
@@ -277,4 +260,5 @@ def parse_experiment(doc: object) -> domain.Experiment:
     errors = experiment.rule_errors()
     if errors:
         raise ValidationFailed(errors)
-    return experiment.to_domain()
+    parsed: domain.Experiment = experiment.to_domain()
+    return parsed

@@ -12,9 +12,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
@@ -33,7 +31,7 @@ from service.domain.webhook_targets import AllowList, TargetRefused, webhook_tar
 from service.schemas import checks
 from service.schemas.errors import error_fields, rule
 from service.schemas.experiment import KEY_PATTERN
-from service.schemas.fields import Boolean, checked, choice, pattern
+from service.schemas.fields import Boolean, Document, checked, choice, pattern
 
 MAX_EXPERIMENTS = 100
 MAX_RECIPIENTS = 20
@@ -136,25 +134,40 @@ def _subject(value: object) -> str:
     return subject
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# Each field's title and description are also its input's label and help in the dashboard's
+# export form (service/dashboard/views_exports.py), as the `type` field's title names the kind
+# there: a new destination's fields need no dashboard code.
 
 
-class DirectoryDestination(_Strict):
+class DirectoryDestination(Document):
     """`path` under the server's EXPORT_DIR."""
 
-    type: Literal["directory"]
-    path: Annotated[str, *checked(_relative_path, {"type": "string", "maxLength": 200})]
+    domain_type = domain.DirectoryDestination
+
+    type: Literal["directory"] = Field(title="directory")
+    path: Annotated[str, *checked(_relative_path, {"type": "string", "maxLength": 200})] = Field(
+        title="Directory",
+        description="A path under the server’s EXPORT_DIR, e.g. finance/weekly.",  # noqa: RUF001
+    )
 
 
-class WebhookDestination(_Strict):
+class WebhookDestination(Document):
     """`url`: https, never a loopback, private, link-local or other internal address or name,
     unless the server's EXPORT_WEBHOOK_ALLOW lists it, and then http too. `secret`: 16 to 256
     characters, shown as ******** (which, kept in an edit, keeps it)."""
 
-    type: Literal["webhook"]
-    url: str = Field(json_schema_extra={"format": "uri", "maxLength": 2000})
-    secret: Annotated[str, *checked(_secret, {"type": "string", "maxLength": 256})]
+    domain_type = domain.WebhookDestination
+
+    type: Literal["webhook"] = Field(title="webhook")
+    url: str = Field(title="HTTPS URL", json_schema_extra={"format": "uri", "maxLength": 2000})
+    # format "password": a secret, taken as typed and never offered by the browser's autofill.
+    secret: Annotated[
+        str, *checked(_secret, {"type": "string", "maxLength": 256, "format": "password"})
+    ] = Field(
+        title="Signing secret",
+        description="The receiver checks X-SmallFavor-Signature with it. ******** keeps the "
+        "stored secret while the URL stays the same.",
+    )
 
     @field_validator("url", mode="plain")
     @classmethod
@@ -174,22 +187,28 @@ class WebhookDestination(_Strict):
         return url
 
 
-class EmailDestination(_Strict):
-    type: Literal["email"]
+class EmailDestination(Document):
+    domain_type = domain.EmailDestination
+
+    type: Literal["email"] = Field(title="e-mail")
     to: list[Annotated[str, *checked(_email, {"type": "string", "format": "email"})]] = Field(
-        min_length=1, max_length=MAX_RECIPIENTS
+        min_length=1,
+        max_length=MAX_RECIPIENTS,
+        title="Recipients",
+        description="Addresses separated by commas.",
     )
     subject: Annotated[
         str | None, *checked(_subject, {"type": "string", "maxLength": 200}, nullable=True)
-    ] = None
+    ] = Field(default=None, title="Subject")
 
 
-Destination = Annotated[
-    DirectoryDestination | WebhookDestination | EmailDestination, Field(discriminator="type")
-]
+DestinationModels = DirectoryDestination | WebhookDestination | EmailDestination
+Destination = Annotated[DestinationModels, Field(discriminator="type")]
 
 
-class ExportSchedule(_Strict):
+class ExportSchedule(Document):
+    domain_type = domain.ExportSchedule
+
     name: Annotated[str, *checked(_name, {"type": "string", "maxLength": 100, "pattern": r"\S"})]
     cron: Annotated[
         str,
@@ -230,26 +249,6 @@ class ExportSchedule(_Strict):
         description="After downtime, run every missed fire time (up to 100), not only the last.",
     )
 
-    def to_domain(self) -> domain.ExportSchedule:
-        d = self.destination
-        destination: domain.Destination
-        if isinstance(d, DirectoryDestination):
-            destination = domain.DirectoryDestination(d.path)
-        elif isinstance(d, WebhookDestination):
-            destination = domain.WebhookDestination(d.url, d.secret)
-        else:
-            destination = domain.EmailDestination(tuple(d.to), d.subject)
-        return domain.ExportSchedule(
-            name=self.name,
-            cron=self.cron,
-            timezone=self.timezone,
-            experiments=None if self.experiments is None else tuple(self.experiments),
-            format=self.format,
-            destination=destination,
-            enabled=self.enabled,
-            catch_up=self.catch_up,
-        )
-
 
 _MESSAGES = {
     "experiments": f"must list 1 to {MAX_EXPERIMENTS} experiment keys",
@@ -271,7 +270,8 @@ def parse_schedule(raw: object, *, webhook_allow: AllowList | None = None) -> do
         errors = {**_duplicates(raw["experiments"]), **errors}
     if errors or schedule is None:
         raise ValidationFailed(errors, _INVALID)
-    return schedule.to_domain()
+    parsed: domain.ExportSchedule = schedule.to_domain()
+    return parsed
 
 
 def _duplicates(keys: list[Any]) -> dict[str, str]:

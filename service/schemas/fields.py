@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import PlainValidator, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, PlainValidator, WithJsonSchema
 
 from service.schemas import checks
 from service.schemas.errors import rule
@@ -72,6 +72,27 @@ def pattern(regex: str, message: str, normalise: Callable[[str], str] = str) -> 
 
 def choice(kind: type[StrEnum]) -> Any:
     return checked(checks.choice(kind), {"type": "string", "enum": [m.value for m in kind]})
+
+
+class Document(BaseModel):
+    """A closed, frozen part of a document that becomes the domain dataclass `domain_type` of
+    the same field names: nested parts become theirs, lists become tuples."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    domain_type: ClassVar[type[Any]]
+
+    def to_domain(self, **given: Any) -> Any:
+        """The domain value; `given` replaces what a field would give."""
+        values = {name: _domain(getattr(self, name)) for name in type(self).model_fields}
+        return self.domain_type(**{**values, **given})
+
+
+def _domain(value: object) -> object:
+    if isinstance(value, Document):
+        return value.to_domain()
+    if isinstance(value, list):
+        return tuple(_domain(item) for item in value)
+    return value
 
 
 Boolean = Annotated[bool, *checked(checks.boolean, {"type": "boolean"})]

@@ -19,6 +19,7 @@ from service.domain.export_schedule import (
     WebhookDestination,
 )
 from service.domain.webhook_targets import AllowList
+from service.schemas.admin import ExportRun as RunResource
 from service.schemas.exports import parse_schedule
 from service.store.sql.exports_repo import ExportRepo, ExportRun, ScheduleExists, StoredSchedule
 from service.wiring import Services
@@ -136,20 +137,7 @@ def schedule_resource(svc: Services, stored: StoredSchedule) -> dict[str, Any]:
 
 
 def run_resource(run: ExportRun) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "schedule_id": run.schedule_id,
-        "fire_time": _iso(run.fire_time),
-        "status": str(run.status),
-        "attempts": run.attempts,
-        "started_at": _iso(run.started_at),
-        "finished_at": _iso(run.finished_at),
-        "next_attempt_at": _iso(run.next_attempt_at),
-        "rows": run.rows,
-        "bytes": run.bytes,
-        "destination": run.destination,
-        "error": run.error,
-    }
+    return RunResource.model_validate(run, from_attributes=True).model_dump(mode="json")
 
 
 def _not_found(schedule_id: int) -> NotFound:

@@ -5,7 +5,8 @@ records; the scheduler retries the whole run. A retried run delivers every file 
 the same names (they carry the run id), so a directory ends up with one copy of each and a
 webhook receiver can drop repeats by X-SmallFavor-Export-File.
 
-A new kind: its config dataclass in service/domain/export_schedule.py, a module here with a
+A new kind: its config dataclass in service/domain/export_schedule.py, its document model in
+service/schemas/exports.py (which the dashboard's form reads too), a module here with a
 class that satisfies `Destination`, and one entry below.
 """
 
