@@ -70,7 +70,8 @@ def experiment_info(doc: Mapping[str, Any]) -> Experiment:
     (the resource's fields, such as its revision, left out)."""
     try:
         fields = {name: doc[name] for name in Document.model_fields if name in doc}
-        return Document.model_validate(fields).to_domain()
+        experiment: Experiment = Document.model_validate(fields).to_domain()
+        return experiment
     except (ValidationError, TypeError) as exc:  # TypeError: not a JSON object
         reason = str(exc).splitlines()[0]
     raise SpecError(f"the admin API sent an unexpected experiment document ({reason})")
