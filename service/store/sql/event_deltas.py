@@ -25,14 +25,18 @@ from service.store.sql.types import MAX_MS, MIN_MS, text_check, utc
 DISMISS_REASONS = ("remind_later", "close", "already_donated")
 RECURRING = frozenset({"monthly", "annual"})
 
+# Names as plain str: a column's name is SQLAlchemy's quoted_name, a str subclass that orjson
+# refuses as a dict key when the rows travel to PostgreSQL as JSON.
 # Columns summed on merge: the outcome's numbers, every rollup column but its key.
-OUTCOME_COUNTERS = tuple(c.name for c in visitor_outcomes.c if isinstance(c.type, Integer | Float))
-ROLLUP_COUNTERS = tuple(c.name for c in daily_rollups.c if not c.primary_key)
+OUTCOME_COUNTERS = tuple(
+    str(c.name) for c in visitor_outcomes.c if isinstance(c.type, Integer | Float)
+)
+ROLLUP_COUNTERS = tuple(str(c.name) for c in daily_rollups.c if not c.primary_key)
 # The columns of a new outcome or rollup row that start at zero (or False).
-_OUTCOME_START = {c.name: c.type.python_type() for c in visitor_outcomes.c if c.default}
-_ROLLUP_START = {c.name: c.type.python_type() for c in daily_rollups.c if c.default}
+_OUTCOME_START = {str(c.name): c.type.python_type() for c in visitor_outcomes.c if c.default}
+_ROLLUP_START = {str(c.name): c.type.python_type() for c in daily_rollups.c if c.default}
 # Every `events` column but the surrogate id, in copy_row's order.
-EVENT_COLUMNS = tuple(c.name for c in events.c if not c.primary_key)
+EVENT_COLUMNS = tuple(str(c.name) for c in events.c if not c.primary_key)
 
 _TYPE_COUNTER = {
     EventType.impression: "impressions",
