@@ -36,8 +36,10 @@ Cluster node too).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -89,6 +91,7 @@ class Round:
     duplicates: int
     pending_left: int
     fingerprint: tuple[object, ...]
+    cores: dict[str, float]  # CPU in use over the timed drain, by process kind (Linux /proc)
 
 
 STAGED = ":staged"
@@ -114,7 +117,9 @@ def run_round(
             pipe.execute()
         with tempfile.TemporaryDirectory(prefix="bench-flushers-") as tmp:
             outputs = [Path(tmp) / f"flusher-{i}.out" for i in range(processes)]
-            clocks = drain(engine, env, outputs, len(records), batch_size, client, keys, mode)
+            clocks, cores = drain(
+                engine, env, outputs, len(records), batch_size, client, keys, mode
+            )
             counts = [_flushed(path) for path in outputs]
         pending = _pending(client, keys)
         with engine.connect() as conn:
@@ -140,6 +145,7 @@ def run_round(
         sum(duplicates for _, duplicates in counts),
         pending,
         fingerprint,
+        cores,
     )
 
 
@@ -152,10 +158,11 @@ def drain(
     client: BenchRedis,
     keys: Keys,
     mode: str,
-) -> dict[str, float]:
+) -> tuple[dict[str, float], dict[str, float]]:
     """Start the flushers (settled: wait for their leases, then move the staged streams into
     place), wait until `events` holds n rows, SIGTERM them; seconds to that point from each
-    of the mode's clocks."""
+    of the mode's clocks, and the cores each kind of process used from the mode's first clock
+    (the one the ratio is read from) to that point."""
     command = [sys.executable, "-m", "service.cli", "flush", "--batch-size", str(batch_size)]
     workers: list[subprocess.Popen[bytes]] = []
     starts: dict[str, float] = {"spawn": time.perf_counter()}
@@ -181,6 +188,7 @@ def drain(
                 time.sleep(POLL_SECONDS)
             # One by one (a cluster pipeline refuses RENAME): ~0.1 ms apart, a few ms in all.
             starts["release"] = time.perf_counter()
+            cpu_start = cpu_seconds([w.pid for w in workers])
             for p in range(keys.partitions):
                 client.rename(keys.events_stream(p) + STAGED, keys.events_stream(p))
         with engine.connect() as conn:
@@ -193,8 +201,10 @@ def drain(
                 ).one()
                 if called and "first write" not in starts:
                     starts["first write"] = now
+                    cpu_start = cpu_seconds([w.pid for w in workers])
                 if last >= n and conn.execute(text("SELECT count(*) FROM events")).scalar() == n:
                     done = time.perf_counter()
+                    cpu_end = cpu_seconds([w.pid for w in workers])
                     break
                 check_alive(deadline)
                 time.sleep(POLL_SECONDS)
@@ -204,7 +214,34 @@ def drain(
                 worker.send_signal(signal.SIGTERM)
         for worker in workers:
             worker.wait(timeout=60)
-    return {clock: done - starts[clock] for clock in CLOCKS[mode]}
+    seconds = done - starts[CLOCKS[mode][0]]
+    cores = {kind: (cpu_end[kind] - cpu_start.get(kind, 0.0)) / seconds for kind in cpu_end}
+    return {clock: done - starts[clock] for clock in CLOCKS[mode]}, cores
+
+
+def cpu_seconds(flushers: list[int]) -> dict[str, float]:
+    """CPU seconds (user + system) so far of the flusher processes, of PostgreSQL's processes
+    and of redis-server's, from /proc (Linux). A PostgreSQL backend that exits between two
+    readings takes its time with it; the flushers' own backends live as long as they do."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = dict.fromkeys(("flushers", "postgres", "redis"), 0.0)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        if int(entry.name) in flushers:
+            totals["flushers"] += used
+        elif name.startswith("postgres"):
+            totals["postgres"] += used
+        elif name.startswith("redis-server"):
+            totals["redis"] += used
+    return totals
 
 
 def _settled(client: BenchRedis, keys: Keys, flushers: int) -> bool:
@@ -293,6 +330,21 @@ def report(
             f"ratio 2/1 flushers, {mode}, from {clock}, medians: {ratio:.2f} "
             f"(target >= {TARGET}: {'met' if ratio >= TARGET else 'NOT met'})"
         )
+    cpus = os.cpu_count() or 1
+    for (mode, processes), results in rounds.items():
+        use = {k: statistics.median(r.cores[k] for r in results) for k in results[0].cores}
+        total = sum(use.values())
+        shown = ", ".join(f"{kind} {cores:.2f}" for kind, cores in use.items())
+        lines.append(
+            f"cores in use, {mode}, {processes} flusher(s), medians: {shown}; total {total:.2f}"
+            f" of {cpus}"
+        )
+        if processes == 1:
+            # Flusher processes share nothing but the machine: n of them cannot go faster
+            # than the cores there are, over the cores one of them keeps busy.
+            lines.append(
+                f"bound on this machine for 2 flushers, {mode}: {min(2.0, cpus / total):.2f} x 1"
+            )
     lines.append(
         "exactly once: every round events = distinct ids = flushers' new events = "
         f"{n}; aggregates {'identical in every round' if len(fingerprints) == 1 else 'DIFFER'}"
