@@ -293,6 +293,9 @@ class Settings:
     # every other loopback, private, link-local or reserved address is refused (SSRF).
     # Entries are lower-case host names or ip_network strings ("10.1.2.0/24", "::1/128").
     export_webhook_allow: Annotated[tuple[str, ...], _reads(_webhook_allow)] = ()
+    # Converting visitors each arm of a comparison needs before the report gives it a lift,
+    # an interval or a verdict (service/domain/verdicts.py); 0 shows them from the first.
+    min_donors_per_arm: Annotated[int, _whole(0, 1_000_000)] = 30
 
     @property
     def is_production(self) -> bool:

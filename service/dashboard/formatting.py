@@ -31,10 +31,25 @@ def count(value: float | None) -> str:
     return DASH if value is None else f"{value:,.0f}"
 
 
+# A relative lift of -100 % is losing everything; an interval's lower end below it (a normal
+# approximation on a handful of donors) is shown as this, never as "-174 %".
+BELOW_FLOOR = "below -100 %"
+
+
 def interval(bounds: Sequence[float] | None) -> str:
+    """A relative lift's interval."""
     if not bounds:
         return DASH
-    return f"{bounds[0] * 100:+.1f} % to {bounds[1] * 100:+.1f} %"
+    low = BELOW_FLOOR if bounds[0] < -1 else f"{bounds[0] * 100:+.1f} %"
+    return f"{low} to {bounds[1] * 100:+.1f} %"
+
+
+def bound(value: float | None, floor: float | None = None) -> str:
+    """A charted interval bound: at the chart's floor (where charts.py stops a lift's band)
+    it reads "below -100 %"."""
+    if value is not None and floor is not None and value <= floor:
+        return BELOW_FLOOR
+    return pct(value)
 
 
 def probability(value: float | None) -> str:
@@ -50,5 +65,5 @@ def day(unix_seconds: int) -> str:
 
 
 def register(bp: Blueprint) -> None:
-    for function in (pct, signed_pct, money, count, interval, probability, day):
+    for function in (pct, signed_pct, money, count, interval, bound, probability, day):
         bp.add_app_template_filter(function)  # named as the function is

@@ -35,11 +35,16 @@ def overview(stored: StoredExperiment, report: Report, now: datetime) -> Overvie
     converters = sum(v.conversions for v in variants)
     revenue = sum(v.revenue or 0.0 for v in variants)
     ahead = [v for v in report.verdicts if v.status == "ahead"]
+    waiting = [v for v in report.verdicts if v.status == "not_enough_data"]
     metric = report.primary_metric
-    if ahead:
+    if experiment.status == "draft":  # never ran: nothing to say about its variants yet
+        leader, leader_text = None, ""
+    elif ahead:
         values = {v.key: v.metrics[metric].value for v in variants}
         best = max(ahead, key=lambda verdict: float(values.get(verdict.variant) or 0.0))
         leader, leader_text = best.variant, best.text
+    elif waiting:  # the comparison furthest from its donors says how far there is to go
+        leader, leader_text = None, min(waiting, key=lambda v: v.donors or 0).text
     elif len(variants) > 1 and visitors:
         leader, leader_text = None, "no variant is ahead of control yet"
     else:

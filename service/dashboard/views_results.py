@@ -15,6 +15,7 @@ from service.domain.report import Segment
 from service.domain.report_csv import render_csv
 from service.domain.report_metrics import METRICS
 from service.domain.report_query import report_params
+from service.domain.verdicts import held_back
 from service.store.redis.live_counters import read_live
 from service.store.sql.rollup_days import rollup_days
 from service.usecases.build_report import report_for
@@ -57,6 +58,11 @@ def register(bp: Blueprint) -> None:
                 "activity": charts.activity(activity, variants),
             },
             live=live,
+            # The same rule as the verdicts', for every comparison the page shows (segments too).
+            min_donors=svc.settings.min_donors_per_arm,
+            held_back=lambda control, row: held_back(
+                control.conversions, row.conversions, svc.settings.min_donors_per_arm
+            ),
             start=start,
             end=end,
             segment=segment,

@@ -32,7 +32,7 @@ from service.domain.report_model import (
     VsError,
 )
 from service.domain.report_model import report_json_schema as report_json_schema
-from service.domain.verdicts import verdicts
+from service.domain.verdicts import too_few_donors, verdicts
 from service.stats.compare import Comparison, Unavailable, compare, compare_arms
 from service.stats.intervals import mean_interval
 from service.stats.srm import srm_p_value
@@ -55,9 +55,14 @@ def build_report(
     end: date | None,
     segment: Segment | None,
     bandit: BanditView | None = None,
+    min_donors: int = 0,
+    ran: bool = True,
 ) -> Report:
     """`bandit`: the weight history of a bandit experiment and, once its weights have changed,
-    the stratified statistics that replace the pooled ones (service/domain/bandit_report.py)."""
+    the stratified statistics that replace the pooled ones (service/domain/bandit_report.py).
+    `min_donors` (MIN_DONORS_PER_ARM): until both arms of a comparison have that many
+    converting visitors its verdict is not_enough_data and the daily series has no lift for
+    it. `ran`: False for a draft, which has never run and so gets no verdicts at all."""
     analysis = experiment.analysis
     rows = list(aggregates)
     overall = _by_variant(experiment, rows)
@@ -94,8 +99,18 @@ def build_report(
         estimator=bandit.estimator if bandit else "pooled",
         srm=Srm(_finite(srm.p_value), srm.mismatch, srm.reason if srm.p_value is None else None),
         variants=variants,
-        verdicts=tuple(verdicts(experiment, comparisons, srm_mismatch=srm.mismatch)),
-        daily=_daily(experiment, daily, bandit.daily if bandit else {}),
+        verdicts=()
+        if not ran
+        else tuple(
+            verdicts(
+                experiment,
+                comparisons,
+                srm_mismatch=srm.mismatch,
+                donors={key: arm.converters for key, arm in overall.items()},
+                min_donors=min_donors,
+            )
+        ),
+        daily=_daily(experiment, daily, bandit.daily if bandit else {}, min_donors),
         bandit=bandit.settings if bandit else None,
         weight_history=bandit.history if bandit else None,
         segments=segments,
@@ -184,10 +199,14 @@ def _vs(result: Comparison | Unavailable) -> VsControl | VsError:
 
 
 def _daily(
-    experiment: Experiment, days: Iterable[DayTotals], stratified: Mapping[date, ArmStats]
+    experiment: Experiment,
+    days: Iterable[DayTotals],
+    stratified: Mapping[date, ArmStats],
+    min_donors: int = 0,
 ) -> tuple[DailyPoint, ...]:
     """Cumulative figures per variant at the end of each day that saw new exposed visitors;
-    rates and lifts from `stratified` where it has the day."""
+    rates and lifts from `stratified` where it has the day. No lift on a day when either arm
+    had fewer than `min_donors` converting visitors so far (verdicts.py says why)."""
     by_day: dict[date, dict[str, ArmTotals]] = {}
     for row in days:
         by_day.setdefault(row.day, {})[row.totals.variant] = row.totals
@@ -206,7 +225,9 @@ def _daily(
             rate = _stats(strata, running, key, "conversion_rate")
             revenue = _stats(strata, running, key, "revenue_per_visitor")
             result = None
-            if key != keys[0]:
+            if key != keys[0] and not too_few_donors(
+                running[keys[0]].converters, running[key].converters, min_donors
+            ):
                 result = compare(
                     _stats(strata, running, keys[0], metric),
                     _stats(strata, running, key, metric),

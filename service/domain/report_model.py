@@ -21,7 +21,7 @@ from pydantic.json_schema import DEFAULT_REF_TEMPLATE
 
 OMIT_IF_NONE = {"omit_if_none": True}
 Interval = tuple[float, float]
-VerdictStatus = Literal["ahead", "behind", "inconclusive", "srm"]
+VerdictStatus = Literal["ahead", "behind", "inconclusive", "srm", "not_enough_data"]
 
 
 class _Closed:
@@ -127,9 +127,14 @@ class Srm(_Closed):
 
 @dataclass(frozen=True, slots=True)
 class Verdict(_Closed):
+    """`donors` (converting visitors in the arm of the pair with fewer) and `donors_needed`
+    (MIN_DONORS_PER_ARM) only when the status is not_enough_data."""
+
     variant: str
     status: VerdictStatus
     text: str
+    donors: int | None = field(default=None, metadata=OMIT_IF_NONE)
+    donors_needed: int | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,7 @@
 """Each treatment's verdict in plain words: ahead or behind only when the interval of the
-primary metric's lift excludes no change, and never while the sample ratio is off."""
+primary metric's lift excludes no change, never while the sample ratio is off, and none while
+either arm of the pair has fewer donors than `min_donors`: a handful of donors gives intervals
+so wide (a lift "between -174 % and +90 %") that showing them costs more trust than it earns."""
 
 from __future__ import annotations
 
@@ -16,17 +18,27 @@ def verdicts(
     comparisons: Mapping[str, Sequence[Comparison | Unavailable]],
     *,
     srm_mismatch: bool,
+    donors: Mapping[str, int] | None = None,
+    min_donors: int = 0,
 ) -> list[Verdict]:
+    """`donors`: converting visitors per variant key; `min_donors`: how many each arm of a
+    comparison needs before it gets a verdict (0: no minimum)."""
     metric = str(experiment.analysis.primary_metric)
     label = metric.replace("_", " ")
     good_up = report_metric(metric).higher_is_better
     level = f"{_num((1 - experiment.analysis.alpha) * 100)} %"
     kind = "always-valid CI" if experiment.analysis.sequential else "CI"
-    verdicts = []
+    counts = donors or {}
+    control = counts.get(experiment.variants[0].key, 0)
+    out = []
     for variant, result in zip(experiment.variants[1:], comparisons[metric], strict=True):
         status: VerdictStatus
         if srm_mismatch:
             status, text = "srm", "sample ratio mismatch: do not trust these numbers"
+        elif too_few_donors(control, counts.get(variant.key, 0), min_donors):
+            fewest = min(control, counts.get(variant.key, 0))
+            out.append(not_enough_data(variant.key, fewest, min_donors))
+            continue
         elif isinstance(result, Unavailable):
             status, text = "inconclusive", f"keep running: not enough data yet ({result.reason})"
         else:
@@ -42,8 +54,31 @@ def verdicts(
             else:
                 status = "inconclusive"
                 text = f"inconclusive: {figures}; the interval includes no change, keep running"
-        verdicts.append(Verdict(variant.key, status, text))
-    return verdicts
+        out.append(Verdict(variant.key, status, text))
+    return out
+
+
+def not_enough_data(variant: str, donors: int, needed: int) -> Verdict:
+    """The verdict held back until the arm with fewer donors (converting visitors) has
+    `needed` of them; the text carries both numbers."""
+    text = not_enough_data_text(donors, needed)
+    return Verdict(variant, "not_enough_data", text, donors=donors, donors_needed=needed)
+
+
+def not_enough_data_text(donors: int, needed: int) -> str:
+    return f"not enough data yet: {donors} of {needed} donors"
+
+
+def too_few_donors(control_donors: int, variant_donors: int, needed: int) -> bool:
+    """Whether a comparison between arms with these donor counts is held back."""
+    return min(control_donors, variant_donors) < needed
+
+
+def held_back(control_donors: int, variant_donors: int, needed: int) -> str | None:
+    """What to show instead of a comparison's lift and interval, or None to show them."""
+    if not too_few_donors(control_donors, variant_donors, needed):
+        return None
+    return not_enough_data_text(min(control_donors, variant_donors), needed)
 
 
 def _num(value: float) -> str:
@@ -51,5 +86,9 @@ def _num(value: float) -> str:
 
 
 def _pct(fraction: float) -> str:
+    """A lift for the verdict's text; below -100 % only says so, an interval cannot mean
+    more than losing everything."""
+    if fraction < -1:
+        return "below -100 %"
     percent = fraction * 100
     return f"{percent:+.1f} %" if abs(percent) < 10 else f"{percent:+.0f} %"

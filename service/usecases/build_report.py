@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from service.domain.bandit_report import BanditView, bandit_view, stratum_boundaries, weight_periods
-from service.domain.experiment import Allocation, Experiment
+from service.domain.experiment import Allocation, Experiment, Status
 from service.domain.report import Segment, build_report
 from service.domain.report_model import Report
 from service.store.sql.bandit_repo import BanditWeightRepo
@@ -39,6 +39,7 @@ def report_for(
         end=end,
         segment=segment,
         daily=daily,
+        min_donors=svc.settings.min_donors_per_arm,
     )
 
 
@@ -51,8 +52,10 @@ def load_report(
     end: date | None = None,
     segment: Segment | None = None,
     daily: bool = True,
+    min_donors: int = 0,
 ) -> Report:
-    """The report; `daily=False` skips the per-day series (the experiment list)."""
+    """The report; `daily=False` skips the per-day series (the experiment list).
+    `min_donors`: MIN_DONORS_PER_ARM, below which a comparison gets no verdict."""
     cap = experiment.analysis.revenue_cap
     aggregates = arm_totals(
         engine, experiment.key, start=start, end=end, segment=segment, revenue_cap=cap
@@ -74,6 +77,8 @@ def load_report(
         end=end,
         segment=segment,
         bandit=bandit,
+        min_donors=min_donors,
+        ran=experiment.status != Status.draft,
     )
 
 

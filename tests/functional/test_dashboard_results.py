@@ -26,6 +26,13 @@ Auth = Callable[[str], dict[str, str]]
 PAGE = "/dashboard/experiments/monthly-ask"
 
 
+@pytest.fixture
+def env(env: dict[str, str]) -> dict[str, str]:
+    """These tests read the comparisons of a few dozen donors: no minimum before a verdict
+    (MIN_DONORS_PER_ARM; test_dashboard_small_samples.py covers the minimum)."""
+    return {**env, "MIN_DONORS_PER_ARM": "0"}
+
+
 def _donate(
     client: FlaskClient, settings: Settings, clock: FakeClock, visitor: str, n: int
 ) -> None:

@@ -23,6 +23,13 @@ URL = "/v1/admin/experiments/monthly-ask/report"
 
 
 @pytest.fixture
+def env(env: dict[str, str]) -> dict[str, str]:
+    """These tests read the comparisons of a few dozen donors: no minimum before a verdict
+    (MIN_DONORS_PER_ARM; test_dashboard_small_samples.py covers the minimum)."""
+    return {**env, "MIN_DONORS_PER_ARM": "0"}
+
+
+@pytest.fixture
 def report_client(app: Flask) -> Iterator[FlaskClient]:
     if "reports" not in app.blueprints:
         app.register_blueprint(reports.bp)

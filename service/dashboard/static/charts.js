@@ -18,7 +18,9 @@
   }
 
   function build(el, chart) {
-    var show = fmt(chart.format, 2), tick = fmt(chart.format, 0), legend = [];
+    // The y axis comes worked out (dashboard/charts.py's axis): a range that holds every value
+    // and band, ticks at a round step and the precision that keeps their labels distinct.
+    var y = chart.axis, show = fmt(chart.format, 2), tick = fmt(chart.format, y ? y.digits : 0), legend = [];
     var series = [{ label: "Day", value: function (u, v) { return v == null ? "—" : new Date(v * 1000).toISOString().slice(0, 10); } }];
     var columns = [chart.x], bands = [];
     chart.series.forEach(function (s, i) {
@@ -35,14 +37,17 @@
         bands.push({ series: [hi, lo], fill: alpha(colour, 0.15) });
       }
     });
+    var yAxis = { values: function (u, ticks) { return ticks.map(tick); }, size: 80 };
+    if (y) yAxis.splits = function () { return y.ticks; };
     var opts = {
       width: Math.max(280, el.clientWidth),
       height: 260,
       series: series,
       bands: bands,
       // Half a day either side, so a single day is a point in the middle, not a year-wide axis.
-      scales: { x: { time: true, auto: false, range: [chart.x[0] - 43200, chart.x[chart.x.length - 1] + 43200] } },
-      axes: [{}, { values: function (u, ticks) { return ticks.map(tick); }, size: 80 }],
+      scales: { x: { time: true, auto: false, range: [chart.x[0] - 43200, chart.x[chart.x.length - 1] + 43200] },
+        y: y ? { auto: false, range: [y.min, y.max] } : { auto: true } },
+      axes: [{}, yAxis],
       legend: { show: false }
     };
     var plot = new uPlot(opts, columns, el);

@@ -91,7 +91,13 @@ class ExportRunner:
         self, stored: StoredExperiment, *, run_id: int | None, period_to: date, now: datetime
     ) -> ExportTable:
         experiment = stored.experiment
-        report = load_report(self._engine, experiment, now=now, end=period_to)
+        report = load_report(
+            self._engine,
+            experiment,
+            now=now,
+            end=period_to,
+            min_donors=self._settings.min_donors_per_arm,
+        )
         days = rollup_days(self._engine, experiment.key, start=None, end=period_to)
         first = (stored.started_at or stored.created_at).astimezone(UTC).date()
         return build_table(
