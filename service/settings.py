@@ -293,6 +293,9 @@ class Settings:
     # every other loopback, private, link-local or reserved address is refused (SSRF).
     # Entries are lower-case host names or ip_network strings ("10.1.2.0/24", "::1/128").
     export_webhook_allow: Annotated[tuple[str, ...], _reads(_webhook_allow)] = ()
+    # The HMAC key of X-SmallFavor-Signature on verdict alerts' webhooks (docs/ALERTS.md); ""
+    # means experiments' alert webhooks are not called (each delivery fails saying so).
+    alert_webhook_secret: str = Field(default="", repr=False)
 
     @property
     def is_production(self) -> bool:
