@@ -155,6 +155,11 @@ def _secret(text: str | None, name: str, settings: dict[str, Any]) -> str:
     return _local_secret(settings["var_dir"], name.lower())
 
 
+def _optional_secret(text: str | None, name: str, settings: dict[str, Any]) -> str:
+    """A secret only some installs use: unset is "", set is held to _secret's rules."""
+    return "" if text is None else _secret(text, name, settings)
+
+
 def _currency_rates(path: str | None, name: str, _: dict[str, Any]) -> Mapping[str, float]:
     """The rate table: the packaged reference rates, or the operator's file of the same shape."""
     try:
@@ -296,6 +301,9 @@ class Settings:
     # Converting visitors each arm of a comparison needs before the report gives it a lift,
     # an interval or a verdict (service/domain/verdicts.py); 0 shows them from the first.
     min_donors_per_arm: Annotated[int, _whole(0, 1_000_000)] = 30
+    # The HMAC key of X-SmallFavor-Signature on verdict alerts' webhooks (docs/ALERTS.md); ""
+    # means experiments' alert webhooks are not called (each delivery fails saying so).
+    alert_webhook_secret: Annotated[str, _reads(_optional_secret)] = _hidden()
 
     @property
     def is_production(self) -> bool:
@@ -319,11 +327,16 @@ def _refuse_shared_secrets(settings: Settings) -> None:
     and the mail relay SMTP_PASSWORD, neither may learn SECRET_KEY (nor each other)."""
     secret_key, webhook_secret = settings.secret_key, settings.webhook_secret
     pairs = [("SECRET_KEY", secret_key, "WEBHOOK_SECRET", webhook_secret)]
-    if password := settings.smtp_password:
-        pairs += [
-            ("SMTP_PASSWORD", password, "SECRET_KEY", secret_key),
-            ("SMTP_PASSWORD", password, "WEBHOOK_SECRET", webhook_secret),
-        ]
+    # The mail relay knows SMTP_PASSWORD, the alert receivers ALERT_WEBHOOK_SECRET.
+    for other_name, other in (
+        ("SMTP_PASSWORD", settings.smtp_password),
+        ("ALERT_WEBHOOK_SECRET", settings.alert_webhook_secret),
+    ):
+        if other:
+            pairs += [
+                (other_name, other, "SECRET_KEY", secret_key),
+                (other_name, other, "WEBHOOK_SECRET", webhook_secret),
+            ]
     for name, value, other_name, other in pairs:
         shorter, longer = sorted((value, other), key=len)
         if shorter == longer or (len(shorter) >= _MIN_SHARED_LENGTH and shorter in longer):

@@ -7,7 +7,10 @@ turn their errors into a one-line failure.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,6 +22,9 @@ from service.log_format import configure_logging
 from service.metrics import serve_metrics
 from service.stop_signals import stop_on_signals
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 FORMATS = click.Choice([f.value for f in ExportFormat])
 
 
@@ -26,14 +32,19 @@ FORMATS = click.Choice([f.value for f in ExportFormat])
 @click.command("schedule")
 @click.option("--once", is_flag=True, help="Run what is due now, then exit.")
 def schedule_command(once: bool) -> None:
-    """Run scheduled exports and move bandit weights, polling every EXPORT_POLL_SECONDS, until
-    SIGTERM or with --once. Any number may run at once: each scheduled run (and each bandit
-    slot) is claimed by exactly one."""
-    from service.jobs.exports.wiring import open_scheduler  # pyarrow: too heavy to load early
+    """Run scheduled exports, move bandit weights and send verdict alerts, polling every
+    EXPORT_POLL_SECONDS, until SIGTERM or with --once. Any number may run at once: each
+    scheduled run (each bandit slot, each verdict change) is claimed by exactly one."""
+    from service.jobs.alerts import AlertJob  # pyarrow: too heavy to load early
+    from service.jobs.exports.wiring import open_scheduler
 
     settings = settings_from_env()
     configure_logging(settings.log_level)
-    with open_scheduler(settings, bandits=True) as scheduler:
+
+    def alerts(engine: Engine) -> Callable[[datetime], object]:
+        return AlertJob(engine, settings).run
+
+    with open_scheduler(settings, bandits=True, jobs=[alerts]) as scheduler:
         if once:
             runs = scheduler.run_pending()
             failed = [r for r in runs if r.status != RunStatus.succeeded]

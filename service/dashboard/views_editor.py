@@ -62,7 +62,10 @@ def register(bp: Blueprint) -> None:
         if _apply_variant_op(state, cta_url):
             return render_editor(state, stored=None)
         try:
-            experiment = parse_experiment(to_document(state, status="draft"))
+            experiment = parse_experiment(
+                to_document(state, status="draft"),
+                webhook_allow=changes.webhook_allow(services()),
+            )
             changes.create(services(), experiment, g.actor)
         except ValidationFailed as exc:
             place_errors(state, exc.fields)

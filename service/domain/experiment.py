@@ -176,6 +176,15 @@ class BanditSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Alerts:
+    """Who is told when a verdict changes (docs/ALERTS.md): e-mail addresses and signed
+    webhooks. With neither, changes are still recorded, and nobody is told."""
+
+    emails: tuple[str, ...] = ()
+    webhooks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Experiment:
     key: str
     name: str
@@ -196,6 +205,7 @@ class Experiment:
     variants: tuple[Variant, ...]
     seed: str
     trust_client_conversions: bool
+    alerts: Alerts = field(default_factory=Alerts)
 
     @property
     def control(self) -> Variant:

@@ -140,4 +140,20 @@ def http_url(value: object) -> str:
     return url
 
 
+_EMAIL = re.compile(r"[^@\s<>,;\"]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+
+
+def email_address(value: object) -> str:
+    # A numeric last label is an address written as a domain (root@127.0.0.1): the relay
+    # would deliver straight to that host, maybe an internal one. Mail goes to domain names.
+    if (
+        isinstance(value, str)
+        and len(value) <= 254
+        and _EMAIL.fullmatch(value)
+        and not value.rsplit(".", 1)[1].isdigit()
+    ):
+        return value
+    raise Invalid("must be an e-mail address")
+
+
 CURRENCY = pattern(r"[A-Z]{3}", "must be an ISO 4217 currency code in capitals, such as USD")

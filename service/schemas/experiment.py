@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError
+from pydantic import Field, PlainValidator, ValidationError, ValidationInfo, WithJsonSchema
 
 from service.domain import experiment as domain
 from service.domain.errors import ValidationFailed
@@ -23,9 +24,10 @@ from service.domain.experiment import (
     Status,
 )
 from service.domain.instants import InstantInvalid, checked_instant, parse_instant
+from service.domain.webhook_targets import AllowList, TargetRefused, webhook_target
 from service.schemas import checks
 from service.schemas.banner import Banner, duplicates
-from service.schemas.errors import error_fields, without_default
+from service.schemas.errors import error_fields, rule, without_default
 from service.schemas.fields import (
     Boolean,
     Currency,
@@ -179,6 +181,66 @@ class BanditSettings(Document):
     cadence_minutes: Annotated[int, *whole(5, 10_080)] = _B.cadence_minutes
 
 
+MAX_ALERT_EMAILS = 20
+MAX_ALERT_WEBHOOKS = 5
+
+
+def _webhook_url(value: object, info: ValidationInfo) -> str:
+    # Saving checks the SSRF rule with the server's EXPORT_WEBHOOK_ALLOW (given as context);
+    # reading a stored document does not, and every delivery checks again anyway.
+    allow = (info.context or {}).get("webhook_allow")
+    try:
+        url = checks.http_url(value)
+    except checks.Invalid as invalid:
+        raise rule(str(invalid)) from None
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        raise rule("must not carry a user name or password; the signature authenticates")
+    if allow is not None:
+        try:
+            webhook_target(url, allow)  # SSRF: scheme, host name and literal address
+        except TargetRefused as refused:
+            raise rule(str(refused)) from None
+    return url
+
+
+WebhookUrl = Annotated[
+    str,
+    PlainValidator(_webhook_url),
+    WithJsonSchema({"type": "string", "format": "uri", "maxLength": 2000}),
+]
+
+
+class Alerts(Document):
+    """Who is told when a verdict changes (a variant ahead or behind, a sample ratio
+    mismatch): one plain-text e-mail per change through the server's SMTP relay, and one
+    signed, Slack-compatible JSON POST per change to each webhook (docs/ALERTS.md)."""
+
+    domain_type = domain.Alerts
+
+    emails: list[
+        Annotated[str, *checked(checks.email_address, {"type": "string", "format": "email"})]
+    ] = Field(
+        default_factory=list,
+        max_length=MAX_ALERT_EMAILS,
+        title="Alert e-mails",
+        description="Addresses told when a verdict changes, separated by commas.",
+    )
+    webhooks: list[WebhookUrl] = Field(
+        default_factory=list,
+        max_length=MAX_ALERT_WEBHOOKS,
+        title="Alert webhooks",
+        description="https URLs POSTed a signed JSON message (Slack-compatible `text`) when "
+        "a verdict changes, signed with the server's ALERT_WEBHOOK_SECRET.",
+    )
+
+    def rule_errors(self) -> dict[str, str]:
+        return {
+            **duplicates([e.lower() for e in self.emails], "alerts.emails"),
+            **duplicates(self.webhooks, "alerts.webhooks"),
+        }
+
+
 class Variant(Document):
     domain_type = domain.Variant
 
@@ -216,10 +278,11 @@ class Experiment(Document):
         json_schema_extra=without_default,
     )
     trust_client_conversions: Boolean = False
+    alerts: Alerts = Field(default_factory=Alerts)
 
     def rule_errors(self) -> dict[str, str]:
         """The rules across fields, by path."""
-        errors = self.targeting.rule_errors()
+        errors = {**self.targeting.rule_errors(), **self.alerts.rule_errors()}
         if self.start_at is not None and self.end_at is not None and self.end_at <= self.start_at:
             errors["end_at"] = "must be after start_at"
         seen: set[str] = set()
@@ -250,11 +313,14 @@ def _share(value: float) -> str:
 _MESSAGES = {"variants": "must be a list of 1 to 10 items"}
 
 
-def parse_experiment(doc: object) -> domain.Experiment:
+def parse_experiment(doc: object, *, webhook_allow: AllowList | None = None) -> domain.Experiment:
     """The typed experiment with every default filled in; raises ValidationFailed listing every
-    broken field. Any status is accepted: which statuses a request may set is the API's call."""
+    broken field. Any status is accepted: which statuses a request may set is the API's call.
+    `webhook_allow` (the server's EXPORT_WEBHOOK_ALLOW) is given when a document is saved:
+    alert webhooks must then pass the SSRF rule (service/domain/webhook_targets.py)."""
+    context = {"webhook_allow": webhook_allow} if webhook_allow is not None else None
     try:
-        experiment = Experiment.model_validate(doc)
+        experiment = Experiment.model_validate(doc, context=context)
     except ValidationError as exc:
         raise ValidationFailed(error_fields(exc, _MESSAGES)) from None
     errors = experiment.rule_errors()

@@ -12,9 +12,15 @@ from typing import Any
 
 from service.domain.experiment import Experiment
 from service.domain.lifecycle import Action, check_update, next_status
+from service.domain.webhook_targets import AllowList
 from service.schemas.experiment import parse_experiment
 from service.store.sql.experiments_repo import StoredExperiment
 from service.wiring import Services
+
+
+def webhook_allow(svc: Services) -> AllowList:
+    """Where an experiment's alert webhooks may point (EXPORT_WEBHOOK_ALLOW), checked on save."""
+    return AllowList.parse(svc.settings.export_webhook_allow)
 
 
 def create(svc: Services, experiment: Experiment, actor: str) -> StoredExperiment:
@@ -32,7 +38,7 @@ def update(
     actor: str,
     expected_revision: int | None,
 ) -> StoredExperiment:
-    updated = parse_experiment(document)
+    updated = parse_experiment(document, webhook_allow=webhook_allow(svc))
     check_update(current.experiment, updated)
     stored = svc.experiments.save(
         updated, action="update", actor=actor, now=svc.clock(), expected_revision=expected_revision

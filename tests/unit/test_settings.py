@@ -136,6 +136,14 @@ SHARED = secrets.token_urlsafe(48)
             {"WEBHOOK_SECRET": SHARED, "SMTP_PASSWORD": SHARED[:20]},
             "SMTP_PASSWORD and WEBHOOK_SECRET",
         ),
+        (
+            {"SECRET_KEY": SHARED, "ALERT_WEBHOOK_SECRET": SHARED},
+            "ALERT_WEBHOOK_SECRET and SECRET_KEY",
+        ),
+        (
+            {"WEBHOOK_SECRET": SHARED, "ALERT_WEBHOOK_SECRET": SHARED + "-alerts"},
+            "ALERT_WEBHOOK_SECRET and WEBHOOK_SECRET",
+        ),
     ],
 )
 def test_production_refuses_one_secret_for_two_purposes(
@@ -195,3 +203,14 @@ def test_redis_timeout_fails_fast_in_production_and_waits_locally(tmp_path: Path
     assert local.mode == "development" and local.redis_timeout_ms == 500
     explicit = Settings.from_env({"VAR_DIR": str(tmp_path), "REDIS_TIMEOUT_MS": "50"})
     assert explicit.redis_timeout_ms == 50
+
+
+def test_the_alert_webhook_secret_is_optional_but_strong_in_production(tmp_path: Path) -> None:
+    production = {**PRODUCTION, "VAR_DIR": str(tmp_path)}
+    assert Settings.from_env(production).alert_webhook_secret == ""  # alert webhooks off
+    with pytest.raises(SettingsError, match="ALERT_WEBHOOK_SECRET is shorter than 32"):
+        Settings.from_env({**production, "ALERT_WEBHOOK_SECRET": "hunter2"})
+    strong = secrets.token_urlsafe(48)
+    settings = Settings.from_env({**production, "ALERT_WEBHOOK_SECRET": strong})
+    assert settings.alert_webhook_secret == strong
+    assert strong not in repr(settings)

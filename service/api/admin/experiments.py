@@ -47,7 +47,7 @@ def list_experiments() -> Response:
 @require_role(Role.editor)
 def create_experiment() -> tuple[Response, int, dict[str, str]]:
     body = json_object()
-    experiment = parse_experiment(body)
+    experiment = parse_experiment(body, webhook_allow=changes.webhook_allow(services()))
     if experiment.status != Status.draft:
         raise ApiError(
             422,

@@ -8,8 +8,9 @@ Imported when a command needs it: pyarrow is too heavy for every command's start
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from service.clock import utc_now
@@ -21,6 +22,8 @@ from service.store.sql.engine import build_engine
 from service.store.sql.exports_repo import ExportRepo
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from service.store.redis.client import RedisClient
 
 log = logging.getLogger(__name__)
@@ -28,20 +31,29 @@ log = logging.getLogger(__name__)
 
 @contextmanager
 def open_scheduler(
-    settings: Settings, max_attempts: int | None = None, *, bandits: bool = False
+    settings: Settings,
+    max_attempts: int | None = None,
+    *,
+    bandits: bool = False,
+    jobs: Sequence[Callable[[Engine], Callable[[datetime], object]]] = (),
 ) -> Iterator[Scheduler]:
     """A Scheduler on a fresh engine, disposed of afterwards; `bandits` adds the bandit job to
-    every poll."""
+    every poll, and each of `jobs` makes one more periodic job on the engine (the verdict
+    alerts, service/jobs/alerts.py, which the CLI adds: they use this package's delivery)."""
     engine = build_engine(settings.database_url)
     announcer = Announcer(settings)
     try:
+        periodic: list[Callable[[datetime], object]] = (
+            [BanditJob(engine, announcer).run_due] if bandits else []
+        )
+        periodic += [make(engine) for make in jobs]
         yield Scheduler(
             ExportRepo(engine),
             ExportRunner(engine, settings),
             clock=utc_now,
             max_attempts=max_attempts or settings.export_max_attempts,
             retry_seconds=settings.export_retry_seconds,
-            periodic=[BanditJob(engine, announcer).run_due] if bandits else [],
+            periodic=periodic,
         )
     finally:
         announcer.close()

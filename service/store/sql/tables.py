@@ -280,3 +280,44 @@ decision_log = Table(
     Column("sample_rate", Float, nullable=False),
     Index("ix_decision_log_day_outcome", "day", "outcome"),
 )
+
+# Verdict alerts (docs/ALERTS.md): each experiment's verdict states, one row per change. The
+# unique (experiment, revision) pair makes exactly one scheduler record each change; revision 1
+# is the first evaluation, recorded without a message.
+verdict_alerts = Table(
+    "verdict_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("experiment_key", KEY, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("state", Document, nullable=False),  # {variant key: verdict status}
+    Column("changes", Document, nullable=False),  # [{variant, before, after, verdict}]
+    Column("message", Document),  # {subject, text, payload}; None for the first evaluation
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    UniqueConstraint("experiment_key", "revision"),
+)
+
+# One row per watcher of a change, created with it: claimed, sent and retried like export runs.
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "alert_id",
+        Integer,
+        ForeignKey("verdict_alerts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("channel", String(16), nullable=False),  # "email" or "webhook"
+    Column("target", Text, nullable=False),  # the address or the URL
+    Column("status", String(16), nullable=False),  # export_schedule.RunStatus's values
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_by", String(100)),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Column("next_attempt_at", UtcDateTime),
+    Column("error", Text),
+    UniqueConstraint("alert_id", "channel", "target"),
+    Index("ix_alert_deliveries_status", "status"),
+)

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import http.client
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from service.domain.export_schedule import DestinationType, WebhookDestination
 from service.domain.webhook_targets import AllowList
@@ -75,3 +75,31 @@ def to_webhook(
             note = " (redirects are not followed)" if 300 <= status < 400 else ""
             raise DeliveryFailed(f"the webhook answered HTTP {status} to {file.name}{note}")
     return destination.url
+
+
+def post_signed(
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    secret: str,
+    timeout: float,
+    allow: AllowList,
+) -> None:
+    """POST one signed body (a verdict alert, service/jobs/alerts/) under the same SSRF guard
+    and signature as export files; DeliveryRefused or DeliveryFailed, with a one-line reason."""
+    try:
+        pinned = webhook_http.pin(url, allow)
+    except webhook_http.Refused as exc:
+        raise DeliveryRefused(f"refused, nothing was sent: {exc}") from None
+    except webhook_http.Unresolved as exc:
+        raise DeliveryFailed(str(exc)) from None
+    signed = {**headers, SIGNATURE_HEADER: sign(secret, int(time.time()), body)}
+    try:
+        status = webhook_http.post(pinned, body, signed, timeout=timeout)
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DeliveryFailed(f"the webhook cannot be reached: {reason}") from None
+    if not 200 <= status < 300:
+        note = " (redirects are not followed)" if 300 <= status < 400 else ""
+        raise DeliveryFailed(f"the webhook answered HTTP {status}{note}")
