@@ -23,7 +23,8 @@ VerdictState = Mapping[str, str]  # variant key → verdict status
 _BECAME = {
     "ahead": "became the winner on {metric}",
     "behind": "became a loser on {metric}",
-    "inconclusive": "is inconclusive on {metric} again",
+    "inconclusive": "is inconclusive on {metric}",
+    "not_enough_data": "has too few donors for a verdict",
     "srm": "is flagged: sample ratio mismatch, do not trust these numbers",
 }
 
