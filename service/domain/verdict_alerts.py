@@ -108,7 +108,8 @@ def alert_message(
     headline = lines[0] if len(lines) == 1 else f"{len(lines)} verdicts changed"
     if len(lines) > 1 and all(change.after == "srm" for change in found):
         headline = "sample ratio mismatch flagged"
-    subject = f"Small Favor: {experiment_name}: {headline}"
+    # One line: a name may hold line breaks, which no mail header may.
+    subject = " ".join(f"Small Favor: {experiment_name}: {headline}".split())
     body = [f"{experiment_name} ({experiment_key}): the verdict changed.", ""]
     for change, line in zip(found, lines, strict=True):
         body.append(f"- {line}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from typing import Any, cast
 
 from service.domain.arm_totals import ArmTotals
@@ -153,3 +154,20 @@ def test_srm_on_every_variant_is_one_headline() -> None:
     )
     assert message.subject == "Small Favor: Monthly ask: sample ratio mismatch flagged"
     assert "five-dollars is flagged: sample ratio mismatch" in message.text
+
+
+def test_a_name_with_line_breaks_makes_a_one_line_subject_a_mail_header_takes() -> None:
+    now = report(("five-dollars", "ahead"))
+    message = alert_message(
+        experiment_key="monthly-ask",
+        experiment_name="Monthly\r\nBcc: someone@example.org",
+        revision=2,
+        found=changes({"five-dollars": "inconclusive"}, now),
+        report=now,
+        results_url=URL,
+    )
+    assert message.subject.startswith("Small Favor: Monthly Bcc: someone@example.org: ")
+    assert "\r" not in message.subject and "\n" not in message.subject
+    mail = EmailMessage()
+    mail["Subject"] = message.subject  # raises ValueError on a line break
+    assert mail["Subject"] == message.subject
