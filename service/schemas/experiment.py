@@ -185,10 +185,10 @@ MAX_ALERT_EMAILS = 20
 MAX_ALERT_WEBHOOKS = 5
 
 
-def _webhook_url(value: object, info: ValidationInfo) -> str:
-    # Saving checks the SSRF rule with the server's EXPORT_WEBHOOK_ALLOW (given as context);
-    # reading a stored document does not, and every delivery checks again anyway.
-    allow = (info.context or {}).get("webhook_allow")
+def webhook_url(value: object, allow: AllowList | None) -> str:
+    """A signed webhook's URL, for exports and alerts alike: http(s), no user name or password
+    (the signature authenticates), and with `allow` the SSRF rule (scheme, host name, literal
+    address)."""
     try:
         url = checks.http_url(value)
     except checks.Invalid as invalid:
@@ -198,10 +198,16 @@ def _webhook_url(value: object, info: ValidationInfo) -> str:
         raise rule("must not carry a user name or password; the signature authenticates")
     if allow is not None:
         try:
-            webhook_target(url, allow)  # SSRF: scheme, host name and literal address
+            webhook_target(url, allow)
         except TargetRefused as refused:
             raise rule(str(refused)) from None
     return url
+
+
+def _webhook_url(value: object, info: ValidationInfo) -> str:
+    # Saving checks the SSRF rule with the server's EXPORT_WEBHOOK_ALLOW (given as context);
+    # reading a stored document does not, and every delivery checks again anyway.
+    return webhook_url(value, (info.context or {}).get("webhook_allow"))
 
 
 WebhookUrl = Annotated[

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
@@ -27,10 +26,10 @@ from service.domain.export_schedule import (
     CRON_ALIASES,
     ExportFormat,
 )
-from service.domain.webhook_targets import AllowList, TargetRefused, webhook_target
+from service.domain.webhook_targets import AllowList
 from service.schemas import checks
 from service.schemas.errors import error_fields, rule
-from service.schemas.experiment import KEY_PATTERN
+from service.schemas.experiment import KEY_PATTERN, webhook_url
 from service.schemas.fields import Boolean, Document, checked, choice, pattern
 
 MAX_EXPERIMENTS = 100
@@ -158,19 +157,7 @@ class WebhookDestination(Document):
     @field_validator("url", mode="plain")
     @classmethod
     def _target(cls, value: object, info: ValidationInfo) -> str:
-        allow = (info.context or {}).get("webhook_allow") or AllowList()
-        try:
-            url = checks.http_url(value)
-        except checks.Invalid as invalid:
-            raise rule(str(invalid)) from None
-        parts = urlsplit(url)
-        if parts.username or parts.password:
-            raise rule("must not carry a user name or password; the signature authenticates")
-        try:
-            webhook_target(url, allow)  # SSRF: scheme, host name and literal address
-        except TargetRefused as refused:
-            raise rule(str(refused)) from None
-        return url
+        return webhook_url(value, (info.context or {}).get("webhook_allow") or AllowList())
 
 
 class EmailDestination(Document):

@@ -15,15 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Row, and_, insert, select, update
+from sqlalchemy import Engine, Row, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from service.domain.export_schedule import RunStatus
 from service.domain.verdict_alerts import AlertMessage
+from service.store.sql.attempts import Attempts
 from service.store.sql.tables import alert_deliveries as deliveries
 from service.store.sql.tables import verdict_alerts as alerts
-
-_ERROR_LIMIT = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +56,7 @@ class AlertDelivery:
 class AlertRepo:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._attempts = Attempts(engine, deliveries)
 
     def latest(self, experiment_key: str) -> RecordedState | None:
         query = (
@@ -132,55 +132,18 @@ class AlertRepo:
         return AlertMessage.from_stored(stored) if stored else None
 
     def due(self, now: datetime, limit: int = 50) -> list[AlertDelivery]:
-        waiting = [str(RunStatus.queued), str(RunStatus.retrying)]
-        query = (
-            select(deliveries)
-            .where(deliveries.c.status.in_(waiting), deliveries.c.next_attempt_at <= now)
-            .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
-            .limit(limit)
-        )
-        with self._engine.connect() as conn:
-            return [_delivery(row) for row in conn.execute(query)]
+        return [_delivery(row) for row in self._attempts.due(now, limit)]
 
     def claim(self, delivery: AlertDelivery, worker: str, now: datetime) -> AlertDelivery | None:
         """Take the delivery for one attempt; None when another scheduler took it first."""
-        with self._engine.begin() as conn:
-            taken = conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.id == delivery.id,
-                    deliveries.c.status == str(delivery.status),
-                    deliveries.c.attempts == delivery.attempts,
-                )
-                .values(
-                    status=str(RunStatus.running),
-                    attempts=delivery.attempts + 1,
-                    claimed_by=worker,
-                    started_at=now,
-                    next_attempt_at=None,
-                )
-            ).rowcount
-        return self.delivery(delivery.id) if taken == 1 else None
+        taken = self._attempts.claim(delivery.id, delivery.status, delivery.attempts, worker, now)
+        return self.delivery(delivery.id) if taken else None
 
     def expire_stale(self, now: datetime, lease: timedelta, max_attempts: int) -> int:
         """Deliveries left running by a scheduler that stopped mid-send become retries (or
         fail, out of attempts). The message may have gone out before it stopped."""
-        stale = and_(
-            deliveries.c.status == str(RunStatus.running), deliveries.c.started_at < now - lease
-        )
         error = "the scheduler sending it stopped; it may have been sent"
-        with self._engine.begin() as conn:
-            retried = conn.execute(
-                update(deliveries)
-                .where(stale, deliveries.c.attempts < max_attempts)
-                .values(status=str(RunStatus.retrying), next_attempt_at=now, error=error)
-            ).rowcount
-            failed = conn.execute(
-                update(deliveries)
-                .where(stale, deliveries.c.attempts >= max_attempts)
-                .values(status=str(RunStatus.failed), finished_at=now, error=error)
-            ).rowcount
-        return int(retried) + int(failed)
+        return self._attempts.expire_stale(now, lease, max_attempts, error)
 
     def finish(
         self,
@@ -192,23 +155,15 @@ class AlertRepo:
         next_attempt_at: datetime | None = None,
     ) -> None:
         """Record how the claimed attempt ended, unless the delivery changed hands meanwhile."""
-        done = status in (RunStatus.succeeded, RunStatus.failed)
-        with self._engine.begin() as conn:
-            conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.id == delivery.id,
-                    deliveries.c.status == str(RunStatus.running),
-                    deliveries.c.claimed_by == delivery.claimed_by,
-                    deliveries.c.attempts == delivery.attempts,
-                )
-                .values(
-                    status=str(status),
-                    finished_at=now if done else None,
-                    next_attempt_at=next_attempt_at,
-                    error=error[:_ERROR_LIMIT] if error else None,
-                )
-            )
+        self._attempts.finish(
+            delivery.id,
+            delivery.claimed_by,
+            delivery.attempts,
+            status=status,
+            now=now,
+            error=error,
+            next_attempt_at=next_attempt_at,
+        )
 
     def delivery(self, delivery_id: int) -> AlertDelivery | None:
         with self._engine.connect() as conn:

@@ -24,10 +24,9 @@ from service.domain.export_schedule import (
     RunStatus,
     stored_destination,
 )
+from service.store.sql.attempts import Attempts
 from service.store.sql.tables import export_runs as runs
 from service.store.sql.tables import export_schedules as schedules
-
-_ERROR_LIMIT = 2000
 
 
 class ScheduleExists(Exception):
@@ -64,6 +63,7 @@ class ExportRun:
 class ExportRepo:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._attempts = Attempts(engine, runs)
 
     # Schedules
 
@@ -144,55 +144,18 @@ class ExportRepo:
 
     def due_runs(self, now: datetime, limit: int = 50) -> list[ExportRun]:
         """Queued ad-hoc runs and retries whose time has come, oldest first."""
-        query = (
-            select(runs)
-            .where(
-                runs.c.status.in_([RunStatus.queued.value, RunStatus.retrying.value]),
-                runs.c.next_attempt_at <= now,
-            )
-            .order_by(runs.c.next_attempt_at, runs.c.id)
-            .limit(limit)
-        )
-        with self._engine.connect() as conn:
-            return [export_run(row) for row in conn.execute(query)]
+        return [export_run(row) for row in self._attempts.due(now, limit)]
 
     def claim_attempt(self, run: ExportRun, worker: str, now: datetime) -> ExportRun | None:
         """Start the next attempt of a queued or retrying run; None if another took it."""
-        with self._engine.begin() as conn:
-            result = conn.execute(
-                update(runs)
-                .where(
-                    runs.c.id == run.id,
-                    runs.c.status == run.status.value,
-                    runs.c.attempts == run.attempts,
-                )
-                .values(
-                    status=RunStatus.running.value,
-                    attempts=run.attempts + 1,
-                    claimed_by=worker,
-                    started_at=now,
-                    next_attempt_at=None,
-                )
-            )
-        return self.run(run.id) if result.rowcount == 1 else None
+        taken = self._attempts.claim(run.id, run.status, run.attempts, worker, now)
+        return self.run(run.id) if taken else None
 
     def expire_stale(self, now: datetime, lease: timedelta, max_attempts: int) -> int:
         """Runs whose scheduler died mid-attempt (running for longer than the lease) become
         retries, or failures once out of attempts; the retry is claimed like any other."""
-        stale = (runs.c.status == RunStatus.running.value, runs.c.started_at < now - lease)
         error = "the scheduler running this attempt stopped before it finished"
-        with self._engine.begin() as conn:
-            retried = conn.execute(
-                update(runs)
-                .where(*stale, runs.c.attempts < max_attempts)
-                .values(status=RunStatus.retrying.value, next_attempt_at=now, error=error)
-            ).rowcount
-            failed = conn.execute(
-                update(runs)
-                .where(*stale, runs.c.attempts >= max_attempts)
-                .values(status=RunStatus.failed.value, finished_at=now, error=error)
-            ).rowcount
-        return int(retried) + int(failed)
+        return self._attempts.expire_stale(now, lease, max_attempts, error)
 
     def finish(
         self,
@@ -208,28 +171,21 @@ class ExportRepo:
     ) -> bool:
         """Record how the attempt ended; False if the run is no longer this attempt's (its
         lease expired and another scheduler took it over, or the schedule was deleted)."""
-        values: dict[str, Any] = {
-            "status": status.value,
-            "finished_at": None if status == RunStatus.retrying else now,
-            "next_attempt_at": next_attempt_at,
-            "error": error[:_ERROR_LIMIT] if error else None,
-        }
+        more: dict[str, Any] = {}
         if status == RunStatus.succeeded:
-            values.update(rows=rows, bytes=size, destination=destination)
+            more.update(rows=rows, bytes=size, destination=destination)
         elif destination is not None:
-            values["destination"] = destination
-        with self._engine.begin() as conn:
-            result = conn.execute(
-                update(runs)
-                .where(
-                    runs.c.id == run.id,
-                    runs.c.status == RunStatus.running.value,
-                    runs.c.claimed_by == run.claimed_by,
-                    runs.c.attempts == run.attempts,
-                )
-                .values(**values)
-            )
-        return result.rowcount == 1
+            more["destination"] = destination
+        return self._attempts.finish(
+            run.id,
+            run.claimed_by,
+            run.attempts,
+            status=status,
+            now=now,
+            error=error,
+            next_attempt_at=next_attempt_at,
+            **more,
+        )
 
     # Runs: reading
 

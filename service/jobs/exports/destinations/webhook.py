@@ -49,31 +49,16 @@ def to_webhook(
     allow: AllowList,
 ) -> str:
     # Resolved and checked once for every file of the run: see webhook_http on rebinding.
-    try:
-        pinned = webhook_http.pin(destination.url, allow)
-    except webhook_http.Refused as exc:
-        raise DeliveryRefused(f"refused, nothing was sent: {exc}") from None
-    except webhook_http.Unresolved as exc:
-        raise DeliveryFailed(str(exc)) from None
+    pinned = _pin(destination.url, allow)
     for file in files:
         headers = {
             "Content-Type": file.media_type,
             "User-Agent": "smallfavor-export/1",
-            SIGNATURE_HEADER: sign(destination.secret, int(time.time()), file.content),
             "X-SmallFavor-Export-Run": str(run_id),
             "X-SmallFavor-Export-File": file.name,
             "X-SmallFavor-Experiment": file.experiment,
         }
-        try:
-            status = webhook_http.post(pinned, file.content, headers, timeout=timeout)
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise DeliveryFailed(f"the webhook cannot be reached: {reason}") from None
-        if not 200 <= status < 300:
-            # A redirect is a failure: urllib-style following would turn the POST into a GET
-            # without the file, and would send it to a host nobody checked.
-            note = " (redirects are not followed)" if 300 <= status < 400 else ""
-            raise DeliveryFailed(f"the webhook answered HTTP {status} to {file.name}{note}")
+        _post(pinned, file.content, headers, destination.secret, timeout, f" to {file.name}")
     return destination.url
 
 
@@ -88,12 +73,26 @@ def post_signed(
 ) -> None:
     """POST one signed body (a verdict alert, service/jobs/alerts/) under the same SSRF guard
     and signature as export files; DeliveryRefused or DeliveryFailed, with a one-line reason."""
+    _post(_pin(url, allow), body, headers, secret, timeout, "")
+
+
+def _pin(url: str, allow: AllowList) -> webhook_http.Pinned:
     try:
-        pinned = webhook_http.pin(url, allow)
+        return webhook_http.pin(url, allow)
     except webhook_http.Refused as exc:
         raise DeliveryRefused(f"refused, nothing was sent: {exc}") from None
     except webhook_http.Unresolved as exc:
         raise DeliveryFailed(str(exc)) from None
+
+
+def _post(
+    pinned: webhook_http.Pinned,
+    body: bytes,
+    headers: Mapping[str, str],
+    secret: str,
+    timeout: float,
+    what: str,
+) -> None:
     signed = {**headers, SIGNATURE_HEADER: sign(secret, int(time.time()), body)}
     try:
         status = webhook_http.post(pinned, body, signed, timeout=timeout)
@@ -101,5 +100,7 @@ def post_signed(
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DeliveryFailed(f"the webhook cannot be reached: {reason}") from None
     if not 200 <= status < 300:
+        # A redirect is a failure: urllib-style following would turn the POST into a GET
+        # without the body, and would send it to a host nobody checked.
         note = " (redirects are not followed)" if 300 <= status < 400 else ""
-        raise DeliveryFailed(f"the webhook answered HTTP {status}{note}")
+        raise DeliveryFailed(f"the webhook answered HTTP {status}{what}{note}")
