@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
+import orjson
 from flask.testing import FlaskClient
 
+from service.api.public.payment_webhook import sign
 from tests.support import experiment_doc
 
 MOBILE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"
@@ -40,3 +43,27 @@ def event(token: str, type_: str = "impression", **fields: Any) -> dict[str, Any
 def post_events(client: FlaskClient, events: list[dict[str, Any]], **kwargs: Any) -> Any:
     headers = {**HEADERS, **kwargs.pop("headers", {})}
     return client.post("/v1/events", json={"events": events}, headers=headers, **kwargs)
+
+
+def donate(
+    client: FlaskClient,
+    secret: str,
+    now: datetime,
+    visitor: str,
+    payment_id: str,
+    amount: float = 5,
+    **fields: Any,
+) -> Any:
+    """A donation through the signed payment webhook, as the payment side sends it; `fields`
+    adds e.g. frequency. Asserts it was accepted and returns the response body."""
+    raw = orjson.dumps(
+        {"id": payment_id, "visitor": visitor, "amount": amount, "currency": "USD", **fields}
+    )
+    response = client.post(
+        "/v1/conversions",
+        data=raw,
+        content_type="application/json",
+        headers={"X-SmallFavor-Signature": sign(secret, int(now.timestamp()), raw)},
+    )
+    assert response.status_code == 200, response.json
+    return response.json

@@ -10,16 +10,20 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 import pytest
 from flask.testing import FlaskClient
 
-from service.api.public.payment_webhook import sign
 from service.jobs.flusher import open_flusher
 from service.settings import Settings
 from service.wiring import Services
 from tests.functional.dashboard_support import log_in, make_user
-from tests.functional.events_support import banner_for, event, post_events, start_experiment
+from tests.functional.events_support import (
+    banner_for,
+    donate,
+    event,
+    post_events,
+    start_experiment,
+)
 from tests.support import FakeClock
 
 Auth = Callable[[str], dict[str, str]]
@@ -31,28 +35,6 @@ def env(env: dict[str, str]) -> dict[str, str]:
     """These tests read the comparisons of a few dozen donors: no minimum before a verdict
     (MIN_DONORS_PER_ARM; test_dashboard_small_samples.py covers the minimum)."""
     return {**env, "MIN_DONORS_PER_ARM": "0"}
-
-
-def _donate(
-    client: FlaskClient, settings: Settings, clock: FakeClock, visitor: str, n: int
-) -> None:
-    raw = orjson.dumps(
-        {
-            "id": f"pay_{n}",
-            "visitor": visitor,
-            "amount": 5,
-            "currency": "USD",
-            "frequency": "monthly",
-        }
-    )
-    signature = sign(settings.webhook_secret, int(clock().timestamp()), raw)
-    response = client.post(
-        "/v1/conversions",
-        data=raw,
-        content_type="application/json",
-        headers={"X-SmallFavor-Signature": signature},
-    )
-    assert response.status_code == 200, response.json
 
 
 @pytest.fixture
@@ -72,7 +54,14 @@ def traffic(
                 batch.append(event(banner["token"], "dismiss", reason="remind_later"))
             assert post_events(client, batch).json["accepted"] == len(batch)
             if i % 4 == 0:
-                _donate(client, settings, clock, visitor, day * 100 + i)
+                donate(
+                    client,
+                    settings.webhook_secret,
+                    clock(),
+                    visitor,
+                    f"pay_{day * 100 + i}",
+                    frequency="monthly",
+                )
         with open_flusher(settings, 500) as flusher:
             flusher.run_once()
         clock.advance(days=1)

@@ -9,19 +9,23 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import orjson
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from service.api.admin import reports
-from service.api.public.payment_webhook import sign
 from service.domain.report_metrics import METRICS
 from service.jobs.flusher import open_flusher
 from service.settings import Settings
 from service.wiring import Services
 from tests.functional.dashboard_support import log_in, make_user
-from tests.functional.events_support import banner_for, event, post_events, start_experiment
+from tests.functional.events_support import (
+    banner_for,
+    donate,
+    event,
+    post_events,
+    start_experiment,
+)
 from tests.support import FakeClock, experiment_doc
 
 Auth = Callable[[str], dict[str, str]]
@@ -36,18 +40,6 @@ def api(app: Flask) -> Iterator[FlaskClient]:
     yield app.test_client()
 
 
-def _donate(client: FlaskClient, settings: Settings, clock: FakeClock, visitor: str) -> None:
-    raw = orjson.dumps({"id": f"pay_{visitor}", "visitor": visitor, "amount": 5, "currency": "USD"})
-    signature = sign(settings.webhook_secret, int(clock().timestamp()), raw)
-    response = client.post(
-        "/v1/conversions",
-        data=raw,
-        content_type="application/json",
-        headers={"X-SmallFavor-Signature": signature},
-    )
-    assert response.status_code == 200, response.json
-
-
 @pytest.fixture
 def day_one(api: FlaskClient, auth: Auth, settings: Settings, clock: FakeClock) -> dict[str, int]:
     """40 readers, every fourth donates: a handful of donors per arm. Donors per variant."""
@@ -58,7 +50,7 @@ def day_one(api: FlaskClient, auth: Auth, settings: Settings, clock: FakeClock) 
         banner = banner_for(api, visitor)
         assert post_events(api, [event(banner["token"])]).json["accepted"] == 1
         if i % 4 == 0:
-            _donate(api, settings, clock, visitor)
+            donate(api, settings.webhook_secret, clock(), visitor, f"pay_{visitor}")
             donors[banner["variant"]] += 1
     with open_flusher(settings, 500) as flusher:
         flusher.run_once()

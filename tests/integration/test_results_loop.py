@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from flask.testing import FlaskClient
 
-from service.api.public.payment_webhook import sign
 from service.jobs.flusher import open_flusher
 from service.settings import Settings
-from tests.functional.events_support import banner_for, event, post_events, start_experiment
+from tests.functional.events_support import (
+    banner_for,
+    donate,
+    event,
+    post_events,
+    start_experiment,
+)
 
 Auth = Callable[[str], dict[str, str]]
 
@@ -31,23 +35,15 @@ def test_what_readers_do_reaches_the_report(
         assert post_events(client, batch).json["accepted"] == len(batch)
     donors = [f"loop-reader-{i:04d}" for i in range(0, 40, 4)]  # 10 donors, $5 monthly each
     for n, visitor in enumerate(donors):
-        raw = orjson.dumps(
-            {
-                "id": f"pay_loop_{n}",
-                "visitor": visitor,
-                "amount": 5,
-                "currency": "USD",
-                "frequency": "monthly",
-            }
+        credited = donate(
+            client,
+            settings.webhook_secret,
+            services.clock(),
+            visitor,
+            f"pay_loop_{n}",
+            frequency="monthly",
         )
-        signature = sign(settings.webhook_secret, int(services.clock().timestamp()), raw)
-        response = client.post(
-            "/v1/conversions",
-            data=raw,
-            content_type="application/json",
-            headers={"X-SmallFavor-Signature": signature},
-        )
-        assert response.json["credited"], response.json
+        assert credited["credited"], credited
 
     with open_flusher(settings, 500) as flusher:
         counts = flusher.run_once()
