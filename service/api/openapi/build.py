@@ -25,6 +25,7 @@ from werkzeug.routing import AnyConverter, BaseConverter, IntegerConverter
 Json = dict[str, Any]
 # By status: a response object, or a string for an error answer (the envelope) described so.
 Responses = dict[int | str, Json | str]
+STRING: Json = {"type": "string"}
 _REF = "#/components/schemas/{model}"
 # Keys pydantic writes that only repeat what the document says already.
 _NOISE = ("title",)

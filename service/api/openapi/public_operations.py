@@ -1,0 +1,141 @@
+"""The OpenAPI operations anyone may call without a token: what article pages (the decision,
+events, the snippet, the demo), the payment side (the signed webhook) and operators (health,
+metrics, this document) use; operations.py assembles them with the others."""
+
+from __future__ import annotations
+
+from service.api.openapi.build import (
+    STRING,
+    Op,
+    body,
+    html,
+    json_answer,
+    query,
+    query_parameters,
+    text,
+)
+from service.api.public.payment_webhook import SIGNATURE_HEADER, SIGNATURE_PATTERN
+from service.schemas.conversions import ConversionsAnswer, Payment
+from service.schemas.decision import DEFAULT_MAX_LENGTH, Decision, DecisionQuery
+from service.schemas.events import EventBatch, EventsAnswer
+from service.schemas.ops import Status as StatusAnswer
+
+_CORS = "CORS for the configured origins; no authentication."
+
+# The decision is served in front of Flask (decision_endpoint.py), so no route tells of it.
+DECISION = {
+    "GET": Op(
+        "Which banner, if any, to show this reader",
+        {
+            200: json_answer(Decision, "The decision."),
+            400: "Bad query parameters; `fields` names every one.",
+            429: "Too many requests from this address.",
+        },
+        f"{_CORS} Country comes from the CDN's geo header, device from the User-Agent. Any "
+        f"parameter is at most {DEFAULT_MAX_LENGTH} characters unless stated. The answer "
+        "carries `Cache-Control: no-store`.",
+        query_parameters(DecisionQuery),
+    ),
+    "OPTIONS": Op("CORS preflight", {204: {"description": "The CORS headers for the origin."}}),
+}
+
+# By endpoint, in the document's order; an endpoint with several methods declares each.
+OPERATIONS: dict[str, Op | dict[str, Op]] = {
+    "public.events": Op(
+        "Record a batch of banner events",
+        {
+            202: json_answer(EventsAnswer, "What was accepted, duplicate or rejected."),
+            400: 'Not JSON, or not `{"events": [...]}`.',
+            413: "The batch is over 64 KiB.",
+            415: "Neither application/json nor text/plain.",
+            429: "Too many requests from this address.",
+        },
+        f"{_CORS} Sent as application/json or text/plain (sendBeacon), at most 64 KiB. A bad "
+        "event is rejected alone; the rest of the batch is kept.",
+        body=body(EventBatch, "application/json", "text/plain"),
+    ),
+    "public.conversions": Op(
+        "The payment side's signed donation webhook",
+        {
+            200: json_answer(ConversionsAnswer, "Recorded (or already recorded)."),
+            400: "The body is not JSON.",
+            401: "Missing, stale or wrong signature.",
+            422: "The payment is invalid.",
+        },
+        "Idempotent by payment id.",
+        [
+            {
+                "name": SIGNATURE_HEADER,
+                "in": "header",
+                "required": True,
+                "description": (
+                    't=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>, at most 5 '
+                    "minutes old. A value that breaks HTTP itself (a NUL byte) is refused by the "
+                    "server before the app, as HTML."
+                ),
+                "schema": {"type": "string", "pattern": f"^{SIGNATURE_PATTERN}$"},
+            }
+        ],
+        body(Payment, "application/json"),
+    ),
+    "ops.healthz": Op("Liveness", {200: json_answer(StatusAnswer, "Alive.")}),
+    "ops.readyz": Op(
+        "Readiness: SQL at the schema head, Redis answering",
+        {
+            200: json_answer(StatusAnswer, "Ready."),
+            503: json_answer(StatusAnswer, "Not ready; `checks` says why."),
+        },
+    ),
+    "ops.metrics": Op(
+        "Prometheus metrics", {200: text("text/plain", "The Prometheus text format.")}
+    ),
+    "openapi.openapi": Op(
+        "This document", {200: json_answer({"type": "object"}, "The OpenAPI document.")}
+    ),
+    "openapi.docs": Op("This document as a readable reference page", {200: html("The page.")}),
+    "snippet.current": Op(
+        "The snippet, cached for 5 minutes",
+        {200: text("application/javascript", "The snippet.")},
+    ),
+    "snippet.versioned": Op(
+        "The snippet at one version, cached for good",
+        {200: text("application/javascript", "The snippet."), 404: "Not the current version."},
+    ),
+    "demo.article": Op(
+        "A demo article page with the snippet embedded",
+        {200: html("The page.")},
+        parameters=[
+            query("placements", "Space-separated placements to show."),
+            query("hostile_css", "1 adds page CSS that fights the banner."),
+            query("consent", "0 asks for consent before any id or event."),
+        ],
+    ),
+    "demo.donate_form": Op(
+        "The demo donation form",
+        {200: html("The form.")},
+        parameters=[
+            query("sf_token", "The decision token."),
+            query("amount", "Prefilled amount."),
+            query("currency", "Prefilled currency."),
+            query("frequency", "Prefilled frequency."),
+        ],
+    ),
+    "demo.donate": Op(
+        "Make a demo donation (off in production)",
+        {
+            200: html("The thank-you page."),
+            404: html("Turned off in production."),
+            422: html("The form again, saying what is wrong."),
+        },
+        "Signs the payment and hands it to the conversions webhook.",
+        body=body(
+            {
+                "type": "object",
+                "properties": {
+                    name: STRING for name in ("token", "amount", "currency", "frequency")
+                },
+            },
+            "application/x-www-form-urlencoded",
+        ),
+    ),
+}
