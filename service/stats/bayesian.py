@@ -1,17 +1,19 @@
-"""Bayesian chance to beat control and risk: Gaussian effect, flat (improper) prior.
+"""Bayesian chance to beat control, risk and credible interval: Gaussian effect, flat (improper)
+prior.
 
 gbstats 0.8.0, gbstats/bayesian/tests.py `EffectBayesianABTest` with GaussianPrior(proper=False):
 the posterior of the lift Δ is N(point, Var(point)), the same point estimate and delta-method
 variance as the frequentist test (relative or absolute alike), because an improper prior adds
 zero precision. Hence the chance to beat control is Φ(point/se): numerically the one-sided
-fixed-horizon z-test, read as a posterior probability.
+fixed-horizon z-test, read as a posterior probability, and the credible interval is the
+normal (not Student t) interval point ± z(1 - alpha/2)·se.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.stats.distributions import norm_cdf, norm_pdf
+from service.stats.distributions import norm_cdf, norm_pdf, norm_ppf
 from service.stats.frequentist import EffectEstimate
 
 
@@ -27,15 +29,20 @@ class BayesianResult:
 
     risk_control: the expected loss of keeping control, E[max(0, Δ)] (gbstats `risk[0]`).
     risk_control - risk = point estimate, always.
+
+    credible_interval: the central 1 - alpha posterior interval of Δ, in the units of the lift
+    (relative or absolute, as the effect is: gbstats computes it on the same posterior).
     """
 
     chance_to_beat_control: float
     risk: float
     risk_control: float
+    credible_interval: tuple[float, float]
 
 
-def flat_prior_posterior(effect: EffectEstimate) -> BayesianResult:
-    """Chance to win and risks for Δ ~ N(μ, s²), μ = point, s = se.
+def flat_prior_posterior(effect: EffectEstimate, *, alpha: float) -> BayesianResult:
+    """Chance to win, risks and the 1 - alpha credible interval for Δ ~ N(μ, s²), μ = point,
+    s = se.
 
     gbstats: chance_to_win = norm.sf(0, μ, s) = Φ(μ/s); `get_risk` multiplies truncated-normal
     means by tail probabilities. The same quantities in closed form, with the unit normal loss
@@ -44,6 +51,7 @@ def flat_prior_posterior(effect: EffectEstimate) -> BayesianResult:
       risk         = E[max(0, -Δ)] = s·L(μ/s)  = s·φ(μ/s) - μ·Φ(-μ/s)
       risk_control = E[max(0,  Δ)] = s·L(-μ/s) = s·φ(μ/s) + μ·Φ(μ/s)
     No division by a tail probability, so far tails underflow to 0 instead of 0/0.
+    gbstats `credible_interval`: norm.ppf([alpha/2, 1 - alpha/2], μ, s) = μ ∓ z(1 - alpha/2)·s.
     """
     mu = effect.point
     sigma = effect.standard_error
@@ -51,4 +59,10 @@ def flat_prior_posterior(effect: EffectEstimate) -> BayesianResult:
     density_term = sigma * norm_pdf(z)
     risk = max(0.0, density_term - mu * norm_cdf(-z))
     risk_control = max(0.0, density_term + mu * norm_cdf(z))
-    return BayesianResult(chance_to_beat_control=norm_cdf(z), risk=risk, risk_control=risk_control)
+    half = norm_ppf(1.0 - alpha / 2.0) * sigma
+    return BayesianResult(
+        chance_to_beat_control=norm_cdf(z),
+        risk=risk,
+        risk_control=risk_control,
+        credible_interval=(mu - half, mu + half),
+    )

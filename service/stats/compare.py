@@ -3,8 +3,10 @@
 `compare` validates the sufficient statistics, estimates the lift once (gbstats' point estimate
 and delta-method variance), and derives from it the interval and p-value of the experiment's
 analysis mode (fixed-horizon Welch t-test, or an always-valid confidence sequence) and the
-flat-prior Bayesian chance to beat control and risk. It never raises and never returns NaN or
-inf: anything it cannot answer comes back as `Unavailable` with a reason a person can read.
+flat-prior Bayesian chance to beat control, risk and credible interval. Which of the two sets
+a report shows is the experiment's engine (service/domain/report.py); both are cheap. It
+never raises and never returns NaN or inf: anything it cannot answer comes back as
+`Unavailable` with a reason a person can read.
 `compare_arms` does the same for several treatments and adds Holm-adjusted p-values.
 """
 
@@ -60,7 +62,8 @@ class Comparison:
     p_value_adjusted: Holm-adjusted across the treatments of `compare_arms`; equal to p_value
     for a lone comparison.
     chance_to_beat_control, risk, risk_control: flat-prior Bayesian, in the units of `lift`;
-    risk is the expected loss of shipping the treatment, E[max(0, -lift)] (see bayesian.py).
+    risk is the expected loss of shipping the treatment, E[max(0, -lift)] (see bayesian.py);
+    credible_interval is the posterior's central 1 - alpha interval of the lift.
     They do not depend on the analysis mode.
     absolute_difference, absolute_ci: treatment mean - control mean and its interval in the
     same analysis mode, whatever `difference_type` is.
@@ -79,6 +82,7 @@ class Comparison:
     chance_to_beat_control: float
     risk: float
     risk_control: float
+    credible_interval: tuple[float, float]
     absolute_difference: float
     absolute_ci: tuple[float, float]
 
@@ -153,7 +157,7 @@ def _compute(
 
     main = interval(effect)
     absolute_interval = main if absolute is effect else interval(absolute)
-    posterior = flat_prior_posterior(effect)
+    posterior = flat_prior_posterior(effect, alpha=alpha)
     return Comparison(
         difference_type=difference_type,
         analysis="sequential" if sequential else "fixed",
@@ -168,6 +172,7 @@ def _compute(
         chance_to_beat_control=posterior.chance_to_beat_control,
         risk=posterior.risk,
         risk_control=posterior.risk_control,
+        credible_interval=posterior.credible_interval,
         absolute_difference=absolute.point,
         absolute_ci=absolute_interval.ci,
     )

@@ -133,6 +133,8 @@ def results(
                 "risk_control": float(r.risk[0]),
                 "risk_treatment": float(r.risk[1]),
                 "risk_type": r.risk_type,
+                # In the units of the difference type, like the risk (gbstats credible_interval).
+                "ci": [float(x) for x in r.ci],
                 "error": r.error_message,
             },
         }

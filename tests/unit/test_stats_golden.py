@@ -87,6 +87,18 @@ def test_chance_to_win_and_risk(case: dict[str, Any], difference: str, sequentia
     assert result.risk_control == close(expected["risk_control"])
 
 
+@pytest.mark.parametrize("case", GOLDEN["cases"], ids=lambda case: case["name"])
+@pytest.mark.parametrize(("difference", "sequential"), MODES, ids=lambda v: str(v))
+def test_credible_interval(case: dict[str, Any], difference: str, sequential: bool) -> None:
+    """gbstats' credible interval, relative or absolute as the lift is; unlike the
+    frequentist interval it does not depend on the analysis mode."""
+    expected = case["expected"][difference]["bayesian"]
+    result = run(case, difference, sequential)
+    assert result.credible_interval[0] == close(expected["ci"][0])
+    assert result.credible_interval[1] == close(expected["ci"][1])
+    assert result.credible_interval != result.ci
+
+
 @pytest.mark.parametrize("case", GOLDEN["degenerate"], ids=lambda case: case["name"])
 @pytest.mark.parametrize("sequential", [False, True])
 def test_where_gbstats_declines_we_give_a_reason(case: dict[str, Any], sequential: bool) -> None:
