@@ -97,6 +97,18 @@ TARGETING_INPUTS: tuple[Spec, ...] = (
     ),
 )
 
+# One plain sentence per choice, for choices whose name alone does not say what they do; the
+# editor draws these fields as radio buttons, each with its sentence. The choices themselves
+# come from the document's schema (CHOICES), and a test checks every one has its sentence.
+CHOICE_HELP: dict[str, dict[str, str]] = {
+    "analysis.engine": {
+        "bayesian": "Reports the chance each variant beats control and the expected loss if "
+        "you ship it.",
+        "frequentist": "Reports p-values and confidence intervals; choose always-valid to look "
+        "at results any time.",
+    },
+}
+
 # Fields read other than as their JSON type says.
 _READERS: dict[str, Callable[[str], object]] = {
     "targeting.countries": lambda raw: [str(w).upper() for w in _words(raw)],

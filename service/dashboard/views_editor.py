@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from service.dashboard.auth import login_required
 from service.dashboard.experiment_form import (
+    CHOICE_HELP,
     CHOICES,
     MAX_VARIANTS,
     TARGETING_INPUTS,
@@ -172,6 +173,7 @@ def render_editor(
         revision=revision if revision is not None else (stored.revision if stored else None),
         live=status in (Status.running, Status.paused),
         choices=CHOICES,
+        choice_help=CHOICE_HELP,
         targeting_inputs=TARGETING_INPUTS,
         max_variants=MAX_VARIANTS,
     )

@@ -66,6 +66,13 @@ class PrimaryMetric(StrEnum):
     annualised_value_per_visitor = "annualised_value_per_visitor"
 
 
+class Engine(StrEnum):
+    """Which statistics an experiment's report shows: one engine, never both side by side."""
+
+    frequentist = "frequentist"  # p-values and confidence intervals (fixed or always-valid)
+    bayesian = "bayesian"  # chance to beat control, risk and credible intervals, flat prior
+
+
 class PaymentMethod(StrEnum):
     card = "card"
     paypal = "paypal"
@@ -158,9 +165,11 @@ class SnoozeHours:
 class Analysis:
     primary_metric: PrimaryMetric = PrimaryMetric.revenue_per_visitor
     alpha: float = 0.05
-    sequential: bool = False
+    sequential: bool = False  # always-valid intervals; the frequentist engine only
     revenue_cap: float | None = None  # winsorises each visitor's revenue; None: no cap
     currency: str = "USD"
+    # Documents written before engines existed are frequentist, as their reports were.
+    engine: Engine = Engine.frequentist
 
 
 @dataclass(frozen=True, slots=True)

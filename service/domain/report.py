@@ -17,10 +17,12 @@ from typing import Literal
 
 from service.domain.arm_totals import ArmTotals, DayTotals
 from service.domain.bandit_report import ArmStats, BanditView
-from service.domain.experiment import Experiment
+from service.domain.experiment import Analysis, Engine, Experiment
 from service.domain.instants import iso_utc
 from service.domain.report_metrics import METRIC_NAMES, metric_stats
+from service.domain.report_metrics import metric as report_metric
 from service.domain.report_model import (
+    AnalysisSettings,
     DailyPoint,
     Dismissals,
     MetricValue,
@@ -28,8 +30,9 @@ from service.domain.report_model import (
     SegmentGroup,
     Srm,
     VariantRow,
-    VsControl,
+    VsBayesian,
     VsError,
+    VsFrequentist,
 )
 from service.domain.report_model import report_json_schema as report_json_schema
 from service.domain.verdicts import too_few_donors, verdicts
@@ -92,7 +95,7 @@ def build_report(
         start=start.isoformat() if start else None,
         end=end.isoformat() if end else None,
         segment=segment,
-        analysis="sequential" if analysis.sequential else "fixed",
+        analysis=AnalysisSettings(analysis.engine, analysis.sequential, analysis.alpha),
         revenue_cap=analysis.revenue_cap,
         primary_metric=str(analysis.primary_metric),
         allocation=str(experiment.allocation),
@@ -148,7 +151,7 @@ def _variants(
         metrics = {
             metric: MetricValue(
                 _mean(_stats(stratified, totals, variant.key, metric)),
-                None if index == 0 else _vs(comparisons[metric][index - 1]),
+                None if index == 0 else _vs(comparisons[metric][index - 1], analysis, metric),
             )
             for metric in METRIC_NAMES
         }
@@ -183,19 +186,43 @@ def _variants(
     return tuple(out), comparisons
 
 
-def _vs(result: Comparison | Unavailable) -> VsControl | VsError:
+def _vs(
+    result: Comparison | Unavailable, analysis: Analysis, metric: str
+) -> VsFrequentist | VsBayesian | VsError:
+    """The comparison in the experiment's engine only: people shown a p-value beside a chance
+    to beat control read them as two verdicts that disagree."""
     if isinstance(result, Unavailable):
         return VsError(result.reason)
-    return VsControl(
+    if analysis.engine == Engine.bayesian:
+        chance, risk = _oriented(result, report_metric(metric).higher_is_better)
+        return VsBayesian(
+            relative_lift=result.lift,
+            ci=result.credible_interval,
+            chance_to_beat_control=chance,
+            risk=risk,
+        )
+    return VsFrequentist(
         relative_lift=result.lift,
         ci=result.ci,
         p_value=result.p_value,
         p_value_adjusted=result.p_value_adjusted,
-        chance_to_beat_control=result.chance_to_beat_control,
-        risk=result.risk,
         absolute_difference=result.absolute_difference,
         absolute_ci=result.absolute_ci,
     )
+
+
+def _oriented(result: Comparison, higher_is_better: bool) -> tuple[float, float]:
+    """Chance to beat control and risk with "beat" meaning better: for a metric where lower
+    is good, P(lift < 0) and the expected loss if the lift is in fact positive (gbstats'
+    `inverse`: 1 - chance to win, the two risks swapped)."""
+    if higher_is_better:
+        return result.chance_to_beat_control, result.risk
+    return 1.0 - result.chance_to_beat_control, result.risk_control
+
+
+def _engine_interval(result: Comparison, analysis: Analysis) -> tuple[float, float]:
+    """The lift's interval in the experiment's engine: credible or confidence."""
+    return result.credible_interval if analysis.engine == Engine.bayesian else result.ci
 
 
 def _daily(
@@ -245,7 +272,7 @@ def _daily(
                     revenue_per_visitor=_mean(revenue),
                     revenue_per_visitor_ci=mean_interval(revenue, alpha),
                     lift=compared.lift if compared else None,
-                    ci=compared.ci if compared else None,
+                    ci=_engine_interval(compared, experiment.analysis) if compared else None,
                 )
             )
     return tuple(out)

@@ -1,6 +1,7 @@
 """The experiment report as CSV (DESIGN §3, §5): overall rows, then one per segment value
 and variant; the admin API and the dashboard both serve it. Metric columns come from the
-registry, so a new metric gets its columns without an edit here."""
+registry, so a new metric gets its columns without an edit here; the comparison columns are
+the experiment's engine's only (report_model.ENGINE_COLUMNS)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ import io
 from typing import Any
 
 from service.domain.cells import cell
+from service.domain.experiment import Engine
 from service.domain.report import FIGURES
 from service.domain.report_metrics import METRIC_NAMES
-from service.domain.report_model import COMPARISON_COLUMNS, Report, VariantRow
+from service.domain.report_model import ENGINE_COLUMNS, Report, VariantRow
 
 _COUNTS = ("visitors", "impressions", "views", "clicks")
 _DISMISSALS = ("remind_later", "close", "already_donated")
-CSV_COLUMNS = (
+_LEADING = (
     "experiment",
     "segment",
     "segment_value",
@@ -24,28 +26,39 @@ CSV_COLUMNS = (
     *_COUNTS,
     *(f"dismiss_{reason}" for reason in _DISMISSALS),
     *FIGURES,
-    *(
-        column
-        for metric in METRIC_NAMES
-        for column in (metric, *(f"{metric}_{name}" for name in COMPARISON_COLUMNS))
-    ),
 )
+
+
+def csv_columns(engine: Engine) -> tuple[str, ...]:
+    return (
+        *_LEADING,
+        *(
+            column
+            for metric in METRIC_NAMES
+            for column in (metric, *(f"{metric}_{name}" for name in ENGINE_COLUMNS[engine]))
+        ),
+    )
 
 
 def render_csv(key: str, body: Report) -> bytes:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
+    columns = csv_columns(body.analysis.engine)
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
     for variant in body.variants:
-        writer.writerow(_csv_row(key, None, None, variant))
+        writer.writerow(_csv_row(key, None, None, variant, columns))
     for group in body.segments or ():
         for variant in group.variants:
-            writer.writerow(_csv_row(key, body.segment, group.value, variant))
+            writer.writerow(_csv_row(key, body.segment, group.value, variant, columns))
     return out.getvalue().encode("utf-8")
 
 
 def _csv_row(
-    key: str, segment: str | None, value: str | None, variant: VariantRow
+    key: str,
+    segment: str | None,
+    value: str | None,
+    variant: VariantRow,
+    columns: tuple[str, ...],
 ) -> dict[str, str]:
     row: dict[str, Any] = {
         "experiment": key,
@@ -60,4 +73,4 @@ def _csv_row(
         figures = variant.metrics[metric]
         row[metric] = figures.value
         row.update({f"{metric}_{name}": v for name, v in figures.columns().items()})
-    return {name: cell(row[name]) for name in CSV_COLUMNS}
+    return {name: cell(row[name]) for name in columns}

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any, Literal, get_type_hints
 
 import pydantic
 from pydantic.json_schema import DEFAULT_REF_TEMPLATE
+
+from service.domain.experiment import Engine
 
 OMIT_IF_NONE = {"omit_if_none": True}
 Interval = tuple[float, float]
@@ -33,17 +36,44 @@ class _Closed:
 
 
 @dataclass(frozen=True, slots=True)
-class VsControl(_Closed):
-    """A treatment against control on one metric (service/stats/compare.py's Comparison)."""
+class AnalysisSettings(_Closed):
+    """How the report's comparisons were made, echoed from the experiment's `analysis`:
+    the engine whose figures `vs_control` carries, always-valid intervals (frequentist only)
+    and the level, 1 - alpha, of every interval."""
+
+    engine: Engine
+    sequential: bool
+    alpha: float
+
+
+@dataclass(frozen=True, slots=True)
+class VsFrequentist(_Closed):
+    """A treatment against control on one metric, frequentist engine: the relative lift, its
+    confidence interval (fixed horizon or always-valid), p-value and Holm-adjusted p-value,
+    and the absolute difference of means with its interval (service/stats/compare.py)."""
 
     relative_lift: float
     ci: Interval
     p_value: float
     p_value_adjusted: float
-    chance_to_beat_control: float
-    risk: float
     absolute_difference: float
     absolute_ci: Interval
+
+
+@dataclass(frozen=True, slots=True)
+class VsBayesian(_Closed):
+    """A treatment against control on one metric, Bayesian engine (flat prior): the relative
+    lift, its credible interval, the chance the treatment is better than control (higher, or
+    lower for a metric where lower is better) and the risk, the expected loss of shipping it
+    as a share of the control mean."""
+
+    relative_lift: float
+    ci: Interval
+    chance_to_beat_control: float
+    risk: float
+
+
+VsControl = VsFrequentist | VsBayesian  # a comparison that could be made, either engine
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +86,11 @@ class VsError(_Closed):
 @dataclass(frozen=True, slots=True)
 class MetricValue(_Closed):
     value: float | None
-    vs_control: VsControl | VsError | None  # None for control
+    vs_control: VsFrequentist | VsBayesian | VsError | None  # None for control
 
     def columns(self) -> dict[str, float | str | None]:
-        """The comparison as flat file columns, COMPARISON_COLUMNS in order, None where absent."""
+        """The comparison as flat file columns, COMPARISON_COLUMNS in order, None where absent
+        (the other engine's figures are always absent)."""
         vs = self.vs_control
         made = vs if isinstance(vs, VsControl) else None
         low, high = made.ci if made else (None, None)
@@ -67,12 +98,15 @@ class MetricValue(_Closed):
             "relative_lift": made.relative_lift if made else None,
             "ci_low": low,
             "ci_high": high,
-            **{name: getattr(made, name) if made else None for name in COMPARISON_COLUMNS[3:-1]},
+            **{name: getattr(made, name, None) for name in COMPARISON_COLUMNS[3:-1]},
             "error": vs.error if isinstance(vs, VsError) else None,
         }
 
 
 # A metric's comparison in files (the CSV, exports), as columns `<metric>_<name>` in this order.
+# p_value, p_value_adjusted and absolute_difference are the frequentist engine's,
+# chance_to_beat_control and risk the Bayesian one's; ci_low and ci_high are the engine's
+# interval (confidence or credible).
 COMPARISON_COLUMNS = (
     "relative_lift",
     "ci_low",
@@ -84,6 +118,16 @@ COMPARISON_COLUMNS = (
     "absolute_difference",
     "error",
 )
+ENGINE_COLUMNS: dict[Engine, tuple[str, ...]] = {
+    Engine.frequentist: tuple(
+        c for c in COMPARISON_COLUMNS if c not in ("chance_to_beat_control", "risk")
+    ),
+    Engine.bayesian: tuple(
+        c
+        for c in COMPARISON_COLUMNS
+        if c not in ("p_value", "p_value_adjusted", "absolute_difference")
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +234,7 @@ class Report(_Closed):
     start: Annotated[str | None, pydantic.Field(serialization_alias="from")]
     end: Annotated[str | None, pydantic.Field(serialization_alias="to")]
     segment: Literal["country", "device"] | None
-    analysis: Literal["sequential", "fixed"]
+    analysis: AnalysisSettings
     revenue_cap: float | None
     primary_metric: str
     allocation: str
@@ -228,6 +272,8 @@ def _json(value: Any) -> Any:
             )
             if not (omit and item is None)
         }
+    if isinstance(value, StrEnum):
+        return value.value
     if isinstance(value, list | tuple):
         return [_json(item) for item in value]
     if isinstance(value, dict):

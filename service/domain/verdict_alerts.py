@@ -15,7 +15,7 @@ from typing import Any
 
 from service.domain.report_metrics import Format
 from service.domain.report_metrics import metric as report_metric
-from service.domain.report_model import Report, VsControl
+from service.domain.report_model import Report, VsBayesian, VsControl
 
 VerdictState = Mapping[str, str]  # variant key → verdict status
 
@@ -145,7 +145,8 @@ def alert_message(
 
 
 def key_figures(report: Report) -> list[str]:
-    """One line per variant: visitors, donors and the primary metric with its lift."""
+    """One line per variant: visitors, donors and the primary metric with its lift and the
+    interval of the report's engine (and, Bayesian, the chance to beat control)."""
     metric = report_metric(report.primary_metric)
     lines = []
     for row in report.variants:
@@ -157,7 +158,10 @@ def key_figures(report: Report) -> list[str]:
         vs = figure.vs_control if figure else None
         if isinstance(vs, VsControl):
             low, high = (_pct(bound) for bound in vs.ci)
-            line += f", lift {_pct(vs.relative_lift)} ({low} to {high})"
+            kind = "credible interval " if isinstance(vs, VsBayesian) else ""
+            line += f", lift {_pct(vs.relative_lift)} ({kind}{low} to {high})"
+            if isinstance(vs, VsBayesian):
+                line += f", {vs.chance_to_beat_control * 100:.1f} % chance to beat control"
         lines.append(line)
     return lines
 

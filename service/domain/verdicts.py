@@ -1,13 +1,15 @@
-"""Each treatment's verdict in plain words: ahead or behind only when the interval of the
-primary metric's lift excludes no change, never while the sample ratio is off, and none while
-either arm of the pair has fewer donors than `min_donors`: a handful of donors gives intervals
-so wide (a lift "between -174 % and +90 %") that showing them costs more trust than it earns."""
+"""Each treatment's verdict in plain words, in the experiment's engine: frequentist, ahead or
+behind only when the interval of the primary metric's lift excludes no change; Bayesian, ahead
+when the chance to beat control is at least 1 - alpha and behind when it is at most alpha.
+Never while the sample ratio is off, and none while either arm of the pair has fewer donors
+than `min_donors`: a handful of donors gives intervals so wide (a lift "between -174 % and
++90 %") that showing them costs more trust than it earns."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from service.domain.experiment import Experiment
+from service.domain.experiment import Engine, Experiment
 from service.domain.report_metrics import metric as report_metric
 from service.domain.report_model import Verdict, VerdictStatus
 from service.stats.compare import Comparison, Unavailable
@@ -26,7 +28,9 @@ def verdicts(
     metric = str(experiment.analysis.primary_metric)
     label = metric.replace("_", " ")
     good_up = report_metric(metric).higher_is_better
-    level = f"{_num((1 - experiment.analysis.alpha) * 100)} %"
+    alpha = experiment.analysis.alpha
+    level = f"{_num((1 - alpha) * 100)} %"
+    bayesian = experiment.analysis.engine == Engine.bayesian
     kind = "always-valid CI" if experiment.analysis.sequential else "CI"
     counts = donors or {}
     control = counts.get(experiment.variants[0].key, 0)
@@ -41,6 +45,8 @@ def verdicts(
             continue
         elif isinstance(result, Unavailable):
             status, text = "inconclusive", f"keep running: not enough data yet ({result.reason})"
+        elif bayesian:
+            status, text = _bayesian(result, label, level, alpha, good_up)
         else:
             low, high = result.ci
             figures = f"{_pct(result.lift)} {label}, {level} {kind} {_pct(low)} to {_pct(high)}"
@@ -56,6 +62,35 @@ def verdicts(
                 text = f"inconclusive: {figures}; the interval includes no change, keep running"
         out.append(Verdict(variant.key, status, text))
     return out
+
+
+def _bayesian(
+    result: Comparison, label: str, level: str, alpha: float, good_up: bool
+) -> tuple[VerdictStatus, str]:
+    """Ahead at a chance to beat control of 1 - alpha or more, behind at alpha or less: the
+    Bayesian reading of the same error rate the frequentist engine holds to."""
+    # Better means higher, or lower for a metric where lower is good (as the report shows it).
+    chance = result.chance_to_beat_control if good_up else 1 - result.chance_to_beat_control
+    low, high = result.credible_interval
+    figures = (
+        f"{_chance(chance)} chance to beat control, {_pct(result.lift)} {label}, "
+        f"{level} credible interval {_pct(low)} to {_pct(high)}"
+    )
+    if chance >= 1 - alpha:
+        return "ahead", f"ahead: {figures}"
+    if chance <= alpha:
+        return "behind", f"behind: {figures}"
+    return "inconclusive", f"inconclusive: {figures}; neither likely better nor worse, keep running"
+
+
+def _chance(probability: float) -> str:
+    """A chance as people read it: never a certain 100.0 % or 0.0 % from a model."""
+    percent = probability * 100
+    if percent >= 99.95:
+        return "> 99.9 %"
+    if percent < 0.05:
+        return "< 0.1 %"
+    return f"{percent:.1f} %"
 
 
 def not_enough_data(variant: str, donors: int, needed: int) -> Verdict:

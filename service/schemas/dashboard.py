@@ -20,7 +20,8 @@ EDITOR_FIELDS = (
     "snooze_hours.remind_later", "snooze_hours.close", "snooze_hours.already_donated",
     "attribution_days", "allocation", "bandit.floor", "bandit.min_visitors",
     "bandit.min_conversions", "bandit.cadence_minutes", "seed", "analysis.primary_metric",
-    "analysis.alpha", "analysis.revenue_cap", "analysis.currency", "analysis.sequential",
+    "analysis.alpha", "analysis.engine", "analysis.revenue_cap", "analysis.currency",
+    "analysis.sequential",
     "trust_client_conversions", "alerts.emails", "alerts.webhooks",
 )  # fmt: skip
 EDITOR_TICKED = ("targeting.devices",)

@@ -19,6 +19,7 @@ from service.domain.experiment import (
     Allocation,
     Audience,
     Device,
+    Engine,
     Placement,
     PrimaryMetric,
     Status,
@@ -156,9 +157,23 @@ class Analysis(Document):
 
     primary_metric: Annotated[PrimaryMetric, *choice(PrimaryMetric)] = _A.primary_metric
     alpha: Annotated[float, *number(0, 0.5, above=True)] = _A.alpha
-    sequential: Boolean = _A.sequential
+    sequential: Boolean = Field(
+        default=_A.sequential,
+        description="Always-valid confidence intervals, safe to look at any time; only with "
+        "the frequentist engine.",
+    )
     revenue_cap: Annotated[float | None, *number(0, above=True, nullable=True)] = _A.revenue_cap
     currency: Currency = _A.currency
+    engine: Annotated[Engine, *choice(Engine)] = Field(
+        default=_A.engine,
+        description="The statistics the report shows: `frequentist` (p-values and confidence "
+        "intervals) or `bayesian` (chance to beat control, risk and credible intervals).",
+    )
+
+    def rule_errors(self) -> dict[str, str]:
+        if self.sequential and self.engine != Engine.frequentist:
+            return {"analysis.sequential": "applies only to the frequentist engine"}
+        return {}
 
 
 _B = domain.BanditSettings()
@@ -288,7 +303,11 @@ class Experiment(Document):
 
     def rule_errors(self) -> dict[str, str]:
         """The rules across fields, by path."""
-        errors = {**self.targeting.rule_errors(), **self.alerts.rule_errors()}
+        errors = {
+            **self.targeting.rule_errors(),
+            **self.analysis.rule_errors(),
+            **self.alerts.rule_errors(),
+        }
         if self.start_at is not None and self.end_at is not None and self.end_at <= self.start_at:
             errors["end_at"] = "must be after start_at"
         seen: set[str] = set()

@@ -101,7 +101,9 @@ def test_results_page_shows_verdict_tables_charts_and_live_counts(
     ]
     control = sum(1 for v in traffic.values() if v == "control")
     assert f">{control:,}<" in variant_table.replace("\n", "").replace(" ", "")
-    assert "Holm-adjusted p" in html and "Chance to beat control" in html
+    # The experiment is frequentist (the default): its figures, not the Bayesian ones.
+    assert "Holm-adjusted p" in html and "95 % confidence interval" in html
+    assert "Chance to beat control" not in html and "credible" not in html
     charts: Any = json.loads(
         re.search(
             r'<script type="application/json" id="chart-data">(.*?)</script>', html, re.S

@@ -115,7 +115,8 @@ def test_report_figures(started: FlaskClient, auth: Auth) -> None:
     response = started.get(URL, headers=auth("viewer"))
     assert response.status_code == 200, response.json
     body = as_dict(response.json)
-    assert body["experiment"] == "monthly-ask" and body["analysis"] == "fixed"
+    assert body["experiment"] == "monthly-ask"
+    assert body["analysis"] == {"engine": "frequentist", "sequential": False, "alpha": 0.05}
     control, treatment = body["variants"]
     assert control["visitors"] == 40 and treatment["visitors"] == 40
     assert control["impressions"] == 80 and control["clicks"] == 4
@@ -129,6 +130,8 @@ def test_report_figures(started: FlaskClient, auth: Auth) -> None:
     assert treatment["remind_later_to_donated"] == 0.0
     vs = treatment["metrics"]["conversion_rate"]["vs_control"]
     assert vs["relative_lift"] == pytest.approx(0.5)
+    assert 0 < vs["p_value"] <= vs["p_value_adjusted"] <= 1
+    assert "chance_to_beat_control" not in vs and "risk" not in vs
     assert body["srm"]["p_value"] == pytest.approx(1.0)
     assert body["verdicts"][0]["status"] == "inconclusive"
     days = [(p["date"], p["variant"], p["visitors"]) for p in body["daily"]]
@@ -170,6 +173,9 @@ def test_csv(started: FlaskClient, auth: Auth) -> None:
     assert rows[0]["conversion_rate_relative_lift"] == ""
     assert float(rows[1]["conversion_rate_relative_lift"]) == pytest.approx(0.5)
     assert float(rows[1]["revenue_per_visitor"]) == pytest.approx(5.0)
+    # The frequentist engine's columns only.
+    assert 0 < float(rows[1]["conversion_rate_p_value"]) <= 1
+    assert not any(column.endswith(("chance_to_beat_control", "_risk")) for column in rows[0])
 
 
 @pytest.mark.parametrize(

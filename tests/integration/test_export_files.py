@@ -57,6 +57,11 @@ def test_summary_rows_carry_the_report_and_day_rows_each_day(rows: list[Row]) ->
     assert control["conversion_rate_relative_lift"] is None  # control has no comparison
     assert treatment["conversion_rate_relative_lift"] == pytest.approx(1.0)
     assert treatment["conversion_rate_ci_low"] < 1.0 < treatment["conversion_rate_ci_high"]
+    # A frequentist experiment: its figures filled, the Bayesian columns empty.
+    assert treatment["analysis"] == "fixed"
+    assert 0 < treatment["conversion_rate_p_value"] <= treatment["conversion_rate_p_value_adjusted"]
+    assert treatment["conversion_rate_chance_to_beat_control"] is None
+    assert treatment["conversion_rate_risk"] is None
     # 4 donors in control, short of MIN_DONORS_PER_ARM (30): the verdict the page shows too.
     assert treatment["verdict"] == "not_enough_data"
     assert treatment["verdict_text"] == "not enough data yet: 4 of 30 donors"
@@ -74,6 +79,27 @@ def test_summary_rows_carry_the_report_and_day_rows_each_day(rows: list[Row]) ->
     # The daily lift is held back with the verdict (the page's lift chart has none either).
     assert days[3]["revenue_per_visitor_relative_lift"] is None
     assert all(set(row) == set(COLUMN_NAMES) for row in rows)
+
+
+def test_a_bayesian_experiment_fills_only_the_bayesian_columns(
+    clean_db: Engine, settings: Settings
+) -> None:
+    start_experiment(clean_db, analysis={"engine": "bayesian"})
+    seed_figures(clean_db)
+    stored = ExperimentRepo(clean_db).get("monthly-ask")
+    assert stored is not None
+    table = ExportRunner(clean_db, settings).table(
+        stored, run_id=7, period_to=at(28).date(), now=at(28, 6)
+    )
+    treatment = [r for r in table.rows if r["row_type"] == "summary"][1]
+    assert treatment["analysis"] == "bayesian"
+    assert 0.5 < treatment["conversion_rate_chance_to_beat_control"] < 1
+    assert treatment["conversion_rate_risk"] > 0
+    assert treatment["conversion_rate_ci_low"] < 1.0 < treatment["conversion_rate_ci_high"]
+    for frequentist in ("p_value", "p_value_adjusted", "absolute_difference"):
+        assert treatment[f"conversion_rate_{frequentist}"] is None, frequentist
+    # The columns stay the same whatever the engine: consumers key on them.
+    assert all(set(row) == set(COLUMN_NAMES) for row in table.rows)
 
 
 def test_csv_is_utf8_with_stable_columns_and_unlocalised_numbers(rows: list[Row]) -> None:

@@ -29,6 +29,7 @@ from service.domain.experiment import (
     Template,
 )
 from service.schemas.experiment import parse_experiment
+from tests.support import experiment_doc
 
 DELETE = object()
 
@@ -247,6 +248,7 @@ def test_to_document_fills_every_default() -> None:
             "sequential": False,
             "revenue_cap": None,
             "currency": "USD",
+            "engine": "frequentist",
         },
         "seed": "sticky-banner",
         "trust_client_conversions": False,
@@ -403,6 +405,7 @@ RULES = [
     ("analysis.alpha", 0, "greater than 0 and at most 0.5"),
     ("analysis.alpha", 0.6, "greater than 0 and at most 0.5"),
     ("analysis.sequential", 1, "true or false"),
+    ("analysis.engine", "bootstrap", "frequentist, bayesian"),
     ("analysis.revenue_cap", 0, "greater than 0"),
     ("analysis.currency", "usd", "ISO 4217"),
     ("analysis.power", 0.8, "unknown field"),
@@ -537,3 +540,17 @@ def test_eleven_variants_are_too_many() -> None:
     doc = full_document()
     doc["variants"] = [{**doc["variants"][0], "key": f"v{i}"} for i in range(11)]
     assert errors(doc) == {"variants": "must be a list of 1 to 10 items"}
+
+
+def test_the_engine_defaults_to_frequentist_and_bayesian_is_accepted() -> None:
+    assert parse_experiment(experiment_doc()).analysis.engine == "frequentist"
+    bayesian = parse_experiment(experiment_doc(analysis={"engine": "bayesian"}))
+    assert bayesian.analysis.engine == "bayesian" and bayesian.analysis.sequential is False
+    assert bayesian.to_document()["analysis"]["engine"] == "bayesian"
+    assert parse_experiment(bayesian.to_document()) == bayesian
+
+
+def test_always_valid_intervals_are_refused_with_the_bayesian_engine() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        parse_experiment(experiment_doc(analysis={"engine": "bayesian", "sequential": True}))
+    assert caught.value.fields == {"analysis.sequential": "applies only to the frequentist engine"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from datetime import UTC, date, datetime
@@ -9,10 +10,13 @@ from typing import Any
 
 import pytest
 
+from service.domain import report as report_module
+from service.domain import verdicts as verdicts_module
 from service.domain.arm_totals import ArmTotals, DayTotals
 from service.domain.experiment import Experiment
 from service.domain.report import build_report as build_typed_report
 from service.domain.report_metrics import METRIC_NAMES
+from service.domain.report_metrics import metric as report_metric
 from service.domain.report_model import report_json
 from service.schemas.experiment import parse_experiment
 from service.stats.compare import Comparison, compare
@@ -20,6 +24,15 @@ from service.stats.summaries import SampleStats
 from tests.support import banner, experiment_doc
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+FREQUENTIST_FIELDS = {
+    "relative_lift",
+    "ci",
+    "p_value",
+    "p_value_adjusted",
+    "absolute_difference",
+    "absolute_ci",
+}
+BAYESIAN_FIELDS = {"relative_lift", "ci", "chance_to_beat_control", "risk"}
 
 
 def build_report(*args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -84,7 +97,8 @@ def test_shape_and_figures_match_compare() -> None:
     out = report(experiment(), [control, treatment])
     assert out["experiment"] == "monthly-ask"
     assert out["generated_at"] == "2026-11-28T12:00:00Z"
-    assert out["analysis"] == "fixed" and out["currency"] == "USD"
+    assert out["analysis"] == {"engine": "frequentist", "sequential": False, "alpha": 0.05}
+    assert out["currency"] == "USD"
     assert out["from"] is None and out["segment"] is None and "segments" not in out
     assert out["srm"]["mismatch"] is False and 0 < out["srm"]["p_value"] <= 1
     c, t = out["variants"]
@@ -111,7 +125,9 @@ def test_shape_and_figures_match_compare() -> None:
     vs = t["metrics"]["conversion_rate"]["vs_control"]
     assert vs["relative_lift"] == expected.lift and vs["ci"] == list(expected.ci)
     assert vs["p_value"] == vs["p_value_adjusted"] == expected.p_value
-    assert vs["chance_to_beat_control"] == expected.chance_to_beat_control
+    assert vs["absolute_difference"] == expected.absolute_difference
+    # The frequentist engine's figures only: no chance to beat control beside a p-value.
+    assert set(vs) == FREQUENTIST_FIELDS
     # Every metric of the registry, the three of DESIGN §5 among them.
     assert set(t["metrics"]) == set(METRIC_NAMES)
     assert set(t["metrics"]) >= {
@@ -162,7 +178,7 @@ def test_sequential_analysis_is_labelled_and_wider() -> None:
     rows = [arm("control", 20_000, 400, 0, 0), arm("five-dollars", 20_000, 520, 0, 0)]
     fixed = report(experiment(primary_metric="conversion_rate"), rows)
     seq = report(experiment(primary_metric="conversion_rate", sequential=True), rows)
-    assert seq["analysis"] == "sequential"
+    assert seq["analysis"] == {"engine": "frequentist", "sequential": True, "alpha": 0.05}
     assert "always-valid CI" in seq["verdicts"][0]["text"]
     f_ci = fixed["variants"][1]["metrics"]["conversion_rate"]["vs_control"]["ci"]
     s_ci = seq["variants"][1]["metrics"]["conversion_rate"]["vs_control"]["ci"]
@@ -279,3 +295,84 @@ def test_mean_interval_for_a_rate_and_a_mean() -> None:
     assert low == pytest.approx(0.02 - 1.959964 * (0.02 * 0.98 / 10_000) ** 0.5, rel=1e-6)
     assert high == pytest.approx(0.02 + 1.959964 * (0.02 * 0.98 / 10_000) ** 0.5, rel=1e-6)
     assert mean_interval(SampleStats.proportion(1, 1), 0.05) is None
+
+
+def test_bayesian_engine_reports_only_bayesian_figures() -> None:
+    rows = [arm("control", 10_412, 212, 0, 0), arm("five-dollars", 10_380, 261, 0, 0)]
+    out = report(experiment(primary_metric="conversion_rate", engine="bayesian"), rows)
+    assert out["analysis"] == {"engine": "bayesian", "sequential": False, "alpha": 0.05}
+    expected = compare(
+        SampleStats.proportion(10_412, 212),
+        SampleStats.proportion(10_380, 261),
+        alpha=0.05,
+        sequential=False,
+    )
+    assert isinstance(expected, Comparison)
+    vs = out["variants"][1]["metrics"]["conversion_rate"]["vs_control"]
+    assert set(vs) == BAYESIAN_FIELDS
+    assert vs["relative_lift"] == expected.lift
+    # The credible interval (normal), not the confidence interval (Student t).
+    assert vs["ci"] == list(expected.credible_interval) and vs["ci"] != list(expected.ci)
+    assert vs["chance_to_beat_control"] == expected.chance_to_beat_control
+    assert vs["risk"] == expected.risk
+    for metric in METRIC_NAMES:
+        figures = out["variants"][1]["metrics"][metric]["vs_control"]
+        assert "error" in figures or set(figures) == BAYESIAN_FIELDS
+
+
+def test_bayesian_daily_lift_carries_the_credible_interval() -> None:
+    exp = experiment(primary_metric="conversion_rate", engine="bayesian")
+    day = date(2026, 11, 20)
+    rows = [arm("control", 10_412, 212, 0, 0), arm("five-dollars", 10_380, 261, 0, 0)]
+    out = report(exp, rows, [DayTotals(day, row) for row in rows])
+    point = out["daily"][1]
+    vs = out["variants"][1]["metrics"]["conversion_rate"]["vs_control"]
+    assert point["variant"] == "five-dollars"
+    assert point["lift"] == vs["relative_lift"] and point["ci"] == vs["ci"]
+
+
+def test_bayesian_verdicts_read_the_chance_to_beat_control() -> None:
+    exp = experiment(primary_metric="conversion_rate", engine="bayesian")
+    ahead = report(exp, [arm("control", 20_000, 400, 0, 0), arm("five-dollars", 20_000, 520, 0, 0)])
+    verdict = ahead["verdicts"][0]
+    assert verdict["status"] == "ahead"
+    assert verdict["text"].startswith(
+        "ahead: > 99.9 % chance to beat control, +30 % conversion rate, 95 % credible interval +"
+    )
+    assert "p =" not in verdict["text"] and " CI " not in verdict["text"]
+    behind = report(
+        exp, [arm("control", 20_000, 520, 0, 0), arm("five-dollars", 20_000, 400, 0, 0)]
+    )
+    assert behind["verdicts"][0]["status"] == "behind"
+    assert behind["verdicts"][0]["text"].startswith("behind: < 0.1 % chance to beat control")
+    unclear = report(exp, [arm("control", 2_000, 40, 0, 0), arm("five-dollars", 2_000, 42, 0, 0)])
+    assert unclear["verdicts"][0]["status"] == "inconclusive"
+    assert unclear["verdicts"][0]["text"] == (
+        "inconclusive: 58.6 % chance to beat control, +5.0 % conversion rate, "
+        "95 % credible interval -40 % to +50 %; neither likely better nor worse, keep running"
+    )
+
+
+def test_bayesian_beat_means_better_for_a_metric_where_lower_is_good(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Chance to beat control and risk read "better", as gbstats' `inverse` does: for a metric
+    where lower is good, a higher treatment mean is a low chance to beat control."""
+    lower_is_good = dataclasses.replace(report_metric("conversion_rate"), higher_is_better=False)
+    for module in (report_module, verdicts_module):
+        monkeypatch.setattr(module, "report_metric", lambda name: lower_is_good)
+    exp = experiment(primary_metric="conversion_rate", engine="bayesian")
+    rows = [arm("control", 20_000, 400, 0, 0), arm("five-dollars", 20_000, 480, 0, 0)]
+    out = report(exp, rows)
+    expected = compare(
+        SampleStats.proportion(20_000, 400),
+        SampleStats.proportion(20_000, 480),
+        alpha=0.05,
+        sequential=False,
+    )
+    assert isinstance(expected, Comparison)
+    vs = out["variants"][1]["metrics"]["conversion_rate"]["vs_control"]
+    assert vs["chance_to_beat_control"] == pytest.approx(1 - expected.chance_to_beat_control)
+    assert vs["chance_to_beat_control"] < 0.05
+    assert vs["risk"] == expected.risk_control  # shipping it loses the (higher) rate's excess
+    assert out["verdicts"][0]["status"] == "behind"

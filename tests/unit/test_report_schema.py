@@ -41,12 +41,17 @@ def arm(variant: str, n: int, converters: int, segment: str | None = None) -> Ar
     )
 
 
-def fixed_report(rows: list[ArmTotals], segment: Segment | None = None, arms: int = 2) -> Report:
+def fixed_report(
+    rows: list[ArmTotals],
+    segment: Segment | None = None,
+    arms: int = 2,
+    engine: str = "frequentist",
+) -> Report:
     variants = [
         {"key": key, "weight": 100 / arms, "banner": banner()}
         for key in ("control", "five-dollars", "ten-dollars")[:arms]
     ]
-    experiment = parse_experiment(experiment_doc(variants=variants))
+    experiment = parse_experiment(experiment_doc(variants=variants, analysis={"engine": engine}))
     days = [DayTotals(DAY, row) for row in rows if row.segment is None]
     return build_report(
         experiment, rows, days, generated_at=NOW, start=DAY, end=DAY, segment=segment
@@ -69,6 +74,9 @@ REPORTS = {
     "three arms, Holm": lambda: fixed_report(
         [arm("control", 900, 30), arm("five-dollars", 900, 45), arm("ten-dollars", 900, 1)],
         arms=3,
+    ),
+    "two arms, Bayesian": lambda: fixed_report(
+        [arm("control", 1000, 40), arm("five-dollars", 1000, 55)], engine="bayesian"
     ),
     "bandit": bandit_report,
     "segmented": lambda: fixed_report(
@@ -101,6 +109,8 @@ def test_the_schema_is_strict_where_it_matters() -> None:
         {**body, "srm": {"mismatch": "no"}},
         {**body, "extra": 1},
         {**body, "srm": {**body["srm"], "extra": 1}},
+        {**body, "analysis": "fixed"},
+        _with_vs(body, {"chance_to_beat_control": 0.9}),
     ):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(broken, schema, cls=jsonschema.Draft202012Validator)
@@ -110,7 +120,15 @@ def test_the_schema_can_refer_to_openapi_components() -> None:
     schema = report_json_schema("#/components/schemas/{model}")
     text = json.dumps(schema)
     assert '"#/components/schemas/VariantRow"' in text and '"#/$defs/' not in text
-    assert set(schema["$defs"]) >= {"VariantRow", "MetricValue", "VsControl", "Srm", "Verdict"}
+    assert set(schema["$defs"]) >= {
+        "VariantRow",
+        "MetricValue",
+        "VsFrequentist",
+        "VsBayesian",
+        "AnalysisSettings",
+        "Srm",
+        "Verdict",
+    }
 
 
 def test_optional_parts_are_absent_not_null() -> None:
@@ -120,3 +138,28 @@ def test_optional_parts_are_absent_not_null() -> None:
     assert "reason" in report_json(REPORTS["no data"]())["srm"]
     assert {"bandit", "weight_history"} <= set(report_json(REPORTS["bandit"]()))
     assert "segments" in report_json(REPORTS["segmented"]())
+
+
+def _with_vs(body: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """The report with `extra` added to the treatment's conversion-rate comparison."""
+    treatment = body["variants"][1]
+    metric = treatment["metrics"]["conversion_rate"]
+    vs = {**metric["vs_control"], **extra}
+    metrics = {**treatment["metrics"], "conversion_rate": {**metric, "vs_control": vs}}
+    return {**body, "variants": [body["variants"][0], {**treatment, "metrics": metrics}]}
+
+
+def test_a_comparison_carries_one_engine_s_figures_never_both() -> None:
+    """Each engine's comparison validates; mixing the two engines' figures does not."""
+    schema = report_json_schema()
+    frequentist: dict[str, Any] = report_json(REPORTS["two arms"]())
+    bayesian: dict[str, Any] = report_json(REPORTS["two arms, Bayesian"]())
+    assert bayesian["analysis"]["engine"] == "bayesian"
+    for body in (frequentist, bayesian):
+        jsonschema.validate(body, schema, cls=jsonschema.Draft202012Validator)
+    for broken in (
+        _with_vs(frequentist, {"chance_to_beat_control": 0.9, "risk": 0.01}),
+        _with_vs(bayesian, {"p_value": 0.04}),
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(broken, schema, cls=jsonschema.Draft202012Validator)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any, cast
@@ -10,7 +11,7 @@ from typing import Any, cast
 from service.domain.arm_totals import ArmTotals
 from service.domain.report import build_report
 from service.domain.report_model import Report, Verdict, VerdictStatus
-from service.domain.verdict_alerts import alert_message, changes, verdict_state
+from service.domain.verdict_alerts import alert_message, changes, key_figures, verdict_state
 from service.schemas.experiment import parse_experiment
 from tests.support import experiment_doc
 
@@ -34,9 +35,9 @@ def _arm(variant: str, visitors: int, donors: int) -> ArmTotals:
     )
 
 
-def report(*verdicts: tuple[str, str], variants: int = 2) -> Report:
+def report(*verdicts: tuple[str, str], variants: int = 2, engine: str = "frequentist") -> Report:
     """A real report of 1,000 visitors per variant whose verdicts are replaced by these."""
-    doc: dict[str, Any] = experiment_doc()
+    doc: dict[str, Any] = experiment_doc(analysis={"engine": engine})
     if variants == 3:
         doc["variants"].append({**doc["variants"][1], "key": "ten-dollars"})
     experiment = parse_experiment(doc)
@@ -171,3 +172,20 @@ def test_a_name_with_line_breaks_makes_a_one_line_subject_a_mail_header_takes() 
     mail = EmailMessage()
     mail["Subject"] = message.subject  # raises ValueError on a line break
     assert mail["Subject"] == message.subject
+
+
+def test_key_figures_follow_the_engine() -> None:
+    """A frequentist report's figures show the confidence interval; a Bayesian one's say the
+    interval is credible and give the chance to beat control, never a p-value."""
+    lines = {
+        engine: key_figures(report(("five-dollars", "ahead"), engine=engine))[1]
+        for engine in ("frequentist", "bayesian")
+    }
+    assert re.fullmatch(
+        r".*, lift \+50\.0 % \([-+][0-9.]+ % to \+[0-9.]+ %\)", lines["frequentist"]
+    )
+    assert re.fullmatch(
+        r".*, lift \+50\.0 % \(credible interval [-+][0-9.]+ % to \+[0-9.]+ %\), "
+        r"[0-9.]+ % chance to beat control",
+        lines["bayesian"],
+    )

@@ -16,10 +16,16 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from typing import Any, Literal
 
-from service.domain.experiment import Experiment
+from service.domain.experiment import Engine, Experiment
 from service.domain.report import FIGURES
 from service.domain.report_metrics import METRIC_NAMES
-from service.domain.report_model import COMPARISON_COLUMNS, Report, VariantRow, Verdict
+from service.domain.report_model import (
+    COMPARISON_COLUMNS,
+    AnalysisSettings,
+    Report,
+    VariantRow,
+    Verdict,
+)
 from service.store.sql.rollup_days import RollupDay
 
 ColumnType = Literal["string", "integer", "number", "boolean", "date", "timestamp"]
@@ -106,7 +112,7 @@ def build_table(
         "generated_at": generated_at,
         "currency": report.currency,
         "primary_metric": report.primary_metric,
-        "analysis": report.analysis,
+        "analysis": analysis_label(report.analysis),
     }
     weights = {v.key: v.weight for v in experiment.variants}
     verdicts = {v.variant: v for v in report.verdicts}
@@ -126,6 +132,15 @@ def build_table(
         report.verdicts,
         report.srm.mismatch,
     )
+
+
+def analysis_label(analysis: AnalysisSettings) -> str:
+    """The `analysis` column: how to read the comparison columns. `bayesian` fills
+    chance_to_beat_control and risk, `fixed` and `sequential` (frequentist) the p-values and
+    the absolute difference; the other engine's columns stay empty."""
+    if analysis.engine == Engine.bayesian:
+        return "bayesian"
+    return "sequential" if analysis.sequential else "fixed"
 
 
 def _summary(variant: VariantRow, report: Report, verdict: Verdict | None) -> Row:
