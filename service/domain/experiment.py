@@ -161,6 +161,9 @@ class Analysis:
     sequential: bool = False
     revenue_cap: float | None = None  # winsorises each visitor's revenue; None: no cap
     currency: str = "USD"
+    # CUPED: per-visitor metrics adjusted by the reader's article count at first exposure
+    # (service/stats/cuped.py); narrower intervals when reading predicts giving.
+    cuped: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from service.domain.bandit_report import ArmStats, BanditView
 from service.domain.experiment import Experiment
 from service.domain.instants import iso_utc
 from service.domain.report_metrics import METRIC_NAMES, metric_stats
+from service.domain.report_metrics import metric as registry_entry
 from service.domain.report_model import (
     DailyPoint,
     Dismissals,
@@ -34,6 +35,7 @@ from service.domain.report_model import (
 from service.domain.report_model import report_json_schema as report_json_schema
 from service.domain.verdicts import too_few_donors, verdicts
 from service.stats.compare import Comparison, Unavailable, compare, compare_arms
+from service.stats.cuped import Covariate
 from service.stats.intervals import mean_interval
 from service.stats.srm import srm_p_value
 from service.stats.summaries import SampleStats
@@ -97,6 +99,7 @@ def build_report(
         primary_metric=str(analysis.primary_metric),
         allocation=str(experiment.allocation),
         estimator=bandit.estimator if bandit else "pooled",
+        cuped=analysis.cuped,
         srm=Srm(_finite(srm.p_value), srm.mismatch, srm.reason if srm.p_value is None else None),
         variants=variants,
         verdicts=()
@@ -139,6 +142,7 @@ def _variants(
             [_stats(stratified, totals, t.key, metric) for t in treatments],
             alpha=analysis.alpha,
             sequential=analysis.sequential,
+            covariates=_covariates(experiment, stratified, totals, metric),
         )
         for metric in METRIC_NAMES
     }
@@ -183,6 +187,18 @@ def _variants(
     return tuple(out), comparisons
 
 
+def _covariates(
+    experiment: Experiment, stratified: ArmStats | None, totals: Mapping[str, ArmTotals], name: str
+) -> list[Covariate] | None:
+    """CUPED's covariate sums per variant (control first) when the experiment asks for them
+    and the metric has them; not over a bandit's stratified figures, which hold no
+    covariate."""
+    covariate = registry_entry(name).covariate
+    if not experiment.analysis.cuped or covariate is None or (stratified and name in stratified):
+        return None
+    return [covariate(totals[v.key]) for v in experiment.variants]
+
+
 def _vs(result: Comparison | Unavailable) -> VsControl | VsError:
     if isinstance(result, Unavailable):
         return VsError(result.reason)
@@ -195,6 +211,7 @@ def _vs(result: Comparison | Unavailable) -> VsControl | VsError:
         risk=result.risk,
         absolute_difference=result.absolute_difference,
         absolute_ci=result.absolute_ci,
+        variance_reduction=result.variance_reduction,
     )
 
 

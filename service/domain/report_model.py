@@ -44,6 +44,9 @@ class VsControl(_Closed):
     risk: float
     absolute_difference: float
     absolute_ci: Interval
+    # With analysis.cuped: the share of the lift's variance the adjustment removed (0.23 =
+    # 23 %); left out when the comparison is not adjusted.
+    variance_reduction: float | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +198,7 @@ class Report(_Closed):
     primary_metric: str
     allocation: str
     estimator: str
+    cuped: bool  # analysis.cuped: per-visitor metrics adjusted by articles read (see vs_control)
     srm: Srm
     variants: tuple[VariantRow, ...]
     verdicts: tuple[Verdict, ...]

@@ -21,7 +21,7 @@ EDITOR_FIELDS = (
     "attribution_days", "allocation", "bandit.floor", "bandit.min_visitors",
     "bandit.min_conversions", "bandit.cadence_minutes", "seed", "analysis.primary_metric",
     "analysis.alpha", "analysis.revenue_cap", "analysis.currency", "analysis.sequential",
-    "trust_client_conversions", "alerts.emails", "alerts.webhooks",
+    "analysis.cuped", "trust_client_conversions", "alerts.emails", "alerts.webhooks",
 )  # fmt: skip
 EDITOR_TICKED = ("targeting.devices",)
 VARIANT_FIELDS = (

@@ -159,6 +159,11 @@ class Analysis(Document):
     sequential: Boolean = _A.sequential
     revenue_cap: Annotated[float | None, *number(0, above=True, nullable=True)] = _A.revenue_cap
     currency: Currency = _A.currency
+    cuped: Boolean = Field(
+        default=_A.cuped,
+        description="CUPED: adjust per-visitor metrics by how many articles the reader had "
+        "read before the banner, which narrows the intervals without moving the lift.",
+    )
 
 
 _B = domain.BanditSettings()
