@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -134,8 +133,11 @@ def test_the_first_impression_sets_the_covariate_and_a_bad_count_is_refused_alon
     # A later impression (more articles read by then) and a bad one in the same batch.
     later = post_events(
         client,
-        [event(token, article_views=9), event(token, article_views=-1)]
-        + [event(token, "view", article_views=3)],
+        [
+            event(token, article_views=9),
+            event(token, article_views=-1),
+            event(token, "view", article_views=3),
+        ],
     )
     assert later.status_code == 202
     assert later.json["accepted"] == 1
