@@ -64,7 +64,8 @@ _MESSAGES = {
     "amount": f"a conversion needs an amount above 0 and at most {MAX_AMOUNT}",
     "currency": "a conversion needs an ISO 4217 currency code, such as USD",
     "frequency": _one_of(Frequency),
-    "article_views": f"a whole number from 0 to {MAX_VIEWS}: the article_views of the decision",
+    "article_views": f"on an impression only, a whole number from 0 to {MAX_VIEWS}: the "
+    "article_views its decision request sent",
 }
 
 
