@@ -35,6 +35,13 @@ class ArmTotals:
     recurring_conversions: int = 0
     remind_later_visitors: int = 0
     converted_after_remind_later: int = 0
+    # CUPED's covariate x, the article count at first exposure (0 when not sent): Σx, Σx² and
+    # Σx·y for each per-visitor metric y (converted, capped revenue, capped annualised).
+    article_views: float = 0.0
+    article_views_squares: float = 0.0
+    article_views_converted: float = 0.0
+    article_views_revenue_capped: float = 0.0
+    article_views_annualised_capped: float = 0.0
 
     def __add__(self, other: ArmTotals) -> ArmTotals:
         # Every sufficient statistic is a plain sum, so segments add up to the overall figures.

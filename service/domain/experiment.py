@@ -170,6 +170,9 @@ class Analysis:
     currency: str = "USD"
     # Documents written before engines existed are frequentist, as their reports were.
     engine: Engine = Engine.frequentist
+    # CUPED: per-visitor metrics adjusted by the reader's article count at first exposure
+    # (service/stats/cuped.py); narrower intervals when reading predicts giving.
+    cuped: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from service.domain.report_model import (
 from service.domain.report_model import report_json_schema as report_json_schema
 from service.domain.verdicts import too_few_donors, verdicts
 from service.stats.compare import Comparison, Unavailable, compare, compare_arms
+from service.stats.cuped import Covariate
 from service.stats.intervals import mean_interval
 from service.stats.srm import srm_p_value
 from service.stats.summaries import SampleStats
@@ -95,7 +96,9 @@ def build_report(
         start=start.isoformat() if start else None,
         end=end.isoformat() if end else None,
         segment=segment,
-        analysis=AnalysisSettings(analysis.engine, analysis.sequential, analysis.alpha),
+        analysis=AnalysisSettings(
+            analysis.engine, analysis.sequential, analysis.cuped, analysis.alpha
+        ),
         revenue_cap=analysis.revenue_cap,
         primary_metric=str(analysis.primary_metric),
         allocation=str(experiment.allocation),
@@ -142,6 +145,7 @@ def _variants(
             [_stats(stratified, totals, t.key, metric) for t in treatments],
             alpha=analysis.alpha,
             sequential=analysis.sequential,
+            covariates=_covariates(experiment, stratified, totals, metric),
         )
         for metric in METRIC_NAMES
     }
@@ -186,6 +190,18 @@ def _variants(
     return tuple(out), comparisons
 
 
+def _covariates(
+    experiment: Experiment, stratified: ArmStats | None, totals: Mapping[str, ArmTotals], name: str
+) -> list[Covariate] | None:
+    """CUPED's covariate sums per variant (control first) when the experiment asks for them
+    and the metric has them; not over a bandit's stratified figures, which hold no
+    covariate."""
+    covariate = report_metric(name).covariate
+    if not experiment.analysis.cuped or covariate is None or (stratified and name in stratified):
+        return None
+    return [covariate(totals[v.key]) for v in experiment.variants]
+
+
 def _vs(
     result: Comparison | Unavailable, analysis: Analysis, metric: str
 ) -> VsFrequentist | VsBayesian | VsError:
@@ -200,6 +216,7 @@ def _vs(
             ci=result.credible_interval,
             chance_to_beat_control=chance,
             risk=risk,
+            variance_reduction=result.variance_reduction,
         )
     return VsFrequentist(
         relative_lift=result.lift,
@@ -208,6 +225,7 @@ def _vs(
         p_value_adjusted=result.p_value_adjusted,
         absolute_difference=result.absolute_difference,
         absolute_ci=result.absolute_ci,
+        variance_reduction=result.variance_reduction,
     )
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from service.domain.arm_totals import ArmTotals
+from service.stats.cuped import Covariate
 from service.stats.summaries import SampleStats
 
 
@@ -33,7 +34,8 @@ class Format(StrEnum):
 class Metric:
     """`stats` turns an arm's sums into the sample the comparison runs on; its n is the unit
     of analysis: exposed visitors unless `per_visitor` is False (e.g. donors). Only
-    per-visitor metrics can be an experiment's primary metric."""
+    per-visitor metrics can be an experiment's primary metric. `covariate`: the arm's CUPED
+    sums (Σx, Σx², Σx·y) over the same visitors, for a metric `analysis.cuped` adjusts."""
 
     name: str
     sums: tuple[str, ...]
@@ -41,6 +43,7 @@ class Metric:
     format: Format
     higher_is_better: bool = True
     per_visitor: bool = True
+    covariate: Callable[[ArmTotals], Covariate] | None = None
 
     @property
     def label(self) -> str:
@@ -53,18 +56,27 @@ METRICS: tuple[Metric, ...] = (
         ("visitors", "converters"),
         lambda a: SampleStats.proportion(a.visitors, a.converters),
         Format.pct,
+        covariate=lambda a: Covariate(
+            a.article_views, a.article_views_squares, a.article_views_converted
+        ),
     ),
     Metric(
         "revenue_per_visitor",
         ("visitors", "revenue_capped", "revenue_capped_squares"),
         lambda a: SampleStats(a.visitors, a.revenue_capped, a.revenue_capped_squares),
         Format.money,
+        covariate=lambda a: Covariate(
+            a.article_views, a.article_views_squares, a.article_views_revenue_capped
+        ),
     ),
     Metric(
         "annualised_value_per_visitor",
         ("visitors", "annualised_capped", "annualised_capped_squares"),
         lambda a: SampleStats(a.visitors, a.annualised_capped, a.annualised_capped_squares),
         Format.money,
+        covariate=lambda a: Covariate(
+            a.article_views, a.article_views_squares, a.article_views_annualised_capped
+        ),
     ),
     # Revenue only ever comes with a conversion (store/sql/event_deltas.py), so the capped
     # revenue sums over all visitors are the sums over converting ones: the donors' n, Σx, Σx².

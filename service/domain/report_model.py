@@ -38,11 +38,13 @@ class _Closed:
 @dataclass(frozen=True, slots=True)
 class AnalysisSettings(_Closed):
     """How the report's comparisons were made, echoed from the experiment's `analysis`:
-    the engine whose figures `vs_control` carries, always-valid intervals (frequentist only)
-    and the level, 1 - alpha, of every interval."""
+    the engine whose figures `vs_control` carries, always-valid intervals (frequentist only),
+    CUPED (per-visitor metrics adjusted by articles read, see vs_control's
+    variance_reduction) and the level, 1 - alpha, of every interval."""
 
     engine: Engine
     sequential: bool
+    cuped: bool
     alpha: float
 
 
@@ -58,6 +60,9 @@ class VsFrequentist(_Closed):
     p_value_adjusted: float
     absolute_difference: float
     absolute_ci: Interval
+    # With analysis.cuped: the share of the lift's variance the adjustment removed (0.23 =
+    # 23 %); left out when the comparison is not adjusted.
+    variance_reduction: float | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,8 @@ class VsBayesian(_Closed):
     ci: Interval
     chance_to_beat_control: float
     risk: float
+    # With analysis.cuped: as VsFrequentist's.
+    variance_reduction: float | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 VsControl = VsFrequentist | VsBayesian  # a comparison that could be made, either engine

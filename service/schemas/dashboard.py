@@ -21,7 +21,7 @@ EDITOR_FIELDS = (
     "attribution_days", "allocation", "bandit.floor", "bandit.min_visitors",
     "bandit.min_conversions", "bandit.cadence_minutes", "seed", "analysis.primary_metric",
     "analysis.alpha", "analysis.engine", "analysis.revenue_cap", "analysis.currency",
-    "analysis.sequential",
+    "analysis.sequential", "analysis.cuped",
     "trust_client_conversions", "alerts.emails", "alerts.webhooks",
 )  # fmt: skip
 EDITOR_TICKED = ("targeting.devices",)

@@ -27,6 +27,7 @@ from pydantic.json_schema import SkipJsonSchema
 from service.domain.events import ClientEvent, EventInvalid, EventType
 from service.domain.experiment import DismissReason, Frequency
 from service.domain.instants import InstantInvalid, parse_instant
+from service.schemas.decision import MAX_VIEWS
 from service.schemas.errors import ErrorDetail, absent, error_fields, rule
 
 MAX_EVENTS = 50
@@ -63,6 +64,8 @@ _MESSAGES = {
     "amount": f"a conversion needs an amount above 0 and at most {MAX_AMOUNT}",
     "currency": "a conversion needs an ISO 4217 currency code, such as USD",
     "frequency": _one_of(Frequency),
+    "article_views": f"on an impression only, a whole number from 0 to {MAX_VIEWS}: the "
+    "article_views its decision request sent",
 }
 
 
@@ -94,7 +97,20 @@ class _NoReason(BaseModel):
 
 
 class PlainEvent(_Event, _Other, _NoReason):
-    type: Literal[EventType.impression, EventType.view, EventType.click]
+    type: Literal[EventType.view, EventType.click]
+
+
+class ImpressionEvent(_Event, _Other, _NoReason):
+    type: Literal[EventType.impression]
+    article_views: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_VIEWS,
+        strict=True,
+        description="The article_views the decision request sent: the reader's article count "
+        "before this banner, which CUPED adjusts results by. Kept from the visitor's first "
+        "impression.",
+    )
 
 
 class DismissEvent(_Event, _Other):
@@ -109,8 +125,12 @@ class ConversionEvent(_Event, _NoReason):
     frequency: Frequency = Frequency.one_off
 
 
-Event = Annotated[PlainEvent | DismissEvent | ConversionEvent, Field(discriminator="type")]
-_EVENT: TypeAdapter[PlainEvent | DismissEvent | ConversionEvent] = TypeAdapter(Event)
+Event = Annotated[
+    ImpressionEvent | PlainEvent | DismissEvent | ConversionEvent, Field(discriminator="type")
+]
+_EVENT: TypeAdapter[ImpressionEvent | PlainEvent | DismissEvent | ConversionEvent] = TypeAdapter(
+    Event
+)
 _TAGS = frozenset(t.value for t in EventType)
 
 
@@ -131,6 +151,10 @@ def parse_client_event(raw: object) -> ClientEvent:
             amount=float(event.amount),
             currency=event.currency,
             frequency=event.frequency,
+        )
+    if isinstance(event, ImpressionEvent):
+        return ClientEvent(
+            event.id, event.type, event.token, event.ts, article_views=event.article_views
         )
     reason = event.reason if isinstance(event, DismissEvent) else None
     return ClientEvent(event.id, EventType(event.type), event.token, event.ts, reason)

@@ -169,6 +169,11 @@ class Analysis(Document):
         description="The statistics the report shows: `frequentist` (p-values and confidence "
         "intervals) or `bayesian` (chance to beat control, risk and credible intervals).",
     )
+    cuped: Boolean = Field(
+        default=_A.cuped,
+        description="CUPED: adjust per-visitor metrics by how many articles the reader had "
+        "read before the banner, which narrows the intervals without moving the lift.",
+    )
 
     def rule_errors(self) -> dict[str, str]:
         if self.sequential and self.engine != Engine.frequentist:

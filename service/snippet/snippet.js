@@ -225,7 +225,8 @@
       x.onclick = safe(function () { hide("close"); });
       D.addEventListener("keydown", onKey);
     }
-    track("impression", banner.token);
+    // The count the decision request sent, so results can adjust by it (CUPED).
+    track("impression", banner.token, { article_views: views });
     watchView(box, banner.token);
   }
 

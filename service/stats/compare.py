@@ -20,6 +20,7 @@ from typing import Literal
 
 from service.stats.bayesian import flat_prior_posterior
 from service.stats.corrections import holm_adjust
+from service.stats.cuped import AdjustedArm, Covariate, adjust, adjusted_effect, theta
 from service.stats.frequentist import (
     DifferenceType,
     EffectEstimate,
@@ -67,6 +68,9 @@ class Comparison:
     They do not depend on the analysis mode.
     absolute_difference, absolute_ci: treatment mean - control mean and its interval in the
     same analysis mode, whatever `difference_type` is.
+    variance_reduction: with CUPED (see cuped.py), the share of the lift's sampling variance
+    the adjustment removed (0.23 = 23 %; the interval narrows by 1 - sqrt(1 - 0.23)); None
+    without it, or when the covariate could not help (it did not vary).
     """
 
     difference_type: DifferenceType
@@ -85,6 +89,7 @@ class Comparison:
     credible_interval: tuple[float, float]
     absolute_difference: float
     absolute_ci: tuple[float, float]
+    variance_reduction: float | None = None
 
     @property
     def relative_lift(self) -> float | None:
@@ -100,9 +105,11 @@ def compare(
     sequential: bool,
     relative: bool = True,
     tuning: float = DEFAULT_TUNING,
+    covariates: tuple[Covariate, Covariate] | None = None,
 ) -> Comparison | Unavailable:
     """Compare treatment with control (see the module docstring); `tuning` is the
-    confidence sequence's tuning parameter, gbstats' default 5000."""
+    confidence sequence's tuning parameter, gbstats' default 5000. `covariates` (control's,
+    treatment's): compare with CUPED's regression adjustment (cuped.py)."""
     problem = _check_inputs(control, treatment, alpha=alpha, relative=relative)
     if problem is None and sequential and not (math.isfinite(tuning) and tuning > 0.0):
         problem = Unavailable(
@@ -112,7 +119,13 @@ def compare(
         return problem
     try:
         comparison = _compute(
-            control, treatment, alpha=alpha, sequential=sequential, relative=relative, tuning=tuning
+            control,
+            treatment,
+            alpha=alpha,
+            sequential=sequential,
+            relative=relative,
+            tuning=tuning,
+            covariates=covariates,
         )
     except (ArithmeticError, ValueError):
         # Only reachable with absurd magnitudes (e.g. means near 1e±300): an overflow in a
@@ -133,9 +146,14 @@ def _compute(
     sequential: bool,
     relative: bool,
     tuning: float,
+    covariates: tuple[Covariate, Covariate] | None = None,
 ) -> Comparison | Unavailable:
     difference_type: DifferenceType = "relative" if relative else "absolute"
     effect = estimate_effect(control, treatment, difference_type=difference_type)
+    plain_variance = effect.variance
+    adjusted = _adjusted(control, treatment, covariates)
+    if adjusted is not None:
+        effect = adjusted_effect(*adjusted, difference_type=difference_type)
     if not effect.variance > 0.0:
         # Possible for a relative lift when the treatment mean is 0 without variance: the
         # delta-method variance s_c²·m_t²/(m_c⁴ n_c) + 0 vanishes.
@@ -147,6 +165,8 @@ def _compute(
     absolute = (
         effect
         if difference_type == "absolute"
+        else adjusted_effect(*adjusted, difference_type="absolute")
+        if adjusted is not None
         else estimate_effect(control, treatment, difference_type="absolute")
     )
 
@@ -175,7 +195,32 @@ def _compute(
         credible_interval=posterior.credible_interval,
         absolute_difference=absolute.point,
         absolute_ci=absolute_interval.ci,
+        variance_reduction=(
+            1.0 - effect.variance / plain_variance
+            if adjusted is not None and plain_variance > 0.0
+            else None
+        ),
     )
+
+
+def _adjusted(
+    control: SampleStats,
+    treatment: SampleStats,
+    covariates: tuple[Covariate, Covariate] | None,
+) -> tuple[AdjustedArm, AdjustedArm] | None:
+    """Both arms adjusted by the pooled θ, or None for the plain comparison: no covariates,
+    θ = 0 as gbstats falls back, or an adjusted arm without variance or with a zero mean
+    (gbstats declines those; the plain comparison is still sound)."""
+    if covariates is None:
+        return None
+    control_x, treatment_x = covariates
+    slope = theta(control, control_x, treatment, treatment_x)
+    if slope == 0.0:
+        return None
+    arms = adjust(control, control_x, slope), adjust(treatment, treatment_x, slope)
+    if any(arm.variance <= 0.0 for arm in arms) or arms[0].mean == 0.0:
+        return None
+    return arms
 
 
 def compare_arms(
@@ -186,12 +231,22 @@ def compare_arms(
     sequential: bool,
     relative: bool = True,
     tuning: float = DEFAULT_TUNING,
+    covariates: Sequence[Covariate] | None = None,
 ) -> list[Comparison | Unavailable]:
     """`compare` for each treatment, with p_value_adjusted Holm-adjusted over the comparisons
-    that could be made (an unavailable one spends no error rate; see corrections.py)."""
+    that could be made (an unavailable one spends no error rate; see corrections.py).
+    `covariates`: CUPED, control's then each treatment's, in order."""
     results = [
-        compare(control, t, alpha=alpha, sequential=sequential, relative=relative, tuning=tuning)
-        for t in treatments
+        compare(
+            control,
+            t,
+            alpha=alpha,
+            sequential=sequential,
+            relative=relative,
+            tuning=tuning,
+            covariates=None if covariates is None else (covariates[0], covariates[i + 1]),
+        )
+        for i, t in enumerate(treatments)
     ]
     made = [(i, r) for i, r in enumerate(results) if isinstance(r, Comparison)]
     adjusted = holm_adjust([comparison.p_value for _, comparison in made])
@@ -241,6 +296,6 @@ def _all_finite(c: Comparison) -> bool:
     return all(
         math.isfinite(number)
         for value in values
-        if not isinstance(value, str)  # difference_type and analysis
+        if not isinstance(value, str | None)  # difference_type, analysis; no reduction
         for number in (value if isinstance(value, tuple) else (value,))
     )

@@ -221,6 +221,7 @@ def _accept(event: ClientEvent, ctx: BatchContext) -> tuple[EventRecord | None, 
         annualised=annualised or 0.0,
         country=ctx.country,
         device=ctx.device,
+        article_views=event.article_views,
     )
     ops: list[LedgerOp] = []
     if event.type == EventType.impression:

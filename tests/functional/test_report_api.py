@@ -116,7 +116,12 @@ def test_report_figures(started: FlaskClient, auth: Auth) -> None:
     assert response.status_code == 200, response.json
     body = as_dict(response.json)
     assert body["experiment"] == "monthly-ask"
-    assert body["analysis"] == {"engine": "frequentist", "sequential": False, "alpha": 0.05}
+    assert body["analysis"] == {
+        "engine": "frequentist",
+        "sequential": False,
+        "cuped": False,
+        "alpha": 0.05,
+    }
     control, treatment = body["variants"]
     assert control["visitors"] == 40 and treatment["visitors"] == 40
     assert control["impressions"] == 80 and control["clicks"] == 4

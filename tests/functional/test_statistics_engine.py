@@ -97,7 +97,12 @@ def test_the_report_carries_only_its_engine_s_figures(
     response = client.get(REPORT, headers=auth("viewer"))
     assert response.status_code == 200, response.json
     report: dict[str, Any] = response.json  # type: ignore[assignment]
-    assert report["analysis"] == {"engine": engine, "sequential": False, "alpha": 0.05}
+    assert report["analysis"] == {
+        "engine": engine,
+        "sequential": False,
+        "cuped": False,
+        "alpha": 0.05,
+    }
     made = [vs for vs in comparisons(report) if "error" not in vs]
     assert len(made) == 4  # every metric of the registry could be compared
     assert all(set(vs) == FIELDS[engine] for vs in made)

@@ -8,13 +8,15 @@ virtualenv:
 
 Every number is computed by gbstats' own classes on the inputs listed below, exactly as
 gbstats.get_configured_test builds them (ProportionStatistic for 0/1 metrics,
-SampleMeanStatistic otherwise; EffectBayesianABTest with its default flat prior).
+SampleMeanStatistic otherwise; EffectBayesianABTest with its default flat prior; for CUPED,
+RegressionAdjustedStatistic with the article count as its pre-statistic, θ set by the test).
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,12 @@ from gbstats.frequentist.tests import (  # type: ignore
     SequentialTwoSidedTTest,
     TwoSidedTTest,
 )
-from gbstats.models.statistics import ProportionStatistic, SampleMeanStatistic  # type: ignore
+from gbstats.models.statistics import (  # type: ignore
+    ProportionStatistic,
+    RegressionAdjustedStatistic,
+    SampleMeanStatistic,
+    compute_theta,
+)
 from gbstats.utils import check_srm  # type: ignore
 
 GBSTATS_VERSION = "0.8.0"
@@ -69,6 +76,17 @@ DEGENERATE: list[tuple[str, str, tuple[float, ...], tuple[float, ...]]] = [
     ("empty control", "proportion", (0, 0), (1000, 5)),
     ("empty control (mean)", "mean", (0, 0.0, 0.0), (100, 10.0, 30.0)),
     ("no variance (mean)", "mean", (100, 500.0, 2500.0), (100, 500.0, 2500.0)),
+]
+# CUPED: (name, kind, seed, (n_control, n_treatment), lift, strength, alpha). Each arm's
+# per-visitor values are drawn here (the reader's article count x, and y that grows with x by
+# `strength`), and only their sums go into the table: n, Σy, Σy², Σx, Σx², Σxy.
+REGRESSION_ADJUSTED: list[tuple[str, str, int, tuple[int, int], float, float, float]] = [
+    ("cuped conversion, reading predicts giving", "proportion", 1, (4000, 4100), 0.15, 0.8, 0.05),
+    ("cuped conversion, weak covariate", "proportion", 2, (3000, 2900), 0.0, 0.1, 0.05),
+    ("cuped conversion, small n", "proportion", 3, (120, 140), 0.3, 0.8, 0.1),
+    ("cuped revenue, reading predicts giving", "mean", 4, (5000, 5200), 0.1, 0.9, 0.05),
+    ("cuped revenue, negative effect", "mean", 5, (2500, 2500), -0.2, 0.6, 0.05),
+    ("cuped revenue, alpha 0.01", "mean", 6, (8000, 7000), 0.05, 0.5, 0.01),
 ]
 SRM: list[tuple[list[int], list[float]]] = [
     ([5000, 5000], [50, 50]),
@@ -141,6 +159,78 @@ def results(
     return out
 
 
+def draw(
+    kind: str, seed: int, n: int, lift: float, strength: float
+) -> tuple[tuple[float, ...], tuple[float, float, float]]:
+    """One arm's sums: ((n, Σy, Σy²) or (n, conversions), (Σx, Σx², Σxy))."""
+    rng = random.Random(seed)
+    sums = [0.0] * 5
+    for _ in range(n):
+        x = float(rng.randint(0, 30))
+        propensity = min(0.95, 0.02 * (1 + lift) * (1 + strength * x / 3))
+        if kind == "proportion":
+            y = 1.0 if rng.random() < propensity else 0.0
+        else:
+            y = round(rng.expovariate(1 / 25) * (1 + lift), 2) if rng.random() < propensity else 0.0
+        for i, value in enumerate((y, y * y, x, x * x, x * y)):
+            sums[i] += value
+    y_sum, y_squares, x_sum, x_squares, products = sums
+    metric = (n, y_sum) if kind == "proportion" else (n, y_sum, y_squares)
+    return metric, (x_sum, x_squares, products)
+
+
+def adjusted_statistic(
+    kind: str, metric: tuple[float, ...], covariate: tuple[float, float, float]
+) -> Any:
+    return RegressionAdjustedStatistic(
+        n=int(metric[0]),
+        post_statistic=statistic(kind, metric),
+        pre_statistic=SampleMeanStatistic(
+            n=int(metric[0]), sum=covariate[0], sum_squares=covariate[1]
+        ),
+        post_pre_sum_of_products=covariate[2],
+        theta=0,
+    )
+
+
+def adjusted_results(kind: str, control: Any, treatment: Any, alpha: float) -> Any:
+    """gbstats' regression-adjusted fixed and sequential t-tests (θ set by BaseABTest)."""
+    out: dict[str, Any] = {}
+    for difference in ("relative", "absolute"):
+        parts = {}
+        for part, test, config in (
+            ("fixed", TwoSidedTTest, FrequentistConfig(difference_type=difference, alpha=alpha)),
+            (
+                "sequential",
+                SequentialTwoSidedTTest,
+                SequentialConfig(
+                    difference_type=difference, alpha=alpha, sequential_tuning_parameter=TUNING
+                ),
+            ),
+        ):
+            a = adjusted_statistic(kind, *control)
+            b = adjusted_statistic(kind, *treatment)
+            result = test(a, b, config).compute_result()
+            if result.error_message:
+                raise SystemExit(f"gbstats declined: {result.error_message}")
+            parts[part] = {
+                "estimate": float(result.expected),
+                "ci": [float(x) for x in result.ci],
+                "p_value": float(result.p_value),
+            }
+        out[difference] = parts
+    a, b = adjusted_statistic(kind, *control), adjusted_statistic(kind, *treatment)
+    out["theta"] = float(compute_theta(a, b))
+    return out
+
+
+def adjusted_arm_dict(kind: str, metric: tuple[float, ...], cov: tuple[float, ...]) -> Any:
+    return {
+        **arm_dict(kind, metric),
+        "covariate": {"sum": cov[0], "sum_squares": cov[1], "sum_products": cov[2]},
+    }
+
+
 def arm_dict(kind: str, arm: tuple[float, ...]) -> dict[str, Any]:
     if kind == "proportion":
         return {"n": int(arm[0]), "conversions": arm[1]}
@@ -184,6 +274,20 @@ def main() -> None:
                 "gbstats_errors": errors,
             }
         )
+    adjusted = []
+    for name, kind, seed, (n_c, n_t), lift, strength, alpha in REGRESSION_ADJUSTED:
+        control = draw(kind, seed, n_c, 0.0, strength)
+        treatment = draw(kind, seed + 1000, n_t, lift, strength)
+        adjusted.append(
+            {
+                "name": name,
+                "kind": kind,
+                "alpha": alpha,
+                "control": adjusted_arm_dict(kind, *control),
+                "treatment": adjusted_arm_dict(kind, *treatment),
+                "expected": adjusted_results(kind, control, treatment, alpha),
+            }
+        )
     srm = [
         {"observed": observed, "weights": weights, "p_value": float(check_srm(observed, weights))}
         for observed, weights in SRM
@@ -193,6 +297,7 @@ def main() -> None:
         "generator": "tests/unit/make_stats_golden.py",
         "cases": cases,
         "degenerate": degenerate,
+        "regression_adjusted": adjusted,
         "srm": srm,
     }
     OUT.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")

@@ -249,6 +249,7 @@ def test_to_document_fills_every_default() -> None:
             "revenue_cap": None,
             "currency": "USD",
             "engine": "frequentist",
+            "cuped": False,
         },
         "seed": "sticky-banner",
         "trust_client_conversions": False,

@@ -11,6 +11,7 @@ from service.domain.ledger import impression_ops, parse_ledger, snooze_ops, supp
 from service.domain.money import MoneyError, convert, to_minor
 from service.schemas.events import parse_client_event
 from service.schemas.experiment import parse_experiment
+from service.store.sql.event_deltas import summarise
 from tests.support import experiment_doc
 
 RATES = {"USD": 1.0, "EUR": 1.08, "JPY": 0.0066, "BHD": 2.65}
@@ -150,3 +151,21 @@ def test_ledger_operations() -> None:
     # Entries written before (decimal, with a '.') and now (base 36) both parse.
     assert ledger.impressions == {"monthly-ask": (1000.0, 1001.5, 1001.0)}
     assert ledger.last_impressions == {"monthly-ask": 1001.5}
+
+
+def test_an_impressions_article_count_travels_through_the_stream_and_sets_the_covariate() -> None:
+    def impression(event_id: str, ts_ms: int, views: int | None) -> EventRecord:
+        kind, source = EventType.impression, Source.client
+        return EventRecord(
+            event_id, kind, "ask", "control", "reader-0001", ts_ms, 9, source, article_views=views
+        )
+
+    later, first = impression("e2e2e2e2", 2_000, 9), impression("e1e1e1e1", 1_000, 7)
+    assert EventRecord.from_fields(later.to_fields()) == later
+    sent = {"id": "e1e1e1e1", "type": "impression", "token": "t", "article_views": 7}
+    assert parse_client_event(sent).article_views == 7
+    # The batch's earliest impression sets it, in whatever order the records came.
+    [row] = summarise([later, first]).outcomes.values()
+    assert (row["impressions"], row["pre_article_views"]) == (2, 7)
+    [row] = summarise([impression("e3e3e3e3", 1_000, None), later]).outcomes.values()
+    assert row["pre_article_views"] is None

@@ -97,7 +97,12 @@ def test_shape_and_figures_match_compare() -> None:
     out = report(experiment(), [control, treatment])
     assert out["experiment"] == "monthly-ask"
     assert out["generated_at"] == "2026-11-28T12:00:00Z"
-    assert out["analysis"] == {"engine": "frequentist", "sequential": False, "alpha": 0.05}
+    assert out["analysis"] == {
+        "engine": "frequentist",
+        "sequential": False,
+        "cuped": False,
+        "alpha": 0.05,
+    }
     assert out["currency"] == "USD"
     assert out["from"] is None and out["segment"] is None and "segments" not in out
     assert out["srm"]["mismatch"] is False and 0 < out["srm"]["p_value"] <= 1
@@ -178,7 +183,12 @@ def test_sequential_analysis_is_labelled_and_wider() -> None:
     rows = [arm("control", 20_000, 400, 0, 0), arm("five-dollars", 20_000, 520, 0, 0)]
     fixed = report(experiment(primary_metric="conversion_rate"), rows)
     seq = report(experiment(primary_metric="conversion_rate", sequential=True), rows)
-    assert seq["analysis"] == {"engine": "frequentist", "sequential": True, "alpha": 0.05}
+    assert seq["analysis"] == {
+        "engine": "frequentist",
+        "sequential": True,
+        "cuped": False,
+        "alpha": 0.05,
+    }
     assert "always-valid CI" in seq["verdicts"][0]["text"]
     f_ci = fixed["variants"][1]["metrics"]["conversion_rate"]["vs_control"]["ci"]
     s_ci = seq["variants"][1]["metrics"]["conversion_rate"]["vs_control"]["ci"]
@@ -300,7 +310,12 @@ def test_mean_interval_for_a_rate_and_a_mean() -> None:
 def test_bayesian_engine_reports_only_bayesian_figures() -> None:
     rows = [arm("control", 10_412, 212, 0, 0), arm("five-dollars", 10_380, 261, 0, 0)]
     out = report(experiment(primary_metric="conversion_rate", engine="bayesian"), rows)
-    assert out["analysis"] == {"engine": "bayesian", "sequential": False, "alpha": 0.05}
+    assert out["analysis"] == {
+        "engine": "bayesian",
+        "sequential": False,
+        "cuped": False,
+        "alpha": 0.05,
+    }
     expected = compare(
         SampleStats.proportion(10_412, 212),
         SampleStats.proportion(10_380, 261),

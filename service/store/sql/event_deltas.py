@@ -27,9 +27,12 @@ RECURRING = frozenset({"monthly", "annual"})
 
 # Names as plain str: a column's name is SQLAlchemy's quoted_name, a str subclass that orjson
 # refuses as a dict key when the rows travel to PostgreSQL as JSON.
-# Columns summed on merge: the outcome's numbers, every rollup column but its key.
+# Columns summed on merge: the outcome's numbers (but the covariate, kept from the first
+# exposure), every rollup column but its key.
 OUTCOME_COUNTERS = tuple(
-    str(c.name) for c in visitor_outcomes.c if isinstance(c.type, Integer | Float)
+    str(c.name)
+    for c in visitor_outcomes.c
+    if isinstance(c.type, Integer | Float) and c.name != "pre_article_views"
 )
 ROLLUP_COUNTERS = tuple(str(c.name) for c in daily_rollups.c if not c.primary_key)
 # The columns of a new outcome or rollup row that start at zero (or False).
@@ -78,6 +81,7 @@ def copy_row(r: EventRecord) -> tuple[Any, ...]:
         r.source.value,
         r.counted,
         r.payment_id,
+        r.article_views,
     )
 
 
@@ -107,6 +111,8 @@ def unfit_reason(r: EventRecord) -> str | None:
         return "timestamp out of range"
     if r.amount_minor is not None and not -(2**63) <= r.amount_minor < 2**63:
         return "amount out of range"
+    if r.article_views is not None and not 0 <= r.article_views < 2**31:
+        return "article_views out of range"
     if not (math.isfinite(r.revenue) and math.isfinite(r.annualised)):
         return "revenue is not a finite number"
     if r.payment_id is not None and None in (r.amount_minor, r.currency, r.frequency):
@@ -179,6 +185,7 @@ def summarise(records: Iterable[EventRecord]) -> BatchDeltas:
         if kind is EventType.impression:
             if row["first_exposure_at"] is None:
                 row["first_exposure_at"] = ms
+                row["pre_article_views"] = r.article_views
         elif kind is EventType.dismiss and r.reason == "remind_later":
             if row["first_remind_later_at"] is None:
                 row["first_remind_later_at"] = ms
@@ -214,6 +221,7 @@ def _new_outcome(r: EventRecord, ms: int) -> dict[str, Any]:
         "country": None,
         "device": None,
         "first_remind_later_at": None,
+        "pre_article_views": None,
         **_OUTCOME_START,
     }
 

@@ -82,7 +82,8 @@ _STAGE_DDL = (
     f"CREATE TEMPORARY TABLE {_STAGE} (event_id text, type text, experiment_key text, "
     "variant_key text, visitor text, ts bigint, received_at bigint, reason text, "
     "amount_minor bigint, currency text, frequency text, revenue float8, country text, "
-    "device text, source text, counted boolean, payment_id text) ON COMMIT DROP"
+    "device text, source text, counted boolean, payment_id text, article_views integer) "
+    "ON COMMIT DROP"
 )
 _STAGE_INSERT = (
     f"INSERT INTO events ({_COLUMNS}) SELECT %s FROM {_STAGE} "
@@ -176,6 +177,13 @@ class EventWriter:
             country=func.coalesce(t.c.country, x.country),
             device=func.coalesce(t.c.device, x.device),
             first_remind_later_at=_earliest(t.c.first_remind_later_at, x.first_remind_later_at),
+            # The covariate goes with the first exposure: set with it, moved only if a late
+            # batch brings an even earlier impression, never by later ones.
+            pre_article_views=case(
+                (t.c.first_exposure_at.is_(None), x.pre_article_views),
+                (x.first_exposure_at < t.c.first_exposure_at, x.pre_article_views),
+                else_=t.c.pre_article_views,
+            ),
         )
         # variant_key is not updated: a visitor keeps the variant of their first event.
         return stmt.on_conflict_do_update(

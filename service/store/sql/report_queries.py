@@ -71,6 +71,7 @@ def arm_totals(
             ),
             _count_if(vo.c.first_remind_later_at.is_not(None)).label("remind_later_visitors"),
             _count_if(vo.c.converted_after_remind_later).label("converted_after_remind_later"),
+            *_covariate_sums(case((vo.c.conversions > 0, 1), else_=0), revenue, annualised),
         )
         .where(*_exposed(experiment_key, start, end))
         .group_by(vo.c.variant_key, *([vo.c[segment]] if segment is not None else []))
@@ -165,6 +166,19 @@ def _capped_sums(converted: Any, revenue: Any, annualised: Any) -> list[ColumnEl
         func.sum(revenue * revenue).label("revenue_capped_squares"),
         func.sum(annualised).label("annualised_capped"),
         func.sum(annualised * annualised).label("annualised_capped_squares"),
+    ]
+
+
+def _covariate_sums(converted: Any, revenue: Any, annualised: Any) -> list[ColumnElement[Any]]:
+    """CUPED's Σx, Σx² and Σx·y, x the article count at first exposure (0 when the impression
+    did not say), as a float: x² of a large count overflows PostgreSQL's 32-bit integers."""
+    x = cast(func.coalesce(vo.c.pre_article_views, 0), Float)
+    return [
+        func.sum(x).label("article_views"),
+        func.sum(x * x).label("article_views_squares"),
+        func.sum(x * converted).label("article_views_converted"),
+        func.sum(x * revenue).label("article_views_revenue_capped"),
+        func.sum(x * annualised).label("article_views_annualised_capped"),
     ]
 
 

@@ -140,6 +140,8 @@ events = Table(
     # False: kept for the record, not counted in results (untrusted client conversions).
     Column("counted", Boolean, nullable=False, default=True),
     Column("payment_id", String(128)),
+    # An impression's article_views as sent on its decision request (the CUPED covariate).
+    Column("article_views", Integer),
     Index("ix_events_experiment_ts", "experiment_key", "ts"),
 )
 
@@ -183,6 +185,10 @@ visitor_outcomes = Table(
     Column("annualised_value", Float, nullable=False, default=0.0),
     Column("recurring_conversions", Integer, nullable=False, default=0),
     Column("converted_after_remind_later", Boolean, nullable=False, default=False),
+    # The article_views of the first impression's decision request: read before the banner
+    # showed, so the variant cannot move it, which is what lets CUPED adjust by it. NULL when
+    # that impression did not say (reports count it as 0).
+    Column("pre_article_views", Integer),
     Index("ix_visitor_outcomes_experiment_variant", "experiment_key", "variant_key"),
 )
 
