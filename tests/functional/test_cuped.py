@@ -21,8 +21,7 @@ from service.stats.summaries import SampleStats
 from service.store.sql.tables import events, visitor_outcomes
 from service.wiring import Services
 from tests.functional.dashboard_support import log_in, make_user
-from tests.functional.events_support import banner_for, event, post_events, start_experiment
-from tests.functional.test_dashboard_results import _donate
+from tests.functional.events_support import banner_for, donate, event, post_events, start_experiment
 from tests.support import FakeClock
 
 Auth = Callable[[str], dict[str, str]]
@@ -51,7 +50,9 @@ def run_traffic(
         assert answer.json["accepted"] == 1, answer.json
         gave = rng.random() < 0.05 + 0.8 * views / 29
         if gave:
-            _donate(client, settings, clock, visitor, i)
+            donate(
+                client, settings.webhook_secret, clock(), visitor, f"pay_{i}", frequency="monthly"
+            )
         readers[visitor] = (banner["variant"], views, gave)
     with open_flusher(settings, 500) as flusher:
         flusher.run_once()
