@@ -35,6 +35,8 @@ class ArmTotals:
     recurring_conversions: int = 0
     remind_later_visitors: int = 0
     converted_after_remind_later: int = 0
+    close_visitors: int = 0  # visitors who closed the banner at least once
+    already_donated_visitors: int = 0  # visitors who answered "already donated" at least once
 
     def __add__(self, other: ArmTotals) -> ArmTotals:
         # Every sufficient statistic is a plain sum, so segments add up to the overall figures.

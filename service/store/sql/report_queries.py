@@ -71,6 +71,8 @@ def arm_totals(
             ),
             _count_if(vo.c.first_remind_later_at.is_not(None)).label("remind_later_visitors"),
             _count_if(vo.c.converted_after_remind_later).label("converted_after_remind_later"),
+            _count_if(vo.c.dismiss_close > 0).label("close_visitors"),
+            _count_if(vo.c.dismiss_already_donated > 0).label("already_donated_visitors"),
         )
         .where(*_exposed(experiment_key, start, end))
         .group_by(vo.c.variant_key, *([vo.c[segment]] if segment is not None else []))
