@@ -66,6 +66,17 @@ class PrimaryMetric(StrEnum):
     annualised_value_per_visitor = "annualised_value_per_visitor"
 
 
+class GuardrailMetric(StrEnum):
+    """The metrics an experiment may name as guardrails: per-visitor rates of the banner
+    annoying readers, where lower is better (service/domain/report_metrics.py has their
+    definitions; service/domain/guardrails.py the verdict they lead to). None of them can be
+    a primary metric, so a guardrail is never the primary metric too."""
+
+    close_rate = "close_rate"
+    remind_later_rate = "remind_later_rate"
+    already_donated_rate = "already_donated_rate"
+
+
 class PaymentMethod(StrEnum):
     card = "card"
     paypal = "paypal"
@@ -161,6 +172,8 @@ class Analysis:
     sequential: bool = False
     revenue_cap: float | None = None  # winsorises each visitor's revenue; None: no cap
     currency: str = "USD"
+    # Metrics a treatment must not make significantly worse, whatever it does to the primary.
+    guardrails: tuple[GuardrailMetric, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

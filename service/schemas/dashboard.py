@@ -23,7 +23,7 @@ EDITOR_FIELDS = (
     "analysis.alpha", "analysis.revenue_cap", "analysis.currency", "analysis.sequential",
     "trust_client_conversions", "alerts.emails", "alerts.webhooks",
 )  # fmt: skip
-EDITOR_TICKED = ("targeting.devices",)
+EDITOR_TICKED = ("targeting.devices", "analysis.guardrails")
 VARIANT_FIELDS = (
     "key", "weight", "banner.template", "banner.heading", "banner.paragraphs",
     "banner.highlight", "banner.cta.label", "banner.cta.url", "banner.amounts.currency",

@@ -19,6 +19,7 @@ from service.domain.experiment import (
     Allocation,
     Audience,
     Device,
+    GuardrailMetric,
     Placement,
     PrimaryMetric,
     Status,
@@ -159,6 +160,13 @@ class Analysis(Document):
     sequential: Boolean = _A.sequential
     revenue_cap: Annotated[float | None, *number(0, above=True, nullable=True)] = _A.revenue_cap
     currency: Currency = _A.currency
+    guardrails: list[Annotated[GuardrailMetric, *choice(GuardrailMetric)]] = Field(
+        default_factory=list,
+        max_length=len(GuardrailMetric),
+        title="Guardrails",
+        description="Rates that must not get worse: a variant significantly worse on one is "
+        "flagged for review even when it wins on the primary metric.",
+    )
 
 
 _B = domain.BanditSettings()
@@ -289,6 +297,7 @@ class Experiment(Document):
     def rule_errors(self) -> dict[str, str]:
         """The rules across fields, by path."""
         errors = {**self.targeting.rule_errors(), **self.alerts.rule_errors()}
+        errors.update(duplicates(self.analysis.guardrails, "analysis.guardrails"))
         if self.start_at is not None and self.end_at is not None and self.end_at <= self.start_at:
             errors["end_at"] = "must be after start_at"
         seen: set[str] = set()

@@ -247,6 +247,7 @@ def test_to_document_fills_every_default() -> None:
             "sequential": False,
             "revenue_cap": None,
             "currency": "USD",
+            "guardrails": [],
         },
         "seed": "sticky-banner",
         "trust_client_conversions": False,
