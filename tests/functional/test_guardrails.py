@@ -116,6 +116,11 @@ def test_a_winner_that_drives_readers_away_is_flagged(
         f"</span> <strong>five-dollars</strong>: {text}</li>"
     ) in html
     assert "Guardrails: <strong>close rate</strong>" in html
+    listing = api.get("/dashboard/").get_data(as_text=True)
+    assert (
+        '<span class="warn">guardrail breached by five-dollars: review before shipping</span>'
+        in listing
+    )
 
 
 def test_a_breach_is_told_while_donors_are_too_few_for_the_primary_metric(
