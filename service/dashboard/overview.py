@@ -52,6 +52,9 @@ def overview(stored: StoredExperiment, report: Report, now: datetime) -> Overvie
     warnings = []
     if report.srm.mismatch:
         warnings.append("sample ratio mismatch: assignment looks broken")
+    breached = [v.variant for v in report.verdicts if v.status == "guardrail"]
+    if breached:
+        warnings.append(f"guardrail breached by {', '.join(breached)}: review before shipping")
     if experiment.status == "running" and variants:
         thinnest = min(v.visitors for v in variants)
         if thinnest < LOW_TRAFFIC_VISITORS:

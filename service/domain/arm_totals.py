@@ -42,6 +42,8 @@ class ArmTotals:
     article_views_converted: float = 0.0
     article_views_revenue_capped: float = 0.0
     article_views_annualised_capped: float = 0.0
+    close_visitors: int = 0  # visitors who closed the banner at least once
+    already_donated_visitors: int = 0  # visitors who answered "already donated" at least once
 
     def __add__(self, other: ArmTotals) -> ArmTotals:
         # Every sufficient statistic is a plain sum, so segments add up to the overall figures.

@@ -73,6 +73,17 @@ class Engine(StrEnum):
     bayesian = "bayesian"  # chance to beat control, risk and credible intervals, flat prior
 
 
+class GuardrailMetric(StrEnum):
+    """The metrics an experiment may name as guardrails: per-visitor rates of the banner
+    annoying readers, where lower is better (service/domain/report_metrics.py has their
+    definitions; service/domain/guardrails.py the verdict they lead to). None of them can be
+    a primary metric, so a guardrail is never the primary metric too."""
+
+    close_rate = "close_rate"
+    remind_later_rate = "remind_later_rate"
+    already_donated_rate = "already_donated_rate"
+
+
 class PaymentMethod(StrEnum):
     card = "card"
     paypal = "paypal"
@@ -173,6 +184,8 @@ class Analysis:
     # CUPED: per-visitor metrics adjusted by the reader's article count at first exposure
     # (service/stats/cuped.py); narrower intervals when reading predicts giving.
     cuped: bool = False
+    # Metrics a treatment must not make significantly worse, whatever it does to the primary.
+    guardrails: tuple[GuardrailMetric, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from typing import Literal
 from service.domain.arm_totals import ArmTotals, DayTotals
 from service.domain.bandit_report import ArmStats, BanditView
 from service.domain.experiment import Analysis, Engine, Experiment
+from service.domain.guardrails import guarded
 from service.domain.instants import iso_utc
 from service.domain.report_metrics import METRIC_NAMES, metric_stats
 from service.domain.report_metrics import metric as report_metric
@@ -108,12 +109,16 @@ def build_report(
         verdicts=()
         if not ran
         else tuple(
-            verdicts(
+            guarded(
                 experiment,
+                verdicts(
+                    experiment,
+                    comparisons,
+                    srm_mismatch=srm.mismatch,
+                    donors={key: arm.converters for key, arm in overall.items()},
+                    min_donors=min_donors,
+                ),
                 comparisons,
-                srm_mismatch=srm.mismatch,
-                donors={key: arm.converters for key, arm in overall.items()},
-                min_donors=min_donors,
             )
         ),
         daily=_daily(experiment, daily, bandit.daily if bandit else {}, min_donors),

@@ -87,6 +87,29 @@ METRICS: tuple[Metric, ...] = (
         Format.money,
         per_visitor=False,
     ),
+    # Guardrails (service/domain/guardrails.py): the share of exposed visitors who turned the
+    # banner away at least once, by how. Lower is better; a proportion, like conversions.
+    Metric(
+        "close_rate",
+        ("visitors", "close_visitors"),
+        lambda a: SampleStats.proportion(a.visitors, a.close_visitors),
+        Format.pct,
+        higher_is_better=False,
+    ),
+    Metric(
+        "remind_later_rate",
+        ("visitors", "remind_later_visitors"),
+        lambda a: SampleStats.proportion(a.visitors, a.remind_later_visitors),
+        Format.pct,
+        higher_is_better=False,
+    ),
+    Metric(
+        "already_donated_rate",
+        ("visitors", "already_donated_visitors"),
+        lambda a: SampleStats.proportion(a.visitors, a.already_donated_visitors),
+        Format.pct,
+        higher_is_better=False,
+    ),
 )
 METRIC_NAMES = tuple(metric.name for metric in METRICS)
 _BY_NAME = {metric.name: metric for metric in METRICS}

@@ -24,7 +24,7 @@ from service.domain.experiment import Engine
 
 OMIT_IF_NONE = {"omit_if_none": True}
 Interval = tuple[float, float]
-VerdictStatus = Literal["ahead", "behind", "inconclusive", "srm", "not_enough_data"]
+VerdictStatus = Literal["ahead", "behind", "inconclusive", "srm", "not_enough_data", "guardrail"]
 
 
 class _Closed:
@@ -179,13 +179,16 @@ class Srm(_Closed):
 @dataclass(frozen=True, slots=True)
 class Verdict(_Closed):
     """`donors` (converting visitors in the arm of the pair with fewer) and `donors_needed`
-    (MIN_DONORS_PER_ARM) only when the status is not_enough_data."""
+    (MIN_DONORS_PER_ARM) only when the status is not_enough_data; `breached` (the guardrail
+    metrics the variant made significantly worse, service/domain/guardrails.py) only when
+    it is guardrail."""
 
     variant: str
     status: VerdictStatus
     text: str
     donors: int | None = field(default=None, metadata=OMIT_IF_NONE)
     donors_needed: int | None = field(default=None, metadata=OMIT_IF_NONE)
+    breached: tuple[str, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,9 @@
 experiment and the report's verdicts now, and the message that tells its watchers. Pure.
 
 A verdict state is the report's verdict list read generically: each verdict's variant and
-status. Any status the report gives (ahead, behind, inconclusive, srm, or a kind added later)
-is compared the same way, so a new kind of verdict alerts without a change here; known
-statuses only get friendlier words (_BECAME).
+status. Any status the report gives (ahead, behind, inconclusive, srm, guardrail, or a kind
+added later) is compared the same way, so a new kind of verdict alerts without a change here;
+known statuses only get friendlier words (_BECAME).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ _BECAME = {
     "inconclusive": "is inconclusive on {metric}",
     "not_enough_data": "has too few donors for a verdict",
     "srm": "is flagged: sample ratio mismatch, do not trust these numbers",
+    "guardrail": "breached a guardrail: review before shipping",
 }
 
 

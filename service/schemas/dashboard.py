@@ -24,7 +24,7 @@ EDITOR_FIELDS = (
     "analysis.sequential", "analysis.cuped",
     "trust_client_conversions", "alerts.emails", "alerts.webhooks",
 )  # fmt: skip
-EDITOR_TICKED = ("targeting.devices",)
+EDITOR_TICKED = ("targeting.devices", "analysis.guardrails")
 VARIANT_FIELDS = (
     "key", "weight", "banner.template", "banner.heading", "banner.paragraphs",
     "banner.highlight", "banner.cta.label", "banner.cta.url", "banner.amounts.currency",

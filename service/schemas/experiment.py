@@ -20,6 +20,7 @@ from service.domain.experiment import (
     Audience,
     Device,
     Engine,
+    GuardrailMetric,
     Placement,
     PrimaryMetric,
     Status,
@@ -174,6 +175,13 @@ class Analysis(Document):
         description="CUPED: adjust per-visitor metrics by how many articles the reader had "
         "read before the banner, which narrows the intervals without moving the lift.",
     )
+    guardrails: list[Annotated[GuardrailMetric, *choice(GuardrailMetric)]] = Field(
+        default_factory=list,
+        max_length=len(GuardrailMetric),
+        title="Guardrails",
+        description="Rates that must not get worse: a variant significantly worse on one is "
+        "flagged for review even when it wins on the primary metric.",
+    )
 
     def rule_errors(self) -> dict[str, str]:
         if self.sequential and self.engine != Engine.frequentist:
@@ -313,6 +321,7 @@ class Experiment(Document):
             **self.analysis.rule_errors(),
             **self.alerts.rule_errors(),
         }
+        errors.update(duplicates(self.analysis.guardrails, "analysis.guardrails"))
         if self.start_at is not None and self.end_at is not None and self.end_at <= self.start_at:
             errors["end_at"] = "must be after start_at"
         seen: set[str] = set()

@@ -44,9 +44,16 @@ def start_bandit(client: FlaskClient, auth: Auth, **overrides: Any) -> None:
 
 
 def expose(
-    engine: Engine, variant: str, visitors: int, converters: int, at: datetime, tag: str = ""
+    engine: Engine,
+    variant: str,
+    visitors: int,
+    converters: int,
+    at: datetime,
+    tag: str = "",
+    closers: int = 0,
 ) -> None:
-    """Exposed visitors as the flusher would have written them."""
+    """Exposed visitors as the flusher would have written them; the last `closers` of them
+    closed the banner once."""
     rows = [
         {
             "experiment_key": KEY,
@@ -58,6 +65,7 @@ def expose(
             "impressions": 1,
             "conversions": 1 if i < converters else 0,
             "revenue": 5.0 if i < converters else 0.0,
+            "dismiss_close": 1 if i >= visitors - closers else 0,
         }
         for i in range(visitors)
     ]
@@ -174,12 +182,13 @@ def test_report_and_results_page_show_the_weight_history(
     start_bandit(client, auth)
     bandit = job(services)
     bandit.run_due(clock())
-    expose(services.engine, "control", 1000, 20, clock() + timedelta(minutes=10), "a-")
-    expose(services.engine, "treatment", 1000, 40, clock() + timedelta(minutes=10), "a-")
+    first, second = clock() + timedelta(minutes=10), clock() + timedelta(minutes=70)
+    expose(services.engine, "control", 1000, 20, first, "a-", closers=100)
+    expose(services.engine, "treatment", 1000, 40, first, "a-", closers=200)
     clock.advance(hours=1)
     bandit.run_due(clock())
-    expose(services.engine, "control", 100, 1, clock() + timedelta(minutes=10), "b-")
-    expose(services.engine, "treatment", 900, 18, clock() + timedelta(minutes=10), "b-")
+    expose(services.engine, "control", 100, 1, second, "b-", closers=30)
+    expose(services.engine, "treatment", 900, 18, second, "b-", closers=90)
     report = client.get(f"/v1/admin/experiments/{KEY}/report", headers=auth("viewer")).json
     assert report["allocation"] == "bandit"
     assert report["estimator"] == "stratified by weight period"
@@ -198,6 +207,9 @@ def test_report_and_results_page_show_the_weight_history(
     assert arms["treatment"]["metrics"]["conversion_rate"]["vs_control"]["relative_lift"] == (
         pytest.approx(1.0)
     )
+    # The guardrail rates are stratified too: control 10 % then 30 %, treatment 20 % then 10 %.
+    assert arms["control"]["metrics"]["close_rate"]["value"] == pytest.approx((2 * 0.1 + 0.3) / 3)
+    assert arms["treatment"]["metrics"]["close_rate"]["value"] == pytest.approx((2 * 0.2 + 0.1) / 3)
     by_country = client.get(
         f"/v1/admin/experiments/{KEY}/report?segment=country", headers=auth("viewer")
     ).json

@@ -24,6 +24,7 @@ from tests.functional.test_report_api import URL, as_dict, report_client, starte
 __all__ = ["report_client", "started"]  # fixtures, used by name
 Auth = Callable[[str], dict[str, str]]
 METRIC = "average_gift_per_donor"
+GUARDRAILS = ("close_rate", "remind_later_rate", "already_donated_rate")
 
 
 def expected() -> Comparison:
@@ -69,7 +70,14 @@ def test_results_page_shows_it(started: FlaskClient, services: Services) -> None
 def test_export_rows_carry_it_at_the_end(
     started: FlaskClient, services: Services, settings: Settings
 ) -> None:
-    assert COLUMN_NAMES[-10:] == (METRIC, *(f"{METRIC}_{n}" for n in COMPARISON_COLUMNS))
+    # Added after the first metrics, so after their columns; later metrics come after it.
+    at = COLUMN_NAMES.index(METRIC)
+    assert COLUMN_NAMES[at : at + 10] == (METRIC, *(f"{METRIC}_{n}" for n in COMPARISON_COLUMNS))
+    assert COLUMN_NAMES[at + 10 :] == tuple(
+        column
+        for name in GUARDRAILS
+        for column in (name, *(f"{name}_{n}" for n in COMPARISON_COLUMNS))
+    )
     [stored] = services.experiments.find()
     table = ExportRunner(services.engine, settings).table(
         stored, run_id=None, period_to=date(2026, 11, 27), now=services.clock()

@@ -250,6 +250,7 @@ def test_to_document_fills_every_default() -> None:
             "currency": "USD",
             "engine": "frequentist",
             "cuped": False,
+            "guardrails": [],
         },
         "seed": "sticky-banner",
         "trust_client_conversions": False,

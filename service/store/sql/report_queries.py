@@ -72,6 +72,8 @@ def arm_totals(
             _count_if(vo.c.first_remind_later_at.is_not(None)).label("remind_later_visitors"),
             _count_if(vo.c.converted_after_remind_later).label("converted_after_remind_later"),
             *_covariate_sums(case((vo.c.conversions > 0, 1), else_=0), revenue, annualised),
+            _count_if(vo.c.dismiss_close > 0).label("close_visitors"),
+            _count_if(vo.c.dismiss_already_donated > 0).label("already_donated_visitors"),
         )
         .where(*_exposed(experiment_key, start, end))
         .group_by(vo.c.variant_key, *([vo.c[segment]] if segment is not None else []))
@@ -137,6 +139,7 @@ def stratum_totals(
             case((vo.c.conversions > 0, 1), else_=0).label("converted"),
             revenue.label("revenue"),
             annualised.label("annualised"),
+            *(case((turned_away, 1), else_=0).label(name) for name, turned_away in _turned_away()),
         )
         .where(*_exposed(experiment_key, start, end))
         .subquery()
@@ -148,12 +151,24 @@ def stratum_totals(
     ).subquery()
     keys = [inner.c.stratum, inner.c.variant_key, *([inner.c.segment] if segment else [])]
     sums = _capped_sums(inner.c.converted, inner.c.revenue, inner.c.annualised)
+    # The guardrail rates are per visitor too, so they are stratified like the others.
+    sums += [func.sum(inner.c[name]).label(name) for name, _ in _turned_away()]
     query = select(*keys, *sums).group_by(*keys)
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return [
         StratumTotals(int(row["stratum"]), _totals(row, row["segment"] if segment else None))
         for row in rows
+    ]
+
+
+def _turned_away() -> list[tuple[str, ColumnElement[bool]]]:
+    """Per visitor: whether they ever dismissed the banner that way, by ArmTotals' count
+    (the same conditions as `arm_totals` counts)."""
+    return [
+        ("remind_later_visitors", vo.c.first_remind_later_at.is_not(None)),
+        ("close_visitors", vo.c.dismiss_close > 0),
+        ("already_donated_visitors", vo.c.dismiss_already_donated > 0),
     ]
 
 
