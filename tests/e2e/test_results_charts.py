@@ -104,6 +104,7 @@ def test_day_one_draws_an_hourly_axis(page: Any, live: Services, live_server: st
     # Too few donors for a lift: the verdict says how far there is to go.
     verdict = page.locator("li.verdict").first.inner_text()
     assert re.search(r"not enough data yet: \d+ of 30 donors", verdict), verdict
+    assert "first 48 hours (to the next midnight, UTC)" in page.locator("#series-note").inner_text()
     table = page.locator('[data-chart="conversion"] ~ details table')
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:00", table.text_content() or "")
     assert page.console_errors == []  # type: ignore[attr-defined]
