@@ -64,6 +64,13 @@ def day(unix_seconds: int) -> str:
     return datetime.fromtimestamp(unix_seconds, UTC).date().isoformat()
 
 
+def period(unix_seconds: int, kind: str = "day") -> str:
+    """A chart's period by its start: "2026-11-28 06:00" for an hour, "2026-11-28" for a day."""
+    if kind == "hour":
+        return datetime.fromtimestamp(unix_seconds, UTC).strftime("%Y-%m-%d %H:%M")
+    return day(unix_seconds)
+
+
 def register(bp: Blueprint) -> None:
-    for function in (pct, signed_pct, money, count, interval, bound, probability, day):
+    for function in (pct, signed_pct, money, count, interval, bound, probability, day, period):
         bp.add_app_template_filter(function)  # named as the function is

@@ -7,7 +7,7 @@ all build on them without importing each other.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +56,26 @@ class ArmTotals:
 
 @dataclass(frozen=True, slots=True)
 class DayTotals:
-    """Visitors first exposed on `day` (UTC); `totals` holds visitors, converters and the
-    capped revenue sums (the daily series needs no more)."""
+    """Visitors first exposed on `day` (UTC), or only in its `hour` (0-23) when set; `totals`
+    holds visitors, converters and the capped revenue sums (the series needs no more)."""
 
     day: date
     totals: ArmTotals
+    hour: int | None = None
+
+
+# The report's series is hourly at first, so a chart on day one has more than one point.
+HOURLY_FOR = timedelta(hours=48)
+
+
+def hourly_until(first_exposure: datetime) -> datetime:
+    """Where the series turns from hours to days: HOURLY_FOR after the hour of the first
+    exposure, then on to the next UTC midnight, so every later point is a whole UTC day and
+    each is drawn after the last hour (a day's point sits at its midnight)."""
+    first = first_exposure.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    switch = first + HOURLY_FOR
+    midnight = datetime.combine(switch.date(), time(), UTC)
+    return switch if switch == midnight else midnight + timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Literal
 
 from service.domain.arm_totals import ArmTotals, DayTotals
@@ -254,20 +254,26 @@ def _daily(
     stratified: Mapping[date, ArmStats],
     min_donors: int = 0,
 ) -> tuple[DailyPoint, ...]:
-    """Cumulative figures per variant at the end of each day that saw new exposed visitors;
-    rates and lifts from `stratified` where it has the day. No lift on a day when either arm
-    had fewer than `min_donors` converting visitors so far (verdicts.py says why)."""
-    by_day: dict[date, dict[str, ArmTotals]] = {}
+    """Cumulative figures per variant at the end of each period (an hour at first, then a
+    day; day_totals decides) that saw new exposed visitors; rates and lifts from `stratified`
+    where it has the day. A bandit's stratified figures are cut at UTC midnight, so with them
+    every period is a day. No lift in a period when either arm had fewer than `min_donors`
+    converting visitors so far (verdicts.py says why)."""
+    by_period: dict[tuple[date, int | None], dict[str, ArmTotals]] = {}
     for row in days:
-        by_day.setdefault(row.day, {})[row.totals.variant] = row.totals
+        period = (row.day, None if stratified else row.hour)
+        arms = by_period.setdefault(period, {})
+        got = row.totals
+        arms[got.variant] = arms[got.variant] + got if got.variant in arms else got
     keys = [v.key for v in experiment.variants]
     running = {key: ArmTotals(key) for key in keys}
     metric = str(experiment.analysis.primary_metric)
     alpha = experiment.analysis.alpha
     out = []
-    for day in sorted(by_day):
+    # A whole day ends after its hours (day_totals never yields both for one day).
+    for day, hour in sorted(by_period, key=lambda p: (p[0], 24 if p[1] is None else p[1])):
         for key in keys:
-            new = by_day[day].get(key)
+            new = by_period[day, hour].get(key)
             if new is not None:
                 running[key] = running[key] + new
         strata = stratified.get(day)
@@ -296,6 +302,8 @@ def _daily(
                     revenue_per_visitor_ci=mean_interval(revenue, alpha),
                     lift=compared.lift if compared else None,
                     ci=_engine_interval(compared, experiment.analysis) if compared else None,
+                    period="day" if hour is None else "hour",
+                    at=iso_utc(datetime.combine(day, time(hour or 0), UTC)),
                 )
             )
     return tuple(out)

@@ -193,8 +193,10 @@ class Verdict(_Closed):
 
 @dataclass(frozen=True, slots=True)
 class DailyPoint(_Closed):
-    """Cumulative figures of one variant at the end of `date` (ISO day, UTC); lift and ci
-    compare it with control on the primary metric."""
+    """Cumulative figures of one variant at the end of a period: an hour in the first 48
+    hours of the experiment, a UTC day after them (arm_totals.hourly_until). `at` is when the
+    period starts (ISO 8601, UTC), `date` its UTC day; lift and ci compare the variant with
+    control on the primary metric."""
 
     date: str
     variant: str
@@ -205,6 +207,8 @@ class DailyPoint(_Closed):
     revenue_per_visitor_ci: Interval | None
     lift: float | None
     ci: Interval | None
+    period: Literal["hour", "day"]
+    at: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ import pytest
 from service.domain.roles import Role
 from service.schemas.experiment import parse_experiment
 from service.wiring import Services
+from tests.e2e.charts_support import assert_readable, read_charts
 from tests.e2e.conftest import ROOT
 from tests.support import experiment_doc
 
@@ -104,6 +105,12 @@ def test_build_run_and_read_an_experiment(
     for chart in ("conversion", "activity"):
         page.locator(f'[data-chart="{chart}"][data-rendered] canvas').first.wait_for()
     assert page.locator('[data-chart="lift"]').count() == 0
+    # Minutes of traffic: a dot per variant with its interval, on an axis of hours.
+    seen = read_charts(page, "small")
+    assert_readable(seen, {"conversion", "activity"})
+    conversion = seen[1280]["charts"]["conversion"]
+    assert conversion["bands"] >= 2
+    assert all(re.match(r"\d\d:00", label) for label in conversion["x"] if label)
     assert page.console_errors == []  # type: ignore[attr-defined]
     screenshot("dashboard-results")
 

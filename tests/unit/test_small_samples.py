@@ -97,7 +97,17 @@ def test_an_interval_below_minus_100_percent_says_so() -> None:
 
 def _day_one_lift(low: float) -> Report:
     point = DailyPoint(
-        "2026-11-28", "five-dollars", 900, 0.02, (0.01, 0.03), 1.0, None, 0.4, (low, 1.9)
+        "2026-11-28",
+        "five-dollars",
+        900,
+        0.02,
+        (0.01, 0.03),
+        1.0,
+        None,
+        0.4,
+        (low, 1.9),
+        "day",
+        "2026-11-28T00:00:00Z",
     )
     base = small(min_donors=0)
     control = next(p for p in base.daily if p.variant == "control")

@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from service.domain.arm_totals import ArmTotals, DayTotals, StratumTotals
+from service.domain.arm_totals import ArmTotals, DayTotals, StratumTotals, hourly_until
 from service.domain.report import Segment
 from service.store.sql.tables import visitor_outcomes as vo
 
@@ -91,26 +91,49 @@ def day_totals(
     end: date | None,
     revenue_cap: float | None,
 ) -> list[DayTotals]:
-    """New exposed visitors per variant per UTC day of first exposure, with capped sums."""
-    if engine.dialect.name == "sqlite":
-        day: ColumnElement[Any] = func.date(vo.c.first_exposure_at)  # stored as naive UTC
-    else:
-        # A literal, not a bind parameter, so the SELECT and GROUP BY expressions are identical.
-        day = cast(func.timezone(literal_column("'UTC'"), vo.c.first_exposure_at), Date)
-    revenue = capped(vo.c.revenue, revenue_cap)
-    annualised = capped(vo.c.annualised_value, revenue_cap)
-    query = (
-        select(
-            vo.c.variant_key,
-            day.label("day"),
-            *_capped_sums(case((vo.c.conversions > 0, 1), else_=0), revenue, annualised),
-        )
-        .where(*_exposed(experiment_key, start, end))
-        .group_by(vo.c.variant_key, day)
-    )
+    """New exposed visitors per variant per UTC hour of first exposure until `hourly_until`
+    the experiment's first exposure (whatever the date range), per UTC day after that; with
+    capped sums. A subquery names the day and hour, so GROUP BY repeats no expression."""
     with engine.connect() as conn:
-        rows = conn.execute(query).mappings().all()
-    return [DayTotals(_as_date(row["day"]), _totals(row, None)) for row in rows]
+        first = conn.execute(
+            select(func.min(vo.c.first_exposure_at)).where(*_exposed(experiment_key, None, None))
+        ).scalar_one()
+        if first is None:
+            return []
+        switch = hourly_until(_as_utc(first))
+        if engine.dialect.name == "sqlite":  # stored as naive UTC text
+            day: ColumnElement[Any] = func.date(vo.c.first_exposure_at)
+            hour: ColumnElement[Any] = cast(func.strftime("%H", vo.c.first_exposure_at), Integer)
+        else:
+            utc = func.timezone(literal_column("'UTC'"), vo.c.first_exposure_at)
+            day, hour = cast(utc, Date), cast(extract("hour", utc), Integer)
+        exposed = (
+            select(
+                vo.c.variant_key,
+                day.label("day"),
+                case((vo.c.first_exposure_at < switch, hour), else_=None).label("hour"),
+                case((vo.c.conversions > 0, 1), else_=0).label("converted"),
+                capped(vo.c.revenue, revenue_cap).label("revenue"),
+                capped(vo.c.annualised_value, revenue_cap).label("annualised"),
+            )
+            .where(*_exposed(experiment_key, start, end))
+            .subquery()
+        )
+        keys = [exposed.c.variant_key, exposed.c.day, exposed.c.hour]
+        sums = _capped_sums(exposed.c.converted, exposed.c.revenue, exposed.c.annualised)
+        rows = conn.execute(select(*keys, *sums).group_by(*keys)).mappings().all()
+    return [
+        DayTotals(
+            _as_date(row["day"]),
+            _totals(row, None),
+            None if row["hour"] is None else int(row["hour"]),
+        )
+        for row in rows
+    ]
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def stratum_totals(
