@@ -45,6 +45,12 @@ class ArmTotals:
         )
 
 
+# Every sum of ArmTotals (all fields but the variant and segment) with its type, in order.
+SUM_FIELDS: tuple[tuple[str, type[int] | type[float]], ...] = tuple(
+    (f.name, float if isinstance(f.default, float) else int) for f in fields(ArmTotals)[2:]
+)
+
+
 @dataclass(frozen=True, slots=True)
 class DayTotals:
     """Visitors first exposed on `day` (UTC); `totals` holds visitors, converters and the
