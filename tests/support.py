@@ -14,6 +14,7 @@ from typing import Any
 
 import redis as redis_lib
 from redis.cluster import RedisCluster
+from sqlalchemy import Connection, insert
 
 
 class FakeClock:
@@ -174,3 +175,15 @@ def _read_back(file: Any) -> bytes:
     file.seek(0)
     data: bytes = file.read()
     return data
+
+
+def insert_outcomes(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Visitor outcomes written straight to SQL, with the report's kept sums following them
+    as the flusher keeps them (store/sql/outcome_sums.py)."""
+    from service.store.sql.outcome_sums import RunningSums
+    from service.store.sql.tables import visitor_outcomes
+
+    sums = RunningSums(conn.engine)
+    pending = sums.before(conn, [(row["experiment_key"], row["visitor"]) for row in rows])
+    conn.execute(insert(visitor_outcomes), rows)
+    sums.after(conn, pending)

@@ -54,6 +54,12 @@ class ArmTotals:
         )
 
 
+# Every sum of ArmTotals (all fields but the variant and segment) with its type, in order.
+SUM_FIELDS: tuple[tuple[str, type[int] | type[float]], ...] = tuple(
+    (f.name, float if isinstance(f.default, float) else int) for f in fields(ArmTotals)[2:]
+)
+
+
 @dataclass(frozen=True, slots=True)
 class DayTotals:
     """Visitors first exposed on `day` (UTC), or only in its `hour` (0-23) when set; `totals`

@@ -10,17 +10,16 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
 from service.domain.bucketing import bucket
 from service.jobs.bandit import BanditJob
 from service.settings import Settings
-from service.store.sql.tables import visitor_outcomes
 from service.wiring import Services
 from tests.functional.dashboard_support import form_fields, log_in, make_user, post_form
 from tests.functional.events_support import banner_for, start_experiment
 from tests.integration.export_support import scheduler
-from tests.support import FakeClock, banner
+from tests.support import FakeClock, banner, insert_outcomes
 
 Auth = Callable[[str], dict[str, str]]
 KEY = "bandit-ask"
@@ -70,7 +69,7 @@ def expose(
         for i in range(visitors)
     ]
     with engine.begin() as conn:
-        conn.execute(insert(visitor_outcomes), rows)
+        insert_outcomes(conn, rows)
 
 
 def job(services: Services) -> BanditJob:

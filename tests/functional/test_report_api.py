@@ -11,12 +11,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import insert
 
 from service.api.admin import reports
-from service.store.sql.tables import visitor_outcomes
 from service.wiring import Services
-from tests.support import experiment_doc
+from tests.support import experiment_doc, insert_outcomes
 
 Auth = Callable[[str], dict[str, str]]
 URL = "/v1/admin/experiments/monthly-ask/report"
@@ -107,7 +105,7 @@ def started(report_client: FlaskClient, auth: Auth, services: Services) -> Flask
     # Assigned but never shown: not exposed, so not counted.
     rows.append(outcome(999, "control", 26, first_exposure_at=None, impressions=0, views=0))
     with services.engine.begin() as conn:
-        conn.execute(insert(visitor_outcomes), rows)
+        insert_outcomes(conn, rows)
     return report_client
 
 

@@ -27,8 +27,8 @@ from service.schemas.exports import parse_schedule
 from service.settings import Settings
 from service.store.sql.experiments_repo import ExperimentRepo
 from service.store.sql.exports_repo import ExportRepo, StoredSchedule
-from service.store.sql.tables import daily_rollups, visitor_outcomes
-from tests.support import FakeClock, experiment_doc
+from service.store.sql.tables import daily_rollups
+from tests.support import FakeClock, experiment_doc, insert_outcomes
 
 STARTED = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 # The local webhook receiver listens on loopback, which production refuses: tests that use
@@ -95,7 +95,7 @@ def seed_figures(engine: Engine, key: str = "monthly-ask") -> None:
                 }
             )
     with engine.begin() as conn:
-        conn.execute(insert(visitor_outcomes), outcomes)
+        insert_outcomes(conn, outcomes)
         conn.execute(insert(daily_rollups), rollups)
 
 

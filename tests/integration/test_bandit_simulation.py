@@ -12,15 +12,13 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import insert
 
 from service.domain.bandit import current_weights, shares
 from service.domain.bucketing import bucket
 from service.jobs.bandit import BanditJob
-from service.store.sql.tables import visitor_outcomes
 from service.wiring import Services
 from tests.functional.events_support import banner_for, start_experiment
-from tests.support import FakeClock, banner
+from tests.support import FakeClock, banner, insert_outcomes
 
 Auth = Callable[[str], dict[str, str]]
 KEY = "bandit-week"
@@ -72,7 +70,7 @@ def test_a_week_moves_new_traffic_to_the_better_arm_and_nobody_is_reassigned(
             at = clock() + timedelta(seconds=rng.uniform(0, 3599))
             rows.append(_outcome(visitor, variant, at, converted))
         with services.engine.begin() as conn:
-            conn.execute(insert(visitor_outcomes), rows)
+            insert_outcomes(conn, rows)
         new_by_hour.append(counts)
 
         # Readers through the decision endpoint: two new each hour, five old ones come back.

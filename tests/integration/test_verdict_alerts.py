@@ -17,13 +17,12 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
 from service.domain.export_schedule import RunStatus
 from service.jobs.alerts import AlertJob
 from service.settings import Settings
 from service.store.sql.alerts_repo import AlertRepo
-from service.store.sql.tables import visitor_outcomes
 from tests.integration.export_support import (
     RECEIVER_ALLOW,
     Receiver,
@@ -32,7 +31,7 @@ from tests.integration.export_support import (
     start_experiment,
     webhook_receiver,
 )
-from tests.support import free_port
+from tests.support import free_port, insert_outcomes
 
 SECRET = "alert-signing-secret-0123456789"
 KEY = "monthly-ask"
@@ -120,7 +119,7 @@ def add_visitors(engine: Engine, variant: str, visitors: int, donors: int, tag: 
             }
         )
     with engine.begin() as conn:
-        conn.execute(insert(visitor_outcomes), rows)
+        insert_outcomes(conn, rows)
 
 
 def make_a_winner(engine: Engine) -> None:

@@ -48,6 +48,9 @@ _TYPE_COUNTER = {
     EventType.conversion: "conversions",
 }
 
+# The outcome counters; every counted event adds one to exactly one of them.
+EVENT_COUNTERS = (*_TYPE_COUNTER.values(), *(f"dismiss_{reason}" for reason in DISMISS_REASONS))
+
 OutcomeKey = tuple[str, str]  # (experiment, visitor)
 RollupKey = tuple[str, str, date]  # (experiment, variant, UTC day)
 

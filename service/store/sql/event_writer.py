@@ -59,6 +59,7 @@ from service.domain.events import EventRecord, EventType
 from service.store.sql.decision_log_repo import insert_decisions
 from service.store.sql.event_deltas import (
     EVENT_COLUMNS,
+    EVENT_COUNTERS,
     OUTCOME_COUNTERS,
     ROLLUP_COUNTERS,
     BatchDeltas,
@@ -71,10 +72,13 @@ from service.store.sql.event_deltas import (
     rollup_row,
     summarise,
 )
+from service.store.sql.outcome_sums import Collision, Pending, RunningSums
 from service.store.sql.tables import daily_rollups, events, payments, visitor_outcomes
 from service.store.sql.types import dialect_insert, utc
 
 _STAGE = "flush_events_stage"
+_COLLISION_RETRIES = 5
+
 _COLUMNS = ", ".join(EVENT_COLUMNS)
 # The stage holds copy_row()s, timestamps as epoch milliseconds that the INSERT makes
 # timestamptz (integer arithmetic: exact). Widths were checked by unfit_reason.
@@ -117,6 +121,7 @@ class EventWriter:
         self._payment_insert = dialect_insert(engine, payments).on_conflict_do_nothing(
             index_elements=["payment_id"]
         )
+        self._sums = RunningSums(engine)
 
     def write(self, batch: Sequence[EventRecord] | PreparedWrite) -> WriteResult:
         """Store a batch in one transaction; see the module's docstring for why a replay of
@@ -124,6 +129,18 @@ class EventWriter:
         prepared = batch if isinstance(batch, PreparedWrite) else prepare(batch)
         if not prepared.records and not prepared.decisions:
             return WriteResult(0, 0)
+        for attempt in range(_COLLISION_RETRIES):
+            try:
+                return self._write(prepared)
+            except Collision:
+                # Rolled back whole: another flusher created one of the batch's visitors
+                # while this one was reading the kept sums (outcome_sums.py). Rare, and
+                # cheaper to write the batch again than to lock every new visitor.
+                if attempt == _COLLISION_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _write(self, prepared: PreparedWrite) -> WriteResult:
         with self._engine.begin() as conn:
             # Sampled decisions ride in the same transaction, idempotent by their entry id.
             decisions = insert_decisions(conn, prepared.decisions)
@@ -134,9 +151,13 @@ class EventWriter:
                 fresh = [r for r in fresh if r.event_id in fresh_ids]
                 deltas = summarise(r for r in fresh if r.counted)
             if deltas.outcomes:
-                new_visitors, flag, check = self._upsert_outcomes(conn, deltas)
+                # Only now: this transaction already wrote (events), so on SQLite it holds
+                # the write lock and nobody changes outcomes between the two reads.
+                pending = self._sums.before(conn, deltas.outcomes)
+                new_visitors, flag, check = self._upsert_outcomes(conn, deltas, pending)
                 self._upsert_rollups(conn, deltas, new_visitors)
                 self._mark_converted_after_remind_later(conn, flag, check)
+                self._sums.after(conn, pending)
             self._insert_payments(conn, fresh)
         return WriteResult(len(fresh_ids), prepared.submitted - len(fresh_ids), decisions)
 
@@ -197,10 +218,11 @@ class EventWriter:
             t.c.conversions,
             t.c.first_remind_later_at,
             t.c.converted_after_remind_later,
+            sum((t.c[name] for name in EVENT_COUNTERS), literal_column("0")).label("events"),
         )
 
     def _upsert_outcomes(
-        self, conn: Connection, deltas: BatchDeltas
+        self, conn: Connection, deltas: BatchDeltas, pending: Pending | None
     ) -> tuple[Counter[RollupKey], set[OutcomeKey], set[OutcomeKey]]:
         """Merges the batch into the stored outcomes. Returns the new visitors per rollup
         row, the visitors that converted after their first "remind later" (told by the
@@ -214,6 +236,8 @@ class EventWriter:
         for row in conn.execute(self._outcome_upsert, self._params(rows)):
             key = (row.experiment_key, row.visitor)
             delta = deltas.outcomes[key]
+            if pending is not None:
+                pending.check_new(key, row.events, sum(delta[name] for name in EVENT_COUNTERS))
             # This batch set the first exposure exactly when every stored impression is
             # this batch's: a new visitor is counted once, on the day of that exposure (a
             # later batch bringing an even earlier impression moves first_exposure_at, not

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from service.domain.experiment import Experiment, Status
 from service.domain.revisions import diff_documents
 from service.schemas.experiment import parse_experiment
+from service.store.sql import outcome_sums
 from service.store.sql.tables import experiment_revisions as revisions
 from service.store.sql.tables import experiments as ex
 
@@ -86,6 +87,7 @@ class ExperimentRepo:
                     )
                 ).inserted_primary_key[0]  # type: ignore[index]
                 _append_revision(conn, new_id, 1, "create", actor, now, None, document)
+                outcome_sums.start(conn, experiment.key, experiment.analysis.revenue_cap, now)
         except IntegrityError:
             raise ExperimentExists(experiment.key) from None
         stored = self.get(experiment.key)
@@ -129,6 +131,8 @@ class ExperimentRepo:
             )
             if result.rowcount != 1:
                 raise StaleRevision(row.revision + 1)
+            if _revenue_cap(row.document) != experiment.analysis.revenue_cap:
+                outcome_sums.drop(conn, experiment.key)  # the scheduler rebuilds them
             _append_revision(conn, row.id, new_revision, action, actor, now, row.document, document)
         stored = self.get(experiment.key)
         assert stored is not None
@@ -148,6 +152,11 @@ class ExperimentRepo:
                 Revision(r.revision, r.action, r.actor, r.created_at, r.document, r.changes)
                 for r in rows
             ]
+
+
+def _revenue_cap(document: dict[str, Any]) -> float | None:
+    cap = document.get("analysis", {}).get("revenue_cap")
+    return None if cap is None else float(cap)
 
 
 def _columns(experiment: Experiment) -> dict[str, Any]:

@@ -8,17 +8,18 @@ summing, so the per-visitor n, Σx and Σx² the stats need never leave the data
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import fields
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Connection,
     Date,
     Engine,
     Float,
     Integer,
+    Select,
     case,
     cast,
     extract,
@@ -29,9 +30,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from service.domain.arm_totals import ArmTotals, DayTotals, StratumTotals, hourly_until
+from service.domain.arm_totals import (
+    SUM_FIELDS,
+    ArmTotals,
+    DayTotals,
+    StratumTotals,
+    hourly_until,
+)
 from service.domain.report import Segment
+from service.store.sql.tables import outcome_sums as kept
+from service.store.sql.tables import outcome_sums_state as state
 from service.store.sql.tables import visitor_outcomes as vo
+
+_EPOCH = date(1970, 1, 1)
 
 
 def arm_totals(
@@ -47,40 +58,49 @@ def arm_totals(
     segment_col: ColumnElement[Any] = (
         vo.c[segment] if segment is not None else literal(None).label("segment")
     )
-    revenue = capped(vo.c.revenue, revenue_cap)
-    annualised = capped(vo.c.annualised_value, revenue_cap)
     query = (
-        select(
-            vo.c.variant_key,
-            segment_col.label("segment"),
-            *_capped_sums(case((vo.c.conversions > 0, 1), else_=0), revenue, annualised),
-            func.sum(vo.c.revenue).label("revenue"),
-            func.sum(vo.c.annualised_value).label("annualised"),
-            *(
-                func.sum(vo.c[name]).label(name)
-                for name in (
-                    "impressions",
-                    "views",
-                    "clicks",
-                    "dismiss_remind_later",
-                    "dismiss_close",
-                    "dismiss_already_donated",
-                    "conversions",
-                    "recurring_conversions",
-                )
-            ),
-            _count_if(vo.c.first_remind_later_at.is_not(None)).label("remind_later_visitors"),
-            _count_if(vo.c.converted_after_remind_later).label("converted_after_remind_later"),
-            *_covariate_sums(case((vo.c.conversions > 0, 1), else_=0), revenue, annualised),
-            _count_if(vo.c.dismiss_close > 0).label("close_visitors"),
-            _count_if(vo.c.dismiss_already_donated > 0).label("already_donated_visitors"),
-        )
+        select(vo.c.variant_key, segment_col.label("segment"), *outcome_sums(revenue_cap))
         .where(*_exposed(experiment_key, start, end))
         .group_by(vo.c.variant_key, *([vo.c[segment]] if segment is not None else []))
     )
-    with engine.connect() as conn:
+    with _reading(engine) as conn:
+        if _kept(conn, experiment_key, revenue_cap):
+            query = _summed(experiment_key, start, end, segment)
         rows = conn.execute(query).mappings().all()
-    return [_totals(row, row["segment"]) for row in rows]
+    # The kept sums hold '' for a visitor without country or device; the scan, NULL.
+    return [_totals(row, row["segment"] or None) for row in rows]
+
+
+def outcome_sums(revenue_cap: float | None) -> list[ColumnElement[Any]]:
+    """Every sum of `ArmTotals` over visitor_outcomes rows, labelled with its field's name:
+    the report's full scan selects them per variant, and the flusher's running sums
+    (store/sql/outcome_sums.py) per bucket of the visitors a batch touched, so the two are
+    one definition."""
+    revenue = capped(vo.c.revenue, revenue_cap)
+    annualised = capped(vo.c.annualised_value, revenue_cap)
+    return [
+        *_capped_sums(case((vo.c.conversions > 0, 1), else_=0), revenue, annualised),
+        func.sum(vo.c.revenue).label("revenue"),
+        func.sum(vo.c.annualised_value).label("annualised"),
+        *(
+            func.sum(vo.c[name]).label(name)
+            for name in (
+                "impressions",
+                "views",
+                "clicks",
+                "dismiss_remind_later",
+                "dismiss_close",
+                "dismiss_already_donated",
+                "conversions",
+                "recurring_conversions",
+            )
+        ),
+        _count_if(vo.c.first_remind_later_at.is_not(None)).label("remind_later_visitors"),
+        _count_if(vo.c.converted_after_remind_later).label("converted_after_remind_later"),
+        *_covariate_sums(case((vo.c.conversions > 0, 1), else_=0), revenue, annualised),
+        _count_if(vo.c.dismiss_close > 0).label("close_visitors"),
+        _count_if(vo.c.dismiss_already_donated > 0).label("already_donated_visitors"),
+    ]
 
 
 def day_totals(
@@ -94,7 +114,9 @@ def day_totals(
     """New exposed visitors per variant per UTC hour of first exposure until `hourly_until`
     the experiment's first exposure (whatever the date range), per UTC day after that; with
     capped sums. A subquery names the day and hour, so GROUP BY repeats no expression."""
-    with engine.connect() as conn:
+    with _reading(engine) as conn:
+        if _kept(conn, experiment_key, revenue_cap):
+            return _summed_series(conn, experiment_key, start, end)
         first = conn.execute(
             select(func.min(vo.c.first_exposure_at)).where(*_exposed(experiment_key, None, None))
         ).scalar_one()
@@ -158,7 +180,7 @@ def stratum_totals(
         select(
             vo.c.variant_key,
             *([vo.c[segment].label("segment")] if segment is not None else []),
-            _epoch_seconds(engine, vo.c.first_exposure_at).label("seconds"),
+            epoch_seconds(engine, vo.c.first_exposure_at).label("seconds"),
             case((vo.c.conversions > 0, 1), else_=0).label("converted"),
             revenue.label("revenue"),
             annualised.label("annualised"),
@@ -195,6 +217,104 @@ def _turned_away() -> list[tuple[str, ColumnElement[bool]]]:
     ]
 
 
+def _reading(engine: Engine) -> Connection:
+    """A connection whose statements share one snapshot on PostgreSQL, so the check that the
+    kept sums are complete holds for the sums read after it."""
+    if engine.dialect.name == "postgresql":
+        return engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    return engine.connect()
+
+
+def _kept(conn: Connection, experiment_key: str, revenue_cap: float | None) -> bool:
+    """Whether the experiment's kept sums (store/sql/outcome_sums.py) are complete and were
+    built for this revenue cap; if not, the report scans the outcomes."""
+    built_for = conn.execute(
+        select(state.c.revenue_cap).where(state.c.experiment_key == experiment_key)
+    ).first()
+    return built_for is not None and built_for.revenue_cap == revenue_cap
+
+
+def _summed(
+    experiment_key: str, start: date | None, end: date | None, segment: Segment | None
+) -> Select[Any]:
+    """arm_totals from the kept sums: the same figures, from one row per bucket."""
+    segment_col: ColumnElement[Any] = (
+        kept.c[segment] if segment is not None else literal(None).label("segment")
+    )
+    return (
+        select(kept.c.variant_key, segment_col.label("segment"), *_sum_all())
+        .where(*_kept_hours(experiment_key, start, end))
+        .group_by(kept.c.variant_key, *([kept.c[segment]] if segment is not None else []))
+        .having(_anyone())
+    )
+
+
+def _summed_series(
+    conn: Connection, experiment_key: str, start: date | None, end: date | None
+) -> list[DayTotals]:
+    """day_totals from the kept sums, whose buckets are hours since the epoch already."""
+    first = conn.execute(
+        select(func.min(kept.c.hour)).where(
+            kept.c.experiment_key == experiment_key, kept.c.visitors > 0
+        )
+    ).scalar_one()
+    if first is None:
+        return []
+    switch = hourly_until(datetime.fromtimestamp(int(first) * 3600, UTC))
+    switch_hour = int(switch.timestamp()) // 3600  # whole: hourly_until ends on an hour
+    day = (kept.c.hour // literal_column("24")).label("day")
+    bound = literal_column(str(switch_hour))  # a literal: SELECT and GROUP BY must match
+    hour = case((kept.c.hour < bound, kept.c.hour), else_=None).label("hour")
+    query = (
+        select(kept.c.variant_key, day, hour, *_sum_all(_DAY_SUMS))
+        .where(*_kept_hours(experiment_key, start, end))
+        .group_by(kept.c.variant_key, day, hour)
+        .having(_anyone())
+    )
+    return [
+        DayTotals(
+            _EPOCH + timedelta(days=int(row["day"])),
+            _totals(row, None),
+            None if row["hour"] is None else int(row["hour"]) % 24,
+        )
+        for row in conn.execute(query).mappings()
+    ]
+
+
+def _anyone() -> ColumnElement[bool]:
+    """Groups the scan would return: a bucket every visitor has left (a first exposure moved
+    earlier, a country first seen later, an erasure) stays behind with zeros."""
+    return func.sum(kept.c.visitors) > 0
+
+
+_ALL_SUMS = tuple(name for name, _ in SUM_FIELDS)
+
+
+def _sum_all(names: Sequence[str] = _ALL_SUMS) -> list[Any]:
+    return [func.sum(kept.c[name]).label(name) for name in names]
+
+
+def _kept_hours(key: str, start: date | None, end: date | None) -> list[ColumnElement[bool]]:
+    """_exposed's date range in the kept sums' hours since the epoch."""
+    conditions = [kept.c.experiment_key == key]
+    if start is not None:
+        conditions.append(kept.c.hour >= (start - _EPOCH).days * 24)
+    if end is not None and end < date.max:
+        conditions.append(kept.c.hour < ((end - _EPOCH).days + 1) * 24)
+    return conditions
+
+
+# The sums day_totals reads: visitors, converters and the capped revenue sums.
+_DAY_SUMS = (
+    "visitors",
+    "converters",
+    "revenue_capped",
+    "revenue_capped_squares",
+    "annualised_capped",
+    "annualised_capped_squares",
+)
+
+
 def _capped_sums(converted: Any, revenue: Any, annualised: Any) -> list[ColumnElement[Any]]:
     """Visitors, converters and the capped revenue sums, which every query selects."""
     return [
@@ -220,20 +340,14 @@ def _covariate_sums(converted: Any, revenue: Any, annualised: Any) -> list[Colum
     ]
 
 
-# ArmTotals' sums, each read as its field's type.
-_SUMS: list[tuple[str, Callable[[Any], Any]]] = [
-    (f.name, float if isinstance(f.default, float) else int) for f in fields(ArmTotals)[2:]
-]
-
-
 def _totals(row: Any, segment: str | None) -> ArmTotals:
     """An arm's sums as the query selected them (the others stay zero)."""
-    sums = {name: kind(row[name] or 0) for name, kind in _SUMS if name in row}
+    sums: dict[str, Any] = {name: kind(row[name] or 0) for name, kind in SUM_FIELDS if name in row}
     return ArmTotals(row["variant_key"], segment, **sums)
 
 
-def _epoch_seconds(engine: Engine, column: ColumnElement[Any]) -> ColumnElement[Any]:
-    if engine.dialect.name == "sqlite":  # stored as naive UTC text
+def epoch_seconds(bind: Engine | Connection, column: ColumnElement[Any]) -> ColumnElement[Any]:
+    if bind.dialect.name == "sqlite":  # stored as naive UTC text
         return cast(func.strftime("%s", column), Integer)
     return cast(func.floor(extract("epoch", column)), BigInteger)
 

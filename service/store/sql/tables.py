@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from service.domain.arm_totals import SUM_FIELDS
 from service.store.sql.types import Document, UtcDateTime
 
 # Explicit constraint names keep migrations reproducible on both backends.
@@ -209,6 +210,36 @@ daily_rollups = Table(
     Column("conversions", Integer, nullable=False, default=0),
     Column("revenue", Float, nullable=False, default=0.0),
     Column("annualised_value", Float, nullable=False, default=0.0),
+)
+
+# The report's sums (ArmTotals) over exposed visitors, per bucket: variant, hour of first
+# exposure (whole hours since the epoch, UTC) and the country and device a visitor's outcome
+# holds ('' when it holds none: key columns cannot be NULL). The flusher keeps them in the
+# transaction that changes the outcomes (store/sql/outcome_sums.py), so a report sums a few
+# thousand rows instead of scanning one row per visitor.
+outcome_sums = Table(
+    "outcome_sums",
+    metadata,
+    Column("experiment_key", KEY, primary_key=True),
+    Column("variant_key", KEY, primary_key=True),
+    Column("hour", BigInteger, primary_key=True),
+    Column("country", String(2), primary_key=True),
+    Column("device", String(16), primary_key=True),
+    *(
+        Column(name, Float if kind is float else BigInteger, nullable=False, default=kind())
+        for name, kind in SUM_FIELDS
+    ),
+)
+
+# Which experiments' outcome_sums are complete, and for which revenue cap (the capped sums
+# depend on it). No row: not kept yet, or the cap changed; reports scan visitor_outcomes
+# until `outcome_sums.rebuild` has run (the scheduler does it).
+outcome_sums_state = Table(
+    "outcome_sums_state",
+    metadata,
+    Column("experiment_key", KEY, primary_key=True),
+    Column("revenue_cap", Float),
+    Column("built_at", UtcDateTime, nullable=False),
 )
 
 export_schedules = Table(

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, delete
 
+from service.store.sql.outcome_sums import RunningSums
 from service.store.sql.tables import events, payments, visitor_outcomes
 
 
 def erase_visitor(engine: Engine, visitor: str) -> dict[str, int]:
     """Delete every row that names the visitor, in one transaction; returns counts per table.
 
-    Daily rollups keep their counts: they are aggregates that name nobody.
+    Daily rollups keep their counts: they are aggregates that name nobody. The report's kept
+    sums lose the visitor, as a report scanning the outcomes would.
     """
     removed: dict[str, int] = {}
+    sums = RunningSums(engine)
     with engine.begin() as conn:
+        pending = sums.before_erasing(conn, visitor)
         for table in (events, visitor_outcomes, payments):
             result = conn.execute(delete(table).where(table.c.visitor == visitor))
             removed[table.name] = result.rowcount
+        sums.after(conn, pending)
     return removed
