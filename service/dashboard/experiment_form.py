@@ -216,6 +216,13 @@ def to_document(state: FormState, **fixed: str) -> dict[str, Any]:
     """The form's document, with the fields the view fixes (the status; a saved key)."""
     doc = {**_document(state.top, _TOP), **fixed}
     doc["variants"] = [variant_document(values) for values in state.variants]
+    analysis = doc.get("analysis")
+    if isinstance(analysis, dict) and analysis.get("engine") == "bayesian":
+        # The always-valid box is labelled "frequentist statistics only", and a new
+        # experiment starts with it ticked: picking Bayesian leaves it behind, unasked, rather
+        # than refusing the form over a box that no longer applies. (The API refuses the
+        # pair: a document is read as written.)
+        analysis["sequential"] = False
     return doc
 
 

@@ -12,16 +12,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
 
 from service.domain.experiment import Status
 from service.domain.roles import Role
 from service.schemas.experiment import parse_experiment
-from service.store.sql.tables import visitor_outcomes
 from service.wiring import Services
 from tests.e2e.charts_support import assert_readable, read_charts
 from tests.e2e.test_dashboard import PASSWORD, sign_in
-from tests.support import experiment_doc
+from tests.support import experiment_doc, insert_outcomes
 
 pytestmark = pytest.mark.e2e
 
@@ -62,7 +60,7 @@ def _outcomes(live: Services, key: str, exposures: list[tuple[str, datetime, boo
             }
         )
     with live.engine.begin() as conn:
-        conn.execute(insert(visitor_outcomes), rows)
+        insert_outcomes(conn, rows)
 
 
 def _traffic(

@@ -8,12 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import insert
 
-from service.store.sql.tables import visitor_outcomes
 from service.wiring import Services
 from tests.functional.test_report_api import URL, as_dict, outcome, report_client  # noqa: F401
-from tests.support import experiment_doc
+from tests.support import experiment_doc, insert_outcomes
 
 Auth = Callable[[str], dict[str, str]]
 
@@ -47,7 +45,7 @@ def test_hours_for_48_hours_then_days(
         _exposed(n, v, at) for n, at in enumerate(exposures) for v in ("control", "five-dollars")
     ]
     with services.engine.begin() as conn:
-        conn.execute(insert(visitor_outcomes), rows)
+        insert_outcomes(conn, rows)
 
     body = as_dict(report_client.get(URL, headers=auth("viewer")).json)
     control = [p for p in body["daily"] if p["variant"] == "control"]

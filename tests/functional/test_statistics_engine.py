@@ -173,16 +173,11 @@ def test_an_editor_picks_the_bayesian_engine_in_the_form(
     fields = form_fields(client.get("/dashboard/experiments/new").get_data(as_text=True))
     assert fields["analysis.engine"] == "frequentist" and fields["analysis.sequential"] == ["on"]
     fields.update({"key": "winter-ask", "name": "Winter ask", "op": "save"})
-    fields["analysis.engine"] = "bayesian"
-    refused = post_form(client, "/dashboard/experiments/new", fields)
-    assert refused.status_code == 422
-    html = refused.get_data(as_text=True)
-    assert 'id="f-analysis-sequential-error">applies only to the frequentist engine<' in html
-    assert 'value="bayesian" checked' in html  # the choice is kept
-    del fields["analysis.sequential"]  # unticked
+    fields["analysis.engine"] = "bayesian"  # the always-valid box left ticked, as it starts
     saved = post_form(client, "/dashboard/experiments/new", fields)
     assert saved.status_code == 302, saved.get_data(as_text=True)
     stored = services.experiments.get("winter-ask")
     assert stored is not None and stored.experiment.analysis.engine == "bayesian"
+    assert stored.experiment.analysis.sequential is False  # the frequentist-only box dropped
     edit = client.get("/dashboard/experiments/winter-ask/edit").get_data(as_text=True)
     assert form_fields(edit)["analysis.engine"] == "bayesian"
