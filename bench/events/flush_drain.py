@@ -13,7 +13,8 @@ over whatever is pending in each, so several at once overlap (their duplicates a
 bench.events.flush_scaling measures long-running flushers sharing the partitions by lease.
 PostgreSQL and Redis as in bench/decision (BENCH_DATABASE_URL, BENCH_REDIS_URL; a Redis
 Cluster node too). Prints events/s for both and the ratio. Target: flusher >= 25,000
-events/s.
+events/s. Each round also drains with one flusher while no experiment's report sums are kept
+(store/sql/outcome_sums.py), the baseline of what keeping them costs.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import multiprocessing
 import random
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -31,6 +33,7 @@ from service.domain.events import ANNUAL_MULTIPLIER, EventRecord, EventType, Sou
 from service.jobs.flusher import open_flusher
 from service.settings import Settings
 from service.store.redis.keys import Keys
+from service.store.sql import outcome_sums
 from service.store.sql.engine import build_engine
 from service.store.sql.event_deltas import EVENT_COLUMNS, event_row
 
@@ -42,6 +45,7 @@ EXPERIMENTS = {
 START_MS = 1_795_000_000_000  # late November 2026, UTC
 SPAN_MS = 3 * 86_400_000  # three days, so rollups span several rows per variant
 TARGET = 25_000
+UNKEPT = "x1 no sums"  # one flusher, the experiments' report sums not kept
 
 
 def generate(n: int, visitors: int, seed: int = 7) -> list[EventRecord]:
@@ -106,11 +110,19 @@ def _donation(rng: random.Random, i: int) -> dict[str, Any]:
     return donation
 
 
-def reset(engine: Engine) -> None:
+def reset(engine: Engine, *, kept: bool = True) -> None:
+    """Empty tables; `kept`: the experiments' report sums are kept, as for every experiment
+    created through the service (store/sql/outcome_sums.py), so the flusher maintains them."""
     with engine.begin() as conn:
         conn.execute(
-            text("TRUNCATE events, visitor_outcomes, daily_rollups, payments, raw_copy_events")
+            text(
+                "TRUNCATE events, visitor_outcomes, daily_rollups, payments, raw_copy_events, "
+                "outcome_sums, outcome_sums_state"
+            )
         )
+        if kept:
+            for key in EXPERIMENTS:
+                outcome_sums.start(conn, key, None, datetime.now(UTC))
 
 
 def raw_copy(engine: Engine, rows: list[tuple[Any, ...]]) -> float:
@@ -202,6 +214,7 @@ def main() -> None:
 
     flushers = sorted({1, args.processes})
     rates: dict[str, list[float]] = {"raw COPY": []} | {f"flusher x{n}": [] for n in flushers}
+    rates[UNKEPT] = []
     duplicates: dict[str, list[int]] = {f"flusher x{n}": [] for n in flushers}
     # Rounds alternate, so a burst of other load on this shared machine hits every side; the
     # best round of each is the least disturbed one, the median is shown beside it.
@@ -213,6 +226,8 @@ def main() -> None:
             seconds, doubled = flusher_drain(settings, records, args.batch_size, n)
             rates[f"flusher x{n}"].append(len(records) / seconds)
             duplicates[f"flusher x{n}"].append(doubled)
+        reset(engine, kept=False)  # the baseline of keeping the report's sums
+        rates[UNKEPT].append(len(records) / flusher_drain(settings, records, args.batch_size, 1)[0])
     engine.dispose()
     print(report(rates, len(records), args.batch_size, duplicates))
 
@@ -233,8 +248,13 @@ def report(
         best[name], median[name] = ordered[-1], ordered[len(ordered) // 2]
         each = " ".join(f"{v:.0f}" for v in values)
         lines.append(f"{name:<11} {best[name]:>9.0f} {median[name]:>9.0f}   {each}")
+    if UNKEPT in rates and "flusher x1" in rates:
+        lines.append(
+            f"ratio flusher x1 / {UNKEPT}: {median['flusher x1'] / median[UNKEPT]:.2f} medians "
+            "(the cost of keeping the report's sums)"
+        )
     for name in rates:
-        if name.startswith("flusher"):
+        if name.startswith("flusher") and name != UNKEPT:
             lines.append(
                 f"ratio {name}/raw COPY: {best[name] / best['raw COPY']:.2f} best rounds, "
                 f"{median[name] / median['raw COPY']:.2f} medians; "

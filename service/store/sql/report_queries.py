@@ -263,7 +263,7 @@ def _summed_series(
     switch = hourly_until(datetime.fromtimestamp(int(first) * 3600, UTC))
     switch_hour = int(switch.timestamp()) // 3600  # whole: hourly_until ends on an hour
     day = (kept.c.hour // literal_column("24")).label("day")
-    bound = literal_column(str(switch_hour))  # a literal: SELECT and GROUP BY must match
+    bound: ColumnElement[int] = literal_column(str(switch_hour))  # SELECT = GROUP BY
     hour = case((kept.c.hour < bound, kept.c.hour), else_=None).label("hour")
     query = (
         select(kept.c.variant_key, day, hour, *_sum_all(_DAY_SUMS))
