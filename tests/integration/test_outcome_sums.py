@@ -115,9 +115,9 @@ def _report_figures(engine: Engine, cap: float | None) -> list[Any]:
             rows = arm_totals(engine, KEY, start=start, end=end, segment=segment, revenue_cap=cap)
             figures.append(sorted(rows, key=lambda r: (r.variant, r.segment or "")))
         days = day_totals(engine, KEY, start=start, end=end, revenue_cap=cap)
-        figures.append(
-            sorted(((d.day, d.totals) for d in days), key=lambda p: (p[0], p[1].variant))
-        )
+        # Hourly points first (the experiment's first 48 hours), each at its hour of the day.
+        points = [((d.day, -1 if d.hour is None else d.hour), d.totals) for d in days]
+        figures.append(sorted(points, key=lambda p: (p[0], p[1].variant)))
     return figures
 
 
