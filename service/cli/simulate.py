@@ -47,7 +47,14 @@ _RATE_HEADROOM = 0.9
     "in VAR_DIR/demo_admin_token.",
 )
 @click.option("--webhook-secret", default=None, help="Default: WEBHOOK_SECRET's value.")
-@click.option("--seed", type=int, default=None, help="Replay a run; default random.")
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="Replay a run; default random. Ids come from the experiment, seed, --rates and "
+    "--amounts: the same ones again are the same readers, counted once; another experiment "
+    "or other rates or amounts are new readers.",
+)
 @click.option("--concurrency", type=click.IntRange(1, 32), default=8, show_default=True)
 @click.option(
     "--flush",

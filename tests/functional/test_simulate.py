@@ -25,9 +25,10 @@ from service.jobs.flusher import open_flusher
 from service.jobs.simulate.http_client import HttpClient
 from service.jobs.simulate.plan import plan_visit
 from service.jobs.simulate.preflight import fetch_experiment
-from service.jobs.simulate.runner import Result, RunConfig, run, visitor_seeds
+from service.jobs.simulate.runner import Result, RunConfig, run, run_identity, visitor_seeds
 from service.jobs.simulate.summary import summary_lines
 from service.settings import Settings
+from service.store.redis.live_counters import read_live
 from tests.functional.events_support import start_experiment
 from tests.support import FakeClock, banner, experiment_doc
 
@@ -75,9 +76,11 @@ def token(auth: Auth, role: str = "viewer") -> str:
     return auth(role)["Authorization"].removeprefix("Bearer ")
 
 
-def simulate(base_url: str, settings: Settings, auth: Auth, visitors: int, **config: Any) -> Result:
+def simulate(
+    base_url: str, settings: Settings, auth: Auth, visitors: int, key: str = "sim", **config: Any
+) -> Result:
     client = HttpClient(base_url)
-    info = fetch_experiment(client, "sim", token(auth))
+    info = fetch_experiment(client, key, token(auth))
     client.close()
     defaults: dict[str, Any] = {
         "rates": {"control": 0.3, "b": 0.1},
@@ -89,9 +92,9 @@ def simulate(base_url: str, settings: Settings, auth: Auth, visitors: int, **con
     return run(RunConfig(base_url=base_url, visitors=visitors, **{**defaults, **config}), info)
 
 
-def report(client: FlaskClient, auth: Auth, **query: str) -> dict[str, Any]:
+def report(client: FlaskClient, auth: Auth, key: str = "sim", **query: str) -> dict[str, Any]:
     response = client.get(
-        "/v1/admin/experiments/sim/report", query_string=query, headers=auth("viewer")
+        f"/v1/admin/experiments/{key}/report", query_string=query, headers=auth("viewer")
     )
     assert response.status_code == 200, response.json
     return response.json  # type: ignore[no-any-return]
@@ -129,9 +132,11 @@ def test_simulated_readers_reach_the_report(
         assert abs(row["conversions"] / row["visitors"] - rate) < 0.08, (key, row)
         assert row["revenue"] > 0 and row["views"] > 0
         assert sum(row["dismissals"].values()) > 0
-    assert variants["control"]["conversions"] > 2 * variants["b"]["conversions"]
+    # Rates 0.3 and 0.1 over ~150 readers each: three times as many, give or take chance.
+    assert variants["control"]["conversions"] > 1.5 * variants["b"]["conversions"]
     # Each reader's events carry their own country and device (batches group by both).
-    visits = [plan_visit(random.Random(s), result.info) for s in visitor_seeds(11, 300)]
+    identity = run_identity("sim", 11, {"control": 0.3, "b": 0.1}, {})
+    visits = [plan_visit(random.Random(s), result.info) for s in visitor_seeds(identity, 300)]
     countries = visitors_by_segment(report(client, auth, segment="country"))
     assert countries == Counter(v.country for v in visits) and set(countries) == {"US", "GB"}
     devices = visitors_by_segment(report(client, auth, segment="device"))
@@ -151,6 +156,82 @@ def test_the_same_seed_replays_the_same_readers_and_counts_them_once(
     assert sum(first.credited.values()) > 0
     assert again.donation_duplicates == sum(again.donations.values()) > 0
     assert not again.credited  # a payment id seen before is not credited twice
+
+
+def test_a_rerun_with_other_rates_is_new_readers(
+    live: str, client: FlaskClient, auth: Auth, settings: Settings
+) -> None:
+    start_experiment(client, auth("editor"), key="sim", variants=VARIANTS)
+    simulate(live, settings, auth, 40, rates={"control": 0.5, "b": 0.5})
+    other = simulate(live, settings, auth, 40, rates={"control": 0.2, "b": 0.2}).tally
+    # Other rates make other choices: replaying the first run's ids would mix the two.
+    assert sum(other.shown.values()) == 40 and other.duplicates == 0
+    assert other.donation_duplicates == 0
+
+
+def _two_experiments_with_one_seed(
+    live: str, client: FlaskClient, auth: Auth, settings: Settings
+) -> tuple[Result, Result]:
+    """What issue 18's user did: the same --seed against the demo, then a second experiment
+    (on another placement, so both show their banners to everyone)."""
+    start_experiment(client, auth("editor"), key="sim", variants=VARIANTS)
+    start_experiment(
+        client, auth("editor"), key="second", placement="bottom-banner", variants=VARIANTS
+    )
+    amounts = {"control": 10.0, "b": 10.0}
+    first = simulate(live, settings, auth, 100, seed=7, amounts=amounts)
+    second = simulate(
+        live,
+        settings,
+        auth,
+        100,
+        key="second",
+        seed=7,
+        amounts=amounts,
+        rates={"control": 0.5, "b": 0.5},
+    )
+    with open_flusher(settings, 2000) as flusher:
+        flusher.run_once()
+    return first, second
+
+
+def test_the_same_seed_on_a_second_experiment_is_counted_there_and_only_there(
+    live: str, client: FlaskClient, auth: Auth, settings: Settings
+) -> None:
+    first, second = _two_experiments_with_one_seed(live, client, auth, settings)
+
+    tally = second.tally
+    assert tally.duplicates == 0 and tally.donation_duplicates == 0
+    assert tally.credited == tally.donations
+    counted = by_variant(report(client, auth, "second"))
+    for key in ("control", "b"):
+        assert counted[key]["visitors"] == tally.shown[key] > 0
+        assert counted[key]["conversions"] == tally.credited[key] > 0
+    # The second run's readers are not the first run's: none of their donations is credited
+    # to the first experiment.
+    demo = by_variant(report(client, auth, "sim"))
+    for key in ("control", "b"):
+        assert demo[key]["conversions"] == first.tally.credited[key]
+        assert demo[key]["revenue"] == 10.0 * first.tally.credited[key]
+
+
+def test_the_live_counters_count_the_payments_the_report_counts(
+    app: Flask, live: str, client: FlaskClient, auth: Auth, settings: Settings, clock: FakeClock
+) -> None:
+    _two_experiments_with_one_seed(live, client, auth, settings)
+
+    svc = app.extensions["smallfavor"]
+    for experiment in ("sim", "second"):
+        counted = by_variant(report(client, auth, experiment))
+        counters = read_live(svc.redis, svc.keys, experiment, ["control", "b"], clock.now.date())
+        assert counters is not None
+        for row in counters:
+            sql = counted[row.variant]
+            assert (row.count("conversion"), row.count("revenue")) == (
+                sql["conversions"],
+                sql["revenue"],
+            ), (experiment, row.variant)
+            assert row.count("impression") == sql["impressions"] > 0
 
 
 def test_events_refused_by_the_rate_limit_are_reported(

@@ -1,9 +1,10 @@
 """What each simulated reader does: the page they read, and what they do with a banner.
 
 Pure: randomness comes in as a `random.Random`. The runner gives every visitor a generator
-seeded from the run's seed and the visitor's number, so a run is reproducible whatever order
-the worker threads get to visitors in (the service's own assignment is a deterministic hash
-of the visitor id, so the same seed meets the same variants too).
+seeded from the run's identity (experiment, seed, rates, amounts: runner.run_identity) and the
+visitor's number, so a run is reproducible whatever order the worker threads get to visitors
+in (the service's own assignment is a deterministic hash of the visitor id, so the same run
+meets the same variants too), and every id drawn here is the run's own.
 """
 
 from __future__ import annotations
@@ -190,6 +191,6 @@ def _donation(rng: random.Random, menu: Menu, amount: float | None) -> Donation:
 
 
 def _uuid(rng: random.Random) -> str:
-    # Event ids are UUIDs, as the snippet's are; drawn from rng so a seed replays the same ids
-    # (and a replay against the same service is counted once, as duplicates).
+    # Event ids are UUIDs, as the snippet's are; drawn from rng so the same run replays the
+    # same ids (and a replay against the same service is counted once, as duplicates).
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))

@@ -12,6 +12,7 @@ still refused is counted and reported.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import random
@@ -67,10 +68,31 @@ class Result:
     held_back: int
 
 
-def visitor_seeds(seed: int, visitors: int) -> list[int]:
-    """One generator seed per visitor, drawn from the run's seed."""
-    master = random.Random(seed)
-    return [master.getrandbits(64) for _ in range(visitors)]
+def run_identity(
+    key: str, seed: int, rates: Mapping[str, float], amounts: Mapping[str, float]
+) -> str:
+    """What makes two runs the same readers doing the same things: the experiment, the seed,
+    --rates and --amounts (not --visitors: a longer run's first readers are a shorter one's).
+
+    Every id a reader sends (visitor, event and payment ids) is drawn from a generator seeded
+    from this and the reader's number, so the same command run twice is counted once (events
+    and payments are deduplicated by id), while a run on another experiment, or with other
+    rates or amounts, is new readers. Ids from the seed alone made a second experiment's run
+    repeat the first one's ids: its events were all refused as duplicates, and its readers,
+    being the first run's, had their donations credited to the first experiment as well.
+    """
+    rates_part = ",".join(f"{k}={v!r}" for k, v in sorted(rates.items()))
+    amounts_part = ",".join(f"{k}={v!r}" for k, v in sorted(amounts.items()))
+    return f"{key}|{seed}|{rates_part}|{amounts_part}"
+
+
+def visitor_seeds(identity: str, visitors: int) -> list[int]:
+    """One generator seed per visitor: a digest of the run's identity and the visitor's number,
+    so visitor n's ids do not depend on how many visitors the run has."""
+    return [
+        int.from_bytes(hashlib.blake2b(f"{identity}|{n}".encode(), digest_size=8).digest())
+        for n in range(visitors)
+    ]
 
 
 def run(config: RunConfig, info: Experiment) -> Result:
@@ -78,7 +100,9 @@ def run(config: RunConfig, info: Experiment) -> Result:
     state = _State(
         config=config,
         info=info,
-        seeds=visitor_seeds(config.seed, config.visitors),
+        seeds=visitor_seeds(
+            run_identity(info.key, config.seed, config.rates, config.amounts), config.visitors
+        ),
         events_pacer=Pacer(config.events_per_minute),
         decisions_pacer=Pacer(config.decisions_per_minute),
     )

@@ -91,5 +91,8 @@ def summary_lines(
             f"  {tally.donations_skipped} donations not sent: their impression was not recorded"
         )
     if tally.duplicates or tally.donation_duplicates:
-        lines.append("  (the same --seed replays the same visitors; the service counts them once)")
+        lines.append(
+            "  (the same experiment, --seed, --rates and --amounts replay the same visitors; "
+            "the service counts them once)"
+        )
     return lines
