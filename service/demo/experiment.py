@@ -21,7 +21,9 @@ _PARAGRAPHS = [
 ]
 
 
-def _banner(monthly: list[int], highlight: str, cta: str, public_url: str) -> dict[str, Any]:
+def _banner(
+    monthly: list[int], highlight: str, cta: str, public_url: str, selected: int
+) -> dict[str, Any]:
     return {
         "template": "epic",
         "heading": "…we have a small favor to ask",
@@ -33,6 +35,8 @@ def _banner(monthly: list[int], highlight: str, cta: str, public_url: str) -> di
             "one_off": [10, 25, 50],
             "monthly": monthly,
             "default_frequency": "monthly",
+            # The ask the variant tests is the amount selected, and %%AMOUNT%% names it.
+            "default_amount": selected,
         },
         "payment_methods": ["card", "paypal", "apple_pay"],
         "remind_later_label": "Not ready to support today? Remind me later.",
@@ -58,6 +62,7 @@ def demo_document(public_url: str) -> dict[str, Any]:
                     "Support us monthly from just %%AMOUNT%%.",
                     "Support us",
                     public_url,
+                    selected=2,
                 ),
             },
             {
@@ -68,6 +73,7 @@ def demo_document(public_url: str) -> dict[str, Any]:
                     "Give %%AMOUNT%% a month and help keep our reporting open to all.",
                     "Give monthly",
                     public_url,
+                    selected=5,
                 ),
             },
         ],

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.domain.experiment import Amounts, Banner
+from service.domain.experiment import Amounts, Banner, Frequency
 from service.domain.page_context import PageContext
 
 # Symbols for the currencies newsrooms most often ask in; others fall back to the ISO code.
@@ -44,10 +44,18 @@ def format_amount(amount: float, currency: str) -> str:
     return f"{currency_symbol(currency)}{text}"
 
 
-def _headline_amount(amounts: Amounts) -> str:
-    # "from just $2": the smallest amount of the frequency the banner opens on.
-    choices = amounts.for_frequency(amounts.default_frequency)
-    return format_amount(min(choices), amounts.currency) if choices else ""
+# What the button says once the banner offers amounts: the reader's choice, so the button
+# never asks for another frequency than the one selected (the link carries the same choice).
+CHOICE_LABELS = {
+    Frequency.one_off: "Give %%AMOUNT%% once",
+    Frequency.monthly: "Give %%AMOUNT%% a month",
+    Frequency.annual: "Give %%AMOUNT%% a year",
+}
+
+
+def _selected_amount(amounts: Amounts) -> float | None:
+    # %%AMOUNT%% is the amount the banner opens with, so the copy asks for what is selected.
+    return amounts.preselected(amounts.default_frequency)
 
 
 def fill(text: str, values: dict[str, str]) -> str:
@@ -61,12 +69,16 @@ def render_content(banner: Banner, ctx: PageContext) -> dict[str, Any]:
         "COUNTRY_NAME": ctx.country_name or "your country",
         "ARTICLE_COUNT": str(ctx.article_views),
     }
-    if banner.amounts is not None:
-        values["AMOUNT"] = _headline_amount(banner.amounts)
-        values["CURRENCY_SYMBOL"] = currency_symbol(banner.amounts.currency).strip()
+    cta_label = banner.cta.label
     amounts = None
     if banner.amounts is not None:
         a = banner.amounts
+        selected = _selected_amount(a)
+        values["AMOUNT"] = format_amount(selected, a.currency) if selected is not None else ""
+        values["CURRENCY_SYMBOL"] = currency_symbol(a.currency).strip()
+        if selected is not None:
+            cta_label = CHOICE_LABELS[a.default_frequency]
+        offered = [f for f in Frequency if a.for_frequency(f)]
         amounts = {
             "currency": a.currency,
             "symbol": currency_symbol(a.currency).strip(),
@@ -74,12 +86,16 @@ def render_content(banner: Banner, ctx: PageContext) -> dict[str, Any]:
             "monthly": list(a.monthly),
             "annual": list(a.annual),
             "default_frequency": str(a.default_frequency),
+            # Selected as the reader opens each frequency; the snippet follows this.
+            "preselected": {str(f): a.preselected(f) for f in offered},
+            # The button's words per frequency; the snippet fills in the chosen amount.
+            "cta_labels": {str(f): CHOICE_LABELS[f] for f in offered},
         }
     return {
         "heading": fill(banner.heading, values),
         "paragraphs": [fill(p, values) for p in banner.paragraphs],
         "highlight": fill(banner.highlight, values) if banner.highlight else None,
-        "cta": {"label": fill(banner.cta.label, values), "url": banner.cta.url},
+        "cta": {"label": fill(cta_label, values), "url": banner.cta.url},
         "amounts": amounts,
         "payment_methods": [str(m) for m in banner.payment_methods],
         "remind_later_label": (

@@ -106,10 +106,20 @@ class Amounts:
     monthly: tuple[float, ...] = ()
     annual: tuple[float, ...] = ()
     default_frequency: Frequency = Frequency.monthly
+    # The amount selected when the banner opens, one of the default frequency's amounts;
+    # None: the second amount (the only one, if there is one), as banners always opened.
+    default_amount: float | None = None
 
     def for_frequency(self, frequency: Frequency) -> tuple[float, ...]:
         amounts: tuple[float, ...] = getattr(self, frequency)  # a field per Frequency member
         return amounts
+
+    def preselected(self, frequency: Frequency) -> float | None:
+        """The amount selected when the reader opens (or switches to) `frequency`."""
+        if frequency == self.default_frequency and self.default_amount is not None:
+            return self.default_amount
+        choices = self.for_frequency(frequency)
+        return choices[min(1, len(choices) - 1)] if choices else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,14 @@ class Amounts(Document):
     monthly: list[Price] = Field(default_factory=list, max_length=6)
     annual: list[Price] = Field(default_factory=list, max_length=6)
     default_frequency: Annotated[Frequency, *choice(Frequency)] = Frequency.monthly
+    default_amount: Annotated[float | None, *number(0, 1_000_000, above=True, nullable=True)] = (
+        Field(
+            default=None,
+            title="Amount selected first",
+            description="One of the amounts of the frequency shown first. Empty: the second "
+            "of them (the only one, if there is one).",
+        )
+    )
 
 
 class Banner(Document):
@@ -95,12 +103,23 @@ class Banner(Document):
             amounts = self.amounts.model_dump()
             for frequency in Frequency:
                 errors.update(duplicates(amounts[frequency.value], f"{path}.amounts.{frequency}"))
-            if not amounts[self.amounts.default_frequency.value]:
+            frequency = self.amounts.default_frequency
+            offered = amounts[frequency.value]
+            if not offered:
                 errors[f"{path}.amounts.default_frequency"] = (
-                    f"needs at least one {self.amounts.default_frequency} amount"
+                    f"needs at least one {frequency} amount"
+                )
+            elif self.amounts.default_amount not in (None, *offered):
+                listed = ", ".join(_amount_text(a) for a in offered)
+                errors[f"{path}.amounts.default_amount"] = (
+                    f"must be one of the {frequency} amounts: {listed}"
                 )
         errors.update(duplicates(self.payment_methods, f"{path}.payment_methods"))
         return errors
+
+
+def _amount_text(amount: float) -> str:
+    return str(int(amount)) if float(amount).is_integer() else str(amount)
 
 
 def duplicates(values: Sequence[Hashable], path: str) -> dict[str, str]:

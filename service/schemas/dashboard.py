@@ -29,7 +29,8 @@ VARIANT_FIELDS = (
     "key", "weight", "banner.template", "banner.heading", "banner.paragraphs",
     "banner.highlight", "banner.cta.label", "banner.cta.url", "banner.amounts.currency",
     "banner.amounts.one_off", "banner.amounts.monthly", "banner.amounts.annual",
-    "banner.amounts.default_frequency", "banner.remind_later_label",
+    "banner.amounts.default_frequency", "banner.amounts.default_amount",
+    "banner.remind_later_label",
 )  # fmt: skip
 VARIANT_TICKED = ("banner.payment_methods",)
 DRY_RUN_FIELDS = ("minimum_effect", "baseline", "baseline_sd", "days")

@@ -154,7 +154,15 @@
     (c.paragraphs || []).forEach(function (t) { el("p", null, t, box); });
     if (c.highlight) el("span", "hl", c.highlight, el("p", null, null, box));
     var choice = { frequency: null, amount: null };
-    var a = c.amounts;
+    var a = c.amounts, cta = null;
+    // With amounts the button names the reader's choice ("Give $25 once"), as its link does.
+    var relabel = function () {
+      var words = a && a.cta_labels && a.cta_labels[choice.frequency];
+      if (cta && words && choice.amount != null) {
+        cta.textContent = words.replace("%%AMOUNT%%", money(a.symbol, choice.amount));
+      }
+      if (cta) cta.href = go();
+    };
     if (a) {
       var freqs = ["monthly", "one_off", "annual"].filter(function (f) { return (a[f] || []).length; });
       choice.frequency = a.default_frequency;
@@ -163,8 +171,8 @@
       aRow.setAttribute("role", "group"); aRow.setAttribute("aria-label", "Amount");
       var drawAmounts = function () {
         aRow.textContent = "";
-        var list = a[choice.frequency] || [];
-        choice.amount = list[Math.min(1, list.length - 1)];
+        var list = a[choice.frequency] || [], pre = (a.preselected || {})[choice.frequency];
+        choice.amount = list.indexOf(pre) >= 0 ? pre : list[Math.min(1, list.length - 1)];
         list.forEach(function (v) {
           var b = el("button", null, money(a.symbol, v), aRow);
           b.type = "button";
@@ -172,8 +180,10 @@
           b.onclick = safe(function () {
             choice.amount = v;
             aRow.querySelectorAll("button").forEach(function (x) { x.setAttribute("aria-pressed", String(x === b)); });
+            relabel();
           });
         });
+        relabel();
       };
       if (freqs.length > 1) freqs.forEach(function (f) {
         var b = el("button", null, FREQ[f], fRow);
@@ -187,8 +197,8 @@
       });
       drawAmounts();
     }
-    var cta = el("a", "cta", c.cta.label, box);
-    var go = function () {
+    cta = el("a", "cta", c.cta.label, box);
+    function go() {
       var u = new URL(c.cta.url, location.href);
       u.searchParams.set("sf_experiment", banner.experiment);
       u.searchParams.set("sf_variant", banner.variant);
@@ -198,8 +208,8 @@
         u.searchParams.set("frequency", choice.frequency);
       }
       return u.href;
-    };
-    cta.href = go();
+    }
+    relabel();
     cta.addEventListener("click", safe(function (ev) {
       if (!banner.token) return ev.preventDefault();
       cta.href = go();

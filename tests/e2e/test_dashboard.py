@@ -55,7 +55,7 @@ def test_build_run_and_read_an_experiment(
     # The snippet itself draws the preview, placeholders filled as a reader would see them.
     preview = page.locator('[data-preview="1"] small-favor section')
     preview.get_by_text("Readers like you keep us going").wait_for()
-    assert "from just $5" in preview.inner_text()
+    assert "Please support us with $10 a month." in preview.inner_text()
     screenshot("dashboard-editor")
     page.get_by_role("button", name="Create draft").click()
     page.get_by_text("Created draft winter-ask").wait_for()

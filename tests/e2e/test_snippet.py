@@ -70,8 +70,12 @@ def test_the_assigned_variant_renders_and_is_seen(
     assert "…we have a small favor to ask" in box.inner_text()
     visitor = visitor_of(page)
     variant = live.redis.hget(live.keys.ledger(visitor), "a:monthly-ask")
-    expected = "$2" if variant == "control" else "$5"
-    assert f"Support us monthly from just {expected}." in box.inner_text()
+    # The copy names the amount the banner opens on: the second of the monthly amounts.
+    expected = "$5" if variant == "control" else "$10"
+    assert f"Support us with {expected} a month." in box.inner_text()
+    assert box.get_by_role("button", name=expected, exact=True).get_attribute("aria-pressed") == (
+        "true"
+    )
     box.scroll_into_view_if_needed()
     found = wait_for_events(live, visitor, {"impression", "view"})
     assert {"impression", "view"} <= {e["t"] for e in found}
@@ -131,7 +135,7 @@ def test_cta_click_carries_the_decision_and_completes_a_donation(
     variant = live.redis.hget(live.keys.ledger(visitor), "a:monthly-ask")
     box.get_by_role("button", name="One-off").click()
     box.get_by_role("button", name="$25").click()
-    box.get_by_role("link", name="Support us").click()
+    box.get_by_role("link", name="Give $25 once").click()
     page.wait_for_url("**/demo/donate**")
     params = parse_qs(urlparse(page.url).query)
     assert params["sf_experiment"] == ["monthly-ask"]
@@ -147,6 +151,40 @@ def test_cta_click_carries_the_decision_and_completes_a_donation(
     assert "monthly-ask" in page.inner_text("main")
     conversions = [e for e in events_of(live, visitor) if e["t"] == "conversion"]
     assert [(c["s"], c["am"], c["f"]) for c in conversions] == [("webhook", "2500", "one_off")]
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+@pytest.mark.parametrize("placement", ["article-end", "bottom-banner"])
+def test_the_button_names_the_frequency_and_amount_the_reader_chose(
+    live: Services, live_server: str, page: Any, placement: str, width: int
+) -> None:
+    page.set_viewport_size({"width": width, "height": 800})
+    doc = experiment_doc(placement=placement, targeting={})
+    for variant in doc["variants"]:
+        variant["banner"]["template"] = "epic" if placement == "article-end" else placement
+    run_experiment(live, **{k: v for k, v in doc.items() if k != "targeting"})
+    page.goto(f"{live_server}/demo?placements={placement}")
+    box = banner(page, placement)
+    box.wait_for()
+    variant = live.redis.hget(live.keys.ledger(visitor_of(page)), "a:monthly-ask")
+    opened = "$5" if variant == "control" else "$10"  # monthly 2, 5, 10 or 5, 10, 20
+    cta = box.locator("a.cta")
+    assert cta.inner_text() == f"Give {opened} a month"
+    box.get_by_role("button", name="One-off").click()
+    assert cta.inner_text() == "Give $10 once"  # one-off 5, 10, 25 opens on its second
+    box.get_by_role("button", name="$25", exact=True).click()
+    assert cta.inner_text() == "Give $25 once"
+    link = parse_qs(urlparse(cta.get_attribute("href")).query)
+    assert link["amount"] == ["25"] and link["frequency"] == ["one_off"]
+    assert link["sf_variant"] == [variant]
+    # The whole label is on screen, narrow or wide.
+    cta.scroll_into_view_if_needed()
+    shown = cta.bounding_box()
+    assert shown is not None and shown["x"] >= 0 and shown["x"] + shown["width"] <= width
+    box.get_by_role("button", name="Monthly").click()
+    assert cta.inner_text() == f"Give {opened} a month"
+    assert parse_qs(urlparse(cta.get_attribute("href")).query)["frequency"] == ["monthly"]
+    assert page.console_errors == []
 
 
 def test_hostile_banner_text_shows_as_text(live: Services, live_server: str, page: Any) -> None:
@@ -172,7 +210,7 @@ def test_aggressive_page_css_does_not_break_the_banner(
     heading = box.locator("h2")
     assert heading.evaluate("e => getComputedStyle(e).color") == "rgb(18, 18, 18)"
     assert "Comic" not in heading.evaluate("e => getComputedStyle(e).fontFamily")
-    cta = box.get_by_role("link", name="Support us")
+    cta = box.locator("a.cta")
     assert cta.evaluate("e => getComputedStyle(e).display") == "inline-block"
     assert cta.bounding_box()["height"] >= 40
     screenshot("hostile-css")

@@ -53,6 +53,23 @@ def test_invalid_document_names_every_bad_field(client: FlaskClient, auth: Auth)
     assert client.get(f"{URL}/monthly-ask", headers=auth("viewer")).status_code == 404
 
 
+def test_an_amount_selected_first_that_is_not_offered_is_422_naming_it(
+    client: FlaskClient, auth: Auth
+) -> None:
+    doc = experiment_doc()
+    doc["variants"][1]["banner"]["amounts"]["default_amount"] = 2  # monthly: 5, 10, 20
+    response = client.post(URL, json=doc, headers=auth("editor"))
+    assert response.status_code == 422
+    assert response.json["error"]["fields"] == {
+        "variants[1].banner.amounts.default_amount": "must be one of the monthly amounts: 5, 10, 20"
+    }
+    doc["variants"][1]["banner"]["amounts"]["default_amount"] = 5
+    created = client.post(URL, json=doc, headers=auth("editor"))
+    assert created.status_code == 201, created.json
+    amounts = created.json["variants"][1]["banner"]["amounts"]
+    assert amounts["default_amount"] == 5
+
+
 def test_new_experiments_must_start_as_draft(client: FlaskClient, auth: Auth) -> None:
     response = client.post(URL, json=experiment_doc(status="running"), headers=auth("editor"))
     assert response.status_code == 422

@@ -93,6 +93,31 @@ def test_validation_errors_sit_beside_their_fields_and_keep_the_input(
     assert services.experiments.get("bad-key") is None
 
 
+def test_the_amount_selected_first_is_set_in_the_editor_and_checked(
+    client: FlaskClient, services: Services
+) -> None:
+    _signed_in(client, services)
+    fields = {**_new_form(client), "key": "chosen-ask", "name": "Chosen ask", "op": "save"}
+    assert fields["variants[0].banner.amounts.default_amount"] == ""  # the second amount
+    fields["variants[0].banner.amounts.default_amount"] = "7"
+    refused = post_form(client, "/dashboard/experiments/new", fields)
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert re.search(
+        r'id="f-variants-0-banner-amounts-default_amount-error">'
+        r"must be one of the monthly amounts: 2, 5, 10<",
+        html,
+    ), html
+    fields["variants[0].banner.amounts.default_amount"] = "2"
+    created = post_form(client, "/dashboard/experiments/new", fields)
+    assert created.status_code == 302, created.get_data(as_text=True)
+    stored = services.experiments.get("chosen-ask")
+    assert stored is not None and stored.experiment.control.banner.amounts is not None
+    assert stored.experiment.control.banner.amounts.default_amount == 2
+    edit = form_fields(client.get("/dashboard/experiments/chosen-ask/edit").get_data(as_text=True))
+    assert edit["variants[0].banner.amounts.default_amount"] == "2"
+
+
 def test_duplicate_key_is_reported_on_the_key_field(
     client: FlaskClient, services: Services
 ) -> None:
@@ -254,9 +279,7 @@ def test_banner_preview_fills_placeholders_and_reports_errors(
     assert ok.status_code == 200
     body: Any = ok.json
     assert body["banner"]["token"] == ""
-    assert (
-        body["banner"]["content"]["highlight"] == "Please support us monthly starting from just $2."
-    )
+    assert body["banner"]["content"]["highlight"] == "Please support us with $5 a month."
     bad = client.post(
         "/dashboard/banner-preview",
         json={"fields": {**variant, "banner.heading": "Hi %%NAME%%"}},

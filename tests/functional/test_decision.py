@@ -64,7 +64,7 @@ def test_banner_for_a_targeted_reader(client: FlaskClient, start, services: Serv
     assert banner["snooze_hours"] == {"remind_later": 168, "close": 336, "already_donated": 8760}
     content = banner["content"]
     assert content["heading"] == "…we have a small favor to ask"
-    assert content["highlight"].startswith("Support us monthly from just $")
+    assert content["highlight"].startswith("Support us with $")
     assert content["remind_later_label"] == "Not ready to support today? Remind me later."
     claims = services.signer.verify_decision(banner["token"], int(services.clock().timestamp()), 60)
     assert (claims.visitor, claims.experiment, claims.variant, claims.qa) == (

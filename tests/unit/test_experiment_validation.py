@@ -455,6 +455,9 @@ RULES = [
     (B + "amounts.one_off", [1] * 7, "0 to 6"),
     (B + "amounts.one_off[0]", 2_000_000, "at most 1000000"),
     (B + "amounts.default_frequency", "weekly", "one_off, monthly, annual"),
+    (B + "amounts.default_amount", 0, "greater than 0"),
+    (B + "amounts.default_amount", "ten", "number"),
+    (B + "amounts.default_amount", 7, "must be one of the monthly amounts: 2, 5, 10"),
     (B + "amounts.weekly", [1], "unknown field"),
     (B + "payment_methods[1]", "cheque", "card"),
     (B + "payment_methods[1]", "card", "duplicate"),
@@ -530,6 +533,30 @@ def test_the_default_frequency_needs_amounts_of_its_own() -> None:
     assert errors(doc) == {
         "variants[0].banner.amounts.default_frequency": "needs at least one one_off amount"
     }
+
+
+def test_the_amount_selected_first_is_one_of_the_default_frequencys_amounts() -> None:
+    doc = edit(full_document(), "variants[0].banner.amounts.default_frequency", "one_off")
+    # 2 is a monthly amount, not a one-off one: the rule follows the frequency shown first.
+    assert errors(edit(doc, "variants[0].banner.amounts.default_amount", 2)) == {
+        "variants[0].banner.amounts.default_amount": (
+            "must be one of the one_off amounts: 5, 10, 25"
+        )
+    }
+    chosen = parse_experiment(edit(doc, "variants[0].banner.amounts.default_amount", 25.0))
+    amounts = chosen.control.banner.amounts
+    assert amounts is not None and amounts.default_amount == 25
+    assert parse_experiment(chosen.to_document()) == chosen
+
+
+def test_documents_without_an_amount_selected_first_open_on_the_second_amount() -> None:
+    amounts = parse_experiment(full_document()).control.banner.amounts
+    assert amounts is not None and amounts.default_amount is None
+    assert amounts.preselected(Frequency.monthly) == 5
+    single = Amounts("USD", monthly=(3.0,))
+    assert (
+        single.preselected(Frequency.monthly) == 3 and single.preselected(Frequency.annual) is None
+    )
 
 
 def test_a_bottom_banner_needs_no_heading_but_an_epic_does() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from service.domain.banner_render import format_amount, render_content
@@ -98,9 +100,58 @@ def test_placeholders_are_filled_and_markup_is_left_as_text() -> None:
     content = render_content(experiment.variants[0].banner, page)
     assert content["heading"] == "Readers in United Kingdom: <img src=x onerror=alert(1)>"
     assert content["paragraphs"] == ["You have read 12 articles. Give in $."]
-    assert content["highlight"] == "Support us monthly from just $2."
+    assert content["highlight"] == "Support us with $5 a month."
     assert content["amounts"]["monthly"] == [2, 5, 10]
-    assert content["cta"] == {"label": "Support us", "url": "https://example.org/donate"}
+    assert content["cta"] == {"label": "Give $5 a month", "url": "https://example.org/donate"}
+
+
+def _rendered(**amounts: object) -> dict[str, Any]:
+    doc = experiment_doc()
+    banner = doc["variants"][1]["banner"]  # monthly 5, 10, 20; one-off 5, 10, 25
+    banner["highlight"] = "Give %%AMOUNT%% a month and keep our reporting open."
+    banner["amounts"].update(amounts)
+    page = PageContext(visitor="reader-0001", placement=Placement.article_end, device=Device.mobile)
+    return render_content(parse_experiment(doc).variants[1].banner, page)
+
+
+def test_the_highlight_names_the_amount_selected_when_the_banner_opens() -> None:
+    # Without a chosen amount the banner opens on the second one, $10: the copy says so too.
+    content = _rendered()
+    assert content["highlight"] == "Give $10 a month and keep our reporting open."
+    assert content["amounts"]["preselected"] == {"one_off": 10, "monthly": 10}
+
+
+def test_the_amount_selected_first_is_the_editors_choice() -> None:
+    content = _rendered(default_amount=5)
+    assert content["highlight"] == "Give $5 a month and keep our reporting open."
+    # Only the frequency the banner opens on: switching to one-off selects its second amount.
+    assert content["amounts"]["preselected"] == {"one_off": 10, "monthly": 5}
+
+
+@pytest.mark.parametrize(
+    "frequency,amount,label",
+    [("one_off", 25, "Give $25 once"), ("monthly", 10, "Give $10 a month")],
+)
+def test_the_button_names_the_frequency_and_amount_selected(
+    frequency: str, amount: float, label: str
+) -> None:
+    content = _rendered(default_frequency=frequency, default_amount=amount)
+    assert content["cta"]["label"] == label
+    # The words for every frequency the reader can switch to; the snippet fills the amount.
+    assert content["amounts"]["cta_labels"] == {
+        "one_off": "Give %%AMOUNT%% once",
+        "monthly": "Give %%AMOUNT%% a month",
+    }
+
+
+def test_without_amounts_the_button_keeps_the_editors_label() -> None:
+    doc = experiment_doc()
+    banner = doc["variants"][0]["banner"]
+    banner["amounts"], banner["highlight"] = None, None
+    page = PageContext(visitor="reader-0001", placement=Placement.article_end, device=Device.mobile)
+    content = render_content(parse_experiment(doc).variants[0].banner, page)
+    assert content["cta"]["label"] == "Support us"
+    assert content["amounts"] is None
 
 
 def test_unknown_country_has_a_neutral_name() -> None:
