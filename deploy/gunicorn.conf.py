@@ -3,8 +3,8 @@
     gunicorn -c deploy/gunicorn.conf.py 'service:create_app()'
 
 One process per core plus one, each with 4 threads: the request path waits on Redis and SQL
-sockets, so a spare process keeps both cores busy while others wait, and DESIGN.md's 2-core
-figures show gthread well ahead of sync workers (gevent showed long p99 tails). On
+sockets, so a spare process keeps both cores busy while others wait, and the 2-core figures
+(docs/DESIGN.md §4) show gthread well ahead of sync workers (gevent showed long p99 tails). On
 bench/decision, 3 x 4 beat 2 x 4, 2 x 8 and 4 x 8: fewer threads per process fight less over
 its GIL (p99 26 ms against 45-65 ms with 8 threads).
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 import click
@@ -27,19 +28,38 @@ def serve() -> None:
         raise Failure(f"{config} not found; run from the repository root")
     configure_logging(settings.log_level)  # restarts are logged as JSON lines on stderr
     with shared_environment(settings, os.environ) as env:
-        _print_welcome(settings.public_url)
+        click.echo(welcome(settings.public_url, settings.var_dir, Path.cwd()))
         run_until_signalled(Supervisor(spawners(env, config)))
 
 
-def _print_welcome(url: str) -> None:
+def welcome(url: str, var_dir: Path, cwd: Path) -> str:
+    """What `make run` prints: every address a first user needs, and commands that work as
+    printed from the repository root whatever PORT, PUBLIC_URL or VAR_DIR say."""
     from service.demo.experiment import DEMO_KEY
+    from service.demo.seed import DEMO_TOKEN_FILE
 
-    click.echo(f"Small Favor on {url}")
-    click.echo(f"  demo article  {url}/demo")
-    click.echo(f"  dashboard     {url}/dashboard/ (the staff user seed-demo printed)")
-    click.echo(f"  health        {url}/readyz")
-    click.echo(f"  admin API     {url}/v1/admin/experiments")
-    click.echo(
-        f"  traffic       .venv/bin/smallfavor simulate --experiment {DEMO_KEY} "
-        "--visitors 5000 --rates control=0.020,five-dollars=0.035"
+    default_var = (cwd / "var").resolve()
+    # The other terminal must find the same generated webhook secret and demo token.
+    env = "" if var_dir == default_var else f"VAR_DIR={shlex.quote(str(var_dir))} "
+    token_file = _shown_path(var_dir / DEMO_TOKEN_FILE, cwd)
+    return "\n".join(
+        [
+            f"Small Favor on {url}",
+            f"  demo article  {url}/demo",
+            f"  dashboard     {url}/dashboard/ (the staff user seed-demo printed)",
+            f"  API docs      {url}/docs and the OpenAPI document {url}/openapi.json",
+            f"  health        curl {url}/readyz",
+            f'  admin API     curl -H "Authorization: Bearer $(cat {token_file})" '
+            f"{url}/v1/admin/experiments",
+            f"  traffic       {env}.venv/bin/smallfavor simulate --experiment {DEMO_KEY} "
+            f"--visitors 5000 --rates control=0.020,five-dollars=0.035 --base-url {url}",
+        ]
     )
+
+
+def _shown_path(path: Path, cwd: Path) -> str:
+    """Relative to the repository root when under it (as the README writes it)."""
+    try:
+        return shlex.quote(str(path.relative_to(cwd.resolve())))
+    except ValueError:
+        return shlex.quote(str(path))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from flask import Blueprint
+from markupsafe import Markup
 
 from service.domain.banner_render import currency_symbol
 
@@ -71,6 +72,25 @@ def period(unix_seconds: int, kind: str = "day") -> str:
     return day(unix_seconds)
 
 
+# Not strftime's %b, which follows the process's locale.
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def instant(value: datetime | str | None) -> Markup | str:
+    """A moment as people read it, "5 Dec 2026, 17:18 UTC", in a <time> element whose
+    datetime attribute keeps the exact ISO 8601 instant (local_time.js rewrites the text in
+    the viewer's own time zone). Accepts the API resources' ISO strings and SQL's datetimes;
+    a naive datetime is UTC, as everything the service stores."""
+    if value is None or value == "":
+        return DASH
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    moment = (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment).astimezone(UTC)
+    exact = moment.isoformat().replace("+00:00", "Z")
+    readable = f"{moment.day} {_MONTHS[moment.month - 1]} {moment:%Y, %H:%M} UTC"
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(exact, exact, readable)
+
+
 def register(bp: Blueprint) -> None:
-    for function in (pct, signed_pct, money, count, interval, bound, probability, day, period):
+    functions = (pct, signed_pct, money, count, interval, bound, probability, day, period, instant)
+    for function in functions:
         bp.add_app_template_filter(function)  # named as the function is

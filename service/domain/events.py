@@ -58,7 +58,7 @@ class Source(StrEnum):
 _EVENT_TYPES = {kind.value: kind for kind in EventType}
 _SOURCES = {source.value: source for source in Source}
 
-# Frequency -> multiplier for annualised value (DESIGN.md §5: one-off x1, monthly x12, annual x1).
+# Frequency -> multiplier for annualised value (docs/DESIGN.md §5).
 ANNUAL_MULTIPLIER = {"one_off": 1, "monthly": 12, "annual": 1}
 
 

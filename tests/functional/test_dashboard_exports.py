@@ -4,6 +4,7 @@ see the run the scheduler recorded, edit without re-typing the webhook secret, d
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from flask.testing import FlaskClient
 
@@ -12,6 +13,12 @@ from service.store.sql.exports_repo import ExportRepo
 from service.wiring import Services
 from tests.functional.dashboard_support import csrf, form_fields, log_in, make_user, post_form
 from tests.integration.export_support import scheduler, seed_figures, start_experiment
+
+# <time datetime="2026-12-07T06:00:00Z" title="…">7 Dec 2026, 06:00 UTC</time>
+_TIME = (
+    r'<time datetime="(\d{4}-\d\d-\d\dT[\d:.]+Z)" title="[^"]+">'
+    r"(\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC)</time>"
+)
 
 
 def _form(client: FlaskClient, **overrides: str) -> dict[str, object]:
@@ -31,7 +38,9 @@ def test_create_run_now_and_read_the_run(
     page = client.get(created.headers["Location"])
     html = page.get_data(as_text=True)
     assert "Finance weekly" in html and "No runs yet" in html
-    assert len(re.findall(r"<li>\d{4}-\d\d-\d\d 06:00 UTC</li>", html)) == 3  # Mondays, 06:00
+    mondays = re.findall(rf"<li>{_TIME}</li>", html)
+    assert len(mondays) == 3 and all(iso.endswith("T06:00:00Z") for iso, _ in mondays)
+    assert all(text.endswith(", 06:00 UTC") for _, text in mondays)
     queued = client.post(created.headers["Location"] + "/run", data={"csrf_token": csrf(page)})
     assert queued.status_code == 302
     assert "is queued" in client.get(queued.headers["Location"]).get_data(as_text=True)
@@ -43,6 +52,14 @@ def test_create_run_now_and_read_the_run(
     assert len(files) == 1 and files[0].startswith("monthly-ask_")
     listing = client.get("/dashboard/exports").get_data(as_text=True)
     assert "Finance weekly" in listing and "succeeded" in listing
+    # The next run and the last run's end read as dates; the exact instant stays in the
+    # datetime attribute, never in the text (it used to read 2026-12-05T17:18:00.988045Z).
+    shown = re.findall(_TIME, listing)
+    assert len(shown) == 2
+    now = services.clock()
+    assert shown[1][1] == f"{now.day} {now:%b %Y, %H:%M} UTC"
+    assert datetime.fromisoformat(shown[1][0]) == now
+    assert not re.search(r"\d{4}-\d\d-\d\dT", re.sub(r"<[^>]*>", "", listing))
 
 
 def test_bad_fields_are_named_beside_them(client: FlaskClient, services: Services) -> None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from markupsafe import escape
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation import OpenAPIV31SpecValidator
 
-from service.api.openapi import operations
+from service.api.openapi import operations, prose
 from service.api.public.decision_endpoint import PATH as DECISION_PATH
 from service.domain.decision import Reason
 from service.schemas.decision import DecisionQuery
@@ -120,3 +122,37 @@ def test_a_route_without_a_declaration_stops_the_document(app: Flask) -> None:
     app.add_url_rule("/undeclared", "undeclared", lambda: "")
     with pytest.raises(LookupError, match="undeclared"):
         operations.document(app)
+
+
+def test_the_docs_page_shows_code_spans_as_code_not_backticks(
+    client: FlaskClient, document: dict[str, Any]
+) -> None:
+    spans = {span for text in _prose_of(document) for span in re.findall(r"`([^`]+)`", text)}
+    assert spans, "no description has a code span: this test would prove nothing"
+    html = client.get("/docs").get_data(as_text=True)
+    assert "`" not in html
+    for span in spans:
+        assert f"<code>{escape(span)}</code>" in html, span
+
+
+def _prose_of(node: Any) -> Iterator[str]:
+    """Every summary and description in the document: what the page renders as text."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("summary", "description") and isinstance(value, str):
+                yield value
+            else:
+                yield from _prose_of(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _prose_of(item)
+
+
+def test_descriptions_are_text_with_code_spans_never_markup() -> None:
+    shown = prose('Send `<b>` as "`x & y`"; <script>alert(1)</script> `a` and `b`')
+    assert str(shown) == (
+        "Send <code>&lt;b&gt;</code> as &#34;<code>x &amp; y</code>&#34;; "
+        "&lt;script&gt;alert(1)&lt;/script&gt; <code>a</code> and <code>b</code>"
+    )
+    assert str(prose(None)) == ""
+    assert str(prose("an odd ` backtick stays")) == "an odd ` backtick stays"

@@ -77,6 +77,7 @@ def test_workers_join_the_masters_embedded_redis(tmp_path: Path) -> None:
         # The master waits for the server to stop before it exits: nothing to wait for here.
         assert redis_servers_under(tmp_path) == []
         assert list(temp.iterdir()) == []
+        assert list(tmp_path.glob("smallfavor-redis-*")) == []  # the socket folder in VAR_DIR
     finally:
         if process.poll() is None:
             process.kill()

@@ -69,6 +69,11 @@ class Serve:
         wait_until_ready(f"{self.url}/readyz", self.process)
         return self.process
 
+    def redis_folders(self) -> list[Path]:
+        """The embedded server's socket folder, which lives under VAR_DIR (or under TMPDIR
+        when VAR_DIR is too deep for a socket path: then tmp_dir holds it)."""
+        return list(self.var_dir.glob("smallfavor-redis-*"))
+
     def children(self, command: str) -> list[psutil.Process]:
         """serve's live children running `command` (web: gunicorn's master)."""
         assert self.process is not None
@@ -143,7 +148,7 @@ def test_stopping_serve_stops_every_process_and_leaves_nothing(serve: Serve, sig
     commands = " ".join(" ".join(c.cmdline()) for c in children)
     assert "gunicorn" in commands and " flush" in commands and " schedule" in commands
     assert len(serve.redis_servers()) == 1
-    made = sorted(p.name for p in serve.tmp_dir.iterdir())
+    made = sorted(p.name for p in [*serve.tmp_dir.iterdir(), *serve.redis_folders()])
     assert [name.rsplit("-", 1)[0] for name in made] == ["smallfavor-metrics", "smallfavor-redis"]
 
     process.send_signal(signum)
@@ -153,6 +158,7 @@ def test_stopping_serve_stops_every_process_and_leaves_nothing(serve: Serve, sig
     # serve waits for the server to stop before it exits: nothing to wait for here.
     assert serve.redis_servers() == []
     assert list(serve.tmp_dir.iterdir()) == []
+    assert serve.redis_folders() == []
     assert (serve.var_dir / "redis.db").exists()  # the local data is kept for the next run
 
 

