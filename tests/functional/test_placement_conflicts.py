@@ -142,6 +142,7 @@ def test_the_dry_run_panel_tells_an_equal_priority_from_a_higher_one(
     assert '<td class="num" id="dry-run-taken-higher">0.0 %</td>' in page
     assert '<td class="num" id="dry-run-taken-equal">100.0 %</td>' in page
     assert "yes: equal priority, its key sorts first" in page
+    assert "At equal priority, the experiment whose key sorts first alphabetically wins" in page
     assert "none of the sampled readers would be exposed to it" in page
 
 
