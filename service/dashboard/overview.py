@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from service.domain.placement_conflicts import Conflict
 from service.domain.report_model import Report
 from service.store.sql.experiments_repo import StoredExperiment
 
@@ -28,7 +30,10 @@ class Overview:
         return self.stored.experiment.key
 
 
-def overview(stored: StoredExperiment, report: Report, now: datetime) -> Overview:
+def overview(
+    stored: StoredExperiment, report: Report, now: datetime, taken_by: Sequence[Conflict] = ()
+) -> Overview:
+    """taken_by: running experiments that take this one's placement first (configuration)."""
     experiment = stored.experiment
     variants = report.variants
     visitors = sum(v.visitors for v in variants)
@@ -61,6 +66,12 @@ def overview(stored: StoredExperiment, report: Report, now: datetime) -> Overvie
             warnings.append(f"low traffic: {thinnest} visitors in the smallest variant")
         if stored.started_at and visitors == 0 and (now - stored.started_at).total_seconds() > 3600:
             warnings.append("no exposed visitors since it started: is the snippet on the page?")
+    for conflict in taken_by:
+        tie = " (equal priority: its key sorts first)" if conflict.relation == "equal" else ""
+        warnings.append(
+            f"{conflict.experiment} (priority {conflict.priority}) takes "
+            f"{experiment.placement} first{tie}"
+        )
     return Overview(
         stored=stored,
         visitors=visitors,

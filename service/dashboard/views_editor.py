@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from service.dashboard import conflict_warnings
 from service.dashboard.auth import login_required
 from service.dashboard.experiment_form import (
     CHOICE_HELP,
@@ -27,6 +28,7 @@ from service.domain.banner_render import render_content
 from service.domain.errors import EditNotAllowed, ValidationFailed
 from service.domain.experiment import Device, Placement, Status
 from service.domain.page_context import PageContext
+from service.domain.placement_order import TIE_BREAK
 from service.domain.roles import Role
 from service.schemas.banner import parse_banner
 from service.schemas.experiment import parse_experiment
@@ -166,6 +168,9 @@ def render_editor(
     state: FormState, *, stored: StoredExperiment | None, revision: int | None = None
 ) -> str:
     status = stored.experiment.status if stored else Status.draft
+    ended = status in (Status.stopped, Status.archived)
+    saved_key = stored.experiment.key if stored else None
+    conflicts = [] if ended else conflict_warnings.for_form(state, saved_key)
     return render_template(
         "dashboard/editor.html",
         state=state,
@@ -176,6 +181,8 @@ def render_editor(
         choice_help=CHOICE_HELP,
         targeting_inputs=TARGETING_INPUTS,
         max_variants=MAX_VARIANTS,
+        conflicts=conflicts,
+        tie_break=TIE_BREAK,
     )
 
 

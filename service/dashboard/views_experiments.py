@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from service.dashboard import conflict_warnings
 from service.dashboard.auth import login_required
 from service.dashboard.form_values import whole_number
 from service.dashboard.overview import overview
 from service.dashboard.views_editor import load
 from service.domain.errors import TransitionNotAllowed
-from service.domain.experiment import Status
+from service.domain.experiment import Experiment, Status
 from service.domain.lifecycle import Action, allowed_actions
+from service.domain.placement_conflicts import Conflict, Contender, conflicts
 from service.domain.revisions import diff_documents
 from service.domain.roles import Role
 from service.store.sql.experiments_repo import StaleRevision
@@ -44,8 +47,14 @@ def register(bp: Blueprint) -> None:
         show_archived = request.args.get("archived") == "1"
         statuses = [Status.archived] if show_archived else [s for s in Status if s != "archived"]
         now = svc.clock()
+        running = [s.experiment for s in svc.experiments.find([Status.running])]
         rows = [
-            overview(stored, report_for(svc, stored.experiment, now=now, daily=False), now)
+            overview(
+                stored,
+                report_for(svc, stored.experiment, now=now, daily=False),
+                now,
+                _taken_by(stored.experiment, running),
+            )
             for stored in svc.experiments.find(statuses)
         ]
         order = {Status.running: 0, Status.paused: 1, Status.draft: 2, Status.stopped: 3}
@@ -68,6 +77,11 @@ def register(bp: Blueprint) -> None:
                 stored=stored,
                 action=act,
                 consequence=CONSEQUENCES[act],
+                conflicts=(
+                    conflict_warnings.for_experiment(stored.experiment)
+                    if act == Action.start
+                    else []
+                ),
             )
         try:
             saved = changes.apply_action(
@@ -124,3 +138,12 @@ def register(bp: Blueprint) -> None:
             expires=datetime.fromtimestamp(expires, UTC),
             demo_url=f"{svc.settings.public_url}/demo?{urlencode(query)}",
         )
+
+
+def _taken_by(experiment: Experiment, running: Sequence[Experiment]) -> tuple[Conflict, ...]:
+    """For the list, configuration alone (no sampled decisions per row): the running
+    experiments that take this one's placement first."""
+    if experiment.status in (Status.stopped, Status.archived):
+        return ()
+    contender = Contender(experiment.key, experiment.placement, experiment.priority, experiment)
+    return conflicts(contender, running, None)

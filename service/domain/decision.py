@@ -10,8 +10,9 @@ It runs in two steps around a single Redis round trip:
 2. `decide` (with the ledger): audience, stickiness, holdout, snooze and caps, in that order.
 
 Mutual exclusion: the highest-priority experiment whose rules pass and whose traffic includes
-the visitor wins the placement; a visitor outside one experiment's traffic falls through to
-the next, so two tests can split one placement. Holdout, snooze and caps stop the placement:
+the visitor wins the placement; at equal priority, the one whose key sorts first alphabetically
+(service/domain/placement_order.py). A visitor outside one experiment's traffic falls through
+to the next, so two tests can split one placement. Holdout, snooze and caps stop the placement:
 a held-out or snoozed reader is not shown a lower-priority ask instead.
 """
 
@@ -73,7 +74,8 @@ class Outcome:
 
 
 def plan(experiments: Sequence[Experiment], ctx: PageContext, now: datetime) -> Plan:
-    """experiments: the placement's running experiments, highest priority first."""
+    """experiments: the placement's running experiments in decision order (highest priority
+    first, ties by key: service/domain/placement_order.py)."""
     scheduled = [e for e in experiments if in_schedule(e, now)]
     failures: list[tuple[str, str]] = []
     candidates: list[Candidate] = []

@@ -19,6 +19,7 @@ from typing import Any
 from service.domain.decision_log import LoggedDecision
 from service.domain.dry_run_power import History, PowerEstimate, choose_baseline, plan_power
 from service.domain.experiment import Allocation, Experiment
+from service.domain.placement_order import TIE_BREAK, ahead
 from service.domain.targeting import audience_rule, first_failed_rule, in_schedule
 
 DEFAULT_MINIMUM_EFFECT = 0.1
@@ -42,7 +43,8 @@ class DryRunRequest:
 class Overlap:
     experiment: str
     priority: int
-    higher_priority: bool  # wins the placement over the candidate where both apply
+    higher_priority: bool  # its priority is strictly higher than the candidate's
+    takes_first: bool  # wins the placement over the candidate where both apply (ties: key)
     share: float  # of the candidate's qualifying readers, also in its rules and traffic
 
 
@@ -50,14 +52,14 @@ class Overlap:
 class Reach:
     targeted_share: float  # of decisions whose page passes the candidate's rules
     qualifying_share: float  # … and whose reader falls in its traffic
-    higher_priority_share: float  # of qualifying readers, taken first by another experiment
+    # Of qualifying readers: taken first by another experiment on the placement, then split
+    # into those taken by a higher priority and those taken by an equal one whose key sorts
+    # first (the tie-break); the two add up to the first.
+    taken_first_share: float
+    higher_priority_share: float
+    equal_priority_share: float
     any_priority_share: float  # of qualifying readers, qualifying for another one too
     overlaps: tuple[Overlap, ...]
-
-
-def _ahead(other: Experiment, candidate: Experiment) -> bool:
-    """The decision path's order: priority, highest first, ties by key."""
-    return (-other.priority, other.key) < (-candidate.priority, candidate.key)
 
 
 def _applies(experiment: Experiment, sample: LoggedDecision, ctx: Any) -> bool:
@@ -74,10 +76,12 @@ def reach(
 
     Traffic draws are independent per experiment (bucketing salts them with each seed), so a
     qualifying reader is in another experiment's traffic with probability its traffic, and
-    escapes every higher-priority one with probability Π(1 - traffic).
+    escapes every one ahead of it with probability Π(1 - traffic). Experiments of higher
+    priority are tried before those of equal priority, so the readers an equal-priority one
+    takes first are those taken by any one ahead less those taken by a higher one.
     """
     others = [e for e in others if e.key != candidate.key]
-    total = targeted = higher = any_ = 0.0
+    total = targeted = first = higher = any_ = 0.0
     overlap = dict.fromkeys((e.key for e in others), 0.0)
     for sample in samples:
         weight = sample.weight
@@ -86,13 +90,16 @@ def reach(
         if not _applies(candidate, sample, ctx):
             continue
         targeted += weight
-        free_of_higher = free_of_any = 1.0
+        free_of_ahead = free_of_higher = free_of_any = 1.0
         for other in others:
             if _applies(other, sample, ctx):
                 overlap[other.key] += weight
                 free_of_any *= 1.0 - other.traffic
-                if _ahead(other, candidate):
+                if ahead(other, candidate):
+                    free_of_ahead *= 1.0 - other.traffic
+                if other.priority > candidate.priority:
                     free_of_higher *= 1.0 - other.traffic
+        first += weight * (1.0 - free_of_ahead)
         higher += weight * (1.0 - free_of_higher)
         any_ += weight * (1.0 - free_of_any)
     if total == 0:
@@ -102,12 +109,27 @@ def reach(
         return value / targeted if targeted else 0.0
 
     overlaps = tuple(
-        Overlap(e.key, e.priority, _ahead(e, candidate), of_targeted(overlap[e.key]) * e.traffic)
+        Overlap(
+            e.key,
+            e.priority,
+            e.priority > candidate.priority,
+            ahead(e, candidate),
+            of_targeted(overlap[e.key]) * e.traffic,
+        )
         for e in others
         if overlap[e.key]
     )
     share = targeted / total
-    return Reach(share, share * candidate.traffic, of_targeted(higher), of_targeted(any_), overlaps)
+    taken, by_higher = of_targeted(first), of_targeted(higher)
+    return Reach(
+        share,
+        share * candidate.traffic,
+        taken,
+        by_higher,
+        max(0.0, taken - by_higher),
+        of_targeted(any_),
+        overlaps,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,17 +144,20 @@ class DryRun:
     estimated_daily_decisions: float
     reach: Reach | None
     qualifying_daily_visitors: float | None
-    exposed_daily_visitors: float | None  # after higher-priority experiments and the holdout
+    exposed_daily_visitors: float | None  # after experiments taking readers first, the holdout
     power: PowerEstimate | None
     days_to_detect: int | None
     reason: str | None  # why days_to_detect is None
     assumptions: tuple[str, ...]
+    minimum_effect: float = 0.0  # as asked, also when there is no power estimate
+    priority: int = 0  # the candidate's, which the overlaps are ranked against
 
     def as_dict(self) -> dict[str, Any]:
         r = self.reach
         return {
             "experiment": self.experiment,
             "placement": self.placement,
+            "priority": self.priority,
             "window": {"from": _iso(self.start), "to": _iso(self.end), "days": self.days},
             "samples": self.samples,
             "first_sample_at": _iso(self.first_sample_at) if self.first_sample_at else None,
@@ -142,7 +167,9 @@ class DryRun:
             "qualifying_daily_visitors": _round(self.qualifying_daily_visitors),
             "exposed_daily_visitors": _round(self.exposed_daily_visitors),
             "overlap": {
+                "taken_first_share": _round(r.taken_first_share) if r else None,
                 "higher_priority_share": _round(r.higher_priority_share) if r else None,
+                "equal_priority_share": _round(r.equal_priority_share) if r else None,
                 "any_priority_share": _round(r.any_priority_share) if r else None,
                 "experiments": [
                     {**dataclasses.asdict(o), "share": _round(o.share)}
@@ -150,6 +177,7 @@ class DryRun:
                 ],
             },
             "power": self.power.as_dict() if self.power else None,
+            "minimum_effect": self.minimum_effect,
             "days_to_detect": self.days_to_detect,
             "reason": self.reason,
             "assumptions": list(self.assumptions),
@@ -194,10 +222,11 @@ def dry_run(
         reason = power.reason
     qualifying = exposed = None
     if found is None:
-        reason = f"no decisions on {candidate.placement} were sampled in the last {days} days"
+        missing = f"no decisions on {candidate.placement} were sampled in the last {days} days"
+        reason = missing if reason is None else f"{missing}; and {reason}"
     else:
         qualifying = daily * found.qualifying_share
-        exposed = qualifying * (1.0 - found.higher_priority_share) * (1.0 - candidate.holdout)
+        exposed = qualifying * (1.0 - found.taken_first_share) * (1.0 - candidate.holdout)
     days_to_detect = None
     if reason is None and power is not None and exposed is not None:
         if exposed <= 0:
@@ -224,6 +253,8 @@ def dry_run(
         days_to_detect,
         reason,
         tuple(notes),
+        request.minimum_effect,
+        candidate.priority,
     )
 
 
@@ -243,10 +274,10 @@ def _assumptions(
         "Qualifying share = share of decisions passing the targeting rules (the audience rule "
         f"against the supporter flag the decision saw) x traffic {candidate.traffic:g}.",
         "Another running experiment on the placement takes a reader when its rules pass and "
-        "the reader is in its traffic (independent draws); one with higher priority (ties: key "
-        "order) wins the placement first.",
-        "Exposed daily visitors = qualifying x (1 - share taken by higher-priority experiments) "
-        f"x (1 - holdout {candidate.holdout:g}).",
+        "the reader is in its traffic (independent draws); one with higher priority wins the "
+        f"placement first. {TIE_BREAK}",
+        "Exposed daily visitors = qualifying x (1 - share taken first by other experiments on "
+        f"this placement) x (1 - holdout {candidate.holdout:g}).",
     ]
     if read < total:
         notes.append(f"Shares are from the newest {read} of {total} samples.")

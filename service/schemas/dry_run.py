@@ -127,13 +127,25 @@ class Window(BaseModel):
 class OverlapItem(BaseModel):
     experiment: str
     priority: int
-    higher_priority: bool
+    higher_priority: bool = Field(description="Its priority is strictly higher.")
+    takes_first: bool = Field(
+        description="It wins the placement where both apply: a higher priority, or an equal "
+        "one and its key sorts first alphabetically."
+    )
     share: float = Field(ge=0, le=1)
 
 
 class OverlapSummary(BaseModel):
+    taken_first_share: Share = Field(
+        description="Of qualifying readers: taken first by another experiment on the "
+        "placement (higher_priority_share + equal_priority_share)."
+    )
     higher_priority_share: Share = Field(
-        description="Of qualifying readers: taken first by another experiment."
+        description="Of qualifying readers: taken first by one of strictly higher priority."
+    )
+    equal_priority_share: Share = Field(
+        description="Of qualifying readers: taken first by one of equal priority whose key "
+        "sorts first alphabetically (the tie-break)."
     )
     any_priority_share: Share = Field(
         description="Of qualifying readers: qualifying for another one too."
@@ -167,6 +179,7 @@ class Power(BaseModel):
 class DryRunAnswer(BaseModel):
     experiment: str
     placement: Placement
+    priority: int
     window: Window
     samples: int = Field(ge=0, description="Sampled decisions read.")
     first_sample_at: datetime | None
@@ -175,10 +188,11 @@ class DryRunAnswer(BaseModel):
     qualifying_share: Share = Field(description="… and whose reader is in the traffic.")
     qualifying_daily_visitors: Count
     exposed_daily_visitors: Count = Field(
-        description="After higher-priority experiments and the holdout."
+        description="After the experiments taking readers first and the holdout."
     )
     overlap: OverlapSummary
     power: Power | None = Field(description="Null when there is no baseline.")
+    minimum_effect: float = Field(description="Relative lift the duration is for, as asked.")
     days_to_detect: int | None = Field(ge=1)
     reason: str | None = Field(description="Why days_to_detect is null.")
     assumptions: list[str]

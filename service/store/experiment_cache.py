@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from service.domain.experiment import Experiment, Placement, Status
+from service.domain.placement_order import order
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 class Snapshot:
     version: int | None
     loaded_at: float
-    # Running experiments per placement, highest priority first (ties by key, for stability).
+    # Running experiments per placement in decision order (service/domain/placement_order.py).
     running: Mapping[Placement, tuple[Experiment, ...]] = field(default_factory=dict)
     # Every experiment by key, whatever its status (preview tokens may name a draft).
     by_key: Mapping[str, Experiment] = field(default_factory=dict)
@@ -35,10 +36,7 @@ def build_snapshot(experiments: Sequence[Experiment], version: int | None, now: 
     for experiment in experiments:
         if experiment.status == Status.running:
             running.setdefault(experiment.placement, []).append(experiment)
-    ordered = {
-        placement: tuple(sorted(items, key=lambda e: (-e.priority, e.key)))
-        for placement, items in running.items()
-    }
+    ordered = {placement: tuple(sorted(items, key=order)) for placement, items in running.items()}
     return Snapshot(version, now, ordered, {e.key: e for e in experiments})
 
 

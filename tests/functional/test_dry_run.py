@@ -106,8 +106,18 @@ def test_the_estimate_from_sampled_decisions(
     assert (body["targeted_share"], body["qualifying_share"]) == (0.3, 0.15)
     assert body["qualifying_daily_visitors"] == 150.0
     assert body["overlap"]["higher_priority_share"] == 0.5
+    assert (body["overlap"]["taken_first_share"], body["overlap"]["equal_priority_share"]) == (
+        0.5,
+        0.0,
+    )
     assert body["overlap"]["experiments"] == [
-        {"experiment": "us-first", "priority": 20, "higher_priority": True, "share": 0.5}
+        {
+            "experiment": "us-first",
+            "priority": 20,
+            "higher_priority": True,
+            "takes_first": True,
+            "share": 0.5,
+        }
     ]
     assert body["exposed_daily_visitors"] == 75.0
     assert body["power"]["visitors_per_arm"] == 432

@@ -9,11 +9,13 @@ import pytest
 
 from service.domain.bucketing import HOLDOUT, bucket
 from service.domain.decision import Plan, Reason, decide, plan
-from service.domain.experiment import Device, Experiment, Placement
+from service.domain.experiment import Device, Experiment, Placement, Status
 from service.domain.ledger import Ledger, parse_ledger
 from service.domain.page_context import PageContext
+from service.domain.placement_order import ahead
 from service.domain.targeting import audience_rule, first_failed_rule, in_schedule
 from service.schemas.experiment import parse_experiment
+from service.store.experiment_cache import build_snapshot
 from tests.support import experiment_doc
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -123,6 +125,23 @@ def test_highest_priority_eligible_experiment_wins() -> None:
     assert outcome.reason is None
     assert outcome.experiment.key == "middle"
     assert outcome.trace[0] == {"experiment": "high", "failed": "countries"}
+
+
+def test_at_equal_priority_the_key_sorting_first_wins_however_they_are_listed() -> None:
+    # The snapshot orders a placement's experiments as the dashboard's warnings say it does;
+    # which one started first does not matter.
+    demo = exp("demo-monthly-ask", priority=10).with_status(Status.running)
+    mine = exp("my-test", priority=10).with_status(Status.running)
+    for listed in ([mine, demo], [demo, mine]):
+        snapshot = build_snapshot(listed, 1, 0.0)
+        assert [e.key for e in snapshot.running[Placement.article_end]] == [
+            "demo-monthly-ask",
+            "my-test",
+        ]
+        outcome = run(list(snapshot.running[Placement.article_end]))
+        assert outcome.experiment.key == "demo-monthly-ask"
+    assert ahead(demo, mine) and not ahead(mine, demo)
+    assert ahead(exp("z-high", priority=11), demo)
 
 
 def test_visitor_outside_traffic_falls_through_to_the_next() -> None:

@@ -68,6 +68,33 @@ def test_qualifying_share_is_the_rules_share_times_traffic() -> None:
     assert (found.higher_priority_share, found.any_priority_share, found.overlaps) == (0, 0, ())
 
 
+def test_an_equal_priority_is_not_called_higher_and_the_key_breaks_the_tie() -> None:
+    # The form's defaults tie with the demo (article-end, priority 10): "demo-monthly-ask"
+    # sorts before "my-test", so it takes every reader both qualify for, and that is said
+    # as taken first at equal priority, never as a higher priority.
+    demo = running("demo-monthly-ask", priority=10)
+    samples = population(50, 50)
+    found = reach(experiment("my-test", priority=10), samples, [demo])
+    assert found is not None
+    assert found.taken_first_share == pytest.approx(1.0)
+    assert (found.higher_priority_share, found.equal_priority_share) == (0.0, pytest.approx(1.0))
+    (overlap,) = found.overlaps
+    assert overlap.takes_first and not overlap.higher_priority
+
+    # A key sorting before the demo's wins the same tie: nothing is taken first.
+    first = reach(experiment("a-test", priority=10), samples, [demo])
+    assert first is not None and first.taken_first_share == 0.0
+    assert not first.overlaps[0].takes_first
+
+    # Above the tie, a higher priority and an equal one split what is taken first.
+    higher = running("us-first", priority=20, targeting={"countries": ["US"]}, traffic=0.5)
+    both = reach(experiment("my-test", priority=10), samples, [demo, higher])
+    assert both is not None
+    assert both.higher_priority_share == pytest.approx(0.25)
+    assert both.equal_priority_share == pytest.approx(0.75)
+    assert both.taken_first_share == pytest.approx(1.0)
+
+
 def test_each_sample_counts_as_one_over_its_rate() -> None:
     # 10 US samples taken at 10 % stand for 100 decisions, 100 GB samples at 100 % for 100.
     candidate = experiment(targeting={"countries": ["US"]})
@@ -156,10 +183,18 @@ def test_days_to_detect_from_daily_exposed_visitors() -> None:
 
 
 def test_without_samples_the_answer_says_why() -> None:
-    result = _run(experiment(), [])
+    result = _run(experiment(analysis={"primary_metric": "conversion_rate"}), [])
     body = result.as_dict()
     assert (body["samples"], body["qualifying_share"], body["days_to_detect"]) == (0, None, None)
     assert body["reason"] == "no decisions on article-end were sampled in the last 7 days"
+    # A revenue metric without a baseline lacks that too: both are said.
+    revenue = _run(experiment(), []).as_dict()
+    assert revenue["reason"] == (
+        "no decisions on article-end were sampled in the last 7 days; and revenue_per_visitor "
+        "needs a baseline and baseline_sd: the placement has no history of 1000+ exposed "
+        "visitors with revenue in 90 days"
+    )
+    assert (revenue["power"], revenue["minimum_effect"]) == (None, 0.1)
 
 
 def test_nobody_qualifying_gives_no_duration() -> None:
