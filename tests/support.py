@@ -35,7 +35,7 @@ def banner(
         "template": "epic",
         "heading": heading,
         "paragraphs": ["Our reporting is free to read because readers pay for it."],
-        "highlight": "Support us with %%AMOUNT%% a month.",
+        "highlight": "Support us with %%SELECTED_AMOUNT%% a month.",
         "cta": {"label": "Support us", "url": "https://example.org/donate"},
         "amounts": {
             "currency": "USD",

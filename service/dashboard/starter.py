@@ -20,7 +20,7 @@ def starter_variant(key: str, cta_url: str) -> dict[str, Any]:
                 "Our reporting is free for everyone to read, because readers like you pay "
                 "for it. Every gift, however small, keeps it that way.",
             ],
-            "highlight": "Please support us with %%AMOUNT%% a month.",
+            "highlight": "Please support us with %%SELECTED_AMOUNT%% a month.",
             "cta": {"label": "Support us", "url": cta_url},
             "amounts": {
                 "currency": "USD",

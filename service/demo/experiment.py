@@ -35,7 +35,7 @@ def _banner(
             "one_off": [10, 25, 50],
             "monthly": monthly,
             "default_frequency": "monthly",
-            # The ask the variant tests is the amount selected, and %%AMOUNT%% names it.
+            # The ask the variant tests is the amount selected, and %%SELECTED_AMOUNT%% names it.
             "default_amount": selected,
         },
         "payment_methods": ["card", "paypal", "apple_pay"],
@@ -59,7 +59,7 @@ def demo_document(public_url: str) -> dict[str, Any]:
                 "weight": 50,
                 "banner": _banner(
                     [2, 5, 10],
-                    "Support us monthly from just %%AMOUNT%%.",
+                    "Support us monthly from just %%SELECTED_AMOUNT%%.",
                     "Support us",
                     public_url,
                     selected=2,
@@ -70,7 +70,7 @@ def demo_document(public_url: str) -> dict[str, Any]:
                 "weight": 50,
                 "banner": _banner(
                     [5, 10, 20],
-                    "Give %%AMOUNT%% a month and help keep our reporting open to all.",
+                    "Give %%SELECTED_AMOUNT%% a month and help keep our reporting open to all.",
                     "Give monthly",
                     public_url,
                     selected=5,

@@ -47,15 +47,17 @@ def format_amount(amount: float, currency: str) -> str:
 # What the button says once the banner offers amounts: the reader's choice, so the button
 # never asks for another frequency than the one selected (the link carries the same choice).
 CHOICE_LABELS = {
-    Frequency.one_off: "Give %%AMOUNT%% once",
-    Frequency.monthly: "Give %%AMOUNT%% a month",
-    Frequency.annual: "Give %%AMOUNT%% a year",
+    Frequency.one_off: "Give %%SELECTED_AMOUNT%% once",
+    Frequency.monthly: "Give %%SELECTED_AMOUNT%% a month",
+    Frequency.annual: "Give %%SELECTED_AMOUNT%% a year",
 }
 
 
-def _selected_amount(amounts: Amounts) -> float | None:
-    # %%AMOUNT%% is the amount the banner opens with, so the copy asks for what is selected.
-    return amounts.preselected(amounts.default_frequency)
+def _smallest_amount(amounts: Amounts) -> str:
+    # %%AMOUNT%%, "from just $2": the smallest amount of the frequency the banner opens on.
+    # Its meaning predates the selected amount, and stored copy relies on it.
+    choices = amounts.for_frequency(amounts.default_frequency)
+    return format_amount(min(choices), amounts.currency) if choices else ""
 
 
 def fill(text: str, values: dict[str, str]) -> str:
@@ -73,8 +75,13 @@ def render_content(banner: Banner, ctx: PageContext) -> dict[str, Any]:
     amounts = None
     if banner.amounts is not None:
         a = banner.amounts
-        selected = _selected_amount(a)
-        values["AMOUNT"] = format_amount(selected, a.currency) if selected is not None else ""
+        # %%SELECTED_AMOUNT%%: the amount selected as the banner opens, so "Give
+        # %%SELECTED_AMOUNT%% a month" matches the highlighted button.
+        selected = a.preselected(a.default_frequency)
+        values["AMOUNT"] = _smallest_amount(a)
+        values["SELECTED_AMOUNT"] = (
+            format_amount(selected, a.currency) if selected is not None else ""
+        )
         values["CURRENCY_SYMBOL"] = currency_symbol(a.currency).strip()
         if selected is not None:
             cta_label = CHOICE_LABELS[a.default_frequency]

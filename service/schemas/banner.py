@@ -15,8 +15,10 @@ from service.schemas.errors import error_fields
 from service.schemas.fields import Currency, Document, HttpUrl, checked, choice, number
 
 _PLACEHOLDER = re.compile(r"%%([A-Za-z0-9_]+)%%")
-_PLACEHOLDERS = frozenset({"AMOUNT", "CURRENCY_SYMBOL", "COUNTRY_NAME", "ARTICLE_COUNT"})
-_NEED_AMOUNTS = frozenset({"AMOUNT", "CURRENCY_SYMBOL"})
+_PLACEHOLDERS = frozenset(
+    {"AMOUNT", "SELECTED_AMOUNT", "CURRENCY_SYMBOL", "COUNTRY_NAME", "ARTICLE_COUNT"}
+)
+_NEED_AMOUNTS = frozenset({"AMOUNT", "SELECTED_AMOUNT", "CURRENCY_SYMBOL"})
 
 
 def _copy(max_len: int, *, non_empty: bool = False, nullable: bool = False) -> object:

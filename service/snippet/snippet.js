@@ -159,7 +159,7 @@
     var relabel = function () {
       var words = a && a.cta_labels && a.cta_labels[choice.frequency];
       if (cta && words && choice.amount != null) {
-        cta.textContent = words.replace("%%AMOUNT%%", money(a.symbol, choice.amount));
+        cta.textContent = words.replace("%%SELECTED_AMOUNT%%", money(a.symbol, choice.amount));
       }
       if (cta) cta.href = go();
     };

@@ -513,7 +513,9 @@ def test_a_missing_banner_still_reports_the_other_variants() -> None:
     assert set(errors(doc)) == {"variants[0].banner", "variants[1].banner.cta.label"}
 
 
-@pytest.mark.parametrize("placeholder", ["%%AMOUNT%%", "%%CURRENCY_SYMBOL%%"])
+@pytest.mark.parametrize(
+    "placeholder", ["%%AMOUNT%%", "%%SELECTED_AMOUNT%%", "%%CURRENCY_SYMBOL%%"]
+)
 def test_amount_placeholders_need_amounts(placeholder: str) -> None:
     doc = edit(minimal_document(), "variants[0].banner.highlight", f"From just {placeholder}.")
     assert errors(doc) == {

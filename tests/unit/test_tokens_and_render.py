@@ -108,7 +108,7 @@ def test_placeholders_are_filled_and_markup_is_left_as_text() -> None:
 def _rendered(**amounts: object) -> dict[str, Any]:
     doc = experiment_doc()
     banner = doc["variants"][1]["banner"]  # monthly 5, 10, 20; one-off 5, 10, 25
-    banner["highlight"] = "Give %%AMOUNT%% a month and keep our reporting open."
+    banner["highlight"] = "Give %%SELECTED_AMOUNT%% a month, from %%AMOUNT%%."
     banner["amounts"].update(amounts)
     page = PageContext(visitor="reader-0001", placement=Placement.article_end, device=Device.mobile)
     return render_content(parse_experiment(doc).variants[1].banner, page)
@@ -117,13 +117,20 @@ def _rendered(**amounts: object) -> dict[str, Any]:
 def test_the_highlight_names_the_amount_selected_when_the_banner_opens() -> None:
     # Without a chosen amount the banner opens on the second one, $10: the copy says so too.
     content = _rendered()
-    assert content["highlight"] == "Give $10 a month and keep our reporting open."
+    assert content["highlight"] == "Give $10 a month, from $5."
     assert content["amounts"]["preselected"] == {"one_off": 10, "monthly": 10}
+
+
+def test_amount_keeps_naming_the_smallest_amount_as_stored_copy_expects() -> None:
+    """ "from just %%AMOUNT%%" was written when %%AMOUNT%% was the smallest amount; it still
+    is, whichever amount is selected."""
+    content = _rendered(default_amount=20)
+    assert content["highlight"] == "Give $20 a month, from $5."
 
 
 def test_the_amount_selected_first_is_the_editors_choice() -> None:
     content = _rendered(default_amount=5)
-    assert content["highlight"] == "Give $5 a month and keep our reporting open."
+    assert content["highlight"] == "Give $5 a month, from $5."
     # Only the frequency the banner opens on: switching to one-off selects its second amount.
     assert content["amounts"]["preselected"] == {"one_off": 10, "monthly": 5}
 
@@ -139,8 +146,8 @@ def test_the_button_names_the_frequency_and_amount_selected(
     assert content["cta"]["label"] == label
     # The words for every frequency the reader can switch to; the snippet fills the amount.
     assert content["amounts"]["cta_labels"] == {
-        "one_off": "Give %%AMOUNT%% once",
-        "monthly": "Give %%AMOUNT%% a month",
+        "one_off": "Give %%SELECTED_AMOUNT%% once",
+        "monthly": "Give %%SELECTED_AMOUNT%% a month",
     }
 
 
