@@ -68,6 +68,13 @@ class Erasure(BaseModel):
     )
 
 
+class ExportRunFile(BaseModel):
+    name: str = Field(description="Download it at files/<name> under the run, if kept here.")
+    bytes: int
+    rows: int
+    media_type: str
+
+
 class ExportRun(BaseModel):
     id: int
     schedule_id: int
@@ -80,6 +87,12 @@ class ExportRun(BaseModel):
     rows: int | None = None
     bytes: int | None = None
     destination: str | None = None
+    destination_type: str | None = Field(
+        None, description="directory, webhook or email; only directory files can be downloaded."
+    )
+    files: list[ExportRunFile] = Field(
+        default_factory=list, description="What a succeeded run delivered."
+    )
     error: str | None = None
 
 

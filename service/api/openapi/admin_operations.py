@@ -6,6 +6,7 @@ from __future__ import annotations
 from service.api.admin.exports import MAX_RUNS
 from service.api.openapi.build import (
     STRING,
+    Json,
     Op,
     Responses,
     body,
@@ -36,6 +37,14 @@ NO_EXPERIMENT = "No experiment with that key."
 _NO_SCHEDULE = "No export schedule with that id."
 _CREATED = {"Location": {"schema": STRING}}
 CSV = text("text/csv", "The CSV file.")
+# A scheduled export's file, in the schedule's format, sent as an attachment under its name.
+EXPORT_FILE: Json = {
+    "description": "The file, as an attachment (Content-Disposition names it).",
+    "content": {
+        kind: {"schema": {"type": "string", "format": "binary"}}
+        for kind in ("text/csv", "application/json", "application/vnd.apache.parquet")
+    },
+}
 
 _REPORT_QUERY = [
     query("from", "First day, YYYY-MM-DD.", {"type": "string", "format": "date"}),
@@ -180,6 +189,15 @@ OPERATIONS: dict[str, Op | dict[str, Op]] = {
                 {"type": "integer", "minimum": 1, "maximum": MAX_RUNS},
             )
         ],
+    ),
+    "exports.export_run_file": Op(
+        "Download a file a run wrote to a directory destination",
+        {
+            200: EXPORT_FILE,
+            404: "No such schedule or run, a name the run did not record, a file sent"
+            " elsewhere (webhook, e-mail), or the file is gone from disk.",
+        },
+        "Only names listed in the run's `files`, and only for `destination_type` directory.",
     ),
     "dry_run.dry_run_endpoint": Op(
         "Estimate reach, overlap and days to detect from sampled decisions",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from service.api.openapi.admin_operations import CSV
+from service.api.openapi.admin_operations import CSV, EXPORT_FILE
 from service.api.openapi.build import (
     Json,
     Op,
@@ -138,6 +138,10 @@ OPERATIONS: dict[str, Op | dict[str, Op]] = {
         "POST": _post("Create the schedule", form=ExportForm),
     },
     "dashboard.export_runs": _page("A schedule's next fire times and runs"),
+    "dashboard.export_file": _page(
+        "Download a file a run wrote to a directory destination (404 page if it is gone)",
+        answer=EXPORT_FILE,
+    ),
     "dashboard.edit_export": {
         "GET": _page("The schedule's form", "editor"),
         "POST": _post("Save the schedule", form=ExportForm),
