@@ -12,6 +12,8 @@ from flask.testing import FlaskClient
 
 from service.wiring import Services
 from tests.functional.dashboard_support import log_in, make_user, post_form
+from tests.functional.events_support import banner_for, event, post_events
+from tests.functional.test_conversions import pay, payment
 from tests.support import experiment_doc
 
 Auth = Callable[[str], dict[str, str]]
@@ -168,3 +170,19 @@ def test_ship_and_unship_from_the_results_page(
     undone = post_form(client, f"{page}/unship", {"revision": shipped.revision}, page=page)
     assert undone.status_code == 302
     assert services.experiments.get("monthly-ask").experiment.status == "running"  # type: ignore[union-attr]
+
+
+def test_a_donation_after_the_ship_is_credited_to_the_shipped_variant(
+    client: FlaskClient, auth: Auth, services: Services, running: None
+) -> None:
+    before = {visitor: variant_for(client, visitor) for visitor in READERS}
+    on_control = next(v for v, seen in before.items() if seen == "control")
+    client.post(f"{EXPERIMENT}/ship", json={"variant": "five-dollars"}, headers=auth("editor"))
+    # A reader the test had on control, and one who first came after the ship.
+    for n, visitor in enumerate((on_control, "reader-new-after-ship")):
+        banner = banner_for(client, visitor)
+        assert banner["variant"] == "five-dollars"
+        assert post_events(client, [event(banner["token"])]).json["accepted"] == 1
+        paid = pay(client, services, payment(id=f"pay_{n}", visitor=visitor))
+        assert paid.status_code == 200, paid.json
+        assert paid.json["credited"] == [{"experiment": "monthly-ask", "variant": "five-dollars"}]
