@@ -225,7 +225,7 @@ class Alerts:
 @dataclass(frozen=True, slots=True)
 class Shipped:
     """A shipped winner: `variant` shows to every eligible reader except a long-term
-    `holdout` share, who see no banner, so that the cumulative effect stays measurable."""
+    `holdout` share, who see no banner (reason holdout), a baseline of no ask."""
 
     variant: str
     holdout: float = 0.0
