@@ -53,6 +53,19 @@ class PreviewTokenRequest(BaseModel):
     ttl_hours: int = Field(default=24, ge=1, le=168)
 
 
+class ShipRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    variant: str = Field(description="The key of the variant every eligible reader gets.")
+    holdout: float = Field(
+        default=0.0,
+        ge=0,
+        le=0.5,
+        description="The share of eligible readers who see no banner, so that the shipped "
+        "variant's cumulative effect stays measurable.",
+    )
+
+
 class PreviewToken(BaseModel):
     experiment: str
     variant: str

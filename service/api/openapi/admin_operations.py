@@ -28,6 +28,7 @@ from service.schemas.admin import (
     History,
     PreviewToken,
     PreviewTokenRequest,
+    ShipRequest,
 )
 from service.schemas.dry_run import DryRunAnswer, DryRunBody
 from service.schemas.experiment import Experiment
@@ -118,6 +119,24 @@ OPERATIONS: dict[str, Op | dict[str, Op]] = {
             200: json_answer(ExperimentResource, "The experiment in its new status."),
             404: NO_EXPERIMENT,
             409: "The action is not allowed from the current status.",
+        },
+    ),
+    "admin.ship": Op(
+        "Ship a winner: end the test and show one variant to every eligible reader",
+        {
+            200: json_answer(ExperimentResource, "The experiment, now shipped."),
+            404: NO_EXPERIMENT,
+            409: "Only a running, paused or stopped experiment can be shipped.",
+            422: "Unknown variant, or holdout outside 0 to 0.5.",
+        },
+        body=body(ShipRequest, "application/json"),
+    ),
+    "admin.unship": Op(
+        "Undo a ship: back to the status it was shipped from",
+        {
+            200: json_answer(ExperimentResource, "The experiment in its previous status."),
+            404: NO_EXPERIMENT,
+            409: "The experiment is not shipped.",
         },
     ),
     "admin.history": Op(

@@ -31,6 +31,7 @@ from service.schemas.dashboard import (
     LoginForm,
     PasswordForm,
     PreviewLinkForm,
+    ShipForm,
 )
 
 _SIGNED_IN = " Needs a dashboard session; without one it redirects to the login page."
@@ -115,6 +116,8 @@ OPERATIONS: dict[str, Op | dict[str, Op]] = {
         query("a", "A revision number to compare…"),
         query("b", "…with this one."),
     ),
+    "dashboard.ship": _post("Ship a variant to every eligible reader", form=ShipForm),
+    "dashboard.unship": _post("Undo a ship", form=LifecycleForm),
     "dashboard.preview_link": _post(
         "A signed QA preview link for one variant", form=PreviewLinkForm
     ),
