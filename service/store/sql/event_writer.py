@@ -34,25 +34,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import (
-    JSON,
     Connection,
     Engine,
-    Table,
-    Text,
-    bindparam,
     case,
-    cast,
     exists,
     func,
     literal_column,
-    select,
     true,
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -75,7 +68,7 @@ from service.store.sql.event_deltas import (
 )
 from service.store.sql.outcome_sums import Collision, Pending, RunningSums
 from service.store.sql.tables import daily_rollups, events, payments, visitor_outcomes
-from service.store.sql.types import dialect_insert, utc
+from service.store.sql.types import dialect_insert, rows_insert, rows_params, utc
 
 _STAGE = "flush_events_stage"
 _RETRIES = 5
@@ -194,7 +187,7 @@ class EventWriter:
 
     def _outcome_statement(self) -> Any:
         t = visitor_outcomes
-        stmt = self._insert(t)
+        stmt = rows_insert(self._engine, t)
         x = stmt.excluded
         merged: dict[str, Any] = {name: t.c[name] + x[name] for name in OUTCOME_COUNTERS}
         merged.update(
@@ -242,7 +235,7 @@ class EventWriter:
         check: set[OutcomeKey] = set()
         # The returned rows are the merged ones, read under the row lock that serialises
         # concurrent batches on the same visitor, so each sees the other's effect in full.
-        for row in conn.execute(self._outcome_upsert, self._params(rows)):
+        for row in conn.execute(self._outcome_upsert, rows_params(self._engine, rows)):
             key = (row.experiment_key, row.visitor)
             delta = deltas.outcomes[key]
             if pending is not None:
@@ -264,7 +257,7 @@ class EventWriter:
 
     def _rollup_statement(self) -> Any:
         t = daily_rollups
-        stmt = self._insert(t)
+        stmt = rows_insert(self._engine, t)
         return stmt.on_conflict_do_update(
             index_elements=[t.c.experiment_key, t.c.variant_key, t.c.day],
             set_={name: t.c[name] + stmt.excluded[name] for name in ROLLUP_COUNTERS},
@@ -277,7 +270,9 @@ class EventWriter:
         rows = {key: dict(row) for key, row in deltas.rollups.items()}
         for key, count in new_visitors.items():
             rows.setdefault(key, rollup_row(*key))["new_visitors"] += count
-        conn.execute(self._rollup_upsert, self._params([rows[key] for key in sorted(rows)]))
+        conn.execute(
+            self._rollup_upsert, rows_params(self._engine, [rows[key] for key in sorted(rows)])
+        )
 
     def _mark_converted_after_remind_later(
         self, conn: Connection, flag: set[OutcomeKey], check: set[OutcomeKey]
@@ -319,25 +314,6 @@ class EventWriter:
         }
         if rows:
             conn.execute(self._payment_insert, [rows[key] for key in sorted(rows)])
-
-    def _insert(self, table: Table) -> Any:
-        """INSERT for an upsert. On PostgreSQL the rows travel as one JSON array that
-        json_populate_recordset turns into rows of the table's own type: one statement of
-        fixed shape, and serialising with orjson costs a fraction of adapting thousands of
-        parameters (or arrays of them) one by one. On SQLite, executemany."""
-        if not self._postgres:
-            return sqlite.insert(table)
-        names = [column.name for column in table.columns]
-        rows_json = cast(bindparam("rows", type_=Text), JSON)
-        source = func.json_populate_recordset(
-            literal_column(f"NULL::{table.name}"), rows_json
-        ).table_valued(*names)
-        return postgresql.insert(table).from_select(names, select(*source.c))
-
-    def _params(self, rows: list[dict[str, Any]]) -> Any:
-        if not self._postgres:
-            return rows  # executemany (SQLAlchemy batches it into multi-row VALUES)
-        return {"rows": orjson.dumps(rows).decode()}
 
 
 def _earliest(stored: Any, incoming: Any) -> ColumnElement[Any]:

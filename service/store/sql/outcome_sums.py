@@ -35,6 +35,8 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    Text,
+    any_,
     delete,
     func,
     insert,
@@ -42,6 +44,7 @@ from sqlalchemy import (
     literal_column,
     select,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.domain.arm_totals import SUM_FIELDS
@@ -49,12 +52,12 @@ from service.store.sql.report_queries import epoch_seconds, outcome_sums
 from service.store.sql.tables import outcome_sums as sums_table
 from service.store.sql.tables import outcome_sums_state as state
 from service.store.sql.tables import visitor_outcomes as vo
-from service.store.sql.types import dialect_insert
+from service.store.sql.types import rows_insert, rows_params
 
 Bucket = tuple[str, int, str, str]  # variant, hour since the epoch (UTC), country, device
 Sums = dict[str, Any]
 _NAMES = [name for name, _ in SUM_FIELDS]
-_CHUNK = 1000  # visitors per IN list: within every driver's parameter limit
+_CHUNK = 1000  # visitors per IN list on SQLite: within its parameter limit
 # The advisory lock's key space (ASCII "SFsm"), so no other lock in the database clashes.
 _LOCK_SPACE = 0x5346736D
 
@@ -98,10 +101,8 @@ class RunningSums:
             return None
         pending = Pending(caps, {e: v for e, v in by_experiment.items() if e in caps})
         for experiment, visitors in pending.visitors.items():
-            for chunk in _chunks(visitors):
-                found = select(vo.c.visitor).where(
-                    vo.c.experiment_key == experiment, vo.c.visitor.in_(chunk)
-                )
+            for among in _among(conn, visitors):
+                found = select(vo.c.visitor).where(vo.c.experiment_key == experiment, among)
                 if self._postgres:  # in key order, as the upsert locks them
                     found = found.order_by(vo.c.visitor).with_for_update()
                 pending.existing.update((experiment, v) for (v,) in conn.execute(found))
@@ -124,7 +125,7 @@ class RunningSums:
                 if any(change.values()):
                     changes.append(_row(experiment, bucket, change))
             if changes:
-                conn.execute(_merge(conn), changes)
+                conn.execute(_merge(conn), rows_params(conn, changes))
 
     def _contributions(
         self,
@@ -135,14 +136,14 @@ class RunningSums:
     ) -> dict[Bucket, Sums]:
         """The visitors' sums by bucket (exposed visitors only, as the report counts them)."""
         out: dict[Bucket, Sums] = {}
-        for chunk in _chunks(visitors):
+        for among in _among(conn, visitors):
             bucket = _bucket(conn)
             query = (
                 select(*bucket, *outcome_sums(cap))
                 .where(
                     vo.c.experiment_key == experiment,
                     vo.c.first_exposure_at.is_not(None),
-                    vo.c.visitor.in_(chunk),
+                    among,
                 )
                 .group_by(*bucket)
             )
@@ -234,7 +235,7 @@ def _row(experiment: str, bucket: Bucket, sums: Sums) -> dict[str, Any]:
 
 
 def _merge(conn: Connection) -> Any:
-    stmt = dialect_insert(conn, sums_table)
+    stmt = rows_insert(conn, sums_table)
     return stmt.on_conflict_do_update(
         index_elements=[c for c in sums_table.primary_key.columns],
         set_={name: sums_table.c[name] + stmt.excluded[name] for name in _NAMES},
@@ -249,6 +250,11 @@ def _lock(conn: Connection, experiments: Iterable[str], *, shared: bool) -> None
         conn.exec_driver_sql(f"SELECT {function}(%s::bigint)", (lock_id,))
 
 
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for i in range(0, len(items), _CHUNK):
-        yield items[i : i + _CHUNK]
+def _among(conn: Connection, visitors: Sequence[str]) -> Iterable[ColumnElement[bool]]:
+    """`visitor` among these: on PostgreSQL one array parameter (= ANY), planned and bound
+    once however many there are; on SQLite IN lists, within its parameter limit."""
+    if conn.dialect.name == "postgresql":
+        yield vo.c.visitor == any_(literal(list(visitors), postgresql.ARRAY(Text)))
+        return
+    for i in range(0, len(visitors), _CHUNK):
+        yield vo.c.visitor.in_(visitors[i : i + _CHUNK])
