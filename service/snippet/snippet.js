@@ -251,6 +251,39 @@
     io.observe(box);
   }
 
+  /* ---- ?sf_debug=1: what the service decided and why, for the editor looking at the page ---- */
+  var DEBUG_CSS =
+    ":host{all:initial}" +
+    ".d{position:fixed;top:8px;right:8px;z-index:2147483001;box-sizing:border-box;max-width:min(360px,calc(100vw - 16px));" +
+    "max-height:60vh;overflow:auto;font:12px/1.4 ui-monospace,Menlo,Consolas,monospace;color:#fff;background:rgba(18,18,18,.92);" +
+    "border-radius:6px;padding:8px 10px;box-shadow:0 2px 8px rgba(0,0,0,.3)}" +
+    "h3{font:700 12px/1.4 system-ui,sans-serif;margin:0 0 4px}p{margin:0 0 4px}ul{margin:0 0 6px;padding-left:16px}";
+  var debugBox = null;
+  function showDebug(placement, answer) {
+    if (!debugBox) {
+      var host = D.createElement("small-favor");
+      host.setAttribute("data-smallfavor-debug", "");
+      D.body.appendChild(host);
+      var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+      el("style", null, DEBUG_CSS, root);
+      debugBox = el("section", "d", null, root);
+      debugBox.setAttribute("role", "status");
+      debugBox.setAttribute("aria-label", "Small Favor debug");
+      el("h3", null, "Small Favor debug (sf_debug=1)", debugBox);
+    }
+    var line = el("p", null, null, debugBox), b = answer && answer.banner;
+    if (!answer) line.textContent = placement + ": no answer from the service (error or timeout)";
+    else if (b) line.textContent = placement + ": shown " + b.experiment + " / " + b.variant + (b.qa ? " (QA)" : "");
+    else line.textContent = placement + ": no banner, reason " + answer.reason;
+    var rows = (answer && answer.debug && answer.debug.experiments) || [];
+    if (rows.length) {
+      var list = el("ul", null, null, debugBox);
+      rows.forEach(function (r) {
+        el("li", null, String(r.experiment) + ": " + (r.failed == null ? "passed every rule" : "ruled out by " + r.failed), list);
+      });
+    }
+  }
+
   function decide(placement, id) {
     var q = new URLSearchParams({ visitor: id, placement: placement, url: location.href.slice(0, 2000) });
     var section = ME.getAttribute("data-section"), tags = ME.getAttribute("data-tags");
@@ -286,7 +319,7 @@
     return;
   }
 
-  var views = 0;
+  var views = 0, DEBUG = /^(1|true|yes)$/i.test(new URLSearchParams(location.search).get("sf_debug") || "");
   var start = safe(function () {
     if (!consented() || !W.fetch) return;
     var id = visitor();
@@ -295,6 +328,7 @@
     (ME.getAttribute("data-placement") || "article-end").split(/[\s,]+/).forEach(function (p) {
       if (!p) return;
       decide(p, id).then(safe(function (answer) {
+        if (DEBUG) showDebug(p, answer);
         if (answer && answer.banner) render(p, answer.banner, mount(p));
       }));
     });
