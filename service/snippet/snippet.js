@@ -63,6 +63,15 @@
     return views.length;
   }
 
+  // QA session: a preview link marks this browser until its token expires; batches carry the
+  // token, so a headless browser's dismissals work the ledger but are never counted.
+  var QA = null;
+  try {
+    QA = new URLSearchParams(location.search).get("sf_preview") || load("sf_qa");
+    if (parseInt(QA.split(".")[3], 36) * 1e3 > Date.now()) store("sf_qa", QA);
+    else { QA = null; LS.removeItem("sf_qa"); }
+  } catch (e) { /* no mark, or no storage */ }
+
   /* ---- events: queued, batched, retried with backoff, deduplicated by id on the server ---- */
   var queue = (LS && load(QUEUE_KEY)) || [], backoff = 1000, timer = null;
   function track(type, token, extra) {
@@ -80,7 +89,8 @@
   function flush(unloading) {
     timer = null;
     if (!queue.length) return;
-    var batch = queue.slice(0, 50), body = JSON.stringify({ events: batch }), url = BASE + "/v1/events";
+    var batch = queue.slice(0, 50), url = BASE + "/v1/events";
+    var body = JSON.stringify(QA ? { events: batch, qa: QA } : { events: batch });
     var done = function () {
       queue = queue.filter(function (e) { return batch.indexOf(e) < 0; });
       if (LS) store(QUEUE_KEY, queue);
@@ -224,6 +234,7 @@
       host.remove();
       D.removeEventListener("keydown", onKey);
     };
+    if (QA) el("p", "pm", "QA session: your actions work but are not counted.", box).setAttribute("data-qa-session", "");
     var later = el("button", "later", c.remind_later_label || "Remind me later", el("p", null, null, box));
     later.type = "button";
     later.onclick = safe(function () { hide("remind_later"); });
@@ -251,37 +262,26 @@
     io.observe(box);
   }
 
-  /* ---- ?sf_debug=1: what the service decided and why, for the editor looking at the page ---- */
-  var DEBUG_CSS =
-    ":host{all:initial}" +
-    ".d{position:fixed;top:8px;right:8px;z-index:2147483001;box-sizing:border-box;max-width:min(360px,calc(100vw - 16px));" +
-    "max-height:60vh;overflow:auto;font:12px/1.4 ui-monospace,Menlo,Consolas,monospace;color:#fff;background:rgba(18,18,18,.92);" +
-    "border-radius:6px;padding:8px 10px;box-shadow:0 2px 8px rgba(0,0,0,.3)}" +
-    "h3{font:700 12px/1.4 system-ui,sans-serif;margin:0 0 4px}p{margin:0 0 4px}ul{margin:0 0 6px;padding-left:16px}";
+  /* ---- ?sf_debug=1: an overlay with each decision and why ---- */
   var debugBox = null;
   function showDebug(placement, answer) {
     if (!debugBox) {
-      var host = D.createElement("small-favor");
+      var host = el("small-favor", null, null, D.body);
       host.setAttribute("data-smallfavor-debug", "");
-      D.body.appendChild(host);
       var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
-      el("style", null, DEBUG_CSS, root);
-      debugBox = el("section", "d", null, root);
+      el("style", null, ":host{all:initial}.d{position:fixed;top:8px;right:8px;z-index:2147483001;" +
+        "max-width:calc(100vw - 16px);max-height:60vh;overflow:auto;font:12px/1.4 monospace;" +
+        "color:#fff;background:#121212e8;padding:8px 10px}ul{margin:0;padding-left:16px}", root);
+      debugBox = el("section", "d", "Small Favor debug", root);
       debugBox.setAttribute("role", "status");
-      debugBox.setAttribute("aria-label", "Small Favor debug");
-      el("h3", null, "Small Favor debug (sf_debug=1)", debugBox);
     }
-    var line = el("p", null, null, debugBox), b = answer && answer.banner;
-    if (!answer) line.textContent = placement + ": no answer from the service (error or timeout)";
-    else if (b) line.textContent = placement + ": shown " + b.experiment + " / " + b.variant + (b.qa ? " (QA)" : "");
-    else line.textContent = placement + ": no banner, reason " + answer.reason;
-    var rows = (answer && answer.debug && answer.debug.experiments) || [];
-    if (rows.length) {
-      var list = el("ul", null, null, debugBox);
-      rows.forEach(function (r) {
-        el("li", null, String(r.experiment) + ": " + (r.failed == null ? "passed every rule" : "ruled out by " + r.failed), list);
-      });
-    }
+    var b = answer && answer.banner, rows = (answer && answer.debug && answer.debug.experiments) || [];
+    el("p", null, placement + ": " + (!answer ? "no answer from the service" :
+      b ? "shown " + b.experiment + " / " + b.variant : "no banner, reason " + answer.reason), debugBox);
+    var list = el("ul", null, null, debugBox);
+    rows.forEach(function (r) {
+      el("li", null, r.experiment + ": " + (r.failed == null ? "passed every rule" : "ruled out by " + r.failed), list);
+    });
   }
 
   function decide(placement, id) {
