@@ -167,8 +167,8 @@ def _inputs(model: dict[str, Any], skip: Sequence[str] = (), prefix: str = "") -
 
 _SCHEMA = Experiment.model_json_schema()
 _DEFS = _SCHEMA["$defs"]
-# The status is the lifecycle's, and variants are their own inputs.
-_TOP = tuple(_inputs(_SCHEMA, skip=("status", "variants")))
+# The status and a shipped winner are the lifecycle's, and variants are their own inputs.
+_TOP = tuple(_inputs(_SCHEMA, skip=("status", "shipped", "variants")))
 _VARIANT = tuple(_inputs(_DEFS["Variant"]))
 TOP_FIELDS = frozenset(i.name for i in _TOP)
 VARIANT_FIELDS = frozenset(i.name for i in _VARIANT)

@@ -14,7 +14,7 @@ from service.dashboard.auth import login_required
 from service.dashboard.form_values import whole_number
 from service.dashboard.overview import overview
 from service.dashboard.views_editor import load
-from service.domain.errors import TransitionNotAllowed
+from service.domain.errors import TransitionNotAllowed, ValidationFailed
 from service.domain.experiment import Experiment, Status
 from service.domain.lifecycle import Action, allowed_actions
 from service.domain.placement_conflicts import Conflict, Contender, conflicts
@@ -37,6 +37,18 @@ CONSEQUENCES = {
     "available under archived experiments.",
 }
 PREVIEW_HOURS = (1, 24, 72, 168)
+_CHANGED = (
+    "The experiment changed meanwhile; nothing was done. Look at its current state and try again."
+)
+
+
+def _percent(raw: str) -> float | None:
+    """A percentage typed in the form as a share (5 -> 0.05); None when not a number."""
+    try:
+        value = float(raw.strip() or "0")
+    except ValueError:
+        return None
+    return value / 100 if value == value else None  # NaN is not a number either
 
 
 def register(bp: Blueprint) -> None:
@@ -97,6 +109,45 @@ def register(bp: Blueprint) -> None:
                 "The experiment changed while you were confirming; nothing was done. Look "
                 "at its current state and try again."
             )
+        return redirect(url_for("dashboard.results", key=key))
+
+    @bp.post("/experiments/<experiment_key:key>/ship")
+    @login_required(Role.editor)
+    def ship(key: str) -> BaseResponse:
+        stored = load(key)
+        holdout = _percent(request.form.get("holdout_percent", "0"))
+        try:
+            saved = changes.ship_variant(
+                services(),
+                stored,
+                request.form.get("variant", ""),
+                -1.0 if holdout is None else holdout,
+                actor=g.actor,
+                expected_revision=whole_number(request.form.get("revision")),
+            )
+            shipped = saved.experiment.shipped
+            assert shipped is not None
+            flash(f"{shipped.variant} is shipped: every eligible reader now sees it.")
+        except ValidationFailed as exc:
+            flash("Nothing was shipped: " + "; ".join(f"{k} {v}" for k, v in exc.fields.items()))
+        except (StaleRevision, TransitionNotAllowed):
+            flash(_CHANGED)
+        return redirect(url_for("dashboard.results", key=key))
+
+    @bp.post("/experiments/<experiment_key:key>/unship")
+    @login_required(Role.editor)
+    def unship(key: str) -> BaseResponse:
+        stored = load(key)
+        try:
+            saved = changes.unship_variant(
+                services(),
+                stored,
+                actor=g.actor,
+                expected_revision=whole_number(request.form.get("revision")),
+            )
+            flash(f"{stored.experiment.name} is unshipped: it is {saved.experiment.status} again.")
+        except (StaleRevision, TransitionNotAllowed):
+            flash(_CHANGED)
         return redirect(url_for("dashboard.results", key=key))
 
     @bp.get("/experiments/<experiment_key:key>/history")

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, get_args
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from pydantic import BaseModel
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -22,6 +22,7 @@ from service.domain.export_schedule import (
 from service.domain.roles import Role
 from service.schemas.exports import DestinationModels
 from service.store.sql.exports_repo import StoredSchedule
+from service.usecases import export_files
 from service.usecases import export_schedules as schedules
 from service.web import services
 
@@ -191,7 +192,28 @@ def register(bp: Blueprint) -> None:
             resource=schedules.schedule_resource(svc, stored),
             runs=schedules.runs(svc, schedule_id, limit=50),
             upcoming=upcoming,
+            is_local=export_files.is_local,
         )
+
+    # Viewers may download: they read results, and an export is the results in a file.
+    @bp.get("/exports/<sql_id:schedule_id>/runs/<sql_id:run_id>/files/<name>")
+    @login_required()
+    def export_file(schedule_id: int, run_id: int, name: str) -> BaseResponse:
+        try:
+            found = export_files.local_file(services(), schedule_id, run_id, name)
+        except NotFound as exc:  # FileGone too: its message says the file is gone
+            abort(404, exc.message[0].upper() + exc.message[1:] + ".")
+        # Streamed from disk by send_file, never read into memory whole.
+        response = send_file(
+            found.path,
+            mimetype=found.file.media_type,
+            as_attachment=True,
+            download_name=found.file.name,
+            max_age=0,
+        )
+        # As recorded: send_file would add a second charset to text/csv; charset=utf-8.
+        response.headers["Content-Type"] = found.file.media_type
+        return response
 
     @bp.post("/exports/<sql_id:schedule_id>/run")
     @login_required(Role.editor)

@@ -8,6 +8,11 @@ three independent draws per experiment:
 - "holdout": a visitor in traffic is held out (sees no ask) when the draw is below `holdout`;
 - "variant": the draw picks a variant by cumulative weight.
 
+A shipped experiment (service/domain/lifecycle.py `ship`) buckets differently: every reader is
+in traffic and gets the shipped variant, except those whose "shipped-holdout" draw is below
+the shipped holdout, who are held out. A salt of its own keeps that long-term holdout
+independent of who was in the test's holdout or in which variant.
+
 Because the seed (the experiment key unless set) is part of the input, a visitor's variant in
 one experiment tells nothing about their variant in another. The same inputs always give the
 same bucket, on every process and every machine, so a lost assignment is recomputed the same
@@ -52,6 +57,12 @@ class Bucket:
 
 def bucket(experiment: Experiment, visitor: str) -> Bucket:
     seed = experiment.seed
+    shipped = experiment.shipped
+    if shipped is not None:
+        held_out = shipped.holdout > 0 and unit_draw(seed, "shipped-holdout", visitor) < (
+            shipped.holdout
+        )
+        return Bucket(True, HOLDOUT if held_out else shipped.variant)
     # A draw is below 1.0 always: at full traffic the hash need not be computed.
     in_traffic = (
         experiment.traffic >= 1.0 or unit_draw(seed, "traffic", visitor) < experiment.traffic

@@ -14,6 +14,11 @@ the visitor wins the placement; at equal priority, the one whose key sorts first
 (service/domain/placement_order.py). A visitor outside one experiment's traffic falls through
 to the next, so two tests can split one placement. Holdout, snooze and caps stop the placement:
 a held-out or snoozed reader is not shown a lower-priority ask instead.
+
+A shipped experiment (status shipped) takes part like a running one, but its bucket
+(service/domain/bucketing.py) overrides the ledger: every eligible reader gets the shipped
+variant, or the shipped holdout, whatever they were assigned during the test. Nothing is
+written to the ledger for it, so unshipping gives readers back their test assignments.
 """
 
 from __future__ import annotations
@@ -58,6 +63,8 @@ class Plan:
     @property
     def speculative_assignment(self) -> tuple[str, str] | None:
         for candidate in self.candidates:
+            if candidate.experiment.shipped is not None:
+                return None  # a shipped experiment stores no assignment
             if candidate.bucket.in_traffic:
                 return candidate.experiment.key, candidate.bucket.assignment
         return None
@@ -112,14 +119,21 @@ def decide(
         stored = ledger.assignments.get(experiment.key)
         if stored is not None and stored != HOLDOUT and experiment.variant(stored) is None:
             stored = None  # a variant that no longer exists cannot be shown; re-bucket
+        if experiment.shipped is not None:
+            stored = None  # the shipped variant overrides the test's sticky assignment
         if stored is None and not candidate.bucket.in_traffic:
             saw_traffic_rule = True
             trace.append({"experiment": experiment.key, "failed": "traffic"})
             continue
         assignment = stored or candidate.bucket.assignment
         to_store = None
-        if stored is None and not (
-            stored_speculative and the_plan.speculative_assignment == (experiment.key, assignment)
+        if (
+            experiment.shipped is None
+            and stored is None
+            and not (
+                stored_speculative
+                and the_plan.speculative_assignment == (experiment.key, assignment)
+            )
         ):
             to_store = (experiment.key, assignment)
         stop = _stop_reason(experiment, assignment, ledger, ctx, epoch)

@@ -24,6 +24,9 @@ class Status(StrEnum):
     paused = "paused"
     stopped = "stopped"
     archived = "archived"
+    # The test has ended and one variant shows to every eligible reader
+    # (service/domain/lifecycle.py `ship`); `unship` returns to the status before.
+    shipped = "shipped"
 
 
 class Device(StrEnum):
@@ -220,6 +223,17 @@ class Alerts:
 
 
 @dataclass(frozen=True, slots=True)
+class Shipped:
+    """A shipped winner: `variant` shows to every eligible reader except a long-term
+    `holdout` share, who see no banner (reason holdout), a baseline of no ask."""
+
+    variant: str
+    holdout: float = 0.0
+    # The status `unship` returns to: running, paused or stopped.
+    previous_status: Status = Status.running
+
+
+@dataclass(frozen=True, slots=True)
 class Experiment:
     key: str
     name: str
@@ -241,6 +255,7 @@ class Experiment:
     seed: str
     trust_client_conversions: bool
     alerts: Alerts = field(default_factory=Alerts)
+    shipped: Shipped | None = None  # set (with status shipped) by the ship action only
 
     @property
     def control(self) -> Variant:
@@ -254,8 +269,13 @@ class Experiment:
         return dataclasses.replace(self, status=status)
 
     def to_document(self) -> dict[str, Any]:
-        """The canonical document: every field present, so it parses back to an equal value."""
-        return {f.name: _to_json(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        """The canonical document: every field present, so it parses back to an equal value.
+        `shipped` is the exception: only a shipped experiment has it, so the documents (and
+        revision diffs) of every other experiment read as they always did."""
+        document = {f.name: _to_json(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        if self.shipped is None:
+            del document["shipped"]
+        return document
 
 
 def _to_json(value: object) -> Any:

@@ -53,6 +53,19 @@ class PreviewTokenRequest(BaseModel):
     ttl_hours: int = Field(default=24, ge=1, le=168)
 
 
+class ShipRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    variant: str = Field(description="The key of the variant every eligible reader gets.")
+    holdout: float = Field(
+        default=0.0,
+        ge=0,
+        le=0.5,
+        description="The share of eligible readers who see no banner, so that the shipped "
+        "variant's cumulative effect stays measurable.",
+    )
+
+
 class PreviewToken(BaseModel):
     experiment: str
     variant: str
@@ -68,6 +81,13 @@ class Erasure(BaseModel):
     )
 
 
+class ExportRunFile(BaseModel):
+    name: str = Field(description="Download it at files/<name> under the run, if kept here.")
+    bytes: int
+    rows: int
+    media_type: str
+
+
 class ExportRun(BaseModel):
     id: int
     schedule_id: int
@@ -80,6 +100,12 @@ class ExportRun(BaseModel):
     rows: int | None = None
     bytes: int | None = None
     destination: str | None = None
+    destination_type: str | None = Field(
+        None, description="directory, webhook or email; only directory files can be downloaded."
+    )
+    files: list[ExportRunFile] = Field(
+        default_factory=list, description="What a succeeded run delivered."
+    )
     error: str | None = None
 
 

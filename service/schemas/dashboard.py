@@ -94,6 +94,13 @@ PasswordForm = _form(
     "PasswordForm", _fields(("current_password", "new_password", "new_password_again"))
 )
 LifecycleForm = _form("LifecycleForm", _fields(("revision",)))
+ShipForm = _form(
+    "ShipForm",
+    _fields(
+        ("revision", "variant"),
+        holdout_percent="The long-term holdout, 0 to 50 (per cent of eligible readers).",
+    ),
+)
 PreviewLinkForm = _form("PreviewLinkForm", _fields(("variant",), hours="1, 24, 72 or 168."))
 VariantFields = _form("VariantFields", _fields(VARIANT_FIELDS, VARIANT_TICKED), BaseModel)
 

@@ -26,6 +26,7 @@ from service.domain.experiment import (
     Status,
 )
 from service.domain.instants import InstantInvalid, checked_instant, parse_instant
+from service.domain.lifecycle import MAX_SHIPPED_HOLDOUT
 from service.domain.webhook_targets import AllowList, TargetRefused, webhook_target
 from service.schemas import checks
 from service.schemas.banner import Banner, duplicates
@@ -275,6 +276,16 @@ class Alerts(Document):
         }
 
 
+class Shipped(Document):
+    """Set by the ship action (POST /v1/admin/experiments/<key>/ship), not by editing."""
+
+    domain_type = domain.Shipped
+
+    variant: VariantKey
+    holdout: Annotated[float, *number(0, MAX_SHIPPED_HOLDOUT)] = 0.0
+    previous_status: Annotated[Status, *choice(Status)] = Status.running
+
+
 class Variant(Document):
     domain_type = domain.Variant
 
@@ -313,6 +324,7 @@ class Experiment(Document):
     )
     trust_client_conversions: Boolean = False
     alerts: Alerts = Field(default_factory=Alerts)
+    shipped: Shipped | None = None
 
     def rule_errors(self) -> dict[str, str]:
         """The rules across fields, by path."""
@@ -330,6 +342,10 @@ class Experiment(Document):
                 errors[f"variants[{i}].key"] = "is a duplicate of an earlier variant's key"
             seen.add(variant.key)
             errors.update(variant.banner.rule_errors(f"variants[{i}].banner"))
+        if self.shipped is not None and self.shipped.variant not in seen:
+            errors["shipped.variant"] = "must be one of the variants' keys"
+        if (self.status == Status.shipped) != (self.shipped is not None):
+            errors["shipped"] = "is set with status shipped, and only then"
         count = len(self.variants)
         if self.bandit.floor * count > 1 + 1e-9:
             errors["bandit.floor"] = (

@@ -34,7 +34,8 @@ class Snapshot:
 def build_snapshot(experiments: Sequence[Experiment], version: int | None, now: float) -> Snapshot:
     running: dict[Placement, list[Experiment]] = {}
     for experiment in experiments:
-        if experiment.status == Status.running:
+        # A shipped experiment serves its winner: it decides like a running one.
+        if experiment.status in (Status.running, Status.shipped):
             running.setdefault(experiment.placement, []).append(experiment)
     ordered = {placement: tuple(sorted(items, key=order)) for placement, items in running.items()}
     return Snapshot(version, now, ordered, {e.key: e for e in experiments})

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.domain.experiment import Experiment
-from service.domain.lifecycle import Action, check_update, next_status
+from service.domain.lifecycle import SHIP, UNSHIP, Action, check_update, next_status, ship, unship
 from service.domain.webhook_targets import AllowList
 from service.schemas.experiment import parse_experiment
 from service.store.sql.experiments_repo import StoredExperiment
@@ -63,6 +63,36 @@ def apply_action(
         actor=actor,
         now=svc.clock(),
         expected_revision=expected_revision,
+    )
+    svc.announce_config_change()
+    return stored
+
+
+def ship_variant(
+    svc: Services,
+    current: StoredExperiment,
+    variant: str,
+    holdout: float,
+    *,
+    actor: str,
+    expected_revision: int | None,
+) -> StoredExperiment:
+    """End the test and show `variant` to every eligible reader but a `holdout` share."""
+    return _save(svc, ship(current.experiment, variant, holdout), SHIP, actor, expected_revision)
+
+
+def unship_variant(
+    svc: Services, current: StoredExperiment, *, actor: str, expected_revision: int | None
+) -> StoredExperiment:
+    """Back to the status it was shipped from; readers get their test assignments again."""
+    return _save(svc, unship(current.experiment), UNSHIP, actor, expected_revision)
+
+
+def _save(
+    svc: Services, experiment: Experiment, action: str, actor: str, expected_revision: int | None
+) -> StoredExperiment:
+    stored = svc.experiments.save(
+        experiment, action=action, actor=actor, now=svc.clock(), expected_revision=expected_revision
     )
     svc.announce_config_change()
     return stored

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.exc import DataError, SQLAlchemyError
 
+from service.domain.bucketing import bucket
 from service.domain.errors import ValidationFailed
 from service.domain.events import ANNUAL_MULTIPLIER, EventRecord, EventType, Source
 from service.domain.experiment import Frequency
@@ -151,6 +152,10 @@ def _credit(svc: Services, payment: dict[str, Any], now: datetime) -> list[dict[
     for key, last_impression in ledger.last_impressions.items():
         experiment = experiments.get(key)
         variant = ledger.assignments.get(key)
+        if experiment is not None and experiment.shipped is not None:
+            # A shipped winner is shown without being stored (service/domain/decision.py):
+            # the reader's variant now is the ship's, or the shipped holdout, never credited.
+            variant = bucket(experiment, visitor).assignment
         if experiment is None or variant is None or experiment.variant(variant) is None:
             continue
         window = experiment.attribution_days * 86_400

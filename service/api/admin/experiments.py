@@ -111,6 +111,49 @@ def change_status(key: str, action: str) -> Response:
     return _json(stored)
 
 
+@bp.post("/experiments/<experiment_key:key>/ship")
+@require_role(Role.editor)
+def ship(key: str) -> Response:
+    """End the test: one variant to every eligible reader, but an optional holdout."""
+    current = load_experiment(key)
+    body = json_object()
+    variant, holdout = body.get("variant"), body.get("holdout", 0.0)
+    errors: dict[str, str] = {}
+    if not isinstance(variant, str):
+        errors["variant"] = "required: the key of the variant to ship"
+    if isinstance(holdout, bool) or not isinstance(holdout, int | float):
+        errors["holdout"] = "must be a number from 0 to 0.5"
+    errors.update({name: "unknown field" for name in set(body) - {"variant", "holdout"}})
+    if errors:
+        raise ApiError(422, "cannot ship", errors)
+    try:
+        stored = changes.ship_variant(
+            services(),
+            current,
+            str(variant),
+            float(holdout),
+            actor=current_actor(),
+            expected_revision=current.revision,
+        )
+    except StaleRevision:
+        raise ApiError(409, "the experiment changed meanwhile; try again") from None
+    return _json(stored)
+
+
+@bp.post("/experiments/<experiment_key:key>/unship")
+@require_role(Role.editor)
+def unship(key: str) -> Response:
+    """Undo a ship: the experiment returns to the status it was shipped from."""
+    current = load_experiment(key)
+    try:
+        stored = changes.unship_variant(
+            services(), current, actor=current_actor(), expected_revision=current.revision
+        )
+    except StaleRevision:
+        raise ApiError(409, "the experiment changed meanwhile; try again") from None
+    return _json(stored)
+
+
 @bp.get("/experiments/<experiment_key:key>/history")
 @require_role(Role.viewer)
 def history(key: str) -> Response:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from service.api.admin.exports import MAX_RUNS
 from service.api.openapi.build import (
     STRING,
+    Json,
     Op,
     Responses,
     body,
@@ -27,6 +28,7 @@ from service.schemas.admin import (
     History,
     PreviewToken,
     PreviewTokenRequest,
+    ShipRequest,
 )
 from service.schemas.dry_run import DryRunAnswer, DryRunBody
 from service.schemas.experiment import Experiment
@@ -36,6 +38,14 @@ NO_EXPERIMENT = "No experiment with that key."
 _NO_SCHEDULE = "No export schedule with that id."
 _CREATED = {"Location": {"schema": STRING}}
 CSV = text("text/csv", "The CSV file.")
+# A scheduled export's file, in the schedule's format, sent as an attachment under its name.
+EXPORT_FILE: Json = {
+    "description": "The file, as an attachment (Content-Disposition names it).",
+    "content": {
+        kind: {"schema": {"type": "string", "format": "binary"}}
+        for kind in ("text/csv", "application/json", "application/vnd.apache.parquet")
+    },
+}
 
 _REPORT_QUERY = [
     query("from", "First day, YYYY-MM-DD.", {"type": "string", "format": "date"}),
@@ -111,6 +121,24 @@ OPERATIONS: dict[str, Op | dict[str, Op]] = {
             409: "The action is not allowed from the current status.",
         },
     ),
+    "admin.ship": Op(
+        "Ship a winner: end the test and show one variant to every eligible reader",
+        {
+            200: json_answer(ExperimentResource, "The experiment, now shipped."),
+            404: NO_EXPERIMENT,
+            409: "Only a running, paused or stopped experiment can be shipped.",
+            422: "Unknown variant, or holdout outside 0 to 0.5.",
+        },
+        body=body(ShipRequest, "application/json"),
+    ),
+    "admin.unship": Op(
+        "Undo a ship: back to the status it was shipped from",
+        {
+            200: json_answer(ExperimentResource, "The experiment in its previous status."),
+            404: NO_EXPERIMENT,
+            409: "The experiment is not shipped.",
+        },
+    ),
     "admin.history": Op(
         "Every audited revision",
         {200: json_answer(History, "The revisions."), 404: NO_EXPERIMENT},
@@ -180,6 +208,15 @@ OPERATIONS: dict[str, Op | dict[str, Op]] = {
                 {"type": "integer", "minimum": 1, "maximum": MAX_RUNS},
             )
         ],
+    ),
+    "exports.export_run_file": Op(
+        "Download a file a run wrote to a directory destination",
+        {
+            200: EXPORT_FILE,
+            404: "No such schedule or run, a name the run did not record, a file sent"
+            " elsewhere (webhook, e-mail), or the file is gone from disk.",
+        },
+        "Only names listed in the run's `files`, and only for `destination_type` directory.",
     ),
     "dry_run.dry_run_endpoint": Op(
         "Estimate reach, overlap and days to detect from sampled decisions",

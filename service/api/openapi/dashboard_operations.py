@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from service.api.openapi.admin_operations import CSV
+from service.api.openapi.admin_operations import CSV, EXPORT_FILE
 from service.api.openapi.build import (
     Json,
     Op,
@@ -31,6 +31,7 @@ from service.schemas.dashboard import (
     LoginForm,
     PasswordForm,
     PreviewLinkForm,
+    ShipForm,
 )
 
 _SIGNED_IN = " Needs a dashboard session; without one it redirects to the login page."
@@ -115,6 +116,8 @@ OPERATIONS: dict[str, Op | dict[str, Op]] = {
         query("a", "A revision number to compare…"),
         query("b", "…with this one."),
     ),
+    "dashboard.ship": _post("Ship a variant to every eligible reader", form=ShipForm),
+    "dashboard.unship": _post("Undo a ship", form=LifecycleForm),
     "dashboard.preview_link": _post(
         "A signed QA preview link for one variant", form=PreviewLinkForm
     ),
@@ -138,6 +141,10 @@ OPERATIONS: dict[str, Op | dict[str, Op]] = {
         "POST": _post("Create the schedule", form=ExportForm),
     },
     "dashboard.export_runs": _page("A schedule's next fire times and runs"),
+    "dashboard.export_file": _page(
+        "Download a file a run wrote to a directory destination (404 page if it is gone)",
+        answer=EXPORT_FILE,
+    ),
     "dashboard.edit_export": {
         "GET": _page("The schedule's form", "editor"),
         "POST": _post("Save the schedule", form=ExportForm),

@@ -28,7 +28,7 @@ from service.domain.export_schedule import RunStatus, retry_delay
 from service.jobs.exports.destinations import DeliveryFailed, DeliveryRefused
 from service.jobs.exports.runner import ExportError, ExportRunner
 from service.metrics import EXPORT_RUNS
-from service.store.sql.exports_repo import ExportRepo, ExportRun, StoredSchedule
+from service.store.sql.exports_repo import ExportRepo, ExportRun, RunFile, StoredSchedule
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +135,8 @@ class Scheduler:
             rows=delivered.rows,
             size=delivered.bytes,
             destination=delivered.destination,
+            destination_type=stored.schedule.destination.type,
+            files=[RunFile(f.name, len(f.content), f.rows, f.media_type) for f in delivered.files],
         )
         log.info(
             "export run %d of %r: %d files, %d rows to %s",

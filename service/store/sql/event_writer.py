@@ -53,6 +53,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.domain.events import EventRecord, EventType
@@ -77,7 +78,9 @@ from service.store.sql.tables import daily_rollups, events, payments, visitor_ou
 from service.store.sql.types import dialect_insert, utc
 
 _STAGE = "flush_events_stage"
-_COLLISION_RETRIES = 5
+_RETRIES = 5
+# deadlock_detected, serialization_failure: the transaction was rolled back; try it again.
+_TRANSIENT = frozenset({"40P01", "40001"})
 
 _COLUMNS = ", ".join(EVENT_COLUMNS)
 # The stage holds copy_row()s, timestamps as epoch milliseconds that the INSERT makes
@@ -129,14 +132,20 @@ class EventWriter:
         prepared = batch if isinstance(batch, PreparedWrite) else prepare(batch)
         if not prepared.records and not prepared.decisions:
             return WriteResult(0, 0)
-        for attempt in range(_COLLISION_RETRIES):
+        for attempt in range(_RETRIES):
             try:
                 return self._write(prepared)
             except Collision:
                 # Rolled back whole: another flusher created one of the batch's visitors
                 # while this one was reading the kept sums (outcome_sums.py). Rare, and
                 # cheaper to write the batch again than to lock every new visitor.
-                if attempt == _COLLISION_RETRIES - 1:
+                if attempt == _RETRIES - 1:
+                    raise
+            except OperationalError as exc:
+                # Two flushers on the same entries (one claiming the other's, or two
+                # `flush --once`) can deadlock on their rows; PostgreSQL rolls one back, which
+                # writes its batch again, as a deadlock's victim should.
+                if getattr(exc.orig, "sqlstate", None) not in _TRANSIENT or attempt == _RETRIES - 1:
                     raise
         raise AssertionError("unreachable")
 

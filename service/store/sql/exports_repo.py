@@ -11,7 +11,8 @@ aborts its transaction, and no lock is held while the export itself runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,6 +43,16 @@ class StoredSchedule:
 
 
 @dataclass(frozen=True, slots=True)
+class RunFile:
+    """One file a run delivered, as its run records it."""
+
+    name: str
+    bytes: int
+    rows: int
+    media_type: str
+
+
+@dataclass(frozen=True, slots=True)
 class ExportRun:
     """An `export_runs` row, field for field."""
 
@@ -58,6 +69,12 @@ class ExportRun:
     bytes: int | None
     destination: str | None
     error: str | None
+    destination_type: str | None = None  # DestinationType's value; None before migration 0007
+    files: tuple[RunFile, ...] = ()  # what a succeeded run delivered
+
+    def file(self, name: str) -> RunFile | None:
+        """The recorded file of this exact name: the only names a download may ask for."""
+        return next((f for f in self.files if f.name == name), None)
 
 
 class ExportRepo:
@@ -166,6 +183,8 @@ class ExportRepo:
         rows: int | None = None,
         size: int | None = None,
         destination: str | None = None,
+        destination_type: str | None = None,
+        files: Sequence[RunFile] = (),
         error: str | None = None,
         next_attempt_at: datetime | None = None,
     ) -> bool:
@@ -173,7 +192,13 @@ class ExportRepo:
         lease expired and another scheduler took it over, or the schedule was deleted)."""
         more: dict[str, Any] = {}
         if status == RunStatus.succeeded:
-            more.update(rows=rows, bytes=size, destination=destination)
+            more.update(
+                rows=rows,
+                bytes=size,
+                destination=destination,
+                destination_type=destination_type,
+                files=[asdict(f) for f in files],
+            )
         elif destination is not None:
             more["destination"] = destination
         return self._attempts.finish(
@@ -250,4 +275,5 @@ def stored_schedule(row: Row[Any]) -> StoredSchedule:
 
 
 def export_run(row: Row[Any]) -> ExportRun:
-    return ExportRun(**{**row._mapping, "status": RunStatus(row.status)})
+    files = tuple(RunFile(**f) for f in row.files or ())
+    return ExportRun(**{**row._mapping, "status": RunStatus(row.status), "files": files})

@@ -276,6 +276,10 @@ export_runs = Table(
     Column("bytes", BigInteger),
     Column("destination", Text),
     Column("error", Text),
+    # What a succeeded run delivered, so the dashboard can offer a `directory` run's files for
+    # download (only these names, under `destination`) and say where the others went.
+    Column("destination_type", String(16)),  # export_schedule.DestinationType's values
+    Column("files", Document),  # [{"name", "bytes", "rows", "media_type"}]
     UniqueConstraint("schedule_id", "fire_time"),
 )
 
