@@ -1,5 +1,7 @@
-"""Why no banner: sampled decisions per day and per outcome, estimated to full counts; and
-the editor's dry-run panel, which re-renders the editor with the estimate.
+"""Why no banner: sampled decisions per day and per outcome, estimated to full counts; a
+visitor lookup (the decision one reader would get now, and the rule that ruled each experiment
+out: the trace `?sf_debug=1` shows); and the editor's dry-run panel, which re-renders the
+editor with the estimate.
 
 The panel sits inside the editor's form, and its button posts that whole form here
 (`formaction`), so the estimate is for the experiment as edited (saved or not), and the
@@ -8,6 +10,7 @@ editor comes back with every unsaved change still in place.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -20,16 +23,26 @@ from service.dashboard.auth import login_required
 from service.dashboard.experiment_form import FormState, from_form, to_document
 from service.dashboard.views_editor import load, render_editor
 from service.domain.decision_log import OUTCOMES
+from service.domain.decision_trace import Explanation
 from service.domain.errors import ValidationFailed
-from service.domain.experiment import Experiment, Placement
+from service.domain.experiment import Device, Experiment, Placement
+from service.domain.page_context import PageContext
 from service.domain.roles import Role
+from service.schemas.decision import VISITOR
 from service.schemas.dry_run import parse_request
 from service.schemas.experiment import parse_experiment
+from service.store.redis.client import REDIS_ERRORS
 from service.store.sql.decision_log_repo import DecisionLogRepo, OutcomeCount
 from service.usecases.dry_run import estimate
+from service.usecases.explain_decision import explain_for_visitor
 from service.web import services
+from service.wiring import Services
 
+log = logging.getLogger(__name__)
 DEFAULT_RANGE_DAYS = 14
+# Fewer sampled decisions than this and the page says its figures are rough.
+FEW_SAMPLES = 100
+LOOKUP_FIELDS = ("visitor", "visitor_placement", "country", "device")
 MAX_RANGE_DAYS = 366
 PANEL_FIELDS = ("minimum_effect", "baseline", "baseline_sd", "days")
 
@@ -99,6 +112,50 @@ def _day(raw: str | None, default: date, name: str, problems: list[str]) -> date
     return value
 
 
+@dataclass
+class Lookup:
+    """The visitor lookup form, as entered, and what it found."""
+
+    form: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+    explanation: Explanation | None = None
+    unavailable: bool = False
+
+    @property
+    def asked(self) -> bool:
+        return bool(self.form["visitor"])
+
+
+def look_up(args: Mapping[str, str], svc: Services) -> Lookup:
+    form = {name: args.get(name, "").strip() for name in LOOKUP_FIELDS}
+    found = Lookup(form)
+    if not found.asked:
+        return found
+    if not VISITOR.fullmatch(form["visitor"]):
+        found.errors["visitor"] = "8 to 64 characters of A-Z, a-z, 0-9, _ or -"
+    if form["visitor_placement"] not in {p.value for p in Placement}:
+        found.errors["visitor_placement"] = "choose a placement"
+    country = form["country"].upper()
+    if country and not (len(country) == 2 and country.isascii() and country.isalpha()):
+        found.errors["country"] = "a two-letter country code such as GB, or empty"
+    if form["device"] not in {"", *(d.value for d in Device)}:
+        found.errors["device"] = "choose a device"
+    if found.errors:
+        return found
+    ctx = PageContext(
+        visitor=form["visitor"],
+        placement=Placement(form["visitor_placement"]),
+        device=Device(form["device"] or Device.desktop),
+        country=country or None,
+    )
+    try:
+        found.explanation = explain_for_visitor(svc.experiment_cache, svc.ledger, ctx, svc.clock())
+    except REDIS_ERRORS as exc:
+        log.warning("visitor lookup without Redis: %s", exc)
+        found.unavailable = True
+    return found
+
+
 def register(bp: Blueprint) -> None:
     @bp.get("/decisions")
     @login_required()
@@ -107,6 +164,7 @@ def register(bp: Blueprint) -> None:
         start, end, placement, problems = _range(request.args, svc.clock().date())
         rows = DecisionLogRepo(svc.engine).summary(start, end, placement)
         placements, days = tabulate(rows, start, end)
+        lookup = look_up(request.args, svc)
         return render_template(
             "dashboard/decisions.html",
             start=start,
@@ -118,6 +176,9 @@ def register(bp: Blueprint) -> None:
             days=days,
             problems=problems,
             sample_rate=svc.settings.decision_log_sample_rate,
+            few_samples=FEW_SAMPLES,
+            lookup=lookup,
+            devices=[d.value for d in Device],
         )
 
     @bp.post("/experiments/<experiment_key:key>/dry-run")

@@ -218,4 +218,7 @@ class Decision(BaseModel):
             }
         ),
     ]
-    debug: DecisionDebug = absent("With debug=1: per experiment, which rule failed.")
+    debug: DecisionDebug = absent(
+        "With debug=1: per experiment in decision order, the rule that ruled it out "
+        "(`priority`: not reached; null: shown)."
+    )

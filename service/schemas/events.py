@@ -178,6 +178,11 @@ class EventBatch(BaseModel):
     """The body of POST /v1/events; each event is checked on its own (parse_client_event)."""
 
     events: list[Event] = Field(min_length=1, max_length=MAX_EVENTS)
+    qa: Annotated[str, Field(max_length=300)] = absent(
+        "QA session mark: the preview token the page was opened with. While it is valid, the "
+        "batch's events work the ledger (snoozes, caps) even from a bot User-Agent, and are "
+        "never counted in results. An invalid or expired mark is ignored."
+    )
 
 
 class Rejection(BaseModel):

@@ -63,6 +63,15 @@
     return views.length;
   }
 
+  // QA session: a preview link marks this browser until its token expires; batches carry the
+  // token, so a headless browser's dismissals work the ledger but are never counted.
+  var QA = null;
+  try {
+    QA = new URLSearchParams(location.search).get("sf_preview") || load("sf_qa");
+    if (parseInt(QA.split(".")[3], 36) * 1e3 > Date.now()) store("sf_qa", QA);
+    else { QA = null; LS.removeItem("sf_qa"); }
+  } catch (e) { /* no mark, or no storage */ }
+
   /* ---- events: queued, batched, retried with backoff, deduplicated by id on the server ---- */
   var queue = (LS && load(QUEUE_KEY)) || [], backoff = 1000, timer = null;
   function track(type, token, extra) {
@@ -80,7 +89,8 @@
   function flush(unloading) {
     timer = null;
     if (!queue.length) return;
-    var batch = queue.slice(0, 50), body = JSON.stringify({ events: batch }), url = BASE + "/v1/events";
+    var batch = queue.slice(0, 50), url = BASE + "/v1/events";
+    var body = JSON.stringify(QA ? { events: batch, qa: QA } : { events: batch });
     var done = function () {
       queue = queue.filter(function (e) { return batch.indexOf(e) < 0; });
       if (LS) store(QUEUE_KEY, queue);
@@ -224,6 +234,7 @@
       host.remove();
       D.removeEventListener("keydown", onKey);
     };
+    if (QA) el("p", "pm", "QA session: your actions work but are not counted.", box).setAttribute("data-qa-session", "");
     var later = el("button", "later", c.remind_later_label || "Remind me later", el("p", null, null, box));
     later.type = "button";
     later.onclick = safe(function () { hide("remind_later"); });
@@ -249,6 +260,28 @@
       if (!visible && t) { clearTimeout(t); t = null; }
     }), { threshold: [0, 0.5, 1] });
     io.observe(box);
+  }
+
+  /* ---- ?sf_debug=1: an overlay with each decision and why ---- */
+  var debugBox = null;
+  function showDebug(placement, answer) {
+    if (!debugBox) {
+      var host = el("small-favor", null, null, D.body);
+      host.setAttribute("data-smallfavor-debug", "");
+      var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+      el("style", null, ":host{all:initial}.d{position:fixed;top:8px;right:8px;z-index:2147483001;" +
+        "max-width:calc(100vw - 16px);max-height:60vh;overflow:auto;font:12px/1.4 monospace;" +
+        "color:#fff;background:#121212e8;padding:8px 10px}ul{margin:0;padding-left:16px}", root);
+      debugBox = el("section", "d", "Small Favor debug", root);
+      debugBox.setAttribute("role", "status");
+    }
+    var b = answer && answer.banner, rows = (answer && answer.debug && answer.debug.experiments) || [];
+    el("p", null, placement + ": " + (!answer ? "no answer from the service" :
+      b ? "shown " + b.experiment + " / " + b.variant : "no banner, reason " + answer.reason), debugBox);
+    var list = el("ul", null, null, debugBox);
+    rows.forEach(function (r) {
+      el("li", null, r.experiment + ": " + (r.failed == null ? "passed every rule" : "ruled out by " + r.failed), list);
+    });
   }
 
   function decide(placement, id) {
@@ -286,7 +319,7 @@
     return;
   }
 
-  var views = 0;
+  var views = 0, DEBUG = /^(1|true|yes)$/i.test(new URLSearchParams(location.search).get("sf_debug") || "");
   var start = safe(function () {
     if (!consented() || !W.fetch) return;
     var id = visitor();
@@ -295,6 +328,7 @@
     (ME.getAttribute("data-placement") || "article-end").split(/[\s,]+/).forEach(function (p) {
       if (!p) return;
       decide(p, id).then(safe(function (answer) {
+        if (DEBUG) showDebug(p, answer);
         if (answer && answer.banner) render(p, answer.banner, mount(p));
       }));
     });

@@ -15,6 +15,7 @@ from typing import Any
 
 from service.domain.banner_render import render_content
 from service.domain.decision import Outcome, Reason, decide, plan
+from service.domain.decision_trace import trace_rows
 from service.domain.errors import InvalidRequest, RateLimited
 from service.domain.experiment import Experiment, Variant
 from service.domain.ledger import parse_ledger
@@ -80,7 +81,8 @@ class Decider:
         snapshot, redis_failed = self._cache.checked_snapshot()
         if redis_failed:
             return self._unavailable("config version check")
-        the_plan = plan(snapshot.running.get(ctx.placement, ()), ctx, now)
+        experiments = snapshot.running.get(ctx.placement, ())
+        the_plan = plan(experiments, ctx, now)
         speculative = the_plan.speculative_assignment
         rate_key = self._keys.rate_limit(f"d:{client_ip}") if self._rate_limit else None
         try:
@@ -99,7 +101,7 @@ class Decider:
             self.decision_log.record(ctx, outcome, supporter, now)
         body = self._body(outcome, ctx, now, snapshot)
         if request.debug:
-            body["debug"] = {"experiments": list(outcome.trace)}
+            body["debug"] = {"experiments": trace_rows(experiments, outcome)}
         DECISIONS.labels(outcome.reason or "shown").inc()
         return body
 

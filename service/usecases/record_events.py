@@ -52,11 +52,29 @@ class EventsRecorded:
     pending: int = 0
 
 
+def is_qa_session(svc: Services, mark: str) -> bool:
+    """Whether a batch's QA mark is a valid, unexpired preview token: the snippet keeps the
+    one it was opened with (`?sf_preview=`) and sends it with every batch until it expires."""
+    try:
+        svc.signer.verify_preview(mark, int(svc.clock().timestamp()))
+    except TokenInvalid:
+        return False
+    return True
+
+
 def record_events(
-    svc: Services, events: list[object], *, client: str, country: str | None, device: str | None
+    svc: Services,
+    events: list[object],
+    *,
+    client: str,
+    country: str | None,
+    device: str | None,
+    qa_session: bool = False,
 ) -> EventsRecorded:
-    """events: the batch as the client sent it; client: its address, for the rate limit.
-    Raises RateLimited, or Unavailable when neither Redis nor SQL can take the events."""
+    """events: the batch as the client sent it; client: its address, for the rate limit;
+    qa_session: sent by a QA session (is_qa_session), whose events work the ledger but are
+    kept out of results. Raises RateLimited, or Unavailable when neither Redis nor SQL can
+    take the events."""
     now = svc.clock()
     settings = svc.settings
     batch = build_batch(
@@ -69,6 +87,7 @@ def record_events(
             rates=settings.currency_rates,
             country=country,
             device=device,
+            qa_session=qa_session,
         ),
     )
     for rejection in batch.rejected:
@@ -146,6 +165,7 @@ class BatchContext:
     rates: Mapping[str, float]
     country: str | None
     device: str | None
+    qa_session: bool = False
 
 
 def build_batch(events: list[object], ctx: BatchContext) -> Batch:
@@ -202,6 +222,8 @@ def _accept(event: ClientEvent, ctx: BatchContext) -> tuple[EventRecord | None, 
         annualised = revenue * ANNUAL_MULTIPLIER[frequency]
         # The payment webhook is the source of truth; a page's word counts only by choice.
         counted = experiment.trust_client_conversions
+    if ctx.qa_session:
+        counted = False  # QA's clicks and dismissals are kept for the record, never counted
 
     record = EventRecord(
         event_id=event.id,

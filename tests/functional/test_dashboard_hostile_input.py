@@ -40,7 +40,15 @@ QUICK = settings(
 # Every GET page with the query parameters it reads.
 PAGES: dict[str, tuple[str, ...]] = {
     "/dashboard/": ("archived",),
-    "/dashboard/decisions": ("from", "to", "placement"),
+    "/dashboard/decisions": (
+        "from",
+        "to",
+        "placement",
+        "visitor",
+        "visitor_placement",
+        "country",
+        "device",
+    ),
     f"/dashboard/experiments/{RUNNING}": ("from", "to", "segment"),
     f"/dashboard/experiments/{RUNNING}/report.csv": ("from", "to", "segment"),
     f"/dashboard/experiments/{RUNNING}/history": ("a", "b"),

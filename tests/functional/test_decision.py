@@ -214,6 +214,17 @@ def test_debug_names_the_rule_that_failed(client: FlaskClient, start) -> None:  
     assert "debug" not in decide(client).json
 
 
+def test_debug_names_experiments_the_decision_never_reached(client: FlaskClient, start) -> None:  # type: ignore[no-untyped-def]
+    start("first", priority=50, targeting={})
+    start("second", priority=1, targeting={})
+    body = decide(client, debug="1").json
+    assert body["banner"]["experiment"] == "first"
+    assert body["debug"]["experiments"] == [
+        {"experiment": "first", "failed": None},
+        {"experiment": "second", "failed": "priority"},
+    ]
+
+
 # -- QA ---------------------------------------------------------------------------------
 
 

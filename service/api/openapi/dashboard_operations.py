@@ -20,7 +20,7 @@ from service.api.openapi.build import (
     json_answer,
     query,
 )
-from service.domain.experiment import Placement
+from service.domain.experiment import Device, Placement
 from service.schemas.dashboard import (
     BannerPreviewRequest,
     DryRunForm,
@@ -160,6 +160,22 @@ OPERATIONS: dict[str, Op | dict[str, Op]] = {
         query("from", f"First day; default 13 days before `to`. {_DAY}"),
         query("to", f"Last day; default today (UTC). {_DAY}"),
         query("placement", "One placement, or all.", {"type": "string", "enum": list(Placement)}),
+        query(
+            "visitor",
+            "Visitor lookup: the reader's id (8 to 64 of A-Z a-z 0-9 _ -); the page then shows "
+            "the decision they would get now and the rule that ruled out each experiment.",
+        ),
+        query(
+            "visitor_placement",
+            "Visitor lookup: the placement to decide.",
+            {"type": "string", "enum": list(Placement)},
+        ),
+        query("country", "Visitor lookup: a two-letter country code, or none."),
+        query(
+            "device",
+            "Visitor lookup: the device; default desktop.",
+            {"type": "string", "enum": list(Device)},
+        ),
     ),
     "dashboard.dry_run": _post(
         "The editor again, with the dry run's estimate for the experiment as edited",

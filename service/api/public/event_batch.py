@@ -11,10 +11,13 @@ from service.api.http import ApiError, parse_json
 from service.schemas.events import MAX_EVENTS
 
 MAX_EVENTS_BYTES = 64 * 1024
+MAX_QA_MARK = 300  # as a preview token in GET /v1/decision
 
 
-def read_events() -> list[Any]:
-    """The batch: application/json or text/plain (what sendBeacon sends), at most 64 KiB."""
+def read_events() -> tuple[list[Any], str | None]:
+    """The batch: application/json or text/plain (what sendBeacon sends), at most 64 KiB;
+    and its QA mark, if any: the preview token of the QA session that sent it (a string of
+    at most 300 characters, checked by the use case; anything else is no mark)."""
     if request.content_length is not None and request.content_length > MAX_EVENTS_BYTES:
         raise _too_large()
     mimetype = request.mimetype
@@ -35,7 +38,8 @@ def read_events() -> list[Any]:
             'the body must be {"events": [...]}',
             {"events": f"a list of 1 to {MAX_EVENTS} events"},
         )
-    return events
+    qa = body.get("qa")
+    return events, qa if isinstance(qa, str) and 0 < len(qa) <= MAX_QA_MARK else None
 
 
 def _too_large() -> ApiError:

@@ -59,6 +59,14 @@ class LedgerStore:
         count = int(replies[2]) if rate_key is not None else 0
         return dict(zip(flat[::2], flat[1::2], strict=True)), count
 
+    def peek(self, visitor: str) -> dict[str, str]:
+        """The ledger's fields, leaving it as it is (no TTL renewal, no rename of a former
+        key): looking a reader up from the dashboard must not keep their ledger alive."""
+        fields: dict[str, str] = self._client.hgetall(self._keys.ledger(visitor))  # type: ignore[assignment]
+        if not fields:
+            fields = self._client.hgetall(self._keys.former_ledger(visitor))  # type: ignore[assignment]
+        return fields
+
     def store_assignment(self, visitor: str, experiment: str, assignment: str) -> None:
         key = self._keys.ledger(visitor)
         pipe = self._client.pipeline(transaction=False)
