@@ -22,6 +22,7 @@ from service.dashboard import (
     views_experiments,
     views_exports,
     views_results,
+    views_tokens,
 )
 from service.dashboard.session import DashboardSessionInterface
 from service.domain.lifecycle import allowed_actions
@@ -63,6 +64,7 @@ def blueprint(snippet: SnippetAsset) -> Blueprint:
     views_exports.register(bp)
     views_decisions.register(bp)
     views_account.register(bp)
+    views_tokens.register(bp)
 
     @bp.context_processor
     def helpers() -> dict[str, Any]:
@@ -70,6 +72,7 @@ def blueprint(snippet: SnippetAsset) -> Blueprint:
             "csrf_token": auth.csrf_token,
             "current_user": auth.current_user,
             "can_edit": lambda: auth.can(Role.editor),
+            "is_admin": lambda: auth.can(Role.admin),
             "snippet_src": snippet.versioned_path,
             "messages": get_flashed_messages,
             "allowed_actions": allowed_actions,

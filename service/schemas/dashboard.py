@@ -93,6 +93,7 @@ LoginForm = _form("LoginForm", _fields(("email", "password", "next")))
 PasswordForm = _form(
     "PasswordForm", _fields(("current_password", "new_password", "new_password_again"))
 )
+TokenForm = _form("TokenForm", _fields(("name", "role")))
 LifecycleForm = _form("LifecycleForm", _fields(("revision",)))
 PreviewLinkForm = _form("PreviewLinkForm", _fields(("variant",), hours="1, 24, 72 or 168."))
 VariantFields = _form("VariantFields", _fields(VARIANT_FIELDS, VARIANT_TICKED), BaseModel)

@@ -31,6 +31,7 @@ from service.schemas.dashboard import (
     LoginForm,
     PasswordForm,
     PreviewLinkForm,
+    TokenForm,
 )
 
 _SIGNED_IN = " Needs a dashboard session; without one it redirects to the login page."
@@ -90,6 +91,11 @@ OPERATIONS: dict[str, Op | dict[str, Op]] = {
     "dashboard.sign_out_everywhere": _post(
         "End every session of yours, this one included", "viewer"
     ),
+    "dashboard.tokens": _page("API tokens and the recent admin audit", "admin"),
+    "dashboard.create_token": _post(
+        "Create an API token; the answer shows its secret, once", "admin", TokenForm
+    ),
+    "dashboard.revoke_token": _post("Revoke an API token, refused from now on", "admin"),
     "dashboard.new_experiment": {
         "GET": _page("The editor for a new experiment", "editor"),
         "POST": _post("Create a draft, or add/copy/remove a variant in the form", form=EditorForm),
