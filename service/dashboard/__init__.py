@@ -21,6 +21,7 @@ from service.dashboard import (
     views_editor,
     views_experiments,
     views_exports,
+    views_people,
     views_results,
     views_tokens,
 )
@@ -65,6 +66,7 @@ def blueprint(snippet: SnippetAsset) -> Blueprint:
     views_decisions.register(bp)
     views_account.register(bp)
     views_tokens.register(bp)
+    views_people.register(bp)
 
     @bp.context_processor
     def helpers() -> dict[str, Any]:
@@ -72,7 +74,6 @@ def blueprint(snippet: SnippetAsset) -> Blueprint:
             "csrf_token": auth.csrf_token,
             "current_user": auth.current_user,
             "can_edit": lambda: auth.can(Role.editor),
-            "is_admin": lambda: auth.can(Role.admin),
             "snippet_src": snippet.versioned_path,
             "messages": get_flashed_messages,
             "allowed_actions": allowed_actions,

@@ -117,6 +117,21 @@ api_tokens = Table(
     Column("revoked_at", UtcDateTime),
 )
 
+# One-time set-password links, from an invitation or a password reset: only the SHA-256 of the
+# link's token is kept; a link works once, before it expires.
+password_links = Table(
+    "password_links",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column(
+        "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+)
+
 # Who changed users or API tokens, and when: one row per change, from the dashboard or the CLI.
 # Kept apart from experiment_revisions, which audits experiments with their whole document.
 admin_audit = Table(
