@@ -17,6 +17,7 @@ from service.cli.common import ROLE, Failure, settings_from_env
 from service.cli.registry import register
 from service.clock import utc_now
 from service.domain.roles import Role
+from service.store.sql.admin_audit_repo import CLI_ACTOR
 from service.store.sql.users_repo import InvalidUser, User, UserExists, UserRepo
 
 _EMAIL = click.option("--email", required=True, help="The user's e-mail address.")
@@ -77,7 +78,7 @@ def set_password(email: str) -> None:
 def set_role(email: str, role: str) -> None:
     """Change the user's role; ends all the user's sessions."""
     with _users() as repo:
-        user = _found(repo.set_role(email, Role(role)), email)
+        user = _found(repo.set_role(email, Role(role), (CLI_ACTOR, utc_now())), email)
     click.echo(f"{user.email} is now {user.role}; their sessions are signed out")
 
 
@@ -86,7 +87,7 @@ def set_role(email: str, role: str) -> None:
 def disable(email: str) -> None:
     """Stop the user signing in; ends all the user's sessions."""
     with _users() as repo:
-        user = _found(repo.set_disabled(email, True), email)
+        user = _found(repo.set_disabled(email, True, (CLI_ACTOR, utc_now())), email)
     click.echo(f"{user.email} is disabled; their sessions are signed out")
 
 
@@ -95,7 +96,7 @@ def disable(email: str) -> None:
 def enable(email: str) -> None:
     """Let a disabled user sign in again."""
     with _users() as repo:
-        user = _found(repo.set_disabled(email, False), email)
+        user = _found(repo.set_disabled(email, False, (CLI_ACTOR, utc_now())), email)
     click.echo(f"{user.email} is enabled")
 
 

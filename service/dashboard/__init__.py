@@ -21,7 +21,9 @@ from service.dashboard import (
     views_editor,
     views_experiments,
     views_exports,
+    views_people,
     views_results,
+    views_tokens,
 )
 from service.dashboard.session import DashboardSessionInterface
 from service.domain.lifecycle import allowed_actions
@@ -63,6 +65,8 @@ def blueprint(snippet: SnippetAsset) -> Blueprint:
     views_exports.register(bp)
     views_decisions.register(bp)
     views_account.register(bp)
+    views_tokens.register(bp)
+    views_people.register(bp)
 
     @bp.context_processor
     def helpers() -> dict[str, Any]:

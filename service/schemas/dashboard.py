@@ -93,6 +93,10 @@ LoginForm = _form("LoginForm", _fields(("email", "password", "next")))
 PasswordForm = _form(
     "PasswordForm", _fields(("current_password", "new_password", "new_password_again"))
 )
+TokenForm = _form("TokenForm", _fields(("name", "role")))
+InviteForm = _form("InviteForm", _fields(("email", "role")))
+RoleForm = _form("RoleForm", _fields(("role",)))
+SetPasswordForm = _form("SetPasswordForm", _fields(("new_password", "new_password_again")))
 LifecycleForm = _form("LifecycleForm", _fields(("revision",)))
 ShipForm = _form(
     "ShipForm",

@@ -113,3 +113,30 @@ def test_seed_demo_refuses_production(env: dict[str, str]) -> None:
 @pytest.mark.parametrize("args", [["--help"], ["tokens", "--help"]])
 def test_help(env: dict[str, str], args: list[str]) -> None:
     assert smallfavor(env, *args).returncode == 0
+
+
+def test_tokens_list_and_revoke_and_the_audit_says_cli(
+    env: dict[str, str], clean_db: Engine
+) -> None:
+    from datetime import UTC, datetime
+
+    from service.domain.roles import Role
+    from service.store.sql.admin_audit_repo import AdminAuditRepo
+
+    repo = TokenRepo(clean_db)
+    assert smallfavor(env, "tokens", "list").stdout.strip() == "no tokens"
+    token, plain = repo.create("ci-bot", Role.editor, datetime.now(UTC))
+    listed = smallfavor(env, "tokens", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert f"{token.id}\teditor\t'ci-bot'" in listed.stdout
+    assert "last used never\tlive" in listed.stdout
+    revoked = smallfavor(env, "tokens", "revoke", str(token.id))
+    assert revoked.returncode == 0, revoked.stderr
+    assert "revoked editor token 'ci-bot'" in revoked.stdout
+    assert repo.authenticate(plain, datetime.now(UTC)) is None
+    assert "\trevoked " in smallfavor(env, "tokens", "list").stdout
+    again = smallfavor(env, "tokens", "revoke", str(token.id))
+    assert again.returncode != 0
+    assert f"no live token has the id {token.id}" in again.stderr
+    entries = AdminAuditRepo(clean_db).recent()
+    assert [(e.actor, e.action) for e in entries] == [("cli", "token.revoke")]

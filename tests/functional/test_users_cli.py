@@ -8,6 +8,7 @@ from click.testing import CliRunner, Result
 from flask.testing import FlaskClient
 
 from service.cli import cli
+from service.store.sql.admin_audit_repo import AdminAuditRepo
 from service.wiring import Services
 from tests.functional.dashboard_support import PASSWORD, log_in, make_user
 
@@ -61,6 +62,8 @@ def test_set_role_changes_what_the_user_may_do(
     assert smallfavor(env, "users", "set-role", "--email", email, "--role", "admin").exit_code == 0
     user = services.users.get_by_email(email)
     assert user is not None and user.role == "admin"
+    audited = AdminAuditRepo(services.engine).recent()
+    assert [(e.actor, e.action, e.subject) for e in audited] == [("cli", "user.role-admin", email)]
 
 
 def test_disable_then_enable(client: FlaskClient, services: Services, env: dict[str, str]) -> None:

@@ -27,11 +27,15 @@ from service.schemas.dashboard import (
     EditorForm,
     ExportForm,
     Form,
+    InviteForm,
     LifecycleForm,
     LoginForm,
     PasswordForm,
     PreviewLinkForm,
+    RoleForm,
+    SetPasswordForm,
     ShipForm,
+    TokenForm,
 )
 
 _SIGNED_IN = " Needs a dashboard session; without one it redirects to the login page."
@@ -91,6 +95,38 @@ OPERATIONS: dict[str, Op | dict[str, Op]] = {
     "dashboard.sign_out_everywhere": _post(
         "End every session of yours, this one included", "viewer"
     ),
+    "dashboard.tokens": _page("API tokens and the recent admin audit", "admin"),
+    "dashboard.create_token": _post(
+        "Create an API token; the answer shows its secret, once", "admin", TokenForm
+    ),
+    "dashboard.revoke_token": _post("Revoke an API token, refused from now on", "admin"),
+    "dashboard.people": _page("Users, their roles, and the recent admin audit", "admin"),
+    "dashboard.invite_user": _post(
+        "Invite a user; the answer shows their one-time set-password link, once",
+        "admin",
+        InviteForm,
+    ),
+    "dashboard.change_role": _post(
+        "Change another user's role (ends their sessions)", "admin", RoleForm
+    ),
+    "dashboard.disable_user": _post("Disable another user (ends their sessions)", "admin"),
+    "dashboard.enable_user": _post("Let a disabled user sign in again", "admin"),
+    "dashboard.reset_password": _post(
+        "Reset another user's password: ends their sessions, shows a new one-time link",
+        "admin",
+    ),
+    "dashboard.set_password": {
+        "GET": Op(
+            "The set-password form of a one-time link (410 when used or expired, 404 unknown)",
+            {200: html("The form."), **_BAD},
+        ),
+        "POST": Op(
+            "Set the password with a one-time link and sign in",
+            {200: html("The form with the reason."), **_REDIRECT, **_BAD},
+            _FORM.strip(),
+            body=_form(SetPasswordForm),
+        ),
+    },
     "dashboard.new_experiment": {
         "GET": _page("The editor for a new experiment", "editor"),
         "POST": _post("Create a draft, or add/copy/remove a variant in the form", form=EditorForm),

@@ -117,6 +117,34 @@ api_tokens = Table(
     Column("revoked_at", UtcDateTime),
 )
 
+# One-time set-password links, from an invitation or a password reset: only the SHA-256 of the
+# link's token is kept; a link works once, before it expires.
+password_links = Table(
+    "password_links",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column(
+        "user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+)
+
+# Who changed users or API tokens, and when: one row per change, from the dashboard or the CLI.
+# Kept apart from experiment_revisions, which audits experiments with their whole document.
+admin_audit = Table(
+    "admin_audit",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(300), nullable=False),  # "user:<e-mail>" or "cli"
+    Column("action", String(32), nullable=False),  # e.g. "token.create", "token.revoke"
+    Column("subject", String(300), nullable=False),  # what it was done to, e.g. "token 3 'ci'"
+    Index("ix_admin_audit_at", "at"),
+)
+
 # The durable event log. event_id is the client's UUID (or a derived id for webhook credits),
 # unique so that a replayed flush or a retried beacon can never count twice.
 events = Table(

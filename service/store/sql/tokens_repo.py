@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Engine, insert, select, update
 
 from service.domain.roles import Role
+from service.store.sql.admin_audit_repo import record
 from service.store.sql.tables import api_tokens as t
 
 TOKEN_PREFIX = "sf_"
@@ -29,6 +30,7 @@ class ApiToken:
     prefix: str
     created_at: datetime
     last_used_at: datetime | None
+    revoked_at: datetime | None = None
 
 
 def hash_token(token: str) -> str:
@@ -39,8 +41,11 @@ class TokenRepo:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def create(self, name: str, role: Role, now: datetime) -> tuple[ApiToken, str]:
-        """Returns the stored token and its plain text, which is never retrievable again."""
+    def create(
+        self, name: str, role: Role, now: datetime, actor: str | None = None
+    ) -> tuple[ApiToken, str]:
+        """Returns the stored token and its plain text, which is never retrievable again.
+        With an actor, the creation is audited (demo seeding passes none)."""
         plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self._engine.begin() as conn:
             new_id = conn.execute(
@@ -52,7 +57,41 @@ class TokenRepo:
                     created_at=now,
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
+            if actor is not None:
+                record(conn, now, actor, "token.create", f"token {new_id} {name!r} ({role})")
         return ApiToken(new_id, name, role, plain[:10], now, None), plain
+
+    def list_all(self) -> list[ApiToken]:
+        """Every token, the live ones first, newest first."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(t).order_by(
+                    t.c.revoked_at.is_not(None), t.c.created_at.desc(), t.c.id.desc()
+                )
+            ).all()
+        return [
+            ApiToken(
+                r.id, r.name, Role(r.role), r.prefix, r.created_at, r.last_used_at, r.revoked_at
+            )
+            for r in rows
+        ]
+
+    def revoke(self, token_id: int, now: datetime, actor: str) -> ApiToken | None:
+        """Revoke a live token (it is refused from the next request on) and audit it; None
+        when there is no such token or it was revoked already."""
+        with self._engine.begin() as conn:
+            row = conn.execute(
+                update(t)
+                .where(t.c.id == token_id, t.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+                .returning(t)
+            ).first()
+            if row is None:
+                return None
+            record(conn, now, actor, "token.revoke", f"token {row.id} {row.name!r} ({row.role})")
+        return ApiToken(
+            row.id, row.name, Role(row.role), row.prefix, row.created_at, row.last_used_at, now
+        )
 
     def authenticate(self, plain: str, now: datetime) -> ApiToken | None:
         with self._engine.connect() as conn:

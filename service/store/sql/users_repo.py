@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from service.domain.roles import Role
+from service.store.sql.admin_audit_repo import record
 from service.store.sql.tables import dashboard_sessions, users
 
 MIN_PASSWORD_LENGTH = 10
@@ -28,6 +29,14 @@ def check_new_password(password: str) -> None:
     """The rule every new password meets, from the CLI or the dashboard."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidUser("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def check_new_email(email: str) -> str:
+    """The e-mail as stored (trimmed, lower case); raises InvalidUser when it is not one."""
+    email = email.strip().lower()
+    if not _EMAIL.fullmatch(email) or len(email) > 254:
+        raise InvalidUser("email", "must be an e-mail address")
+    return email
 
 
 class UserExists(Exception):
@@ -48,14 +57,23 @@ class User:
     disabled: bool
 
 
+# Who made a change, and when, for the admin audit.
+Actor = tuple[str, datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class UserListing:
+    user: User
+    created_at: datetime
+    last_login_at: datetime | None
+
+
 class UserRepo:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
     def create(self, email: str, password: str, role: Role, now: datetime) -> User:
-        email = email.strip().lower()
-        if not _EMAIL.fullmatch(email) or len(email) > 254:
-            raise InvalidUser("email", "must be an e-mail address")
+        email = check_new_email(email)
         check_new_password(password)
         try:
             with self._engine.begin() as conn:
@@ -114,21 +132,35 @@ class UserRepo:
         digest = generate_password_hash(password, method="scrypt")
         return self._change(email, password_hash=digest)
 
-    def set_role(self, email: str, role: Role) -> User | None:
-        """None when no user has that e-mail. Ends all the user's sessions."""
-        return self._change(email, role=str(role))
+    def set_role(self, email: str, role: Role, by: Actor | None = None) -> User | None:
+        """None when no user has that e-mail. Ends all the user's sessions. Given who and
+        when, the change is audited in the same transaction."""
+        return self._change(email, by, f"user.role-{role}", role=str(role))
 
-    def set_disabled(self, email: str, disabled: bool) -> User | None:
+    def set_disabled(self, email: str, disabled: bool, by: Actor | None = None) -> User | None:
         """None when no user has that e-mail. Ends all the user's sessions (there are none
         to end when enabling, unless some were opened while the flag was being set)."""
-        return self._change(email, disabled=disabled)
+        action = "user.disable" if disabled else "user.enable"
+        return self._change(email, by, action, disabled=disabled)
+
+    def list_all(self) -> list[UserListing]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(users).order_by(users.c.email)).all()
+        return [
+            UserListing(
+                User(r.id, r.email, Role(r.role), r.disabled), r.created_at, r.last_login_at
+            )
+            for r in rows
+        ]
 
     def end_sessions(self, user_id: int) -> int:
         """Sign the user out everywhere; the number of sessions ended."""
         with self._engine.begin() as conn:
-            return _end_sessions(conn, user_id)
+            return end_sessions(conn, user_id)
 
-    def _change(self, email: str, **values: object) -> User | None:
+    def _change(
+        self, email: str, by: Actor | None = None, action: str = "", **values: object
+    ) -> User | None:
         with self._engine.begin() as conn:
             row = conn.execute(
                 update(users)
@@ -138,11 +170,13 @@ class UserRepo:
             ).first()
             if row is None:
                 return None
-            _end_sessions(conn, row.id)
+            end_sessions(conn, row.id)
+            if by is not None:
+                record(conn, by[1], by[0], action, row.email)
         return User(row.id, row.email, Role(row.role), row.disabled)
 
 
-def _end_sessions(conn: Connection, user_id: int) -> int:
+def end_sessions(conn: Connection, user_id: int) -> int:
     return conn.execute(
         delete(dashboard_sessions).where(dashboard_sessions.c.user_id == user_id)
     ).rowcount
