@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.layout import scrolls_sideways
 
 WIDTHS = ((1280, 900), (375, 800))
 
@@ -35,7 +36,7 @@ def read_charts(page: Any, name: str) -> dict[int, dict[str, Any]]:
             }
         seen[width] = {
             "charts": charts,
-            "overflow": page.evaluate("document.documentElement.scrollWidth > window.innerWidth"),
+            "overflow": scrolls_sideways(page),
         }
     page.set_viewport_size({"width": 1280, "height": 900})
     return seen

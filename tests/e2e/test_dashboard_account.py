@@ -11,6 +11,7 @@ import pytest
 
 from service.domain.roles import Role
 from service.wiring import Services
+from tests.e2e.layout import scrolls_sideways
 from tests.e2e.test_dashboard import PASSWORD, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +36,7 @@ def test_change_password_and_sign_out_everywhere(
     assert page.locator("#sessions tbody tr").count() == 2
     screenshot("dashboard-account")
     page.set_viewport_size({"width": 375, "height": 800})
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert not scrolls_sideways(page)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_label("Current password").fill(PASSWORD)
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)

@@ -15,6 +15,7 @@ from service.domain.roles import Role
 from service.schemas.experiment import parse_experiment
 from service.store.sql.tables import decision_log
 from service.wiring import Services
+from tests.e2e.layout import scrolls_sideways
 from tests.e2e.test_dashboard import PASSWORD, sign_in
 from tests.support import experiment_doc
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.e2e
 def _no_horizontal_scroll(page: Any) -> bool:
     page.set_viewport_size({"width": 375, "height": 800})
     page.wait_for_timeout(300)
-    overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    overflow = scrolls_sideways(page)
     page.set_viewport_size({"width": 1280, "height": 900})
     return not overflow
 

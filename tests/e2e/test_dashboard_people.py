@@ -12,6 +12,7 @@ import pytest
 
 from service.domain.roles import Role
 from service.wiring import Services
+from tests.e2e.layout import scrolls_sideways
 from tests.e2e.test_dashboard import PASSWORD, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -45,7 +46,7 @@ def test_invite_then_sign_in_with_the_link(
         ".filter(e => !e.closest('.scroll') && e.getBoundingClientRect().right > innerWidth)"
         ".map(e => e.tagName + '#' + e.id).join(' ')"
     )
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), wide
+    assert not scrolls_sideways(page), wide
     if width == 1280:
         screenshot("dashboard-people")
 
@@ -58,7 +59,7 @@ def test_invite_then_sign_in_with_the_link(
     invited.wait_for_url("**/dashboard/")
     invited.get_by_text("Your password is set").wait_for()
     assert INVITED in invited.locator("header").inner_text()
-    assert invited.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert not scrolls_sideways(invited)
 
     invited.goto(link)
     assert "used already" in invited.locator("#link-refused").inner_text()

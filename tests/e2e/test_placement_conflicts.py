@@ -15,6 +15,7 @@ from service.domain.experiment import Status
 from service.domain.roles import Role
 from service.schemas.experiment import parse_experiment
 from service.wiring import Services
+from tests.e2e.layout import scrolls_sideways
 from tests.e2e.test_dashboard import PASSWORD, sign_in
 from tests.support import experiment_doc
 
@@ -51,7 +52,7 @@ def test_the_start_confirmation_warns_of_a_tie_on_the_placement(
         text = warning.inner_text()
         assert "demo-monthly-ask (priority 10) is running on article-end" in text
         assert "“demo-monthly-ask” sorts before “my-test”" in text
-        assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+        assert not scrolls_sideways(page)
     page.set_viewport_size({"width": 1280, "height": 900})
     screenshot("dashboard-start-placement-conflict")
 

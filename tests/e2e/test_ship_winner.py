@@ -14,6 +14,7 @@ from service.domain.roles import Role
 from service.schemas.experiment import parse_experiment
 from service.usecases import change_experiment as changes
 from service.wiring import Services
+from tests.e2e.layout import scrolls_sideways
 from tests.e2e.test_dashboard import PASSWORD, sign_in
 from tests.support import experiment_doc
 
@@ -59,7 +60,7 @@ def test_ship_a_winner_from_the_results_page(
     page.locator("#shipped-note").wait_for()
     assert "five-dollars" in page.locator("#shipped-note").inner_text()
     assert page.get_by_role("button", name="Unship five-dollars").is_visible()
-    overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    overflow = scrolls_sideways(page)
     assert not overflow
     screenshot(f"dashboard-shipped-from-{width}")
 
