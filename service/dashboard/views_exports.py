@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, get_args
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from pydantic import BaseModel
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -24,7 +24,7 @@ from service.schemas.exports import DestinationModels
 from service.store.sql.exports_repo import StoredSchedule
 from service.usecases import export_files
 from service.usecases import export_schedules as schedules
-from service.web import services
+from service.web import file_download, services
 
 COMMON_ZONES = (
     "UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York",
@@ -203,17 +203,7 @@ def register(bp: Blueprint) -> None:
             found = export_files.local_file(services(), schedule_id, run_id, name)
         except NotFound as exc:  # FileGone too: its message says the file is gone
             abort(404, exc.message[0].upper() + exc.message[1:] + ".")
-        # Streamed from disk by send_file, never read into memory whole.
-        response = send_file(
-            found.path,
-            mimetype=found.file.media_type,
-            as_attachment=True,
-            download_name=found.file.name,
-            max_age=0,
-        )
-        # As recorded: send_file would add a second charset to text/csv; charset=utf-8.
-        response.headers["Content-Type"] = found.file.media_type
-        return response
+        return file_download(found.path, found.file.name, found.file.media_type)
 
     @bp.post("/exports/<sql_id:schedule_id>/run")
     @login_required(Role.editor)

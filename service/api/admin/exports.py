@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, jsonify, request, send_file, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 
 from service.api.admin.auth import require_role
 from service.api.http import ApiError, json_object
 from service.domain.roles import Role
 from service.usecases import export_files
 from service.usecases import export_schedules as schedules
-from service.web import services
+from service.web import file_download, services
 
 bp = Blueprint("exports", __name__, url_prefix="/v1/admin")
 
@@ -86,13 +86,4 @@ def export_run_file(schedule_id: int, run_id: int, name: str) -> Response:
     """A file a run wrote to a `directory` destination, streamed from disk; 404 (NotFound)
     for a name the run did not record, a file kept elsewhere, or one deleted since."""
     found = export_files.local_file(services(), schedule_id, run_id, name)
-    response = send_file(
-        found.path,
-        mimetype=found.file.media_type,
-        as_attachment=True,
-        download_name=found.file.name,
-        max_age=0,
-    )
-    # As recorded: send_file would add a second charset to text/csv; charset=utf-8.
-    response.headers["Content-Type"] = found.file.media_type
-    return response
+    return file_download(found.path, found.file.name, found.file.media_type)
