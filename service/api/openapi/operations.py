@@ -33,6 +33,7 @@ _PAGES = "Snippet and demo"
 # Each blueprint's operations are listed under one tag, in this order.
 TAGS = {
     "public": "Public",
+    "reminders": "Public",
     "admin": "Admin",
     "reports": "Admin",
     "dry_run": "Admin",
