@@ -11,6 +11,7 @@ relay's error text (which may quote the recipient) goes to the row only.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -60,16 +61,20 @@ class ReminderMailer:
     def attempt(self, held: Reminder, now: datetime) -> Attempted:
         """Send the mail `held` (claimed by this sender) is due for, and record the outcome.
         Only an SQL error escapes; the lease then retries the attempt."""
+        address = ""
         try:
-            message = self._message(held)
+            address, message = self._message(held)
             where = deliver(self._settings, message, f"{held.id}-{_kind(held)}", now)
         except Undeliverable as exc:
             return self._failed(held, str(exc), now, final=True)
         except MailNotSent as exc:
-            return self._failed(held, str(exc), now)
+            # A relay refusing a recipient quotes it (smtplib's SMTPRecipientsRefused).
+            return self._failed(held, _without(str(exc), address), now)
         except Exception as exc:  # a bug: recorded and retried all the same
-            log.exception("reminder %s: sending failed unexpectedly", held.id)
-            return self._failed(held, f"{type(exc).__name__}: {exc}".splitlines()[0], now)
+            # No traceback: an exception's text may quote the address.
+            log.error("reminder %s: sending failed unexpectedly: %s", held.id, type(exc).__name__)
+            error = _without(f"{type(exc).__name__}: {exc}".splitlines()[0], address)
+            return self._failed(held, error, now)
         if held.status == ReminderStatus.pending:
             recorded = self.repo.confirmation_sent(held)
         else:
@@ -98,7 +103,8 @@ class ReminderMailer:
         )
         return Attempted(held.id, sent=False, error=error)
 
-    def _message(self, held: Reminder) -> EmailMessage:
+    def _message(self, held: Reminder) -> tuple[str, EmailMessage]:
+        """The address (decrypted) and the message to send it."""
         if held.email_cipher is None:
             raise Undeliverable("the reminder holds no address")
         try:
@@ -128,7 +134,14 @@ class ReminderMailer:
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         message["Auto-Submitted"] = "auto-generated"
         message.set_content(text.text)
-        return message
+        return address, message
+
+
+def _without(text: str, address: str) -> str:
+    """The text with the address taken out, for the row's error column."""
+    if not address:
+        return text
+    return re.sub(re.escape(address), "<recipient>", text, flags=re.IGNORECASE)
 
 
 def _kind(reminder: Reminder) -> str:

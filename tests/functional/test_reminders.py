@@ -437,3 +437,25 @@ def test_no_row_is_left_holding_an_address_after_it_ends(services: Services) -> 
             )
         ).scalar()
     assert held == 0
+
+
+class Refusing(Inbox):
+    async def handle_RCPT(
+        self, server: object, session: object, envelope: object, address: str, options: object
+    ) -> str:
+        return f"550 no mailbox {address}"
+
+
+@pytest.mark.usefixtures("offering")
+def test_a_refused_recipient_is_recorded_without_the_address(
+    client: FlaskClient, services: Services, clock: FakeClock, smtp_port: int
+) -> None:
+    relay = Controller(Refusing(), hostname="127.0.0.1", port=smtp_port)
+    relay.start()
+    try:
+        signed = sign_up(client, seen_token(client)["token"], ADDRESS, when(clock.now, days=14))
+    finally:
+        relay.stop()
+    assert signed.status_code == 202
+    (row,) = rows(services)
+    assert "<recipient>" in row.error and "example.org" not in row.error.lower()  # type: ignore[attr-defined]
