@@ -459,3 +459,48 @@ def test_a_refused_recipient_is_recorded_without_the_address(
     assert signed.status_code == 202
     (row,) = rows(services)
     assert "<recipient>" in row.error and "example.org" not in row.error.lower()  # type: ignore[attr-defined]
+
+
+@pytest.mark.usefixtures("offering")
+def test_with_redis_away_the_per_address_limit_is_counted_in_sql(
+    client: FlaskClient,
+    services: Services,
+    clock: FakeClock,
+    inbox: Inbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import redis as redis_lib
+
+    from service.store.redis.event_ingest import EventIngest
+    from service.store.redis.reminder_limits import ReminderLimits
+
+    def away(*args: object, **kwargs: object) -> None:
+        raise redis_lib.ConnectionError("Redis is away")
+
+    monkeypatch.setattr(ReminderLimits, "_count", away)
+    monkeypatch.setattr(EventIngest, "record", away)
+    remind_at = when(clock.now, days=14)
+    for n in range(3):
+        token = services.signer.decision(
+            f"reader-{n:06d}", KEY, "control", int(clock.now.timestamp()), False
+        )
+        assert sign_up(client, token, f" {ADDRESS.lower()}", remind_at).status_code == 202
+    token = services.signer.decision(
+        "reader-000009", KEY, "control", int(clock.now.timestamp()), False
+    )
+    limited = sign_up(client, token, ADDRESS, remind_at)
+    assert limited.status_code == 429 and "email" in limited.json["error"]["fields"]
+    assert len(inbox.messages) == 3
+
+
+@pytest.mark.usefixtures("offering")
+def test_a_qa_sign_up_is_marked_and_leaves_the_ledger_alone(
+    client: FlaskClient, services: Services, clock: FakeClock, inbox: Inbox
+) -> None:
+    now = int(clock.now.timestamp())
+    qa_token = services.signer.decision(VISITOR, KEY, "control", now, True)
+    assert sign_up(client, qa_token, ADDRESS, when(clock.now, days=14)).status_code == 202
+    (row,) = rows(services)
+    assert row.qa is True  # type: ignore[attr-defined]
+    assert services.ledger.peek(VISITOR) == {}  # no snooze from a QA preview
+    assert len(inbox.messages) == 1  # QA still sees the whole path

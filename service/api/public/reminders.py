@@ -28,7 +28,7 @@ from service.usecases import reminders
 from service.web import services
 
 MAX_BODY_BYTES = 4096
-_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+REMINDER_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 # Pages of plain HTML and inline style: nothing else may load, nothing may frame them, and
 # the signed URL must not leak to another site as a referrer.
 _CSP = (
@@ -147,7 +147,7 @@ _CONFIRM_STATUS = {
 
 def _reminder(reminder_id: str, action: str) -> Reminder:
     signature = request.args.get("sig", "")
-    if not _ID.fullmatch(reminder_id):
+    if not REMINDER_ID.fullmatch(reminder_id):
         raise NotFound("this link is not valid; open it from the e-mail as it is")
     return reminders.reminder_for_link(services(), reminder_id, action, signature)
 
