@@ -14,6 +14,7 @@ from service.api.admin.converters import ExperimentKeyConverter, SqlIdConverter
 from service.api.http import register_error_handlers, register_error_page
 from service.api.json_provider import OrjsonProvider
 from service.api.public import events
+from service.api.public import reminders as reminder_links
 from service.api.public.decision_endpoint import DecisionEndpoint
 from service.api.request_observer import ROUTE_KEY, RequestObserver, route_label
 from service.clock import Clock, utc_now
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     register_error_handlers(app)
     app.register_blueprint(ops.bp)
     app.register_blueprint(events.blueprint(settings))
+    app.register_blueprint(reminder_links.blueprint(settings))
     snippet_asset = SnippetAsset.load()
     app.register_blueprint(snippet.blueprint(snippet_asset))
     app.register_blueprint(demo_pages.blueprint(snippet_asset))

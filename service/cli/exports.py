@@ -32,13 +32,14 @@ FORMATS = click.Choice([f.value for f in ExportFormat])
 @click.command("schedule")
 @click.option("--once", is_flag=True, help="Run what is due now, then exit.")
 def schedule_command(once: bool) -> None:
-    """Run scheduled exports, move bandit weights, send verdict alerts and rebuild stale
-    report sums, polling every EXPORT_POLL_SECONDS, until SIGTERM or with --once. Any number
-    may run at once: each scheduled run (each bandit slot, each verdict change) is claimed by
-    exactly one."""
+    """Run scheduled exports, move bandit weights, send verdict alerts and e-mail reminders,
+    and rebuild stale report sums, polling every EXPORT_POLL_SECONDS, until SIGTERM or with
+    --once. Any number may run at once: each scheduled run (each bandit slot, each verdict
+    change, each reminder) is claimed by exactly one."""
     from service.jobs.alerts import AlertJob  # pyarrow: too heavy to load early
     from service.jobs.exports.wiring import open_scheduler
     from service.jobs.outcome_sums import SumsKeeper
+    from service.jobs.reminders import ReminderJob
 
     settings = settings_from_env()
     configure_logging(settings.log_level)
@@ -49,7 +50,11 @@ def schedule_command(once: bool) -> None:
     def sums(engine: Engine) -> Callable[[datetime], object]:
         return SumsKeeper(engine).run
 
-    with open_scheduler(settings, bandits=True, jobs=[alerts, sums]) as scheduler:
+    def reminders(engine: Engine) -> Callable[[datetime], object]:
+        return ReminderJob(engine, settings).run
+
+    jobs = [alerts, sums, reminders]
+    with open_scheduler(settings, bandits=True, jobs=jobs) as scheduler:
         if once:
             runs = scheduler.run_pending()
             failed = [r for r in runs if r.status != RunStatus.succeeded]

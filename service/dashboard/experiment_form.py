@@ -234,6 +234,10 @@ def variant_document(values: Mapping[str, Value]) -> dict[str, Any]:
         amounts.get(f) for f in ("one_off", "monthly", "annual")
     ):
         variant["banner"]["amounts"] = None
+    reminder = variant["banner"].get("reminder", {})
+    # Nothing filled in: "remind me later" only snoozes.
+    if not any(reminder.get(name) for name in ("choices", "consent", "privacy_url")):
+        variant["banner"]["reminder"] = None
     return variant
 
 

@@ -53,9 +53,15 @@ class RateLimited(DomainError):
     """The client's address is over its request rate; it may try again after `retry_after`
     seconds."""
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("too many requests from this address; slow down")
+    def __init__(
+        self,
+        retry_after: int,
+        message: str = "too many requests from this address; slow down",
+        fields: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
         self.retry_after = retry_after
+        self.fields = dict(fields or {})
 
 
 class NotFound(DomainError):

@@ -126,6 +126,44 @@ class Amounts:
 
 
 @dataclass(frozen=True, slots=True)
+class ReminderChoice:
+    """One "when" a reminder offer lets the reader pick; exactly one of `in_days` (that many
+    days from the sign-up), `next_month` (the first day of the next month) or `on` (a date,
+    YYYY-MM-DD) is set. The snippet turns the choice into an instant in the reader's own
+    calendar and sends that; the service checks the instant, not the choice."""
+
+    label: str
+    in_days: int | None = None
+    next_month: bool = False
+    on: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderOffer:
+    """What "remind me later" offers instead of a plain snooze: one to three choices of when,
+    an e-mail field, and the newsroom's consent sentence and privacy page."""
+
+    choices: tuple[ReminderChoice, ...]
+    consent: str
+    privacy_url: str
+    email_label: str = "Your e-mail address"
+    submit_label: str = "Remind me"
+    thanks: str = "Thank you. Please confirm your reminder through the e-mail we just sent you."
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderMessage:
+    """The reminder e-mail of an experiment's variants that offer one. Plain text; the service
+    adds the variant's amount line, the signed link to give and the unsubscribe link."""
+
+    subject: str = "Your reminder to support our journalism"
+    body: str = (
+        "You asked us to remind you about supporting our journalism. "
+        "Every contribution, however big or small, keeps it open to everyone."
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Banner:
     template: Template
     heading: str
@@ -135,6 +173,8 @@ class Banner:
     amounts: Amounts | None
     payment_methods: tuple[PaymentMethod, ...]
     remind_later_label: str | None
+    # None: "remind me later" only snoozes the banner. Set: it offers an e-mail reminder.
+    reminder: ReminderOffer | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +295,7 @@ class Experiment:
     seed: str
     trust_client_conversions: bool
     alerts: Alerts = field(default_factory=Alerts)
+    reminder_message: ReminderMessage = field(default_factory=ReminderMessage)
     shipped: Shipped | None = None  # set (with status shipped) by the ship action only
 
     @property

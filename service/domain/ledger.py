@@ -108,6 +108,18 @@ def snooze_ops(experiment: Experiment, reason: DismissReason, ts: float) -> list
     return [("max", snooze_field(str(experiment.placement)), _num(until))]
 
 
+def snooze_until_ops(placement: str, until: float) -> list[LedgerOp]:
+    """Snooze a placement until an instant: an e-mail reminder sign-up keeps the banner away
+    until the reminder is due (usecases/reminders.py)."""
+    return [("max", snooze_field(placement), _num(until))]
+
+
+def reminder_click_ops(experiment: str, ts: float) -> list[LedgerOp]:
+    """A click on a reminder e-mail's link counts as seeing the experiment's appeal again, so
+    that a donation within attribution_days of it is credited (usecases/receive_payment.py)."""
+    return [("max", last_impression_field(experiment), _num(ts))]
+
+
 def supporter_ops(ts: float) -> list[LedgerOp]:
     return [("max", SUPPORTER, _num(ts))]
 

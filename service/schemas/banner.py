@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Hashable, Sequence
+from datetime import date
 from typing import Annotated
 
 from pydantic import Field, ValidationError
@@ -12,7 +14,17 @@ from service.domain import experiment as domain
 from service.domain.experiment import Frequency, PaymentMethod, Template
 from service.schemas import checks
 from service.schemas.errors import error_fields
-from service.schemas.fields import Currency, Document, HttpUrl, checked, choice, number
+from service.schemas.fields import (
+    Boolean,
+    Currency,
+    Document,
+    HttpUrl,
+    checked,
+    choice,
+    number,
+    text,
+    whole,
+)
 
 _PLACEHOLDER = re.compile(r"%%([A-Za-z0-9_]+)%%")
 _PLACEHOLDERS = frozenset(
@@ -65,6 +77,74 @@ class Amounts(Document):
     )
 
 
+def _calendar_date(value: object) -> str:
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return value
+    raise checks.Invalid("must be a date written YYYY-MM-DD")
+
+
+MAX_REMINDER_DAYS = 365  # a reminder is due within a year of its sign-up
+
+
+class ReminderChoice(Document):
+    """One "when" of a reminder offer: exactly one of in_days, next_month and on."""
+
+    domain_type = domain.ReminderChoice
+
+    label: Annotated[str, *text(60, non_empty=True)]
+    in_days: Annotated[int | None, *whole(1, MAX_REMINDER_DAYS, nullable=True)] = Field(
+        default=None, description="Remind this many days after the sign-up."
+    )
+    next_month: Boolean = Field(
+        default=False, description="Remind on the first day of the next month."
+    )
+    on: Annotated[
+        str | None,
+        *checked(_calendar_date, {"type": "string", "format": "date"}, nullable=True),
+    ] = Field(default=None, description="Remind on this date (YYYY-MM-DD).")
+
+    def rule_errors(self, path: str) -> dict[str, str]:
+        given = sum((self.in_days is not None, self.next_month, self.on is not None))
+        if given != 1:
+            return {path: "needs exactly one of in_days, next_month and on"}
+        return {}
+
+
+# Defaults come from the domain's; a slotted dataclass keeps them on its fields, not its class.
+_OFFER_DEFAULTS: dict[str, str] = {
+    f.name: f.default
+    for f in dataclasses.fields(domain.ReminderOffer)
+    if isinstance(f.default, str)
+}
+
+
+class ReminderOffer(Document):
+    """What "remind me later" offers instead of a plain snooze: an e-mail reminder."""
+
+    domain_type = domain.ReminderOffer
+
+    choices: list[ReminderChoice] = Field(min_length=1, max_length=3)
+    consent: Annotated[str, *text(500, non_empty=True)] = Field(
+        description="The sentence the reader agrees to by asking for a reminder."
+    )
+    privacy_url: HttpUrl
+    email_label: Annotated[str, *text(60, non_empty=True)] = _OFFER_DEFAULTS["email_label"]
+    submit_label: Annotated[str, *text(40, non_empty=True)] = _OFFER_DEFAULTS["submit_label"]
+    thanks: Annotated[str, *text(300, non_empty=True)] = _OFFER_DEFAULTS["thanks"]
+
+    def rule_errors(self, path: str) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        for i, item in enumerate(self.choices):
+            errors.update(item.rule_errors(f"{path}.choices[{i}]"))
+        errors.update(duplicates([c.label for c in self.choices], f"{path}.choices"))
+        return errors
+
+
 class Banner(Document):
     domain_type = domain.Banner
 
@@ -80,6 +160,11 @@ class Banner(Document):
         default_factory=list, max_length=checks.MAX_LIST_ITEMS
     )
     remind_later_label: Annotated[str | None, *_copy(120, nullable=True)] = None
+    reminder: ReminderOffer | None = Field(
+        default=None,
+        description='Empty: "remind me later" snoozes the banner. Set: it offers an e-mail '
+        "reminder at a time the reader picks.",
+    )
 
     def rule_errors(self, path: str) -> dict[str, str]:
         """The rules across fields, by path under `path`."""
@@ -117,6 +202,8 @@ class Banner(Document):
                     f"must be one of the {frequency} amounts: {listed}"
                 )
         errors.update(duplicates(self.payment_methods, f"{path}.payment_methods"))
+        if self.reminder is not None:
+            errors.update(self.reminder.rule_errors(f"{path}.reminder"))
         return errors
 
 

@@ -246,6 +246,22 @@ WebhookUrl = Annotated[
 ]
 
 
+_M = domain.ReminderMessage()
+
+
+class ReminderMessage(Document):
+    """The reminder e-mail of the variants whose banner offers one (banner.reminder)."""
+
+    domain_type = domain.ReminderMessage
+
+    subject: Annotated[str, *text(150, non_empty=True)] = _M.subject
+    body: Annotated[str, *text(2000, non_empty=True)] = Field(
+        default=_M.body,
+        description="Plain text; the service adds the variant's amount line, the signed link "
+        "to give and the unsubscribe link.",
+    )
+
+
 class Alerts(Document):
     """Who is told when a verdict changes (a variant ahead or behind, a sample ratio
     mismatch): one plain-text e-mail per change through the server's SMTP relay, and one
@@ -324,6 +340,7 @@ class Experiment(Document):
     )
     trust_client_conversions: Boolean = False
     alerts: Alerts = Field(default_factory=Alerts)
+    reminder_message: ReminderMessage = Field(default_factory=ReminderMessage)
     shipped: Shipped | None = None
 
     def rule_errors(self) -> dict[str, str]:

@@ -59,6 +59,7 @@ def test_erase_removes_the_visitor_and_nobody_else(
             "events": 1,
             "visitor_outcomes": 1,
             "payments": 0,
+            "reminders": 0,
         },
     }
     assert not services.redis.exists(services.keys.ledger(VISITOR))

@@ -255,6 +255,11 @@ def test_to_document_fills_every_default() -> None:
         "seed": "sticky-banner",
         "trust_client_conversions": False,
         "alerts": {"emails": [], "webhooks": []},
+        "reminder_message": {
+            "subject": "Your reminder to support our journalism",
+            "body": "You asked us to remind you about supporting our journalism. "
+            "Every contribution, however big or small, keeps it open to everyone.",
+        },
     }
     assert document["variants"] == [
         {
@@ -269,6 +274,7 @@ def test_to_document_fills_every_default() -> None:
                 "amounts": None,
                 "payment_methods": [],
                 "remind_later_label": None,
+                "reminder": None,
             },
         }
     ]
@@ -585,3 +591,49 @@ def test_always_valid_intervals_are_refused_with_the_bayesian_engine() -> None:
     with pytest.raises(ValidationFailed) as caught:
         parse_experiment(experiment_doc(analysis={"engine": "bayesian", "sequential": True}))
     assert caught.value.fields == {"analysis.sequential": "applies only to the frequentist engine"}
+
+
+def _with_reminder(offer: object) -> dict[str, object]:
+    return edit(minimal_document(), "variants[0].banner.reminder", offer)
+
+
+def test_a_reminder_offer_parses_with_its_defaults() -> None:
+    offer = {
+        "choices": [
+            {"label": "In 2 weeks", "in_days": 14},
+            {"label": "Next month", "next_month": True},
+            {"label": "On 1 February", "on": "2027-02-01"},
+        ],
+        "consent": "We will e-mail you once, then delete your address.",
+        "privacy_url": "https://news.example.org/privacy",
+    }
+    reminder = parse_experiment(_with_reminder(offer)).control.banner.reminder
+    assert reminder is not None
+    assert [c.in_days for c in reminder.choices] == [14, None, None]
+    assert reminder.choices[1].next_month and reminder.choices[2].on == "2027-02-01"
+    assert reminder.submit_label == "Remind me"
+
+
+def test_a_reminder_offer_names_each_bad_field() -> None:
+    offer = {
+        "choices": [{"label": "Soon", "in_days": 14, "next_month": True}, {"label": "Soon"}],
+        "consent": "We will e-mail you once.",
+        "privacy_url": "https://news.example.org/privacy",
+    }
+    with pytest.raises(ValidationFailed) as failed:
+        parse_experiment(_with_reminder(offer))
+    path = "variants[0].banner.reminder.choices"
+    # Both choices break the one-of rule; the second is also a duplicate, which is said last.
+    assert failed.value.fields == {
+        f"{path}[0]": "needs exactly one of in_days, next_month and on",
+        f"{path}[1]": "is a duplicate",
+    }
+
+    offer = {"choices": [], "consent": " ", "privacy_url": "javascript:alert(1)"}
+    with pytest.raises(ValidationFailed) as failed:
+        parse_experiment(_with_reminder(offer))
+    assert set(failed.value.fields) == {
+        "variants[0].banner.reminder.choices",
+        "variants[0].banner.reminder.consent",
+        "variants[0].banner.reminder.privacy_url",
+    }

@@ -25,6 +25,7 @@ from service.api.openapi.build import (
     route_paths,
 )
 from service.api.public.decision_endpoint import PATH as DECISION_PATH
+from service.api.public.reminders import REMINDER_ID
 from service.schemas.errors import Error
 from service.schemas.report import report_components
 from service.usecases.erase import VISITOR_ID
@@ -33,6 +34,7 @@ _PAGES = "Snippet and demo"
 # Each blueprint's operations are listed under one tag, in this order.
 TAGS = {
     "public": "Public",
+    "reminders": "Public",
     "admin": "Admin",
     "reports": "Admin",
     "dry_run": "Admin",
@@ -48,6 +50,10 @@ PATH_NOTES: dict[str, Json] = {
     "schedule_id": {"description": "The export schedule's id."},
     "visitor": {"schema": {"type": "string", "pattern": f"^{VISITOR_ID.pattern}$"}},
     "version": {"description": "The snippet's content hash."},
+    "reminder_id": {
+        "description": "The reminder, as the e-mail's link names it.",
+        "schema": {"type": "string", "pattern": f"^{REMINDER_ID.pattern}$"},
+    },
 }
 
 # Every endpoint, by audience; route_paths lists them in this order.

@@ -19,8 +19,10 @@ from service.schemas.conversions import ConversionsAnswer, Payment
 from service.schemas.decision import DEFAULT_MAX_LENGTH, Decision, DecisionQuery
 from service.schemas.events import EventBatch, EventsAnswer
 from service.schemas.ops import Status as StatusAnswer
+from service.schemas.reminders import ReminderSignedUp, ReminderSignUp
 
 _CORS = "CORS for the configured origins; no authentication."
+_SIG = query("sig", "The link's signature, as the e-mail gives it.")
 
 # The decision is served in front of Flask (decision_endpoint.py), so no route tells of it.
 DECISION = {
@@ -77,6 +79,63 @@ OPERATIONS: dict[str, Op | dict[str, Op]] = {
             }
         ],
         body(Payment, "application/json"),
+    ),
+    "reminders.sign_up": Op(
+        "Sign a reader up for one e-mail reminder",
+        {
+            202: json_answer(
+                ReminderSignedUp, "Signed up (or already signed up: the same answer)."
+            ),
+            400: "The body is not JSON.",
+            413: "The body is over 4 KiB.",
+            415: "Neither application/json nor text/plain.",
+            422: "`fields` names each bad field: `token` (malformed, forged, expired, or its "
+            "banner offers no reminder), `email`, `remind_at`.",
+            429: "Too many sign-ups from this address or for this e-mail address; Retry-After.",
+            503: "E-mail is not configured, or the service cannot store the sign-up now.",
+        },
+        f"{_CORS} Sent as application/json or text/plain. Double opt-in: the confirmation "
+        "e-mail goes out at once and only a confirmed reminder is ever sent. Idempotent for the "
+        "same token and e-mail address. The banner's placement is snoozed for the reader until "
+        "`remind_at`.",
+        body=body(ReminderSignUp, "application/json", "text/plain"),
+    ),
+    "reminders.confirm": {
+        "GET": Op(
+            "The confirmation link of a reminder e-mail: a page with a button",
+            {200: html("The page."), 404: html("The link is not valid or the reminder is gone.")},
+            parameters=[_SIG],
+        ),
+        "POST": Op(
+            "Confirm a reminder sign-up (double opt-in)",
+            {200: html("Confirmed, or why not."), 404: html("The link is not valid.")},
+            parameters=[_SIG],
+        ),
+    },
+    "reminders.unsubscribe": {
+        "GET": Op(
+            "The unsubscribe link of a reminder e-mail: a page with a button",
+            {200: html("The page."), 404: html("The link is not valid or the reminder is gone.")},
+            parameters=[_SIG],
+        ),
+        "POST": Op(
+            "Unsubscribe: the RFC 8058 one-click POST, and the page's button",
+            {200: html("Unsubscribed; the address is deleted."), 404: html("Not valid.")},
+            "A mail client sends `List-Unsubscribe=One-Click` as a form body; any body works.",
+            parameters=[_SIG],
+        ),
+    },
+    "reminders.give": Op(
+        "The reminder's link to give",
+        {
+            303: {
+                "description": "To the variant's donation page, with sf_experiment, "
+                "sf_variant and a fresh decision token sf_token (none once unsubscribed)."
+            },
+            404: html("The link is not valid or the reminder is gone (erased)."),
+        },
+        "Records the reminder's first click.",
+        parameters=[_SIG],
     ),
     "ops.healthz": Op("Liveness", {200: json_answer(StatusAnswer, "Alive.")}),
     "ops.readyz": Op(

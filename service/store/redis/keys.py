@@ -116,6 +116,16 @@ class Keys:
         """Requests of one client IP in the current window (TTL: the window)."""
         return f"{self.prefix}:{{r:{client_ip}}}:rate"
 
+    def reminder_signups_by_client(self, client_ip: str) -> str:
+        """E-mail reminder sign-ups from one client address in the current window (TTL: the
+        window); in that client's own hash tag, as its event rate key."""
+        return f"{self.prefix}:{{r:{client_ip}}}:reminders"
+
+    def reminder_signups_by_email(self, email_hash: str) -> str:
+        """E-mail reminder sign-ups for one address, named by its keyed hash, never the
+        address itself (TTL: the window)."""
+        return f"{self.prefix}:reminders:email:{email_hash}"
+
     def login_attempts(self, scope: str) -> str:
         """Failed dashboard logins for one client address or one e-mail digest in the current
         window (TTL: the window)."""

@@ -390,3 +390,39 @@ alert_deliveries = Table(
     UniqueConstraint("alert_id", "channel", "target"),
     Index("ix_alert_deliveries_status", "status"),
 )
+
+# E-mail reminders ("remind me later" with an address, docs/PRIVACY.md). One row per sign-up;
+# `signup_key` (a keyed hash of the decision token and the normalised address) makes a repeated
+# sign-up the same row. The address is kept only encrypted, and only while the reminder may
+# still be sent: `email_cipher` and `email_hash` are cleared once it is sent, unsubscribed,
+# expired or given up. The other columns stay (without the address) for the report's counts.
+# Sending is claimed and retried as export runs are (store/sql/attempts.py's pattern).
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("id", String(32), primary_key=True),  # random, URL-safe; named by signed links
+    Column("signup_key", String(64), nullable=False, unique=True),
+    Column("experiment_key", KEY, nullable=False),
+    Column("variant_key", KEY, nullable=False),
+    Column("visitor", VISITOR, nullable=False, index=True),
+    Column("placement", String(32), nullable=False),
+    Column("qa", Boolean, nullable=False, default=False),  # from a QA token: never counted
+    # pending (unconfirmed) | confirmed | sent | unsubscribed | expired | failed
+    Column("status", String(16), nullable=False),
+    Column("email_cipher", Text),
+    Column("email_hash", String(64), index=True),  # for the per-address rate limit
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("remind_at", UtcDateTime, nullable=False),
+    Column("confirm_by", UtcDateTime, nullable=False),  # an unconfirmed sign-up expires then
+    Column("confirmed_at", UtcDateTime),
+    Column("sent_at", UtcDateTime),
+    Column("clicked_at", UtcDateTime),  # the reminder's link, first click
+    Column("unsubscribed_at", UtcDateTime),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_by", String(100)),
+    Column("started_at", UtcDateTime),
+    Column("next_attempt_at", UtcDateTime),
+    Column("error", Text),
+    Index("ix_reminders_status_next_attempt_at", "status", "next_attempt_at"),
+    Index("ix_reminders_experiment_key_variant_key", "experiment_key", "variant_key"),
+)
