@@ -248,6 +248,10 @@ def _vs(
 # The reminders' compared metrics, per exposed visitor (both higher is better): the sample
 # each is compared on, from the arm's visitors and its reminder sums.
 REMINDER_METRICS = ("signup_rate", "revenue_after_reminder_per_visitor")
+CONTROL_SNOOZES = (
+    "control offers no e-mail reminder, so there is nothing to be relative to; the metrics "
+    "above (revenue per visitor) compare a plain snooze with a reminder"
+)
 
 
 def reminder_stats(arm: ArmTotals, sums: ReminderTotals, metric: str) -> SampleStats:
@@ -289,11 +293,18 @@ def reminder_section(
         )
         for metric in REMINDER_METRICS
     }
+    # A control that only snoozes has nothing to be relative to: say so, and where the
+    # snooze-or-reminder verdict is (the per-visitor metrics above count every gift).
+    snoozes = control.banner.reminder is None and by_variant[control.key].signups == 0
     values = {
         metric: [
             MetricValue(
                 _mean(stats(variant.key, metric)),
-                None if index == 0 else _vs(compared[metric][index - 1], analysis, True),
+                None
+                if index == 0
+                else VsError(CONTROL_SNOOZES)
+                if snoozes
+                else _vs(compared[metric][index - 1], analysis, True),
             )
             for index, variant in enumerate(experiment.variants)
         ]

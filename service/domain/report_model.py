@@ -244,7 +244,11 @@ class ReminderRow(_Closed):
     after a reminder was sent and within the attribution window: donating visitors, donations
     and revenue (not capped). The two compared metrics are per exposed visitor, the same n as
     the report's other metrics: the share who signed up for a reminder, and revenue after a
-    reminder per visitor (each visitor's winsorised at the revenue cap)."""
+    reminder per visitor (each visitor's winsorised at the revenue cap). Over the report's
+    exposed visitors (the date range filters on first exposure, as for the other figures):
+    pooled, whole-experiment figures, even in a segmented report. When control only snoozes,
+    its figures are 0 and each treatment's vs_control is an error saying so: the report's
+    own metrics are then the snooze-or-reminder verdict."""
 
     variant: str
     signups: int

@@ -14,11 +14,12 @@ import pytest
 
 from service.domain.arm_totals import ArmTotals, ReminderTotals
 from service.domain.experiment import Experiment
-from service.domain.report import build_report
+from service.domain.report import CONTROL_SNOOZES, build_report
 from service.domain.report_csv import csv_columns, render_csv
 from service.domain.report_model import (
     Report,
     VsBayesian,
+    VsError,
     VsFrequentist,
     report_json,
     report_json_schema,
@@ -181,3 +182,20 @@ def test_export_files_append_the_reminder_columns() -> None:
     assert treatment["reminder_sent"] == 44 and treatment["reminder_clicks"] == 20
     assert treatment["reminder_revenue_after_reminder_per_visitor"] == pytest.approx(0.25)
     assert control["reminder_signup_rate_relative_lift"] is None
+
+
+def test_a_snoozing_control_has_nothing_to_be_relative_to() -> None:
+    offering = banner() | {"reminder": REMINDER_OFFER}
+    exp = parse_experiment(
+        experiment_doc(
+            variants=[
+                {"key": "control", "weight": 50, "banner": banner()},
+                {"key": "five-dollars", "weight": 50, "banner": offering},
+            ]
+        )
+    )
+    section = report(exp, REMINDED[1:]).reminders
+    assert section is not None
+    vs = section.variants[1].signup_rate.vs_control
+    assert isinstance(vs, VsError) and vs.error == CONTROL_SNOOZES
+    assert section.variants[1].signup_rate.value == pytest.approx(55 / 1000)
