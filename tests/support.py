@@ -187,3 +187,50 @@ def insert_outcomes(conn: Connection, rows: list[dict[str, Any]]) -> None:
     pending = sums.before(conn, [(row["experiment_key"], row["visitor"]) for row in rows])
     conn.execute(insert(visitor_outcomes), rows)
     sums.after(conn, pending)
+
+
+def insert_reminders(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """E-mail reminder rows written straight to SQL, as the sign-up endpoint and the sender
+    leave them (address already cleared): each row gives experiment_key, variant_key, visitor
+    and created_at, and any of confirmed_at, sent_at, clicked_at, qa, status."""
+    import secrets
+
+    from service.store.sql.tables import reminders
+
+    filled = []
+    for row in rows:
+        created = row["created_at"]
+        filled.append(
+            {
+                "id": secrets.token_urlsafe(16)[:32],
+                "signup_key": secrets.token_hex(32),
+                "placement": "article-end",
+                "qa": False,
+                "status": "sent" if row.get("sent_at") else "pending",
+                "email_cipher": None,
+                "email_hash": None,
+                "remind_at": created + timedelta(days=14),
+                "confirm_by": created + timedelta(days=3),
+                "confirmed_at": None,
+                "sent_at": None,
+                "clicked_at": None,
+                "unsubscribed_at": None,
+                "attempts": 0,
+                "claimed_by": None,
+                "started_at": None,
+                "next_attempt_at": None,
+                "error": None,
+                **row,
+            }
+        )
+    conn.execute(insert(reminders), filled)
+
+
+REMINDER_OFFER: dict[str, Any] = {
+    "choices": [
+        {"label": "In 2 weeks", "in_days": 14},
+        {"label": "Next month", "next_month": True},
+    ],
+    "consent": "I agree to get one reminder e-mail.",
+    "privacy_url": "https://example.org/privacy",
+}

@@ -91,3 +91,24 @@ class StratumTotals:
 
     stratum: int
     totals: ArmTotals
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderTotals:
+    """One variant's e-mail reminders (the `reminders` table, QA sign-ups left out) over the
+    report's exposed visitors: row counts, and the counted conversions that came within the
+    attribution window after a reminder was sent. `revenue_capped*` are per visitor, each
+    reminded visitor's revenue after a reminder winsorised at the revenue cap, for the
+    per-visitor metric whose n is the arm's exposed visitors (ArmTotals.visitors)."""
+
+    variant: str
+    signups: int = 0  # rows
+    confirmations: int = 0  # rows confirmed
+    sent: int = 0  # rows sent
+    clicks: int = 0  # rows whose reminder link was followed
+    signup_visitors: int = 0  # visitors with at least one sign-up
+    donors: int = 0  # visitors with a donation after a reminder
+    donations: int = 0
+    revenue: float = 0.0
+    revenue_capped: float = 0.0
+    revenue_capped_squares: float = 0.0

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Literal
 
-from service.domain.arm_totals import ArmTotals, DayTotals
+from service.domain.arm_totals import ArmTotals, DayTotals, ReminderTotals
 from service.domain.bandit_report import ArmStats, BanditView
 from service.domain.experiment import Analysis, Engine, Experiment
 from service.domain.guardrails import guarded
@@ -27,6 +27,8 @@ from service.domain.report_model import (
     DailyPoint,
     Dismissals,
     MetricValue,
+    ReminderRow,
+    Reminders,
     Report,
     SegmentGroup,
     Srm,
@@ -62,12 +64,14 @@ def build_report(
     bandit: BanditView | None = None,
     min_donors: int = 0,
     ran: bool = True,
+    reminders: Iterable[ReminderTotals] = (),
 ) -> Report:
     """`bandit`: the weight history of a bandit experiment and, once its weights have changed,
     the stratified statistics that replace the pooled ones (service/domain/bandit_report.py).
     `min_donors` (MIN_DONORS_PER_ARM): until both arms of a comparison have that many
     converting visitors its verdict is not_enough_data and the daily series has no lift for
-    it. `ran`: False for a draft, which has never run and so gets no verdicts at all."""
+    it. `ran`: False for a draft, which has never run and so gets no verdicts at all.
+    `reminders`: the e-mail reminders' sums per variant (reminder_section)."""
     analysis = experiment.analysis
     rows = list(aggregates)
     overall = _by_variant(experiment, rows)
@@ -125,6 +129,7 @@ def build_report(
         bandit=bandit.settings if bandit else None,
         weight_history=bandit.history if bandit else None,
         segments=segments,
+        reminders=reminder_section(experiment, overall, reminders),
     )
 
 
@@ -160,7 +165,13 @@ def _variants(
         metrics = {
             metric: MetricValue(
                 _mean(_stats(stratified, totals, variant.key, metric)),
-                None if index == 0 else _vs(comparisons[metric][index - 1], analysis, metric),
+                None
+                if index == 0
+                else _vs(
+                    comparisons[metric][index - 1],
+                    analysis,
+                    report_metric(metric).higher_is_better,
+                ),
             )
             for metric in METRIC_NAMES
         }
@@ -208,14 +219,14 @@ def _covariates(
 
 
 def _vs(
-    result: Comparison | Unavailable, analysis: Analysis, metric: str
+    result: Comparison | Unavailable, analysis: Analysis, higher_is_better: bool
 ) -> VsFrequentist | VsBayesian | VsError:
     """The comparison in the experiment's engine only: people shown a p-value beside a chance
     to beat control read them as two verdicts that disagree."""
     if isinstance(result, Unavailable):
         return VsError(result.reason)
     if analysis.engine == Engine.bayesian:
-        chance, risk = _oriented(result, report_metric(metric).higher_is_better)
+        chance, risk = _oriented(result, higher_is_better)
         return VsBayesian(
             relative_lift=result.lift,
             ci=result.credible_interval,
@@ -232,6 +243,93 @@ def _vs(
         absolute_ci=result.absolute_ci,
         variance_reduction=result.variance_reduction,
     )
+
+
+# The reminders' compared metrics, per exposed visitor (both higher is better): the sample
+# each is compared on, from the arm's visitors and its reminder sums.
+REMINDER_METRICS = ("signup_rate", "revenue_after_reminder_per_visitor")
+CONTROL_SNOOZES = (
+    "control offers no e-mail reminder, so there is nothing to be relative to; the metrics "
+    "above (revenue per visitor) compare a plain snooze with a reminder"
+)
+
+
+def reminder_stats(arm: ArmTotals, sums: ReminderTotals, metric: str) -> SampleStats:
+    """The sample a reminder metric is compared on: n is the arm's exposed visitors, as for
+    every per-visitor metric; a visitor who never signed up or never gave after a reminder
+    adds a zero."""
+    if metric == "signup_rate":
+        return SampleStats.proportion(arm.visitors, sums.signup_visitors)
+    return SampleStats(arm.visitors, sums.revenue_capped, sums.revenue_capped_squares)
+
+
+def reminder_section(
+    experiment: Experiment, arms: Mapping[str, ArmTotals], sums: Iterable[ReminderTotals]
+) -> Reminders | None:
+    """Per variant, the reminders' counts and their two metrics against control in the
+    experiment's engine (pooled, like the report's other metrics without a bandit); None
+    when no variant offers a reminder and there are no sign-ups, so a report without them
+    does not grow a table of zeros."""
+    by_variant = {v.key: ReminderTotals(v.key) for v in experiment.variants}
+    seen = False
+    for row in sums:
+        if row.variant in by_variant:
+            by_variant[row.variant] = row
+            seen = seen or row.signups > 0
+    if not seen and all(v.banner.reminder is None for v in experiment.variants):
+        return None
+    analysis = experiment.analysis
+    control, *treatments = experiment.variants
+
+    def stats(key: str, metric: str) -> SampleStats:
+        return reminder_stats(arms[key], by_variant[key], metric)
+
+    compared = {
+        metric: compare_arms(
+            stats(control.key, metric),
+            [stats(t.key, metric) for t in treatments],
+            alpha=analysis.alpha,
+            sequential=analysis.sequential,
+        )
+        for metric in REMINDER_METRICS
+    }
+    # A control that only snoozes has nothing to be relative to: say so, and where the
+    # snooze-or-reminder verdict is (the per-visitor metrics above count every gift).
+    snoozes = control.banner.reminder is None and by_variant[control.key].signups == 0
+    values = {
+        metric: [
+            MetricValue(
+                _mean(stats(variant.key, metric)),
+                None
+                if index == 0
+                else VsError(CONTROL_SNOOZES)
+                if snoozes
+                else _vs(compared[metric][index - 1], analysis, True),
+            )
+            for index, variant in enumerate(experiment.variants)
+        ]
+        for metric in REMINDER_METRICS
+    }
+    rows = []
+    for index, variant in enumerate(experiment.variants):
+        got = by_variant[variant.key]
+        rows.append(
+            ReminderRow(
+                variant=variant.key,
+                signups=got.signups,
+                confirmations=got.confirmations,
+                sent=got.sent,
+                clicks=got.clicks,
+                donors_after_reminder=got.donors,
+                donations_after_reminder=got.donations,
+                revenue_after_reminder=_finite(got.revenue) or 0.0,
+                signup_rate=values["signup_rate"][index],
+                revenue_after_reminder_per_visitor=values["revenue_after_reminder_per_visitor"][
+                    index
+                ],
+            )
+        )
+    return Reminders(experiment.attribution_days, tuple(rows))
 
 
 def _oriented(result: Comparison, higher_is_better: bool) -> tuple[float, float]:

@@ -11,9 +11,9 @@ from typing import Any
 
 from service.domain.cells import cell
 from service.domain.experiment import Engine
-from service.domain.report import FIGURES
+from service.domain.report import FIGURES, REMINDER_METRICS
 from service.domain.report_metrics import METRIC_NAMES
-from service.domain.report_model import ENGINE_COLUMNS, Report, VariantRow
+from service.domain.report_model import ENGINE_COLUMNS, ReminderRow, Report, VariantRow
 
 _COUNTS = ("visitors", "impressions", "views", "clicks")
 _DISMISSALS = ("remind_later", "close", "already_donated")
@@ -29,15 +29,48 @@ _LEADING = (
 )
 
 
+# The e-mail reminders' figures (ReminderRow), after every metric, as `reminder_<field>`; the
+# two compared ones with their comparison columns. Empty in segment rows and in reports without
+# reminders: the columns never depend on the data.
+REMINDER_COUNTS = (
+    "signups",
+    "confirmations",
+    "sent",
+    "clicks",
+    "donors_after_reminder",
+    "donations_after_reminder",
+    "revenue_after_reminder",
+)
+
+
 def csv_columns(engine: Engine) -> tuple[str, ...]:
     return (
         *_LEADING,
-        *(
-            column
-            for metric in METRIC_NAMES
-            for column in (metric, *(f"{metric}_{name}" for name in ENGINE_COLUMNS[engine]))
-        ),
+        *_compared(METRIC_NAMES, engine, ""),
+        *(f"reminder_{name}" for name in REMINDER_COUNTS),
+        *_compared(REMINDER_METRICS, engine, "reminder_"),
     )
+
+
+def _compared(metrics: tuple[str, ...], engine: Engine, prefix: str) -> tuple[str, ...]:
+    return tuple(
+        f"{prefix}{column}"
+        for metric in metrics
+        for column in (metric, *(f"{metric}_{name}" for name in ENGINE_COLUMNS[engine]))
+    )
+
+
+def reminder_cells(row: ReminderRow | None) -> dict[str, Any]:
+    """A variant's reminder figures as `reminder_*` columns (every comparison column, both
+    engines'), or nothing when the report has none for it."""
+    if row is None:
+        return {}
+    out: dict[str, Any] = {f"reminder_{name}": getattr(row, name) for name in REMINDER_COUNTS}
+    for metric in REMINDER_METRICS:
+        figures = getattr(row, metric)
+        out[f"reminder_{metric}"] = figures.value
+        out.update({f"reminder_{metric}_{k}": v for k, v in figures.columns().items()})
+    return out
 
 
 def render_csv(key: str, body: Report) -> bytes:
@@ -45,8 +78,13 @@ def render_csv(key: str, body: Report) -> bytes:
     columns = csv_columns(body.analysis.engine)
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
+    reminders = {r.variant: r for r in body.reminders.variants} if body.reminders else {}
     for variant in body.variants:
-        writer.writerow(_csv_row(key, None, None, variant, columns))
+        row = _csv_row(key, None, None, variant, columns)
+        row.update(
+            {k: cell(v) for k, v in reminder_cells(reminders.get(variant.key)).items() if k in row}
+        )
+        writer.writerow(row)
     for group in body.segments or ():
         for variant in group.variants:
             writer.writerow(_csv_row(key, body.segment, group.value, variant, columns))
@@ -73,4 +111,4 @@ def _csv_row(
         figures = variant.metrics[metric]
         row[metric] = figures.value
         row.update({f"{metric}_{name}": v for name, v in figures.columns().items()})
-    return {name: cell(row[name]) for name in columns}
+    return {name: cell(row.get(name)) for name in columns}

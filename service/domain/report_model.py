@@ -238,9 +238,45 @@ class WeightPeriod(_Closed):
 
 
 @dataclass(frozen=True, slots=True)
+class ReminderRow(_Closed):
+    """One variant's e-mail reminders: sign-ups (rows), confirmations, reminders sent and
+    reminder links clicked (QA sign-ups never count), then the counted donations that came
+    after a reminder was sent and within the attribution window: donating visitors, donations
+    and revenue (not capped). The two compared metrics are per exposed visitor, the same n as
+    the report's other metrics: the share who signed up for a reminder, and revenue after a
+    reminder per visitor (each visitor's winsorised at the revenue cap). Over the report's
+    exposed visitors (the date range filters on first exposure, as for the other figures):
+    pooled, whole-experiment figures, even in a segmented report. When control only snoozes,
+    its figures are 0 and each treatment's vs_control is an error saying so: the report's
+    own metrics are then the snooze-or-reminder verdict."""
+
+    variant: str
+    signups: int
+    confirmations: int
+    sent: int
+    clicks: int
+    donors_after_reminder: int
+    donations_after_reminder: int
+    revenue_after_reminder: float
+    signup_rate: MetricValue
+    revenue_after_reminder_per_visitor: MetricValue
+
+
+@dataclass(frozen=True, slots=True)
+class Reminders(_Closed):
+    """E-mail reminders per variant, when a variant offers one or sign-ups exist: a donation
+    counts when it comes after its reader's reminder was sent and at most `attribution_days`
+    later."""
+
+    attribution_days: int
+    variants: tuple[ReminderRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Report(_Closed):
     """`bandit` and `weight_history` only for bandit experiments, `segments` only when the
-    report is segmented."""
+    report is segmented, `reminders` only when a variant offers an e-mail reminder or there
+    are reminder sign-ups (left out otherwise)."""
 
     experiment: str
     generated_at: str
@@ -260,6 +296,7 @@ class Report(_Closed):
     bandit: BanditSettings | None = field(default=None, metadata=OMIT_IF_NONE)
     weight_history: tuple[WeightPeriod, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
     segments: tuple[SegmentGroup, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
+    reminders: Reminders | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 def report_json(report: Report) -> dict[str, Any]:

@@ -12,7 +12,12 @@ from service.domain.experiment import Allocation, Experiment, Status
 from service.domain.report import Segment, build_report
 from service.domain.report_model import Report
 from service.store.sql.bandit_repo import BanditWeightRepo
-from service.store.sql.report_queries import arm_totals, day_totals, stratum_totals
+from service.store.sql.report_queries import (
+    arm_totals,
+    day_totals,
+    reminder_totals,
+    stratum_totals,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -68,6 +73,14 @@ def load_report(
         if experiment.allocation == Allocation.bandit
         else None
     )
+    reminders = reminder_totals(
+        engine,
+        experiment.key,
+        start=start,
+        end=end,
+        attribution_days=experiment.attribution_days,
+        revenue_cap=cap,
+    )
     return build_report(
         experiment,
         aggregates,
@@ -79,6 +92,7 @@ def load_report(
         bandit=bandit,
         min_donors=min_donors,
         ran=experiment.status != Status.draft,
+        reminders=reminders,
     )
 
 

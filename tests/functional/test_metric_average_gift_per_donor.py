@@ -70,10 +70,11 @@ def test_results_page_shows_it(started: FlaskClient, services: Services) -> None
 def test_export_rows_carry_it_at_the_end(
     started: FlaskClient, services: Services, settings: Settings
 ) -> None:
-    # Added after the first metrics, so after their columns; later metrics come after it.
+    # Added after the first metrics, so after their columns; later metrics come after it,
+    # then the e-mail reminders' columns.
     at = COLUMN_NAMES.index(METRIC)
     assert COLUMN_NAMES[at : at + 10] == (METRIC, *(f"{METRIC}_{n}" for n in COMPARISON_COLUMNS))
-    assert COLUMN_NAMES[at + 10 :] == tuple(
+    assert COLUMN_NAMES[at + 10 : COLUMN_NAMES.index("reminder_signups")] == tuple(
         column
         for name in GUARDRAILS
         for column in (name, *(f"{name}_{n}" for n in COMPARISON_COLUMNS))

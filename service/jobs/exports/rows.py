@@ -17,7 +17,8 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from service.domain.experiment import Engine, Experiment
-from service.domain.report import FIGURES
+from service.domain.report import FIGURES, REMINDER_METRICS
+from service.domain.report_csv import REMINDER_COUNTS, reminder_cells
 from service.domain.report_metrics import METRIC_NAMES
 from service.domain.report_model import (
     COMPARISON_COLUMNS,
@@ -73,6 +74,13 @@ COLUMNS: tuple[tuple[str, ColumnType], ...] = (
     ("verdict", "string"),
     ("verdict_text", "string"),
     *_metric_columns(METRIC_NAMES[_FIRST_METRICS:]),
+    # E-mail reminders (summary rows, when the report has them): counts, then the two
+    # per-visitor metrics with their comparisons.
+    *(
+        (f"reminder_{name}", "number" if name == "revenue_after_reminder" else "integer")
+        for name in REMINDER_COUNTS
+    ),
+    *_metric_columns([f"reminder_{metric}" for metric in REMINDER_METRICS]),
 )
 COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 _TYPES = dict(COLUMNS)
@@ -116,8 +124,15 @@ def build_table(
     }
     weights = {v.key: v.weight for v in experiment.variants}
     verdicts = {v.variant: v for v in report.verdicts}
+    reminders = {r.variant: r for r in report.reminders.variants} if report.reminders else {}
     rows = [
-        _typed({**common, **_summary(variant, report, verdicts.get(variant.key))})
+        _typed(
+            {
+                **common,
+                **_summary(variant, report, verdicts.get(variant.key)),
+                **reminder_cells(reminders.get(variant.key)),
+            }
+        )
         for variant in report.variants
     ]
     rows += [

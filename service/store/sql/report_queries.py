@@ -9,6 +9,7 @@ summing, so the per-visitor n, Σx and Σx² the stats need never leave the data
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
+    and_,
     case,
     cast,
     extract,
@@ -34,12 +36,16 @@ from service.domain.arm_totals import (
     SUM_FIELDS,
     ArmTotals,
     DayTotals,
+    ReminderTotals,
     StratumTotals,
     hourly_until,
 )
+from service.domain.events import EventType
 from service.domain.report import Segment
+from service.store.sql.tables import events as ev
 from service.store.sql.tables import outcome_sums as kept
 from service.store.sql.tables import outcome_sums_state as state
+from service.store.sql.tables import reminders as rm
 from service.store.sql.tables import visitor_outcomes as vo
 
 _EPOCH = date(1970, 1, 1)
@@ -205,6 +211,105 @@ def stratum_totals(
         StratumTotals(int(row["stratum"]), _totals(row, row["segment"] if segment else None))
         for row in rows
     ]
+
+
+def reminder_totals(
+    engine: Engine,
+    experiment_key: str,
+    *,
+    start: date | None,
+    end: date | None,
+    attribution_days: int,
+    revenue_cap: float | None,
+) -> list[ReminderTotals]:
+    """Per variant: the e-mail reminders of its exposed visitors (the report's date range,
+    QA sign-ups left out) and the counted conversions after one was sent, within
+    `attribution_days` of it. Two grouped queries: the reminder rows (by the experiment's
+    index on reminders), then only the conversions of visitors who were sent one (by the
+    events' visitor index); a donation inside two reminders' windows counts once, and each
+    visitor's revenue after a reminder is winsorised at `revenue_cap` before the sums."""
+    exposed = _exposed(experiment_key, start, end)
+    of_arm = [
+        vo.c.experiment_key == rm.c.experiment_key,
+        vo.c.visitor == rm.c.visitor,
+        vo.c.variant_key == rm.c.variant_key,
+    ]
+    counts = (
+        select(
+            rm.c.variant_key,
+            func.count().label("signups"),
+            func.count(rm.c.confirmed_at).label("confirmations"),
+            func.count(rm.c.sent_at).label("sent"),
+            func.count(rm.c.clicked_at).label("clicks"),
+            func.count(rm.c.visitor.distinct()).label("signup_visitors"),
+        )
+        .select_from(rm.join(vo, and_(*of_arm)))
+        .where(rm.c.experiment_key == experiment_key, rm.c.qa.is_(False), *exposed)
+        .group_by(rm.c.variant_key)
+    )
+    sent = [rm.c.experiment_key == experiment_key, rm.c.qa.is_(False), rm.c.sent_at.is_not(None)]
+    window = attribution_days * 86_400
+    after_a_reminder = (
+        select(rm.c.id)
+        .where(
+            *sent,
+            rm.c.visitor == ev.c.visitor,
+            rm.c.variant_key == vo.c.variant_key,
+            rm.c.sent_at < ev.c.ts,
+            epoch_seconds(engine, ev.c.ts) <= epoch_seconds(engine, rm.c.sent_at) + window,
+        )
+        .exists()
+    )
+    per_visitor = (
+        select(
+            vo.c.variant_key,
+            func.count().label("donations"),
+            func.sum(func.coalesce(ev.c.revenue, 0.0)).label("revenue"),
+        )
+        .select_from(
+            ev.join(
+                vo, and_(vo.c.experiment_key == ev.c.experiment_key, vo.c.visitor == ev.c.visitor)
+            )
+        )
+        .where(
+            ev.c.visitor.in_(select(rm.c.visitor).where(*sent)),
+            ev.c.experiment_key == experiment_key,
+            ev.c.type == EventType.conversion.value,
+            ev.c.counted.is_(True),
+            after_a_reminder,
+            *exposed,
+        )
+        .group_by(vo.c.variant_key, ev.c.visitor)
+        .subquery()
+    )
+    revenue = capped(per_visitor.c.revenue, revenue_cap)
+    donations = select(
+        per_visitor.c.variant_key,
+        func.count().label("donors"),
+        func.sum(per_visitor.c.donations).label("donations"),
+        func.sum(per_visitor.c.revenue).label("revenue"),
+        func.sum(revenue).label("revenue_capped"),
+        func.sum(revenue * revenue).label("revenue_capped_squares"),
+    ).group_by(per_visitor.c.variant_key)
+    with _reading(engine) as conn:
+        found: dict[str, dict[str, Any]] = {}
+        for row in conn.execute(counts).mappings():
+            found.setdefault(row["variant_key"], {}).update(row)
+        for row in conn.execute(donations).mappings():
+            found.setdefault(row["variant_key"], {}).update(row)
+    return [_reminder_row(key, row) for key, row in found.items()]
+
+
+def _reminder_row(key: str, row: dict[str, Any]) -> ReminderTotals:
+    """The sums the two queries found for a variant, each as ReminderTotals types it."""
+    empty = ReminderTotals(key)
+    return ReminderTotals(
+        key,
+        **{
+            f.name: type(getattr(empty, f.name))(row.get(f.name) or 0)
+            for f in fields(ReminderTotals)[1:]
+        },
+    )
 
 
 def _turned_away() -> list[tuple[str, ColumnElement[bool]]]:
