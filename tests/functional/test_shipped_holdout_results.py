@@ -10,10 +10,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import jsonschema
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from service.domain.report_model import report_json_schema
 from service.wiring import Services
 from tests.functional.dashboard_support import log_in, make_user
 from tests.functional.events_support import event, post_events
@@ -102,6 +104,8 @@ def test_held_out_readers_donations_count_in_the_holdout_not_the_shipped_variant
     flush(app)
 
     body = report(client, auth)
+    # /openapi.json's Report describes the part as served.
+    jsonschema.validate(body, report_json_schema(), cls=jsonschema.Draft202012Validator)
     since = body["since_shipping"]
     assert since["variant"] == "five-dollars" and since["holdout"] == 0.5
     assert since["since"].endswith(":00:00Z")
