@@ -245,7 +245,9 @@ class SinceShipping(_Closed):
     "~holdout", shown no banner; the baseline) and then the shipped variant, each with the
     figures and metrics of a report's variant, the shipped one compared with the holdout by
     the experiment's engine (`vs_control` is against the holdout). `verdicts` and `srm` read
-    as the report's, guardrails aside (the holdout sees no banner to dismiss)."""
+    as the report's, guardrails aside (the holdout sees no banner to dismiss). The holdout's
+    impressions are its readers' recorded decisions, one each; its views, clicks and
+    dismissals stay 0."""
 
     variant: str
     holdout: float
