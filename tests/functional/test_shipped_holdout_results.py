@@ -12,9 +12,11 @@ from typing import Any
 
 import jsonschema
 import pytest
+import redis as redis_lib
 from flask import Flask
 from flask.testing import FlaskClient
 
+from service.domain.bucketing import bucket
 from service.domain.report_model import report_json_schema
 from service.wiring import Services
 from tests.functional.dashboard_support import log_in, make_user
@@ -165,3 +167,36 @@ def test_no_since_shipping_part_without_a_holdout(
     assert log_in(client, make_user(services, "viewer")).status_code == 302
     page = client.get("/dashboard/experiments/monthly-ask").get_data(as_text=True)
     assert 'id="shipped-note"' in page and 'id="since-shipping"' not in page
+
+
+def test_a_failed_count_leaves_the_answer_and_the_next_visit_counts(
+    app: Flask,
+    client: FlaskClient,
+    auth: Auth,
+    services: Services,
+    shipped: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    held_out = next(
+        v for v in (f"late-reader-{i:04d}" for i in range(100)) if _held_out(services, v)
+    )
+    record = services.event_ingest.record
+
+    def redis_away(*args: Any, **kwargs: Any) -> Any:
+        raise redis_lib.ConnectionError("Redis is away")
+
+    monkeypatch.setattr(services.event_ingest, "record", redis_away)
+    assert decide(client, held_out) == {"banner": None, "reason": "holdout"}
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'smallfavor_redis_failures_total{path="holdout_exposure"} 1.0' in metrics
+    monkeypatch.setattr(services.event_ingest, "record", record)
+    assert decide(client, held_out) == {"banner": None, "reason": "holdout"}
+    flush(app)
+    holdout = report(client, auth)["since_shipping"]["variants"][0]
+    assert (holdout["key"], holdout["visitors"]) == (HOLDOUT, 1)
+
+
+def _held_out(services: Services, visitor: str) -> bool:
+    experiment = services.experiments.get("monthly-ask")
+    assert experiment is not None
+    return bucket(experiment.experiment, visitor).assignment == HOLDOUT
