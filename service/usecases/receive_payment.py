@@ -196,7 +196,8 @@ def _exposures(
 ) -> Iterator[tuple[str, float, str]]:
     """(experiment, when the reader was last exposed to it, the variant to credit) for every
     experiment a donation may be credited to."""
-    for key in ledger.last_impressions.keys() | ledger.holdout_exposures.keys():
+    # In the ledger's order, as the credits were always listed, holdout-only keys after.
+    for key in dict.fromkeys([*ledger.last_impressions, *ledger.holdout_exposures]):
         experiment = experiments.get(key)
         if experiment is None:
             continue
