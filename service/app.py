@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
         keys=svc.keys,
         rate_limit_per_minute=settings.decision_rate_limit_per_minute,
         decision_log=DecisionSampler(svc.redis, svc.keys, settings.decision_log_sample_rate),
+        holdout_exposures=svc.event_ingest,
     )
     app.extensions[DECIDER] = decider
     register_error_handlers(app)

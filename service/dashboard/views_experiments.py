@@ -18,6 +18,7 @@ from service.domain.errors import TransitionNotAllowed, ValidationFailed
 from service.domain.experiment import Experiment, Status
 from service.domain.lifecycle import Action, allowed_actions
 from service.domain.placement_conflicts import Conflict, Contender, conflicts
+from service.domain.placement_order import ON_PLACEMENT
 from service.domain.revisions import diff_documents
 from service.domain.roles import Role
 from service.store.sql.experiments_repo import StaleRevision
@@ -59,7 +60,7 @@ def register(bp: Blueprint) -> None:
         show_archived = request.args.get("archived") == "1"
         statuses = [Status.archived] if show_archived else [s for s in Status if s != "archived"]
         now = svc.clock()
-        running = [s.experiment for s in svc.experiments.find([Status.running])]
+        running = [s.experiment for s in svc.experiments.find(ON_PLACEMENT)]
         rows = [
             overview(
                 stored,

@@ -11,6 +11,7 @@ from service.dashboard import charts, form_values
 from service.dashboard.auth import login_required
 from service.dashboard.views_editor import load
 from service.domain.errors import InvalidRequest
+from service.domain.experiment import GuardrailMetric
 from service.domain.report import Segment
 from service.domain.report_csv import render_csv
 from service.domain.report_metrics import METRICS
@@ -53,6 +54,9 @@ def register(bp: Blueprint) -> None:
             stored=stored,
             report=report,
             metrics=METRICS,
+            # Rates of dismissing the banner: the "since shipping" part leaves them out, as
+            # the holdout is shown no banner to dismiss.
+            guardrail_metrics={str(m) for m in GuardrailMetric},
             charts={
                 **charts.cumulative(report, variants),
                 "activity": charts.activity(activity, variants),

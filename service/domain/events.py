@@ -53,6 +53,9 @@ class EventInvalid(ValueError):
 class Source(StrEnum):
     client = "client"  # POST /v1/events from the snippet
     webhook = "webhook"  # POST /v1/conversions from the payment side
+    # GET /v1/decision: a reader held out of a shipped experiment, counted in its holdout
+    # group (service/domain/shipped_holdout.py); no banner, so no client event says so.
+    decision = "decision"
 
 
 _EVENT_TYPES = {kind.value: kind for kind in EventType}

@@ -11,6 +11,9 @@ Field layout (field names are part of the stored format; the events issue writes
 - `s:<placement>`    snoozed until (epoch seconds) after a dismissal on that placement
 - `li:<experiment>`  epoch seconds of the latest impression (for payment attribution)
 - `sup`              epoch seconds of the latest verified donation (webhook)
+- `ho:<experiment>`  epoch seconds of the latest decision that held the reader out of a
+                     shipped experiment and counted them in its holdout group (for payment
+                     attribution, as `li:` is for a shown banner)
 
 Parsing is forgiving: a malformed field is ignored rather than failing a decision.
 """
@@ -48,6 +51,7 @@ class Ledger:
     snoozed_until: Mapping[str, float] = field(default_factory=dict)
     supporter_since: float | None = None
     last_impressions: Mapping[str, float] = field(default_factory=dict)
+    holdout_exposures: Mapping[str, float] = field(default_factory=dict)
 
 
 def parse_ledger(fields: Mapping[str, str]) -> Ledger:
@@ -55,6 +59,7 @@ def parse_ledger(fields: Mapping[str, str]) -> Ledger:
     impressions: dict[str, tuple[float, ...]] = {}
     snoozes: dict[str, float] = {}
     last_impressions: dict[str, float] = {}
+    holdout_exposures: dict[str, float] = {}
     supporter: float | None = None
     for name, value in fields.items():
         try:
@@ -68,20 +73,29 @@ def parse_ledger(fields: Mapping[str, str]) -> Ledger:
                 snoozes[name[len(SNOOZE) :]] = float(value)
             elif name.startswith(LAST_IMPRESSION):
                 last_impressions[name[len(LAST_IMPRESSION) :]] = float(value)
+            elif name.startswith(HOLDOUT_EXPOSURE):
+                holdout_exposures[name[len(HOLDOUT_EXPOSURE) :]] = float(value)
             elif name == SUPPORTER:
                 supporter = float(value)
         except ValueError:
             continue
-    return Ledger(assignments, impressions, snoozes, supporter, last_impressions)
+    return Ledger(assignments, impressions, snoozes, supporter, last_impressions, holdout_exposures)
 
 
 LAST_IMPRESSION = "li:"
+HOLDOUT_EXPOSURE = "ho:"
 
 
 def last_impression_field(experiment: str) -> str:
     """Epoch seconds of the latest impression, which the payment webhook uses for attribution
     (the capped impression list may not reach back attribution_days)."""
     return LAST_IMPRESSION + experiment
+
+
+def holdout_exposure_field(experiment: str) -> str:
+    """Epoch seconds of the latest decision that counted the reader in a shipped experiment's
+    holdout group (service/domain/shipped_holdout.py), for payment attribution."""
+    return HOLDOUT_EXPOSURE + experiment
 
 
 # Ledger updates from events, as (op, field, *args) for the ledger script. Every op is
@@ -118,6 +132,10 @@ def reminder_click_ops(experiment: str, ts: float) -> list[LedgerOp]:
     """A click on a reminder e-mail's link counts as seeing the experiment's appeal again, so
     that a donation within attribution_days of it is credited (usecases/receive_payment.py)."""
     return [("max", last_impression_field(experiment), _num(ts))]
+
+
+def holdout_exposure_ops(experiment: str, ts: float) -> list[LedgerOp]:
+    return [("max", holdout_exposure_field(experiment), _num(ts))]
 
 
 def supporter_ops(ts: float) -> list[LedgerOp]:

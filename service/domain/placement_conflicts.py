@@ -1,11 +1,14 @@
-"""Running experiments that would take a placement's readers before a given one does, said
-in words for the editor and the Start confirmation.
+"""Running (or shipped) experiments that would take a placement's readers before a given one
+does, said in words for the editor and the Start confirmation.
 
 With sampled decisions, the figure is the dry run's overlap (service/domain/dry_run.py): the
 share of this experiment's qualifying readers that the other one also qualifies for, and so
 takes first. Without them, the warning rests on configuration alone: same placement, higher or
 equal priority (ties: service/domain/placement_order.py), and targeting that can match the same
 page view, with no percentage.
+
+A shipped experiment serves its winner on its placement like a running test
+(service/domain/placement_order.py `ON_PLACEMENT`), so it takes readers first just the same.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from service.domain.dry_run import Reach
-from service.domain.experiment import Audience, Experiment, Placement, Targeting
+from service.domain.experiment import Audience, Experiment, Placement, Status, Targeting
 from service.domain.placement_order import TIE_BREAK_RULE, order
 
 
@@ -37,6 +40,7 @@ class Conflict:
     priority: int
     relation: str  # "higher", "equal" (its key sorts first) or "equal-undecided" (no key yet)
     share: float | None  # of the contender's qualifying readers, from sampled decisions
+    shipped: bool = False  # a shipped winner rather than a running test
 
     def text(self, placement: Placement, key: str) -> str:
         who = f"{self.experiment} (priority {self.priority})"
@@ -44,8 +48,9 @@ class Conflict:
             head = f"{who} takes this placement for {_percent(self.share)} of the readers "
             head += "this experiment would reach (sampled decisions)"
         else:
+            live = "has shipped its winner" if self.shipped else "is running"
             head = (
-                f"{who} is running on {placement} with targeting that overlaps this one's and "
+                f"{who} {live} on {placement} with targeting that overlaps this one's and "
                 "takes first the readers both qualify for (no decisions sampled yet to say how "
                 "many)"
             )
@@ -65,7 +70,8 @@ class Conflict:
 def conflicts(
     contender: Contender, running: Sequence[Experiment], reach: Reach | None
 ) -> tuple[Conflict, ...]:
-    """`running`: every running experiment; `reach`: the dry run's, None without samples."""
+    """`running`: every experiment that takes part in decisions, running or shipped
+    (`ON_PLACEMENT`); `reach`: the dry run's, None without samples."""
     shares = {o.experiment: o.share for o in reach.overlaps} if reach else {}
     found = []
     for other in sorted(running, key=order):
@@ -84,7 +90,8 @@ def conflicts(
         else:
             relation = "equal" if contender.key else "equal-undecided"
         share = shares.get(other.key) if reach is not None else None
-        found.append(Conflict(other.key, other.name, other.priority, relation, share))
+        shipped = other.status == Status.shipped
+        found.append(Conflict(other.key, other.name, other.priority, relation, share, shipped))
     return tuple(found)
 
 

@@ -8,7 +8,11 @@ every decision agrees on it.
 
 from __future__ import annotations
 
-from service.domain.experiment import Experiment
+from service.domain.experiment import Experiment, Status
+
+# The statuses whose experiments take part in decisions and so take their placement's readers:
+# a shipped experiment serves its winner like a running test (service/domain/decision.py).
+ON_PLACEMENT = (Status.running, Status.shipped)
 
 TIE_BREAK_RULE = "at equal priority, the experiment whose key sorts first alphabetically wins"
 TIE_BREAK = f"{TIE_BREAK_RULE[0].upper()}{TIE_BREAK_RULE[1:]} the placement."

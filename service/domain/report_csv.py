@@ -1,5 +1,7 @@
 """The experiment report as CSV (DESIGN §3, §5): overall rows, then one per segment value
-and variant; the admin API and the dashboard both serve it. Metric columns come from the
+and variant, then, for a shipped experiment with a holdout, the "since shipping" arms (segment
+`since_shipping`, its value the instant readers are counted from, the holdout's variant
+`~holdout`); the admin API and the dashboard both serve it. Metric columns come from the
 registry, so a new metric gets its columns without an edit here; the comparison columns are
 the experiment's engine's only (report_model.ENGINE_COLUMNS)."""
 
@@ -88,6 +90,10 @@ def render_csv(key: str, body: Report) -> bytes:
     for group in body.segments or ():
         for variant in group.variants:
             writer.writerow(_csv_row(key, body.segment, group.value, variant, columns))
+    if body.since_shipping is not None:
+        since = body.since_shipping
+        for variant in since.variants:
+            writer.writerow(_csv_row(key, "since_shipping", since.since, variant, columns))
     return out.getvalue().encode("utf-8")
 
 

@@ -273,10 +273,32 @@ class Reminders(_Closed):
 
 
 @dataclass(frozen=True, slots=True)
+class SinceShipping(_Closed):
+    """A shipped experiment's long-term holdout measured against the shipped variant: readers
+    first reached since `since` (the first whole UTC hour after the ship), whatever the
+    report's date range and segment. `variants` holds two arms, the holdout first (key
+    "~holdout", shown no banner; the baseline) and then the shipped variant, each with the
+    figures and metrics of a report's variant, the shipped one compared with the holdout by
+    the experiment's engine (`vs_control` is against the holdout). `verdicts` and `srm` read
+    as the report's, guardrails aside (the holdout sees no banner to dismiss). The holdout's
+    impressions are its readers' recorded decisions, one each; its views, clicks and
+    dismissals stay 0."""
+
+    variant: str
+    holdout: float
+    shipped_at: str
+    since: str
+    srm: Srm
+    variants: tuple[VariantRow, ...]
+    verdicts: tuple[Verdict, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Report(_Closed):
     """`bandit` and `weight_history` only for bandit experiments, `segments` only when the
     report is segmented, `reminders` only when a variant offers an e-mail reminder or there
-    are reminder sign-ups (left out otherwise)."""
+    are reminder sign-ups (left out otherwise), `since_shipping` only for a shipped experiment
+    with a holdout."""
 
     experiment: str
     generated_at: str
@@ -297,6 +319,7 @@ class Report(_Closed):
     weight_history: tuple[WeightPeriod, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
     segments: tuple[SegmentGroup, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
     reminders: Reminders | None = field(default=None, metadata=OMIT_IF_NONE)
+    since_shipping: SinceShipping | None = field(default=None, metadata=OMIT_IF_NONE)
 
 
 def report_json(report: Report) -> dict[str, Any]:

@@ -3,14 +3,16 @@ request."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from service.domain.errors import ValidationFailed
 from service.domain.export_schedule import RunStatus
-from service.domain.lifecycle import Action
-from service.schemas.errors import without_default
+from service.domain.lifecycle import MAX_SHIPPED_HOLDOUT, Action
+from service.schemas.errors import error_fields, without_default
 from service.schemas.experiment import Experiment
 from service.schemas.exports import ExportSchedule
 
@@ -54,16 +56,39 @@ class PreviewTokenRequest(BaseModel):
 
 
 class ShipRequest(BaseModel):
+    """The body of the ship action. Strict types: "0.05" or true is not a holdout."""
+
     model_config = ConfigDict(extra="forbid")
 
-    variant: str = Field(description="The key of the variant every eligible reader gets.")
+    variant: str = Field(
+        strict=True, description="The key of the variant every eligible reader gets."
+    )
     holdout: float = Field(
         default=0.0,
+        strict=True,
         ge=0,
-        le=0.5,
+        le=MAX_SHIPPED_HOLDOUT,
         description="The share of eligible readers who see no banner, so that the shipped "
         "variant's cumulative effect stays measurable.",
     )
+
+
+_SHIP_MESSAGES = {
+    "variant": "required: the key of the variant to ship",
+    "holdout": f"must be a number from 0 to {MAX_SHIPPED_HOLDOUT:g}",
+}
+
+
+def parse_ship_request(body: Mapping[str, Any]) -> ShipRequest:
+    """The ship action's body, checked; ValidationFailed names every bad field. Whether the
+    variant exists is the experiment's to say (service/domain/lifecycle.py `ship`)."""
+    try:
+        return ShipRequest.model_validate(body)
+    except ValidationError as exc:
+        fields = error_fields(exc)
+        # Missing, mistyped or out of range, each field's rule in words says what it takes.
+        fields.update({k: why for k, why in _SHIP_MESSAGES.items() if k in fields})
+        raise ValidationFailed(fields, "cannot ship") from None
 
 
 class PreviewToken(BaseModel):

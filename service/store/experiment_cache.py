@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from service.domain.experiment import Experiment, Placement, Status
-from service.domain.placement_order import order
+from service.domain.experiment import Experiment, Placement
+from service.domain.placement_order import ON_PLACEMENT, order
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def build_snapshot(experiments: Sequence[Experiment], version: int | None, now: 
     running: dict[Placement, list[Experiment]] = {}
     for experiment in experiments:
         # A shipped experiment serves its winner: it decides like a running one.
-        if experiment.status in (Status.running, Status.shipped):
+        if experiment.status in ON_PLACEMENT:
             running.setdefault(experiment.placement, []).append(experiment)
     ordered = {placement: tuple(sorted(items, key=order)) for placement, items in running.items()}
     return Snapshot(version, now, ordered, {e.key: e for e in experiments})

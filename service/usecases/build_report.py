@@ -4,14 +4,17 @@ API, the dashboard and the exports show the same numbers."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from service.domain.bandit_report import BanditView, bandit_view, stratum_boundaries, weight_periods
 from service.domain.experiment import Allocation, Experiment, Status
 from service.domain.report import Segment, build_report
-from service.domain.report_model import Report
+from service.domain.report_model import Report, SinceShipping
+from service.domain.report_since_shipping import counted_since, since_shipping
 from service.store.sql.bandit_repo import BanditWeightRepo
+from service.store.sql.experiments_repo import ExperimentRepo
 from service.store.sql.report_queries import (
     arm_totals,
     day_totals,
@@ -81,7 +84,7 @@ def load_report(
         attribution_days=experiment.attribution_days,
         revenue_cap=cap,
     )
-    return build_report(
+    report = build_report(
         experiment,
         aggregates,
         days,
@@ -94,6 +97,30 @@ def load_report(
         ran=experiment.status != Status.draft,
         reminders=reminders,
     )
+    since = _since_shipping(engine, experiment, now, min_donors)
+    return dataclasses.replace(report, since_shipping=since) if since else report
+
+
+def _since_shipping(
+    engine: Engine, experiment: Experiment, now: datetime, min_donors: int
+) -> SinceShipping | None:
+    """A shipped experiment's holdout against its shipped variant, since the ship."""
+    shipped = experiment.shipped
+    if shipped is None or shipped.holdout <= 0:
+        return None
+    shipped_at = ExperimentRepo(engine).shipped_at(experiment.key)
+    if shipped_at is None:
+        return None
+    totals = arm_totals(
+        engine,
+        experiment.key,
+        start=None,
+        end=None,
+        segment=None,
+        revenue_cap=experiment.analysis.revenue_cap,
+        since=counted_since(shipped_at),
+    )
+    return since_shipping(experiment, shipped_at, totals, generated_at=now, min_donors=min_donors)
 
 
 def _bandit(

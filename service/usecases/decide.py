@@ -20,11 +20,13 @@ from service.domain.errors import InvalidRequest, RateLimited
 from service.domain.experiment import Experiment, Variant
 from service.domain.ledger import parse_ledger
 from service.domain.page_context import PageContext
+from service.domain.shipped_holdout import exposure_due, holdout_exposure
 from service.domain.tokens import TokenInvalid, TokenSigner
 from service.metrics import DECISIONS, REDIS_FAILURES
 from service.store.experiment_cache import ExperimentCache, Snapshot
 from service.store.redis.client import REDIS_ERRORS
 from service.store.redis.decision_sampler import DecisionSampler
+from service.store.redis.event_ingest import EventIngest
 from service.store.redis.keys import Keys
 from service.store.redis.ledger import RATE_WINDOW_SECONDS, LedgerStore
 
@@ -53,6 +55,7 @@ class Decider:
         keys: Keys,
         rate_limit_per_minute: int = 0,
         decision_log: DecisionSampler | None = None,
+        holdout_exposures: EventIngest | None = None,
     ) -> None:
         self._cache = cache
         self._ledger = ledger
@@ -60,6 +63,9 @@ class Decider:
         self._clock = clock
         self._keys = keys
         self._rate_limit = rate_limit_per_minute
+        # Where a shipped experiment's held-out readers are recorded (shipped_holdout.py);
+        # None: they are not (a front that serves decisions only, in tests).
+        self._holdout_exposures = holdout_exposures
         # None when sampling is off, so that an unsampled decision costs one attribute test.
         self.decision_log = decision_log if decision_log and decision_log.rate > 0 else None
         # Rendered content per (banner, country name, article count): the same few hundred
@@ -96,6 +102,12 @@ class Decider:
         outcome = decide(the_plan, ledger, ctx, now, stored_speculative=speculative is not None)
         if outcome.to_store is not None:
             self._store(ctx.visitor, outcome.to_store)
+        if (
+            outcome.reason is Reason.holdout
+            and outcome.experiment is not None
+            and exposure_due(outcome.experiment, ledger, now)
+        ):
+            self._record_holdout(outcome.experiment, ctx, now)
         if self.decision_log is not None and self.decision_log.draw():
             supporter = ctx.supporter or ledger.supporter_since is not None
             self.decision_log.record(ctx, outcome, supporter, now)
@@ -120,6 +132,19 @@ class Decider:
             # unless the weights change before the write succeeds.
             REDIS_FAILURES.labels("assignment").inc()
             log.warning("assignment not stored: %s", exc)
+
+    def _record_holdout(self, experiment: Experiment, ctx: PageContext, now: datetime) -> None:
+        if self._holdout_exposures is None:
+            return
+        record, ops = holdout_exposure(experiment, ctx, now)
+        try:
+            self._holdout_exposures.record(
+                [record], {ctx.visitor: ops}, "decision", now, rate_limited=False
+            )
+        except REDIS_ERRORS as exc:
+            # The answer stands (no banner); the reader is counted on a later visit.
+            REDIS_FAILURES.labels("holdout_exposure").inc()
+            log.warning("shipped holdout exposure not recorded: %s", exc)
 
     def _body(
         self, outcome: Outcome, ctx: PageContext, now: datetime, snapshot: Snapshot

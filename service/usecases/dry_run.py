@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from service.domain.dry_run import DryRun, DryRunRequest, dry_run
 from service.domain.dry_run_power import HISTORY_DAYS
-from service.domain.experiment import Experiment, Status
+from service.domain.experiment import Experiment
+from service.domain.placement_order import ON_PLACEMENT
 from service.store.sql.decision_log_repo import DecisionLogRepo
 from service.store.sql.placement_history import placement_history
 from service.wiring import Services
@@ -19,7 +20,7 @@ def estimate(svc: Services, experiment: Experiment, checked: DryRunRequest) -> D
     start = end - timedelta(days=checked.days)
     placement = experiment.placement.value
     window = DecisionLogRepo(svc.engine).window(placement, start, end)
-    running = [s.experiment for s in svc.experiments.find([Status.running])]
+    running = [s.experiment for s in svc.experiments.find(ON_PLACEMENT)]
     analysis = experiment.analysis
     history = placement_history(
         svc.engine,

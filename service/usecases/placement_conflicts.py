@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from service.domain.dry_run import DEFAULT_DAYS, reach
-from service.domain.experiment import Status
 from service.domain.placement_conflicts import Conflict, Contender, conflicts
+from service.domain.placement_order import ON_PLACEMENT
 from service.domain.targeting import in_schedule
 from service.store.sql.decision_log_repo import DecisionLogRepo
 from service.wiring import Services
@@ -19,7 +19,7 @@ SAMPLE_LIMIT = 20_000
 def placement_conflicts(svc: Services, contender: Contender) -> tuple[Conflict, ...]:
     """From the placement's sampled decisions of the dry run's default window when there are
     any (and the contender parses), else from configuration alone."""
-    running = [s.experiment for s in svc.experiments.find([Status.running])]
+    running = [s.experiment for s in svc.experiments.find(ON_PLACEMENT)]
     by_configuration = conflicts(contender, running, None)
     candidate = contender.experiment
     if not by_configuration or candidate is None:

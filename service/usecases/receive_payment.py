@@ -18,18 +18,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import DataError, SQLAlchemyError
 
-from service.domain.bucketing import bucket
+from service.domain.bucketing import HOLDOUT, bucket
 from service.domain.errors import ValidationFailed
 from service.domain.events import ANNUAL_MULTIPLIER, EventRecord, EventType, Source
-from service.domain.experiment import Frequency
+from service.domain.experiment import Experiment, Frequency
 from service.domain.instants import InstantInvalid, parse_instant
-from service.domain.ledger import parse_ledger, supporter_ops
+from service.domain.ledger import Ledger, parse_ledger, supporter_ops
 from service.domain.money import MoneyError, convert, to_minor
 from service.domain.tokens import TokenInvalid
 from service.schemas.events import EVENT_ID
@@ -143,23 +144,17 @@ def _visitor(body: dict[str, Any], svc: Services, now: datetime, errors: dict[st
 
 
 def _credit(svc: Services, payment: dict[str, Any], now: datetime) -> list[dict[str, str]]:
-    """Credit the donation to every experiment the visitor had an impression in within that
-    experiment's attribution window before it, and mark the visitor a supporter."""
+    """Credit the donation to every experiment the visitor had an impression in (or was
+    counted in a shipped experiment's holdout group of) within that experiment's attribution
+    window before it, and mark the visitor a supporter."""
     visitor, ts = payment["visitor"], payment["ts"]
     ledger = parse_ledger(svc.ledger.read(visitor))
     experiments = svc.experiment_cache.snapshot().by_key
     records, credited = [], []
-    for key, last_impression in ledger.last_impressions.items():
-        experiment = experiments.get(key)
-        variant = ledger.assignments.get(key)
-        if experiment is not None and experiment.shipped is not None:
-            # A shipped winner is shown without being stored (service/domain/decision.py):
-            # the reader's variant now is the ship's, or the shipped holdout, never credited.
-            variant = bucket(experiment, visitor).assignment
-        if experiment is None or variant is None or experiment.variant(variant) is None:
-            continue
+    for key, last_exposure, variant in _exposures(ledger, experiments, visitor):
+        experiment = experiments[key]
         window = experiment.attribution_days * 86_400
-        if not ts.timestamp() - window <= last_impression <= ts.timestamp() + 60:
+        if not ts.timestamp() - window <= last_exposure <= ts.timestamp() + 60:
             continue
         revenue = convert(
             payment["amount_minor"],
@@ -194,6 +189,32 @@ def _credit(svc: Services, payment: dict[str, Any], now: datetime) -> list[dict[
         rate_limited=False,
     )
     return credited
+
+
+def _exposures(
+    ledger: Ledger, experiments: Mapping[str, Experiment], visitor: str
+) -> Iterator[tuple[str, float, str]]:
+    """(experiment, when the reader was last exposed to it, the variant to credit) for every
+    experiment a donation may be credited to."""
+    # In the ledger's order, as the credits were always listed, holdout-only keys after.
+    for key in dict.fromkeys([*ledger.last_impressions, *ledger.holdout_exposures]):
+        experiment = experiments.get(key)
+        if experiment is None:
+            continue
+        variant = ledger.assignments.get(key)
+        last = ledger.last_impressions.get(key)
+        if experiment.shipped is not None:
+            # A shipped winner is shown without being stored (service/domain/decision.py): the
+            # reader's variant now is the ship's, or the shipped holdout, whose readers count
+            # as exposed when the decision recorded them (service/domain/shipped_holdout.py).
+            variant = bucket(experiment, visitor).assignment
+            if variant == HOLDOUT:
+                last = ledger.holdout_exposures.get(key)
+                if last is not None:
+                    yield key, last, HOLDOUT
+                continue
+        if variant is not None and last is not None and experiment.variant(variant) is not None:
+            yield key, last, variant
 
 
 def payment_event_id(payment_id: str, experiment: str) -> str:

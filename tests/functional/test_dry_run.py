@@ -17,7 +17,8 @@ from service.store.sql.decision_log_repo import insert_decisions
 from service.wiring import Services
 from tests.functional.dashboard_support import csrf, form_fields, log_in, make_user
 from tests.functional.test_decision_log import start
-from tests.support import FakeClock, experiment_doc
+from tests.functional.test_report_api import outcome
+from tests.support import FakeClock, experiment_doc, insert_outcomes
 
 Auth = Callable[[str], dict[str, str]]
 URL = "/v1/admin/experiments/candidate/dry-run"
@@ -201,3 +202,30 @@ def test_the_panel_estimates_the_form_as_edited_and_keeps_the_edits(
     fields["dry_run.baseline"] = "2"  # a rate of 200 %
     rejected = client.post("/dashboard/experiments/candidate/dry-run", data=fields)
     assert "must be a number from 1e-06 and below 1" in rejected.get_data(as_text=True)
+
+
+def test_a_shipped_holdout_is_no_baseline_of_a_banner(
+    client: FlaskClient, auth: Auth, services: Services, clock: FakeClock
+) -> None:
+    # The placement's history: 1,000 readers shown a banner, 100 of whom gave, and 1,000
+    # held out of a shipped experiment (shown nothing, variant ~holdout), none of whom did.
+    start(client, auth, "monthly-ask")
+    draft(client, auth)
+    shown = [
+        outcome(n, "five-dollars", 1, conversions=int(n < 100), revenue=10.0 * (n < 100))
+        for n in range(1000)
+    ]
+    held_out = [outcome(n, "~holdout", 1, impressions=1, views=0) for n in range(1000)]
+    for row in shown + held_out:  # within the history's window, whatever the clock's date
+        row["first_exposure_at"] = row["first_seen_at"] = row["last_event_at"] = clock() - (
+            timedelta(days=3)
+        )
+    with services.engine.begin() as conn:
+        insert_outcomes(conn, shown + held_out)
+    body = client.post(URL, json={}, headers=auth("editor")).json
+    assert body["power"]["baseline"] == {
+        "value": 0.1,
+        "sd": None,
+        "source": "history",
+        "history_visitors": 1000,
+    }

@@ -162,3 +162,33 @@ def test_the_dry_run_panel_says_what_is_missing_instead_of_a_dash(
         '<td id="dry-run-share">not estimated: no decisions on article-end were sampled in the '
         "last 7 days</td>"
     ) in page
+
+
+def test_a_shipped_winner_takes_the_placement_first_like_a_running_test(
+    client: FlaskClient, auth: Auth, services: Services, clock: FakeClock
+) -> None:
+    # A shipped experiment serves its winner to every eligible reader of its placement, so a
+    # new test below its priority gets none of them: the list, the Start confirmation and the
+    # dry run must say so, as they do for a running one.
+    start(client, auth, "winner", priority=20)
+    shipped = client.post(
+        "/v1/admin/experiments/winner/ship", json={"variant": "control"}, headers=auth("editor")
+    )
+    assert shipped.status_code == 200 and shipped.json["status"] == "shipped"
+    draft(client, auth, priority=10)
+    _signed_in(client, services)
+
+    confirm = _warning(_text(client, "/dashboard/experiments/candidate/start"))
+    assert "winner (priority 20) has shipped its winner on article-end" in confirm
+    assert "its priority is higher" in confirm and "priority above 20" in confirm
+    assert "winner (priority 20) takes article-end first" in _row(
+        _text(client, "/dashboard/"), "candidate"
+    )
+
+    seed(services, clock, [(100, {"country": "US"})])
+    edit = client.get("/dashboard/experiments/candidate/edit")
+    fields = {**form_fields(edit.get_data(as_text=True)), "csrf_token": csrf(edit)}
+    answer = client.post("/dashboard/experiments/candidate/dry-run", data=fields)
+    page = html.unescape(answer.get_data(as_text=True))
+    assert '<td class="num" id="dry-run-taken-higher">100.0 %</td>' in page
+    assert "none of the sampled readers would be exposed to it" in page

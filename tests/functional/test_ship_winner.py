@@ -101,6 +101,25 @@ def test_bad_ship_requests_name_the_field(
     assert client.get(EXPERIMENT, headers=auth("viewer")).json["status"] == "running"
 
 
+def test_every_bad_field_of_a_ship_request_is_named_at_once(
+    client: FlaskClient, auth: Auth, running: None
+) -> None:
+    body = {"variant": 7, "holdout": True, "reason": "it won"}
+    response = client.post(f"{EXPERIMENT}/ship", json=body, headers=auth("editor"))
+    assert response.status_code == 422
+    assert response.json["error"]["fields"] == {
+        "variant": "required: the key of the variant to ship",
+        "holdout": "must be a number from 0 to 0.5",
+        "reason": "unknown field",
+    }
+    missing = client.post(f"{EXPERIMENT}/ship", json={"holdout": "0.05"}, headers=auth("editor"))
+    assert missing.json["error"]["fields"] == {
+        "variant": "required: the key of the variant to ship",
+        "holdout": "must be a number from 0 to 0.5",
+    }
+    assert client.get(EXPERIMENT, headers=auth("viewer")).json["status"] == "running"
+
+
 def test_a_draft_cannot_be_shipped_nor_a_running_test_unshipped(
     client: FlaskClient, auth: Auth
 ) -> None:

@@ -114,6 +114,12 @@ def _report_figures(engine: Engine, cap: float | None) -> list[Any]:
         for segment in (None, "country", "device"):
             rows = arm_totals(engine, KEY, start=start, end=end, segment=segment, revenue_cap=cap)
             figures.append(sorted(rows, key=lambda r: (r.variant, r.segment or "")))
+        # A shipped experiment's "since shipping" part: first exposed from a whole hour on.
+        for since in (DAY + 30 * H, DAY + 61 * H):
+            rows = arm_totals(
+                engine, KEY, start=start, end=end, segment=None, revenue_cap=cap, since=since
+            )
+            figures.append(sorted(rows, key=lambda r: r.variant))
         days = day_totals(engine, KEY, start=start, end=end, revenue_cap=cap)
         # Hourly points first (the experiment's first 48 hours), each at its hour of the day.
         points = [((d.day, -1 if d.hour is None else d.hour), d.totals) for d in days]

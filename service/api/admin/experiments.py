@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -14,7 +15,7 @@ from service.api.http import ApiError, json_object
 from service.domain.experiment import Status
 from service.domain.lifecycle import Action, allowed_actions
 from service.domain.roles import Role
-from service.schemas.admin import ExperimentResource
+from service.schemas.admin import ExperimentResource, parse_ship_request
 from service.schemas.experiment import Experiment, parse_experiment
 from service.store.sql.experiments_repo import ExperimentExists, StaleRevision, StoredExperiment
 from service.usecases import change_experiment as changes
@@ -98,17 +99,11 @@ def update_experiment(key: str) -> Response:
 @require_role(Role.editor)
 def change_status(key: str, action: str) -> Response:
     current = load_experiment(key)
-    try:
-        stored = changes.apply_action(
-            services(),
-            current,
-            Action(action),
-            actor=current_actor(),
-            expected_revision=current.revision,
+    return _changed(
+        lambda actor: changes.apply_action(
+            services(), current, Action(action), actor=actor, expected_revision=current.revision
         )
-    except StaleRevision:
-        raise ApiError(409, "the experiment changed meanwhile; try again") from None
-    return _json(stored)
+    )
 
 
 @bp.post("/experiments/<experiment_key:key>/ship")
@@ -116,28 +111,17 @@ def change_status(key: str, action: str) -> Response:
 def ship(key: str) -> Response:
     """End the test: one variant to every eligible reader, but an optional holdout."""
     current = load_experiment(key)
-    body = json_object()
-    variant, holdout = body.get("variant"), body.get("holdout", 0.0)
-    errors: dict[str, str] = {}
-    if not isinstance(variant, str):
-        errors["variant"] = "required: the key of the variant to ship"
-    if isinstance(holdout, bool) or not isinstance(holdout, int | float):
-        errors["holdout"] = "must be a number from 0 to 0.5"
-    errors.update({name: "unknown field" for name in set(body) - {"variant", "holdout"}})
-    if errors:
-        raise ApiError(422, "cannot ship", errors)
-    try:
-        stored = changes.ship_variant(
+    checked = parse_ship_request(json_object())
+    return _changed(
+        lambda actor: changes.ship_variant(
             services(),
             current,
-            str(variant),
-            float(holdout),
-            actor=current_actor(),
+            checked.variant,
+            checked.holdout,
+            actor=actor,
             expected_revision=current.revision,
         )
-    except StaleRevision:
-        raise ApiError(409, "the experiment changed meanwhile; try again") from None
-    return _json(stored)
+    )
 
 
 @bp.post("/experiments/<experiment_key:key>/unship")
@@ -145,10 +129,18 @@ def ship(key: str) -> Response:
 def unship(key: str) -> Response:
     """Undo a ship: the experiment returns to the status it was shipped from."""
     current = load_experiment(key)
-    try:
-        stored = changes.unship_variant(
-            services(), current, actor=current_actor(), expected_revision=current.revision
+    return _changed(
+        lambda actor: changes.unship_variant(
+            services(), current, actor=actor, expected_revision=current.revision
         )
+    )
+
+
+def _changed(change: Callable[[str], StoredExperiment]) -> Response:
+    """The experiment after `change` (called with the actor), or a 409 when another change
+    came first: the revision read is the one expected."""
+    try:
+        stored = change(current_actor())
     except StaleRevision:
         raise ApiError(409, "the experiment changed meanwhile; try again") from None
     return _json(stored)

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, insert, select, update
+from sqlalchemy import Connection, Engine, Row, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.domain.experiment import Experiment, Status
+from service.domain.lifecycle import SHIP
 from service.domain.revisions import diff_documents
 from service.schemas.experiment import parse_experiment
 from service.store.sql import outcome_sums
@@ -152,6 +153,16 @@ class ExperimentRepo:
                 Revision(r.revision, r.action, r.actor, r.created_at, r.document, r.changes)
                 for r in rows
             ]
+
+    def shipped_at(self, key: str) -> datetime | None:
+        """When the experiment was last shipped: its latest `ship` revision."""
+        with self._engine.connect() as conn:
+            at: datetime | None = conn.execute(
+                select(func.max(revisions.c.created_at))
+                .select_from(revisions.join(ex, ex.c.id == revisions.c.experiment_id))
+                .where(ex.c.key == key, revisions.c.action == SHIP)
+            ).scalar()
+        return at
 
 
 def _revenue_cap(document: dict[str, Any]) -> float | None:

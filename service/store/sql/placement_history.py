@@ -1,6 +1,8 @@
 """A placement's recent results, for a dry run's baseline: the primary metric's sufficient
 statistics over every visitor first exposed on the placement since a day, whatever the
 experiment (they are per visitor, as in the report, and capped by the candidate's revenue cap).
+A shipped experiment's holdout readers (variant ~holdout) were shown no banner, so they are no
+baseline of one and are left out.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from service.domain.bucketing import HOLDOUT
 from service.domain.dry_run_power import History
 from service.domain.experiment import PrimaryMetric
 from service.store.sql.report_queries import capped
@@ -39,6 +42,7 @@ def placement_history(
             ex.c.placement == placement,
             vo.c.first_exposure_at.is_not(None),
             vo.c.first_exposure_at >= since,
+            vo.c.variant_key != HOLDOUT,
         )
     )
     with engine.connect() as conn:

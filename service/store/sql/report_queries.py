@@ -59,19 +59,27 @@ def arm_totals(
     end: date | None,
     segment: Segment | None,
     revenue_cap: float | None,
+    since: datetime | None = None,
 ) -> list[ArmTotals]:
-    """One row per (segment value, variant) with exposed visitors; segment None: per variant."""
+    """One row per (segment value, variant) with exposed visitors; segment None: per variant.
+    `since`: only visitors first exposed from that instant, a whole UTC hour (the kept sums'
+    bucket), which a shipped experiment's "since shipping" part reads."""
     segment_col: ColumnElement[Any] = (
         vo.c[segment] if segment is not None else literal(None).label("segment")
     )
+    exposed = _exposed(experiment_key, start, end)
+    if since is not None:
+        exposed.append(vo.c.first_exposure_at >= since)
     query = (
         select(vo.c.variant_key, segment_col.label("segment"), *outcome_sums(revenue_cap))
-        .where(*_exposed(experiment_key, start, end))
+        .where(*exposed)
         .group_by(vo.c.variant_key, *([vo.c[segment]] if segment is not None else []))
     )
     with _reading(engine) as conn:
         if _kept(conn, experiment_key, revenue_cap):
             query = _summed(experiment_key, start, end, segment)
+            if since is not None:
+                query = query.where(kept.c.hour >= int(since.timestamp()) // 3600)
         rows = conn.execute(query).mappings().all()
     # The kept sums hold '' for a visitor without country or device; the scan, NULL.
     return [_totals(row, row["segment"] or None) for row in rows]
