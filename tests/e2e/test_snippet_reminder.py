@@ -131,10 +131,12 @@ def test_a_reader_signs_up_with_the_keyboard_and_sees_the_thanks(
     assert page.console_errors == []
 
 
-def axe_violations(page: Any) -> list[str]:
+def axe_violations(page: Any, within: str | None = None) -> list[str]:
+    """axe-core's findings on the page (or the part `within` selects), open shadow roots
+    included."""
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page)
+    results = Axe().run(page, context=within)
     return [f"{v['id']}: {v['help']}" for v in results.response["violations"]]
 
 
