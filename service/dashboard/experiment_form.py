@@ -212,19 +212,19 @@ _DEFS = _SCHEMA["$defs"]
 _TOP = tuple(_inputs(_SCHEMA, skip=("status", "shipped", "variants")))
 _VARIANT = tuple(_inputs(_DEFS["Variant"]))
 
-
-def _field_names(inputs: Sequence[Input]) -> frozenset[str]:
-    """Every name an error may land on: the inputs, and each list and row of a list (the
-    row's error shows beside its kind select, the list's beside its first row)."""
-    names = {i.name for i in inputs}
-    for name in list(names):
-        if match := _ROW.fullmatch(name):
-            names |= {match.group(1), f"{match.group(1)}[{match.group(2)}]"}
-    return frozenset(names)
+TOP_FIELDS = frozenset(i.name for i in _TOP)
+VARIANT_FIELDS = frozenset(i.name for i in _VARIANT) | {REMINDER_MODE}
 
 
-TOP_FIELDS = _field_names(_TOP)
-VARIANT_FIELDS = _field_names(_VARIANT) | {REMINDER_MODE}
+def _error_targets(names: frozenset[str]) -> frozenset[str]:
+    """Every name an error may land on: the fields, and each list and row of a list (the
+    row's error shows beside its kind select, the list's above its rows)."""
+    rows = (_ROW.fullmatch(name) for name in names)
+    return names.union(*({m.group(1), f"{m.group(1)}[{m.group(2)}]"} for m in rows if m))
+
+
+_TOP_TARGETS = _error_targets(TOP_FIELDS)
+_VARIANT_TARGETS = _error_targets(VARIANT_FIELDS)
 MAX_VARIANTS: int = _SCHEMA["properties"]["variants"]["maxItems"]
 # The editor's selects and checkbox groups, by field name.
 CHOICES = {i.name: i.options for i in (*_TOP, *_VARIANT) if i.options} | {
@@ -419,10 +419,10 @@ def place_errors(state: FormState, errors: Mapping[str, str]) -> None:
         match = re.fullmatch(r"variants\[(\d+)\](?:\.(.+))?", path)
         if match and int(match.group(1)) < len(state.variants):
             index, inner = int(match.group(1)), match.group(2) or ""
-            name = _enclosing(inner, VARIANT_FIELDS)
+            name = _enclosing(inner, _VARIANT_TARGETS)
             state.variant_errors[index].setdefault(name or "", message)
             continue
-        name = _enclosing(path, TOP_FIELDS)
+        name = _enclosing(path, _TOP_TARGETS)
         if name:
             state.errors.setdefault(name, message)
         else:
