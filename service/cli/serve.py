@@ -28,11 +28,11 @@ def serve() -> None:
         raise Failure(f"{config} not found; run from the repository root")
     configure_logging(settings.log_level)  # restarts are logged as JSON lines on stderr
     with shared_environment(settings, os.environ) as env:
-        click.echo(welcome(settings.public_url, settings.var_dir, Path.cwd()))
+        click.echo(welcome(settings.public_url, settings.var_dir, Path.cwd(), settings.smtp_host))
         run_until_signalled(Supervisor(spawners(env, config)))
 
 
-def welcome(url: str, var_dir: Path, cwd: Path) -> str:
+def welcome(url: str, var_dir: Path, cwd: Path, smtp_host: str = "") -> str:
     """What `make run` prints: every address a first user needs, and commands that work as
     printed from the repository root whatever PORT, PUBLIC_URL or VAR_DIR say."""
     from service.demo.experiment import DEMO_KEY
@@ -53,8 +53,18 @@ def welcome(url: str, var_dir: Path, cwd: Path) -> str:
             f"{url}/v1/admin/experiments",
             f"  traffic       {env}.venv/bin/smallfavor simulate --experiment {DEMO_KEY} "
             f"--visitors 5000 --rates control=0.020,five-dollars=0.035 --base-url {url}",
+            f"  {reminder_mail_line(var_dir, cwd, smtp_host)}",
         ]
     )
+
+
+def reminder_mail_line(var_dir: Path, cwd: Path, smtp_host: str) -> str:
+    """Where the reminder e-mails of the demo's offer go: without a relay they are written as
+    files under var/, so sign-up, confirmation and the reminder itself work on a laptop."""
+    if smtp_host:
+        return f"Reminder e-mails: sent through SMTP {smtp_host}"
+    mail_dir = _shown_path(var_dir / "mail", cwd)
+    return f"Reminder e-mails: written to {mail_dir}/ (no SMTP_HOST set)"
 
 
 def _shown_path(path: Path, cwd: Path) -> str:

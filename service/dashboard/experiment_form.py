@@ -6,6 +6,12 @@ turns it into a document for `parse_experiment`, and a document back into form v
 that do not parse as what a field wants are passed on as typed, so validation names the field
 ("must be a number") instead of this module guessing. The fields, and how each is read, come
 from the document's JSON Schema, so a field added to the document is a field of the form.
+
+A list of objects (a reminder offer's choices) is drawn as rows, up to its maxItems: each
+field of row j is named `<list>[j].<field>` (`variants[0].banner.reminder.choices[1].label`),
+so an error on one item lands on its input too, and a row left blank is no item. Where an
+item takes exactly one of several fields (ONE_OF), the row has a select, `<list>[j].kind`,
+that picks which one the document gets.
 """
 
 from __future__ import annotations
@@ -121,6 +127,25 @@ _READERS: dict[str, Callable[[str], object]] = {
 _BLANK_IS_EMPTY = frozenset({"banner.heading", "banner.amounts.default_frequency"})
 _OMIT = object()  # left blank: the document's default applies
 
+# Lists of objects whose items take exactly one of these fields: the row's kind select picks
+# it (its options in this order), and a boolean among them is true by being picked.
+ONE_OF: dict[str, tuple[str, ...]] = {
+    "banner.reminder.choices": ("in_days", "next_month", "on"),
+}
+# What "remind me later" does, a select named after the offer itself (so an error on the
+# offer as a whole lands on it): a plain snooze (no offer) or an e-mail reminder.
+REMINDER_MODE = "banner.reminder"
+REMINDER_MODES = ("snooze", "email")
+# How the editor names the options of those selects.
+OPTION_LABELS: dict[str, str] = {
+    "snooze": "Snooze the banner only",
+    "email": "Offer an e-mail reminder",
+    "in_days": "In a number of days",
+    "next_month": "Next month (on the 1st)",
+    "on": "On a date",
+}
+_ROW = re.compile(r"(.+)\[([0-9]+)\]\.([^.\[\]]+)")
+
 
 @dataclass(frozen=True)
 class Input:
@@ -161,8 +186,24 @@ def _inputs(model: dict[str, Any], skip: Sequence[str] = (), prefix: str = "") -
             continue
         if refs:
             yield from _inputs(_DEFS[refs[0].rsplit("/", 1)[1]], prefix=f"{prefix}{name}.")
+        elif "$ref" in schema.get("items", {}):
+            yield from _rows(f"{prefix}{name}", schema)
         else:
             yield _input(f"{prefix}{name}", schema, name in model.get("required", []))
+
+
+def _rows(name: str, schema: dict[str, Any]) -> Iterator[Input]:
+    """The inputs of a list of objects: one row per item it may hold."""
+    item = _DEFS[schema["items"]["$ref"].rsplit("/", 1)[1]]
+    picked = ONE_OF.get(name, ())
+    for j in range(schema["maxItems"]):
+        row = f"{name}[{j}]."
+        if picked:
+            yield Input(row + "kind", _text, _OMIT, options=picked)
+        for field_name, field_schema in item["properties"].items():
+            if field_name in picked and field_schema.get("type") == "boolean":
+                continue  # true by being the row's kind
+            yield _input(row + field_name, field_schema, field_name in item.get("required", []))
 
 
 _SCHEMA = Experiment.model_json_schema()
@@ -170,11 +211,25 @@ _DEFS = _SCHEMA["$defs"]
 # The status and a shipped winner are the lifecycle's, and variants are their own inputs.
 _TOP = tuple(_inputs(_SCHEMA, skip=("status", "shipped", "variants")))
 _VARIANT = tuple(_inputs(_DEFS["Variant"]))
+
 TOP_FIELDS = frozenset(i.name for i in _TOP)
-VARIANT_FIELDS = frozenset(i.name for i in _VARIANT)
+VARIANT_FIELDS = frozenset(i.name for i in _VARIANT) | {REMINDER_MODE}
+
+
+def _error_targets(names: frozenset[str]) -> frozenset[str]:
+    """Every name an error may land on: the fields, and each list and row of a list (the
+    row's error shows beside its kind select, the list's above its rows)."""
+    rows = (_ROW.fullmatch(name) for name in names)
+    return names.union(*({m.group(1), f"{m.group(1)}[{m.group(2)}]"} for m in rows if m))
+
+
+_TOP_TARGETS = _error_targets(TOP_FIELDS)
+_VARIANT_TARGETS = _error_targets(VARIANT_FIELDS)
 MAX_VARIANTS: int = _SCHEMA["properties"]["variants"]["maxItems"]
 # The editor's selects and checkbox groups, by field name.
-CHOICES = {i.name: i.options for i in (*_TOP, *_VARIANT) if i.options}
+CHOICES = {i.name: i.options for i in (*_TOP, *_VARIANT) if i.options} | {
+    REMINDER_MODE: REMINDER_MODES
+}
 
 
 @dataclass
@@ -197,6 +252,10 @@ def from_form(form: Any) -> FormState:
     # ASCII digits, at most three: int() takes Arabic-Indic digits and gives up past 4,300.
     indexes = sorted({int(m.group(1)) for name in form for m in [_VARIANT_NAME.match(name)] if m})
     variants = [_read(form, _VARIANT, f"variants[{i}].") for i in indexes]
+    for i, values in zip(indexes, variants, strict=True):
+        mode = form.get(f"variants[{i}].{REMINDER_MODE}")
+        if mode is not None:
+            values[REMINDER_MODE] = mode
     return FormState(_read(form, _TOP), variants, variant_errors=[{} for _ in variants])
 
 
@@ -235,15 +294,24 @@ def variant_document(values: Mapping[str, Value]) -> dict[str, Any]:
     ):
         variant["banner"]["amounts"] = None
     reminder = variant["banner"].get("reminder", {})
-    # Nothing filled in: "remind me later" only snoozes.
-    if not any(reminder.get(name) for name in ("choices", "consent", "privacy_url")):
+    mode = values.get(REMINDER_MODE)
+    # "Snooze only", or (a form without the select) nothing filled in: no offer. The offer's
+    # inputs keep what was typed, so switching back brings it back until the form is saved.
+    if mode == "snooze" or (
+        mode is None
+        and not any(reminder.get(name) for name in ("choices", "consent", "privacy_url"))
+    ):
         variant["banner"]["reminder"] = None
     return variant
 
 
 def _document(values: Mapping[str, Value], inputs: Sequence[Input]) -> dict[str, Any]:
     doc: dict[str, Any] = {}
+    rows: dict[str, dict[int, dict[str, Any]]] = {}
     for i in inputs:
+        if match := _ROW.fullmatch(i.name):
+            _row_value(rows, match, i, values.get(i.name, ""))
+            continue
         value = values.get(i.name, "")
         if i.kind != "text":
             _put(doc, i.name, i.read(value or []))  # the ticked values, or the box ticked
@@ -253,7 +321,37 @@ def _document(values: Mapping[str, Value], inputs: Sequence[Input]) -> dict[str,
             _put(doc, i.name, i.read(raw))
         elif i.blank is not _OMIT:
             _put(doc, i.name, copy.copy(i.blank))
+    for name, items in rows.items():
+        _put(doc, name, [_item(name, item) for _, item in sorted(items.items()) if _typed(item)])
     return doc
+
+
+def _row_value(
+    rows: dict[str, dict[int, dict[str, Any]]], match: re.Match[str], i: Input, value: Value
+) -> None:
+    name, index, field_name = match.group(1), int(match.group(2)), match.group(3)
+    raw = value if isinstance(value, str) else ",".join(value)
+    item = rows.setdefault(name, {}).setdefault(index, {})
+    item[field_name] = i.read(raw) if raw.strip() else None
+
+
+def _typed(item: Mapping[str, Any]) -> bool:
+    """Whether the reader of the form typed anything in the row (its kind is always set)."""
+    return any(value is not None for key, value in item.items() if key != "kind")
+
+
+def _item(name: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row as the document's item: its kind's field only, blank sent as "" so that the
+    error names that input ("must be a number") rather than the row."""
+    item = {k: ("" if v is None else v) for k, v in row.items() if k != "kind"}
+    picked = ONE_OF.get(name, ())
+    if picked:
+        kind = str(row.get("kind")) if row.get("kind") in picked else picked[0]
+        for other in picked:
+            item.pop(other, None)
+        # A boolean kind has no input (true by being picked); another sends its input's value.
+        item[kind] = True if kind not in row else ("" if row[kind] is None else row[kind])
+    return item
 
 
 def _put(target: dict[str, Any], dotted: str, value: object) -> None:
@@ -265,6 +363,8 @@ def _put(target: dict[str, Any], dotted: str, value: object) -> None:
 
 def from_document(doc: Mapping[str, Any]) -> FormState:
     variants = [_shown(raw, _VARIANT) for raw in doc.get("variants", [])]
+    for raw, values in zip(doc.get("variants", []), variants, strict=True):
+        values[REMINDER_MODE] = "email" if _get(raw, REMINDER_MODE) else "snooze"
     return FormState(_shown(doc, _TOP), variants, variant_errors=[{} for _ in variants])
 
 
@@ -272,7 +372,11 @@ def _shown(doc: Mapping[str, Any], inputs: Sequence[Input]) -> dict[str, Value]:
     values: dict[str, Value] = {}
     for i in inputs:
         value = _get(doc, i.name)
-        if i.kind == "ticks":
+        if (match := _ROW.fullmatch(i.name)) and match.group(3) == "kind":
+            item = _get(doc, i.name.rsplit(".", 1)[0]) or {}
+            set_fields = [k for k in i.options if item.get(k) not in (None, False)]
+            values[i.name] = set_fields[0] if set_fields else i.options[0]
+        elif i.kind == "ticks":
             values[i.name] = [str(v) for v in value or []]
         elif i.read is _paragraphs:
             values[i.name] = "\n\n".join(value or [])
@@ -283,9 +387,13 @@ def _shown(doc: Mapping[str, Any], inputs: Sequence[Input]) -> dict[str, Value]:
 
 def _get(doc: Any, dotted: str) -> Any:
     for part in dotted.split("."):
+        name, _, index = part.partition("[")
         if not isinstance(doc, Mapping):
             return None
-        doc = doc.get(part)
+        doc = doc.get(name)
+        if index:  # an item of a list: choices[1]
+            position = int(index.rstrip("]"))
+            doc = doc[position] if isinstance(doc, list) and position < len(doc) else None
     return doc
 
 
@@ -311,10 +419,10 @@ def place_errors(state: FormState, errors: Mapping[str, str]) -> None:
         match = re.fullmatch(r"variants\[(\d+)\](?:\.(.+))?", path)
         if match and int(match.group(1)) < len(state.variants):
             index, inner = int(match.group(1)), match.group(2) or ""
-            name = _enclosing(inner, VARIANT_FIELDS)
+            name = _enclosing(inner, _VARIANT_TARGETS)
             state.variant_errors[index].setdefault(name or "", message)
             continue
-        name = _enclosing(path, TOP_FIELDS)
+        name = _enclosing(path, _TOP_TARGETS)
         if name:
             state.errors.setdefault(name, message)
         else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from service.domain.experiment import Analysis, Caps, SnoozeHours
+from service.domain.experiment import Analysis, Caps, ReminderMessage, SnoozeHours
 
 
 def starter_variant(key: str, cta_url: str) -> dict[str, Any]:
@@ -48,5 +48,7 @@ def starter_document(cta_url: str) -> dict[str, Any]:
         "attribution_days": 7,
         "allocation": "fixed",
         "analysis": {**asdict(Analysis()), "sequential": True},
+        # The reminder e-mail of variants that offer one: the defaults, shown to edit.
+        "reminder_message": asdict(ReminderMessage()),
         "variants": [starter_variant("control", cta_url)],
     }

@@ -43,6 +43,23 @@ def _banner(
     }
 
 
+# The five-dollar variant's "remind me later" offers an e-mail reminder; control keeps the
+# plain snooze, so the demo's results can compare the two.
+def _reminder_offer(public_url: str) -> dict[str, Any]:
+    return {
+        "choices": [
+            {"label": "In 2 weeks", "in_days": 14},
+            {"label": "Next month", "next_month": True},
+        ],
+        "consent": "We will e-mail you once at the time you choose, then delete your address. "
+        "You can unsubscribe from the message at any time.",
+        "privacy_url": f"{public_url}/demo/privacy",
+        "email_label": "Your e-mail address",
+        "submit_label": "Remind me",
+        "thanks": "Thank you. Please confirm your reminder through the e-mail we just sent you.",
+    }
+
+
 def demo_document(public_url: str) -> dict[str, Any]:
     return {
         "key": DEMO_KEY,
@@ -68,13 +85,16 @@ def demo_document(public_url: str) -> dict[str, Any]:
             {
                 "key": "five-dollars",
                 "weight": 50,
-                "banner": _banner(
-                    [5, 10, 20],
-                    "Give %%SELECTED_AMOUNT%% a month and help keep our reporting open to all.",
-                    "Give monthly",
-                    public_url,
-                    selected=5,
-                ),
+                "banner": {
+                    **_banner(
+                        [5, 10, 20],
+                        "Give %%SELECTED_AMOUNT%% a month and help keep our reporting open to all.",
+                        "Give monthly",
+                        public_url,
+                        selected=5,
+                    ),
+                    "reminder": _reminder_offer(public_url),
+                },
             },
         ],
     }

@@ -36,6 +36,11 @@ def blueprint(asset: SnippetAsset) -> Blueprint:
             ask_consent=request.args.get("consent") == "0",
         )
 
+    @bp.get("/demo/privacy")
+    def privacy() -> str:
+        # The page the demo's reminder offer links to, as a newsroom's privacy page would be.
+        return render_template("privacy.html")
+
     @bp.get("/demo/donate")
     def donate_form() -> str:
         args = request.args

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.domain.experiment import Amounts, Banner, Frequency
+from service.domain.experiment import Amounts, Banner, Frequency, ReminderChoice, ReminderOffer
 from service.domain.page_context import PageContext
 
 # Symbols for the currencies newsrooms most often ask in; others fall back to the ISO code.
@@ -66,6 +66,29 @@ def fill(text: str, values: dict[str, str]) -> str:
     return text
 
 
+def _when(choice: ReminderChoice) -> dict[str, Any]:
+    # Only the kind that is set: the snippet turns it into an instant in the reader's calendar.
+    if choice.in_days is not None:
+        return {"label": choice.label, "in_days": choice.in_days}
+    if choice.next_month:
+        return {"label": choice.label, "next_month": True}
+    return {"label": choice.label, "on": choice.on}
+
+
+def reminder_content(offer: ReminderOffer | None) -> dict[str, Any] | None:
+    """What "remind me later" opens: None is a plain snooze, as before offers existed."""
+    if offer is None:
+        return None
+    return {
+        "choices": [_when(c) for c in offer.choices],
+        "consent": offer.consent,
+        "privacy_url": offer.privacy_url,
+        "email_label": offer.email_label,
+        "submit_label": offer.submit_label,
+        "thanks": offer.thanks,
+    }
+
+
 def render_content(banner: Banner, ctx: PageContext) -> dict[str, Any]:
     values = {
         "COUNTRY_NAME": ctx.country_name or "your country",
@@ -108,4 +131,5 @@ def render_content(banner: Banner, ctx: PageContext) -> dict[str, Any]:
         "remind_later_label": (
             fill(banner.remind_later_label, values) if banner.remind_later_label else None
         ),
+        "reminder": reminder_content(banner.reminder),
     }

@@ -23,6 +23,7 @@ EDITOR_FIELDS = (
     "analysis.alpha", "analysis.engine", "analysis.revenue_cap", "analysis.currency",
     "analysis.sequential", "analysis.cuped",
     "trust_client_conversions", "alerts.emails", "alerts.webhooks",
+    "reminder_message.subject", "reminder_message.body",
 )  # fmt: skip
 EDITOR_TICKED = ("targeting.devices", "analysis.guardrails")
 VARIANT_FIELDS = (
@@ -30,7 +31,14 @@ VARIANT_FIELDS = (
     "banner.highlight", "banner.cta.label", "banner.cta.url", "banner.amounts.currency",
     "banner.amounts.one_off", "banner.amounts.monthly", "banner.amounts.annual",
     "banner.amounts.default_frequency", "banner.amounts.default_amount",
-    "banner.remind_later_label",
+    "banner.remind_later_label", "banner.reminder",
+    *(
+        f"banner.reminder.choices[{j}].{name}"
+        for j in range(3)
+        for name in ("kind", "label", "in_days", "on")
+    ),
+    "banner.reminder.consent", "banner.reminder.privacy_url", "banner.reminder.email_label",
+    "banner.reminder.submit_label", "banner.reminder.thanks",
 )  # fmt: skip
 VARIANT_TICKED = ("banner.payment_methods",)
 DRY_RUN_FIELDS = ("minimum_effect", "baseline", "baseline_sd", "days")

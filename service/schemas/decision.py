@@ -197,7 +197,13 @@ class ShownBanner(BaseModel):
     variant: str
     token: str = Field(description="The signed decision token.")
     template: Template
-    content: dict[str, Any] = Field(description="The banner, placeholders filled.")
+    content: dict[str, Any] = Field(
+        description='The banner, placeholders filled. `reminder` is null when "remind me '
+        'later" only snoozes; otherwise the e-mail reminder it offers: `choices` (each a '
+        "`label` and one of `in_days`, `next_month` or `on`), `consent`, `privacy_url`, "
+        "`email_label`, `submit_label` and `thanks`. The snippet posts the reader's choice "
+        "to POST /v1/reminders."
+    )
     snooze_hours: SnoozeHours
     qa: bool = Field(description="A forced or preview decision.")
 

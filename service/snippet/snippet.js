@@ -134,6 +134,9 @@
     "border:0;padding:8px 0;min-height:0;border-radius:0}" +
     ".pm{font:12px/1.4 system-ui,sans-serif;color:#333;margin:8px 0 0}" +
     ":focus-visible{outline:3px solid #0057b8;outline-offset:2px}" +
+    ".rm{font:15px/1.4 system-ui,sans-serif}.rm fieldset{border:0;margin:0 0 8px;padding:0}legend{font-weight:700}" +
+    ".rm label{display:block;margin:4px 0}[type=email]{font:inherit;width:100%;max-width:360px;padding:8px;" +
+    "border:2px solid;border-radius:4px}.er{color:#a00000;font-weight:600}" +
     ".x{position:absolute;top:8px;right:8px;border:0;background:none;font-size:24px;padding:4px 10px}" +
     ".bb{position:fixed;left:0;right:0;bottom:0;margin:0;z-index:2147483000;max-height:80vh;overflow:auto;" +
     "box-shadow:0 -2px 12px rgba(0,0,0,.25);padding-right:48px}" +
@@ -229,16 +232,99 @@
     if (c.payment_methods && c.payment_methods.length) {
       el("p", "pm", "We accept " + c.payment_methods.map(function (m) { return METHODS[m] || m; }).join(" · "), box);
     }
+    var signed = false; // signed up for a reminder: the service snoozed it, no dismiss to report
     var hide = function (reason) {
-      track("dismiss", banner.token, { reason: reason });
+      if (!signed) track("dismiss", banner.token, { reason: reason });
       host.remove();
       D.removeEventListener("keydown", onKey);
     };
     if (QA) el("p", "pm", "QA session: your actions work but are not counted.", box).setAttribute("data-qa-session", "");
     var later = el("button", "later", c.remind_later_label || "Remind me later", el("p", null, null, box));
     later.type = "button";
-    later.onclick = safe(function () { hide("remind_later"); });
+    later.onclick = safe(function () { if (c.reminder) remind(c.reminder, later.parentNode); else hide("remind_later"); });
     var onKey = safe(function (e) { if (e.key === "Escape") hide("close"); });
+
+    // An e-mail reminder offer (content.reminder): "remind me later" opens a small form in its
+    // place; closing it without signing up is the plain snooze. Every text goes in as text.
+    function remind(r, spot) {
+      var f = el("form", "rm"), radios = [];
+      f.noValidate = true;
+      spot.replaceWith(f);
+      var when = el("fieldset", null, null, f);
+      el("legend", null, "When should we remind you?", when);
+      r.choices.forEach(function (ch, i) {
+        var x = el("input", null, null, el("label", null, null, when));
+        x.type = "radio"; x.name = "when"; x.checked = !i;
+        x.after(" " + ch.label);
+        radios.push(x);
+      });
+      el("label", null, r.email_label, f).htmlFor = "sf-email";
+      var mail = el("input", null, null, f);
+      mail.type = "email"; mail.id = "sf-email"; mail.autocomplete = "email";
+      el("p", "pm", r.consent, f).id = "sf-consent";
+      var link = el("a", null, "Privacy notice (opens in a new tab)", el("p", "pm", null, f));
+      link.href = r.privacy_url; link.target = "_blank"; link.rel = "noopener";
+      var row = el("p", null, null, f), send = el("button", "cta", r.submit_label, row);
+      var no = el("button", "later", "No thanks", row);
+      no.type = "button";
+      no.onclick = safe(function () { hide("remind_later"); });
+      var fields = { remind_at: when, email: mail };
+      // The service's word beside the field it names (invalid, described by it), else below.
+      var say = function (name, text) {
+        var at = fields[name], p = el("p", "er", text);
+        p.id = "sf-" + name + "-msg";
+        p.setAttribute("role", "alert");
+        if (!at) return f.appendChild(p);
+        at.after(p);
+        at.setAttribute("aria-invalid", "true");
+        at.setAttribute("aria-describedby", p.id + " sf-consent");
+        (at === mail ? mail : radios[0]).focus();
+      };
+      var fail = function () {
+        say("", "Sorry, your reminder could not be saved.");
+        no.textContent = "Just snooze it";
+      };
+      var thanks = function () {
+        signed = true;
+        box.textContent = "";
+        el("p", null, null, box).setAttribute("role", "status");
+        box.firstChild.textContent = r.thanks;
+        var x = el("button", "later", "Close", box);
+        x.type = "button";
+        x.onclick = safe(hide);
+        x.focus();
+        setTimeout(safe(hide), 8000);
+      };
+      f.addEventListener("keydown", safe(function (e) {
+        if (e.key === "Escape") { e.stopPropagation(); hide("remind_later"); }
+      }));
+      f.onsubmit = safe(function (e) {
+        e.preventDefault();
+        if (send.disabled) return;
+        f.querySelectorAll(".er").forEach(function (p) { p.remove(); });
+        [when, mail].forEach(function (x) { x.removeAttribute("aria-invalid"); x.setAttribute("aria-describedby", "sf-consent"); });
+        // The instant in the reader's own calendar (09:00 local for a day), as the service expects.
+        var ch = r.choices[radios.findIndex(function (x) { return x.checked; })], d = new Date(), on = ch.on;
+        if (ch.in_days) d.setDate(d.getDate() + ch.in_days);
+        else d = ch.next_month ? new Date(d.getFullYear(), d.getMonth() + 1, 1, 9) : new Date(on.slice(0, 4), on.slice(5, 7) - 1, on.slice(8), 9);
+        if (!banner.token) return thanks(); // the dashboard's preview: nothing is sent
+        send.disabled = true;
+        var done = function (x) { send.disabled = false; return x; };
+        fetch(BASE + "/v1/reminders", { method: "POST", keepalive: true, credentials: "omit", headers: { "Content-Type": "text/plain" },
+          body: JSON.stringify({ token: banner.token, email: mail.value.trim(), remind_at: d.toISOString() }) })
+          .then(done).then(function (res) {
+            if (res.status === 202) return thanks();
+            if (res.status > 499) throw 0;
+            return res.json().then(safe(function (body) {
+              var er = body.error || {}, named = er.fields || {}, k;
+              for (k in named) say(k, named[k]);
+              if (!k) say("", er.message || "Please try again later.");
+            }));
+          }).catch(safe(function () { done(); fail(); }));
+      });
+      mail.setAttribute("aria-describedby", "sf-consent");
+      radios[0].focus();
+    }
     if (bottom) {
       var x = el("button", "x", "×", box);
       x.type = "button";

@@ -445,3 +445,44 @@ def test_decisions_can_be_rate_limited_per_client(
         environ_base={"REMOTE_ADDR": "10.9.8.7"},
     )
     assert other.status_code == 200
+
+
+def test_a_variant_with_a_reminder_offer_carries_it_and_the_others_carry_none(
+    client: FlaskClient, start
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.support import banner
+
+    offer = {
+        "choices": [
+            {"label": "In 2 weeks", "in_days": 14},
+            {"label": "Next month", "next_month": True},
+            {"label": "On 1 February", "on": "2027-02-01"},
+        ],
+        "consent": "We will e-mail you once, then delete your address.",
+        "privacy_url": "https://news.example.org/privacy",
+        "thanks": "Check your inbox to confirm.",
+    }
+    offering = {**banner(monthly=[5, 10, 20]), "reminder": offer}
+    start(
+        variants=[
+            {"key": "control", "weight": 50, "banner": banner()},
+            {"key": "five-dollars", "weight": 50, "banner": offering},
+        ]
+    )
+    shown = {
+        v: decide(client, force=f"monthly-ask:{v}").json["banner"]["content"]["reminder"]
+        for v in ("control", "five-dollars")
+    }
+    assert shown["control"] is None
+    assert shown["five-dollars"] == {
+        "choices": [
+            {"label": "In 2 weeks", "in_days": 14},
+            {"label": "Next month", "next_month": True},
+            {"label": "On 1 February", "on": "2027-02-01"},
+        ],
+        "consent": "We will e-mail you once, then delete your address.",
+        "privacy_url": "https://news.example.org/privacy",
+        "email_label": "Your e-mail address",
+        "submit_label": "Remind me",
+        "thanks": "Check your inbox to confirm.",
+    }

@@ -74,3 +74,20 @@ def test_every_printed_address_answers(
     headers = auth("viewer") if label == "admin API" else {}  # type: ignore[operator]
     for url in urls:
         assert client.get(urlsplit(url).path, headers=headers).status_code == status, url
+
+
+def test_it_says_where_reminder_mail_goes_without_and_with_a_relay(tmp_path: Path) -> None:
+    local = Settings.from_env({"VAR_DIR": str(tmp_path / "var")})
+    text = welcome(local.public_url, local.var_dir, tmp_path, local.smtp_host)
+    assert _line(text, "Reminder e-mails:") == "written to var/mail/ (no SMTP_HOST set)"
+
+    elsewhere = Settings.from_env({"VAR_DIR": str(tmp_path / "state")})
+    text = welcome(elsewhere.public_url, elsewhere.var_dir, tmp_path / "repo", "")
+    assert (
+        _line(text, "Reminder e-mails:")
+        == f"written to {tmp_path / 'state' / 'mail'}/ (no SMTP_HOST set)"
+    )
+
+    relayed = Settings.from_env({"VAR_DIR": str(tmp_path / "var"), "SMTP_HOST": "mail.example.org"})
+    text = welcome(relayed.public_url, relayed.var_dir, tmp_path, relayed.smtp_host)
+    assert _line(text, "Reminder e-mails:") == "sent through SMTP mail.example.org"

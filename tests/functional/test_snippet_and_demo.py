@@ -96,3 +96,20 @@ def test_demo_payments_are_off_in_production(
     response = app.test_client().post("/demo/donate", data={"token": "t", "amount": "5"})
     assert response.status_code == 404
     assert "turned off in production" in response.get_data(as_text=True)
+
+
+def test_the_demo_offers_a_reminder_in_one_variant_and_its_privacy_page_answers(
+    client: FlaskClient,
+) -> None:
+    from service.demo.experiment import demo_document
+    from service.schemas.experiment import parse_experiment
+
+    demo = parse_experiment(demo_document("http://127.0.0.1:8000"))
+    offers = {v.key: v.banner.reminder for v in demo.variants}
+    assert offers["control"] is None
+    offer = offers["five-dollars"]
+    assert offer is not None and [c.label for c in offer.choices] == ["In 2 weeks", "Next month"]
+    assert offer.privacy_url == "http://127.0.0.1:8000/demo/privacy"
+    page = client.get("/demo/privacy")
+    assert page.status_code == 200
+    assert "Reminder e-mails and your address" in page.get_data(as_text=True)

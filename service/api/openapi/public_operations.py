@@ -169,6 +169,10 @@ OPERATIONS: dict[str, Op | dict[str, Op]] = {
             query("consent", "0 asks for consent before any id or event."),
         ],
     ),
+    "demo.privacy": Op(
+        "The demo newsroom's privacy page, linked from its reminder offer",
+        {200: html("The page.")},
+    ),
     "demo.donate_form": Op(
         "The demo donation form",
         {200: html("The form.")},

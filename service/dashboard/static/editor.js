@@ -8,7 +8,7 @@
   var form = document.querySelector("form.editor");
   if (!form) return;
   var csrf = form.querySelector("input[name=csrf_token]").value;
-  var timers = {};
+  var timers = {}, drawn = {};
 
   function fields(index) {
     var prefix = "variants[" + index + "].", out = {};
@@ -29,11 +29,16 @@
     var frame = form.querySelector('[data-preview="' + index + '"]');
     var errors = form.querySelector('[data-preview-errors="' + index + '"]');
     if (!frame || !window.smallFavor || !window.smallFavor.preview) return;
+    // Unchanged fields (a "change" as a field loses focus after its "input"): keep the drawing,
+    // so a reminder offer opened in the preview stays open.
+    var sent = JSON.stringify({ fields: fields(index) });
+    if (drawn[index] === sent) return;
+    drawn[index] = sent;
     fetch(url, {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify({ fields: fields(index) })
+      body: sent
     })
       .then(function (r) { return r.json(); })
       .then(function (body) {
@@ -50,7 +55,7 @@
           }).join("; ");
         }
       })
-      .catch(function () { errors.textContent = "Preview unavailable."; });
+      .catch(function () { drawn[index] = null; errors.textContent = "Preview unavailable."; });
   }
 
   function schedule(index) {
@@ -58,11 +63,25 @@
     timers[index] = setTimeout(function () { draw(index); }, 250);
   }
 
+  // Typing in a preview (its reminder form) is the reader's part: no redraw for it.
+  function inPreview(ev) { return ev.target.closest("[data-preview]"); }
   form.addEventListener("input", function (ev) {
+    if (inPreview(ev)) return;
     var box = ev.target.closest("[data-variant]");
     if (box) schedule(box.getAttribute("data-variant"));
   });
+  // The offer's inputs show only while "remind me later" offers an e-mail reminder; hidden,
+  // they keep what was typed.
+  var OFFER_MODE = 'select[name$="].banner.reminder"]';
+  function showOffer(select) {
+    var fields = select.closest("[data-reminder-offer]").querySelector("[data-reminder-fields]");
+    fields.hidden = select.value !== "email";
+  }
+  Array.prototype.forEach.call(form.querySelectorAll(OFFER_MODE), showOffer);
+
   form.addEventListener("change", function (ev) {
+    if (inPreview(ev)) return;
+    if (ev.target.matches(OFFER_MODE)) showOffer(ev.target);
     var box = ev.target.closest("[data-variant]");
     if (box) schedule(box.getAttribute("data-variant"));
   });
