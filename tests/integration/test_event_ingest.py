@@ -167,3 +167,25 @@ def test_scripts_survive_a_flush(redis_client: redis_lib.Redis) -> None:
     store.record([record("event-0001")], {}, "1.2.3.4", NOW)
     redis_client.script_flush()  # on every node of a cluster too (a restarted node)
     assert store.record([record("event-0002")], {}, "1.2.3.4", NOW) == Recorded((True,))
+
+
+def test_only_a_new_event_writes_its_ledger_updates(redis_client: redis_lib.Redis) -> None:
+    """A duplicate id, or a batch refused over the rate limit, leaves the ledger as it was: no
+    exposure (which the payment webhook credits), cap or snooze that SQL never counts."""
+    store = ingest(redis_client, limit=2)
+    experiment = parse_experiment(experiment_doc(key="ask"))
+    first, other = "reader-000001", "reader-000029"  # one event partition: one set of marks
+    assert KEYS.partition_of(first) == KEYS.partition_of(other)
+    ops = impression_ops(experiment, 907_200.0, "event-0001")
+    assert store.record(
+        [record("event-0001", visitor=first)], {}, "1.2.3.4", NOW, record_ops=[ops]
+    ) == Recorded((True,))
+    assert redis_client.hget(KEYS.ledger(first), "li:ask") == "907200.000"
+    reused = [record("event-0001", visitor=other)]
+    assert store.record(reused, {}, "1.2.3.4", NOW, record_ops=[ops]) == Recorded((False,))
+    assert not redis_client.exists(KEYS.ledger(other))
+    refused = store.record(
+        [record("event-0002", visitor=other)], {}, "1.2.3.4", NOW, record_ops=[ops]
+    )
+    assert isinstance(refused, OverLimit)
+    assert not redis_client.exists(KEYS.ledger(other))
