@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import re
 from collections.abc import Callable
+from importlib import resources
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -22,6 +23,13 @@ def test_snippet_fits_its_gzip_budget_as_served(client: FlaskClient) -> None:
     assert response.headers["Content-Encoding"] == "gzip"
     assert len(response.data) <= SIZE_BUDGET
     assert gzip.decompress(response.data).startswith(b"/* Small Favor snippet")
+
+
+def test_the_served_snippet_is_the_source_without_its_comment_lines(client: FlaskClient) -> None:
+    source = (resources.files("service.snippet") / "snippet.js").read_text().splitlines()
+    served = client.get("/snippet.js").get_data(as_text=True).splitlines()
+    assert served == [line for line in source if not line.lstrip().startswith("//")]
+    assert len(served) < len(source)
 
 
 def test_alias_is_short_cached_and_the_versioned_file_immutable(client: FlaskClient) -> None:
