@@ -48,6 +48,15 @@ made here, say whether one was new (see store/sql/event_writer.py).
 The 96-bit digest makes a false duplicate a ~2^-70 event. A retry with a different token
 after the window is not caught here; SQL, which keeps every event id for good, still refuses
 to count it twice.
+
+Whose marks. SQL's event id is unique whoever sent it, so the marks should be too: on a single
+server every partition's marks are under one stem (Keys.dedupe_single_server_base), and an id
+reused under another reader's token is a duplicate wherever that reader's events go. A
+partition's own stem, where its marks were kept before, is still read for generations that
+began before the switch (a generation's hash says `w` once the one stem was in use before it
+began), so no retry in flight at an upgrade is taken twice. On a cluster the marks must stay
+in their partition's slot: an id reused under the token of a reader of another partition is
+accepted there, counted live, and refused by SQL (the live counters are approximate).
 """
 
 from __future__ import annotations
@@ -204,6 +213,7 @@ class EventIngest:
             str(generation_ttl),
             str(len(records)),
             str(self._ledger_ttl),
+            "" if self._cluster else self._keys.dedupe_single_server_base(),
         ]
         for record, ops in zip(records, record_ops, strict=True):
             partition = self._keys.partition_of(record.visitor)
@@ -288,7 +298,8 @@ end
 # KEYS: rate key (or, with no limit, a key of the events' slot), then per event (stream, live,
 #   hll) and, if the event has ledger updates, (ledger, former ledger).
 # ARGV: live ttl, rate limit (0 = off), rate window, generation, generations back, generation
-#   ttl, n, ledger ttl, then per event: dedupe stem, digest, counted, is_impression, visitor,
+#   ttl, n, ledger ttl, the one dedupe stem of a single server ("" on a cluster), then per
+#   event: dedupe stem, digest, counted, is_impression, visitor,
 #   type field, dismiss field | "", revenue field, revenue | "", the XADD field/value pairs
 #   joined by \x1f, the index in KEYS of its ledger | "", its ledger ops joined by \x1f.
 # Returns {0, new_1, ..., new_n}, or {-1, seconds until the rate window resets}.
@@ -315,6 +326,8 @@ local function generations(stem)
     n = 256
     while n * 48 < before and n < 65536 do n = n * 2 end
     redis.call('HSET', meta, 'n', n)
+    -- Whole: the stem was in use before this generation began, so every mark of it is here.
+    if redis.call('EXISTS', stem .. (g - 1)) == 1 then redis.call('HSET', meta, 'w', 1) end
     redis.call('EXPIRE', meta, gttl)
   end
   local older = {}
@@ -327,10 +340,31 @@ local function generations(stem)
   return known
 end
 local out = {0}
-local a, k = 9, 1
+-- One server: the marks of every partition are under one stem (ARGV[9]), so an id is one event
+-- whoever sends it, as SQL has it. A partition's own stem, where its marks were kept before,
+-- is still read for the generations that began before the switch (not whole).
+local global, wholes, legacies = ARGV[9], nil, {}
+local function legacy(stem)
+  local known = legacies[stem]
+  if known then return known end
+  if not wholes then
+    wholes = {}
+    for i = 0, back do wholes[i] = redis.call('HGET', global .. (g - i), 'w') end
+  end
+  known = {}
+  for i = 0, back do
+    if not wholes[i] then
+      local m = tonumber(redis.call('HGET', stem .. (g - i), 'n'))
+      if m then known[#known + 1] = {stem .. (g - i) .. ':', m} end
+    end
+  end
+  legacies[stem] = known
+  return known
+end
+local a, k = 10, 1
 local lttl = ARGV[8]
 for i = 1, tonumber(ARGV[7]) do
-  local gen = generations(ARGV[a])
+  local gen = generations(global ~= '' and global or ARGV[a])
   local d = ARGV[a + 1]
   local h = string.byte(d, 1) * 65536 + string.byte(d, 2) * 256 + string.byte(d, 3)
   local mark = string.sub(d, 4)
@@ -339,6 +373,14 @@ for i = 1, tonumber(ARGV[7]) do
     if redis.call('HEXISTS', old[1] .. (h % old[2]), mark) == 1 then
       seen = true
       break
+    end
+  end
+  if global ~= '' and not seen then
+    for _, old in ipairs(legacy(ARGV[a])) do
+      if redis.call('HEXISTS', old[1] .. (h % old[2]), mark) == 1 then
+        seen = true
+        break
+      end
     end
   end
   if not seen then
