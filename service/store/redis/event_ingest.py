@@ -320,40 +320,46 @@ local function generations(stem)
   local known = gens[stem]
   if known then return known end
   local meta = stem .. g
-  local n = tonumber(redis.call('HGET', meta, 'n'))
+  local now = redis.call('HMGET', meta, 'n', 'w')
+  local n, whole = tonumber(now[1]), {[0] = now[2]}
   if not n then
-    local before = tonumber(redis.call('HGET', stem .. (g - 1), 'c') or '0')
+    local prev = redis.call('HMGET', stem .. (g - 1), 'n', 'c')
+    local before = tonumber(prev[2] or '0')
     n = 256
-    while n * 48 < before and n < 65536 do n = n * 2 end
+    -- Up to 2^20 buckets: one server's single stem takes what 16 partitions' stems shared.
+    while n * 48 < before and n < 1048576 do n = n * 2 end
     redis.call('HSET', meta, 'n', n)
     -- Whole: the stem was in use before this generation began, so every mark of it is here.
-    if redis.call('EXISTS', stem .. (g - 1)) == 1 then redis.call('HSET', meta, 'w', 1) end
+    if prev[1] then
+      redis.call('HSET', meta, 'w', 1)
+      whole[0] = '1'
+    end
     redis.call('EXPIRE', meta, gttl)
   end
   local older = {}
   for i = 1, back do
-    local m = tonumber(redis.call('HGET', stem .. (g - i), 'n'))
+    local old = redis.call('HMGET', stem .. (g - i), 'n', 'w')
+    local m = tonumber(old[1])
+    whole[i] = old[2]
     if m then older[#older + 1] = {stem .. (g - i) .. ':', m} end
   end
-  known = {meta = meta, n = n, older = older, added = 0}
+  known = {meta = meta, n = n, older = older, added = 0, whole = whole}
   gens[stem] = known
   return known
 end
 local out = {0}
 -- One server: the marks of every partition are under one stem (ARGV[9]), so an id is one event
 -- whoever sends it, as SQL has it. A partition's own stem, where its marks were kept before,
--- is still read for the generations that began before the switch (not whole).
-local global, wholes, legacies = ARGV[9], nil, {}
+-- is still read for the generations of the window that began before the switch (not whole):
+-- none once the one stem has been in use for a window.
+local global, legacies = ARGV[9], {}
 local function legacy(stem)
   local known = legacies[stem]
   if known then return known end
-  if not wholes then
-    wholes = {}
-    for i = 0, back do wholes[i] = redis.call('HGET', global .. (g - i), 'w') end
-  end
+  local whole = generations(global).whole
   known = {}
   for i = 0, back do
-    if not wholes[i] then
+    if not whole[i] then
       local m = tonumber(redis.call('HGET', stem .. (g - i), 'n'))
       if m then known[#known + 1] = {stem .. (g - i) .. ':', m} end
     end
