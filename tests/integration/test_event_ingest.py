@@ -178,10 +178,15 @@ def test_scripts_survive_a_flush(redis_client: redis_lib.Redis) -> None:
     assert store.record([record("event-0002")], {}, "1.2.3.4", NOW) == Recorded((True,))
 
 
-def test_only_a_new_event_writes_its_ledger_updates(redis_client: redis_lib.Redis) -> None:
+@pytest.mark.parametrize("as_cluster", [False, True])
+def test_only_a_new_event_writes_its_ledger_updates(
+    redis_client: redis_lib.Redis, as_cluster: bool
+) -> None:
     """A duplicate id, or a batch refused over the rate limit, leaves the ledger as it was: no
-    exposure (which the payment webhook credits), cap or snooze that SQL never counts."""
+    exposure (which the payment webhook credits), cap or snooze that SQL never counts. As a
+    cluster does it too (the ledger in a second round trip), whatever the server is."""
     store = ingest(redis_client, limit=2)
+    store._cluster = as_cluster or isinstance(redis_client, RedisCluster)
     experiment = parse_experiment(experiment_doc(key="ask"))
     first, other = "reader-000001", "reader-000029"  # one event partition: one set of marks
     assert KEYS.partition_of(first) == KEYS.partition_of(other)

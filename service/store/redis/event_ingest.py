@@ -62,6 +62,7 @@ accepted there, counted live, and refused by SQL (the live counters are approxim
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -72,9 +73,11 @@ from redis.cluster import RedisCluster
 from service.domain.events import EventRecord, EventType
 from service.domain.ledger import LedgerOp
 from service.store.redis import one_round_trip
-from service.store.redis.client import RedisClient
+from service.store.redis.client import REDIS_ERRORS, RedisClient
 from service.store.redis.keys import Keys
 from service.store.redis.one_round_trip import Command, sha1
+
+log = logging.getLogger(__name__)
 
 LIVE_TTL_SECONDS = 3 * 86_400
 _SEPARATOR = "\x1f"  # ASCII unit separator
@@ -171,7 +174,12 @@ class EventIngest:
                 if is_new and ops:
                     by_visitor.setdefault(record.visitor, []).extend(ops)
             if by_visitor:
-                self._send(self._ledger_commands(by_visitor.items()))
+                try:
+                    self._send(self._ledger_commands(by_visitor.items()))
+                except REDIS_ERRORS as exc:
+                    # The events are accepted and counted; to answer otherwise would have
+                    # them stored again through SQL. Only their caps and snoozes are lost.
+                    log.warning("ledger updates of accepted events lost: %s", exc)
         return Recorded(tuple(new))
 
     def _ledger_commands(
