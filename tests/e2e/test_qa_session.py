@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from service.wiring import Services
+from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_snippet import banner, run_experiment, visitor_of
 from tests.support import experiment_doc, live_counts
 
@@ -60,6 +61,8 @@ def test_a_preview_link_makes_dismissals_stick_in_a_headless_browser(
     notice = page.get_by_role("status").filter(has_text=NOTICE)
     notice.wait_for()
     assert notice.is_visible() and notice.inner_text().startswith(NOTICE)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "qa-notice-without-banner-375.png"))
     page.get_by_role("button", name="Hide").click()
     notice.wait_for(state="detached")
     day = datetime.now(UTC).strftime("%Y-%m-%d")
