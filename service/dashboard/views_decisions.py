@@ -28,7 +28,7 @@ from service.domain.errors import ValidationFailed
 from service.domain.experiment import Device, Experiment, Placement
 from service.domain.page_context import PageContext
 from service.domain.roles import Role
-from service.schemas.decision import VISITOR
+from service.schemas.decision import PAGE_SIGNALS, VISITOR, read_page_signals
 from service.schemas.dry_run import parse_request
 from service.schemas.experiment import parse_experiment
 from service.store.redis.client import REDIS_ERRORS
@@ -42,7 +42,22 @@ log = logging.getLogger(__name__)
 DEFAULT_RANGE_DAYS = 14
 # Fewer sampled decisions than this and the page says its figures are rough.
 FEW_SAMPLES = 100
-LOOKUP_FIELDS = ("visitor", "visitor_placement", "country", "device")
+LOOKUP_FIELDS = (
+    "visitor",
+    "visitor_placement",
+    "country",
+    "device",
+    # The page's own signals, as a page sends them to GET /v1/decision (what targeting reads).
+    *PAGE_SIGNALS,
+)
+# How the lookup's errors name the page signals' fields (the form's labels).
+SIGNAL_LABELS = {
+    "lang": "Language",
+    "section": "Section",
+    "tags": "Tags",
+    "article_views": "Articles read",
+    "supporter": "Supporter",
+}
 MAX_RANGE_DAYS = 366
 PANEL_FIELDS = ("minimum_effect", "baseline", "baseline_sd", "days")
 
@@ -120,6 +135,7 @@ class Lookup:
     errors: dict[str, str] = field(default_factory=dict)
     explanation: Explanation | None = None
     unavailable: bool = False
+    page: PageContext | None = None  # the page as the lookup read it
 
     @property
     def asked(self) -> bool:
@@ -140,6 +156,8 @@ def look_up(args: Mapping[str, str], svc: Services) -> Lookup:
         found.errors["country"] = "a two-letter country code such as GB, or empty"
     if form["device"] not in {"", *(d.value for d in Device)}:
         found.errors["device"] = "choose a device"
+    signals, wrong = read_page_signals(form)
+    found.errors.update({name: f"{SIGNAL_LABELS[name]}: {why}" for name, why in wrong.items()})
     if found.errors:
         return found
     ctx = PageContext(
@@ -147,7 +165,13 @@ def look_up(args: Mapping[str, str], svc: Services) -> Lookup:
         placement=Placement(form["visitor_placement"]),
         device=Device(form["device"] or Device.desktop),
         country=country or None,
+        language=signals.get("lang"),
+        section=signals.get("section"),
+        tags=signals.get("tags", frozenset()),
+        article_views=signals.get("article_views", 0),
+        supporter=signals.get("supporter", False),
     )
+    found.page = ctx
     try:
         found.explanation = explain_for_visitor(svc.experiment_cache, svc.ledger, ctx, svc.clock())
     except REDIS_ERRORS as exc:

@@ -99,8 +99,9 @@ def holdout_exposure_field(experiment: str) -> str:
 
 
 # Ledger updates from events, as (op, field, *args) for the ledger script. Every op is
-# idempotent — applying an event twice leaves the same ledger — so a retried or duplicated
-# event needs no coordination with the dedupe marks.
+# idempotent (applying an event twice leaves the same ledger), yet an event's ops are applied
+# only when Redis finds the event new (store/redis/event_ingest.py): a duplicate id sent under
+# another token would otherwise leave an exposure, cap or snooze that SQL never counts.
 LedgerOp = tuple[str, ...]
 
 

@@ -9,10 +9,11 @@ primary subtag is kept), while the document states the one form the snippet send
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from service.domain.decision import Reason
 from service.domain.experiment import Device, Placement, Template
@@ -80,6 +81,30 @@ def _force(value: str) -> tuple[str, str]:
     if match is None:
         raise rule("must be <experiment>:<variant>")
     return match.group(1), match.group(2)
+
+
+# The page's signals that targeting reads, each read from its text as the query string has
+# it: the dashboard's visitor lookup reads its form with the very same rules.
+PAGE_SIGNALS: dict[str, Callable[[str], Any]] = {
+    "lang": _language,
+    "section": _section,
+    "tags": _tags,
+    "article_views": _views,
+    "supporter": _flag,
+}
+
+
+def read_page_signals(raw: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The PAGE_SIGNALS given (non-empty) in `raw`, read; and, per bad one, why."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, read in PAGE_SIGNALS.items():
+        if raw.get(name):
+            try:
+                values[name] = read(raw[name])
+            except PydanticCustomError as exc:
+                errors[name] = exc.message()
+    return values, errors
 
 
 def _param(read: Callable[[str], Any] | None, schema: dict[str, Any], description: str) -> Any:

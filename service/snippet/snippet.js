@@ -348,6 +348,19 @@
     io.observe(box);
   }
 
+  // A QA session says so on the page, banner or not (snoozed or capped is what QA checks), in
+  // a corner under any bottom banner (which says it itself); its button hides it.
+  function qaNotice() {
+    var host = el("small-favor", null, null, D.body);
+    host.setAttribute("data-smallfavor-qa", "");
+    var p = el("p", null, "QA session: your actions work but are not counted.", host.attachShadow ? host.attachShadow({ mode: "open" }) : host);
+    p.style.cssText = "position:fixed;bottom:0;right:0;z-index:2147482999;margin:0;padding:4px;font:12px system-ui;color:#fff;background:#121212";
+    p.setAttribute("role", "status");
+    p = el("button", null, "×", p);
+    p.setAttribute("aria-label", "Hide");
+    p.onclick = safe(function () { host.remove(); });
+  }
+
   /* ---- ?sf_debug=1: an overlay with each decision and why ---- */
   var debugBox = null;
   function showDebug(placement, answer) {
@@ -411,6 +424,7 @@
     var id = visitor();
     if (!id) return;
     views = articleViews();
+    if (QA) qaNotice();
     (ME.getAttribute("data-placement") || "article-end").split(/[\s,]+/).forEach(function (p) {
       if (!p) return;
       decide(p, id).then(safe(function (answer) {

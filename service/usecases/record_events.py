@@ -96,7 +96,9 @@ def record_events(
     # Recorded even when nothing was accepted, so that a flood of bad batches still
     # counts toward the client's rate limit.
     try:
-        result = svc.event_ingest.record(batch.records, batch.ledger_ops, client, now)
+        result = svc.event_ingest.record(
+            batch.records, {}, client, now, record_ops=batch.ledger_ops
+        )
     except REDIS_ERRORS as exc:
         if not batch.records:
             return EventsRecorded(0, 0, batch.rejected, batch.dropped_qa)
@@ -153,7 +155,9 @@ class Batch:
     # index in the request -> error body
     rejected: list[dict[str, Any]] = field(default_factory=list)
     dropped_qa: int = 0
-    ledger_ops: dict[str, list[LedgerOp]] = field(default_factory=dict)
+    # per record, in order: its ledger updates, written only if Redis finds it new (a
+    # duplicate id must leave no exposure, cap or snooze that SQL never sees)
+    ledger_ops: list[list[LedgerOp]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +195,7 @@ def build_batch(events: list[object], ctx: BatchContext) -> Batch:
             batch.dropped_qa += 1
             continue
         batch.records.append(record)
-        batch.ledger_ops.setdefault(record.visitor, []).extend(ops)
+        batch.ledger_ops.append(ops)
     return batch
 
 

@@ -49,3 +49,44 @@ def test_a_snoozed_reader_is_explained_by_visitor_id(
     screenshot("dashboard-visitor-lookup")
     assert _no_horizontal_scroll(page)
     assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_lookup_asks_about_a_sport_article_in_german(
+    page: Any, live: Services, live_server: str, screenshot: Callable[[str], None], width: int
+) -> None:
+    targeting = {"languages": ["de"], "sections": ["sport"]}
+    run_experiment(live, key="german-sport", priority=10, targeting=targeting)
+    live.users.create("viewer@newsroom.example", PASSWORD, Role.viewer, datetime.now(UTC))
+    page.set_viewport_size({"width": width, "height": 800})
+    sign_in(page, live_server, "viewer@newsroom.example")
+    page.goto(live_server + "/dashboard/decisions")
+    page.get_by_label("Visitor id").fill("reader-lookup-de-01")
+    page.get_by_label("Language").fill("de-DE")
+    page.get_by_label("Section").fill("politics")
+    page.get_by_role("button", name="Look up").click()
+    page.locator("#lookup-result").wait_for()
+    assert page.locator("#lookup-trace tbody tr").nth(0).inner_text().split() == [
+        "german-sport",
+        "sections",
+    ]
+
+    page.get_by_label("Section").fill("sport")  # what was asked stays in the form
+    assert page.get_by_label("Language").input_value() == "de-DE"
+    page.get_by_role("button", name="Look up").click()
+    result = page.locator("#lookup-result")
+    result.wait_for()
+    said = " ".join(result.inner_text().split())
+    assert "language de, section sport" in said and "sees german-sport" in said
+
+    page.get_by_label("Section").fill("Sport News!")
+    page.get_by_role("button", name="Look up").click()
+    error = page.locator("#section-error")
+    error.wait_for()
+    assert error.inner_text().startswith("Section: must be a slug")
+    assert page.get_by_label("Section").get_attribute("aria-invalid") == "true"
+    assert page.locator("#lookup-result").count() == 0
+    assert _no_horizontal_scroll(page)
+    if width == 1280:
+        screenshot("dashboard-visitor-lookup-page-signals")
+    assert page.console_errors == []  # type: ignore[attr-defined]

@@ -100,3 +100,55 @@ def test_the_page_says_when_its_figures_rest_on_few_samples(
     assert log_in(client, make_user(services, "viewer")).status_code == 302
     page = client.get("/dashboard/decisions").get_data(as_text=True)
     assert "Based on 3 sampled decisions: rough." in page
+
+
+def test_the_lookup_asks_about_the_page_language_section_tags_and_reading(
+    client: FlaskClient, auth: Auth, services: Services
+) -> None:
+    targeting = {
+        "languages": ["de"],
+        "sections": ["sport"],
+        "tags": ["football"],
+        "min_article_views": 3,
+    }
+    start(client, auth, "german-sport", priority=50, targeting=targeting)
+    start(client, auth, "supporters", priority=40, targeting={"audience": "supporters"})
+    start(client, auth, "everyone", priority=10, targeting={})
+    assert log_in(client, make_user(services, "viewer")).status_code == 302
+
+    assert trace(lookup(client))["german-sport"] == "languages"
+    assert trace(lookup(client, lang="de-AT"))["german-sport"] == "sections"
+    assert trace(lookup(client, lang="de", section="Sport"))["german-sport"] == "tags"
+    page_signals = {"lang": "de", "section": "sport", "tags": "Cup, football"}
+    assert trace(lookup(client, **page_signals))["german-sport"] == "min article views"
+    page = lookup(client, **page_signals, article_views="3")
+    assert "sees <strong>german-sport</strong>" in page
+    assert "language de, section sport, tags cup, football, 3 articles read" in page
+    # The page's own debug answer for the same page agrees.
+    debug = decide(client, READER, debug="1", **page_signals, article_views="3")
+    assert [(r["experiment"], r["failed"]) for r in debug["debug"]["experiments"]] == [
+        ("german-sport", None),
+        ("supporters", "priority"),
+        ("everyone", "priority"),
+    ]
+    # The page's word that the reader supports us is asked too.
+    assert trace(lookup(client, supporter="1"))["supporters"] == "— shown"
+    assert trace(lookup(client))["supporters"] == "audience"
+
+
+def test_bad_page_signals_are_named_next_to_their_field(
+    client: FlaskClient, services: Services
+) -> None:
+    assert log_in(client, make_user(services, "viewer")).status_code == 302
+    page = lookup(
+        client, lang="deutsch!", section="sport news", tags="ok,not ok", article_views="x"
+    )
+    assert 'id="lookup-result"' not in page
+    assert re.search(r'id="lang-error">Language: must be a language tag such as en or en-GB<', page)
+    assert re.search(r'id="section-error">Section: must be a slug of', page)
+    assert re.search(r'id="tags-error">Tags: each tag must be a slug of', page)
+    assert re.search(r'id="article_views-error">Articles read: must be a whole number', page)
+    # What was typed stays in the form, to correct.
+    assert (
+        'value="sport news"' in page and 'aria-invalid="true" aria-describedby="tags-error"' in page
+    )

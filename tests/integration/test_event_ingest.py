@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import redis as redis_lib
+from redis.cluster import RedisCluster
 
 from service.domain.events import EventRecord, EventType, Source
 from service.domain.ledger import impression_ops
@@ -30,6 +32,14 @@ def record(
     return EventRecord(
         event_id, type_, "ask", "control", visitor, 1_000_000, 1_000_001, Source.client
     )
+
+
+def mark_stems(client: redis_lib.Redis, partition: int | None = None) -> list[str]:
+    """Where the marks are: a cluster's under each partition's stem (its slot), a single
+    server's under one stem for every partition."""
+    if not isinstance(client, RedisCluster):
+        return [KEYS.dedupe_single_server_base()]
+    return [KEYS.dedupe_base(p) for p in range(KEYS.partitions) if partition in (None, p)]
 
 
 def test_dedupe_marks_and_stream(redis_client: redis_lib.Redis) -> None:
@@ -63,8 +73,7 @@ def test_a_mark_lives_as_long_as_a_retry_could_be_accepted_and_no_longer(
         [record("event-0001")], {}, "1.2.3.4", NOW + timedelta(hours=1, minutes=31)
     ) == Recorded((True,))
     # No mark key outlives the window by more than a generation (a quarter) and a minute.
-    partition = KEYS.partition_of("reader-000001")
-    stem = KEYS.dedupe_base(partition)
+    [stem] = mark_stems(redis_client, KEYS.partition_of("reader-000001"))
     marks = [
         k for k in redis_client.scan_iter(match=f"{stem}*", count=1000) if ":" in k[len(stem) :]
     ]
@@ -81,8 +90,8 @@ def test_marks_are_compact_hashes_not_a_key_per_event(redis_client: redis_lib.Re
         assert store.record(records, {}, "1.2.3.4", NOW) == Recorded((True,) * 50)
     marks = [
         key
-        for p in range(KEYS.partitions)
-        for key in redis_client.scan_iter(match=f"{KEYS.dedupe_base(p)}*", count=1000)
+        for stem in mark_stems(redis_client)
+        for key in redis_client.scan_iter(match=f"{stem}*", count=1000)
     ]
     # A generation starts with 256 buckets a partition (and one hash saying so): far fewer
     # keys than events, a few dozen bytes a mark.
@@ -167,3 +176,67 @@ def test_scripts_survive_a_flush(redis_client: redis_lib.Redis) -> None:
     store.record([record("event-0001")], {}, "1.2.3.4", NOW)
     redis_client.script_flush()  # on every node of a cluster too (a restarted node)
     assert store.record([record("event-0002")], {}, "1.2.3.4", NOW) == Recorded((True,))
+
+
+@pytest.mark.parametrize("as_cluster", [False, True])
+def test_only_a_new_event_writes_its_ledger_updates(
+    redis_client: redis_lib.Redis, as_cluster: bool
+) -> None:
+    """A duplicate id, or a batch refused over the rate limit, leaves the ledger as it was: no
+    exposure (which the payment webhook credits), cap or snooze that SQL never counts. As a
+    cluster does it too (the ledger in a second round trip), whatever the server is."""
+    store = ingest(redis_client, limit=2)
+    store._cluster = as_cluster or isinstance(redis_client, RedisCluster)
+    experiment = parse_experiment(experiment_doc(key="ask"))
+    first, other = "reader-000001", "reader-000029"  # one event partition: one set of marks
+    assert KEYS.partition_of(first) == KEYS.partition_of(other)
+    ops = impression_ops(experiment, 907_200.0, "event-0001")
+    assert store.record(
+        [record("event-0001", visitor=first)], {}, "1.2.3.4", NOW, record_ops=[ops]
+    ) == Recorded((True,))
+    assert redis_client.hget(KEYS.ledger(first), "li:ask") == "907200.000"
+    reused = [record("event-0001", visitor=other)]
+    assert store.record(reused, {}, "1.2.3.4", NOW, record_ops=[ops]) == Recorded((False,))
+    assert not redis_client.exists(KEYS.ledger(other))
+    refused = store.record(
+        [record("event-0002", visitor=other)], {}, "1.2.3.4", NOW, record_ops=[ops]
+    )
+    assert isinstance(refused, OverLimit)
+    assert not redis_client.exists(KEYS.ledger(other))
+
+
+def test_on_one_server_an_id_is_one_event_whichever_reader_sends_it(
+    redis_client: redis_lib.Redis,
+) -> None:
+    """As SQL's unique event id has it: the second reader's copy, in another partition, is a
+    duplicate, counted live no more than SQL counts it."""
+    if isinstance(redis_client, RedisCluster):
+        pytest.skip("a cluster's marks are per partition (its slot); SQL refuses the second")
+    store = ingest(redis_client)
+    first, other = "reader-000001", "reader-000002"
+    assert KEYS.partition_of(first) != KEYS.partition_of(other)
+    assert store.record([record("event-0001", visitor=first)], {}, "1.2.3.4", NOW) == Recorded(
+        (True,)
+    )
+    again = store.record([record("event-0001", visitor=other)], {}, "1.2.3.4", NOW)
+    assert again == Recorded((False,))
+    assert live_counts(redis_client, KEYS, "ask", "2026-11-28") == {"control:impression": "1"}
+
+
+def test_marks_kept_per_partition_before_still_catch_a_retry(
+    redis_client: redis_lib.Redis,
+) -> None:
+    """Marks written under the partition's own stem (as before one stem served every
+    partition) are read until their generations end, then no longer."""
+    if isinstance(redis_client, RedisCluster):
+        pytest.skip("a cluster keeps its marks per partition")
+    before = ingest(redis_client)
+    before._cluster = True  # writes its marks as a cluster (and the service before) did
+    assert before.record([record("event-0001")], {}, "1.2.3.4", NOW) == Recorded((True,))
+    store = ingest(redis_client)
+    for minutes in (0, 16, 59):  # the same generation, and the ones after it in the window
+        later = NOW + timedelta(minutes=minutes)
+        assert store.record([record("event-0001")], {}, "1.2.3.4", later) == Recorded((False,))
+    assert store.record([record("event-0002")], {}, "1.2.3.4", NOW) == Recorded((True,))
+    past = NOW + timedelta(hours=1, minutes=31)
+    assert store.record([record("event-0001")], {}, "1.2.3.4", past) == Recorded((True,))

@@ -87,6 +87,12 @@ class Keys:
         `<stem><generation>:<bucket>` a bucket of marks (event_ingest.py says why)."""
         return f"{self.prefix}:{self._tags[partition]}:d:"
 
+    def dedupe_single_server_base(self) -> str:
+        """Name stem of the dedupe marks of every partition on a single server (which has no
+        slots to respect), completed as dedupe_base's: an event id is then one event whichever
+        reader's token it comes with, as SQL's unique event id has it."""
+        return f"{self.prefix}:dedupe:"
+
     def live_counters(self, partition: int, experiment: str, day: str) -> str:
         """Hash of today's counts per variant and event type in one partition (TTL: a few
         days); the live figure is the sum over partitions."""
