@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.domain.experiment import Amounts, Banner, Frequency, ReminderChoice, ReminderOffer
+from service.domain.experiment import (
+    Amounts,
+    Banner,
+    Frequency,
+    PaymentMethod,
+    ReminderChoice,
+    ReminderOffer,
+)
 from service.domain.page_context import PageContext
 
 # Symbols for the currencies newsrooms most often ask in; others fall back to the ISO code.
@@ -89,6 +96,25 @@ def reminder_content(offer: ReminderOffer | None) -> dict[str, Any] | None:
     }
 
 
+# What readers read for each payment method; the line is written here, not in the snippet,
+# whose every byte each article page pays for.
+PAYMENT_METHOD_NAMES = {
+    PaymentMethod.card: "Card",
+    PaymentMethod.paypal: "PayPal",
+    PaymentMethod.apple_pay: "Apple Pay",
+    PaymentMethod.google_pay: "Google Pay",
+    PaymentMethod.bank_transfer: "Bank transfer",
+    PaymentMethod.direct_debit: "Direct debit",
+}
+
+
+def accepts_line(methods: tuple[PaymentMethod, ...]) -> str | None:
+    """ "We accept Card · PayPal", or None when the banner names no payment method."""
+    if not methods:
+        return None
+    return "We accept " + " · ".join(PAYMENT_METHOD_NAMES[m] for m in methods)
+
+
 def render_content(banner: Banner, ctx: PageContext) -> dict[str, Any]:
     values = {
         "COUNTRY_NAME": ctx.country_name or "your country",
@@ -128,6 +154,7 @@ def render_content(banner: Banner, ctx: PageContext) -> dict[str, Any]:
         "cta": {"label": fill(cta_label, values), "url": banner.cta.url},
         "amounts": amounts,
         "payment_methods": [str(m) for m in banner.payment_methods],
+        "accepts": accepts_line(banner.payment_methods),
         "remind_later_label": (
             fill(banner.remind_later_label, values) if banner.remind_later_label else None
         ),

@@ -223,7 +223,8 @@ class ShownBanner(BaseModel):
     token: str = Field(description="The signed decision token.")
     template: Template
     content: dict[str, Any] = Field(
-        description='The banner, placeholders filled. `reminder` is null when "remind me '
+        description="The banner, placeholders filled. `accepts` is the payment methods' line "
+        '("We accept Card · PayPal"), null when none is named. `reminder` is null when "remind me '
         'later" only snoozes; otherwise the e-mail reminder it offers: `choices` (each a '
         "`label` and one of `in_days`, `next_month` or `on`), `consent`, `privacy_url`, "
         "`email_label`, `submit_label` and `thanks`. The snippet posts the reader's choice "

@@ -141,8 +141,6 @@
     ".bb{position:fixed;left:0;right:0;bottom:0;margin:0;z-index:2147483000;max-height:80vh;overflow:auto;" +
     "box-shadow:0 -2px 12px rgba(0,0,0,.25);padding-right:48px}" +
     "@media (max-width:480px){h2{font-size:20px}.b{padding:12px 14px 16px}.bb{padding-right:44px}}";
-  var METHODS = { card: "Card", paypal: "PayPal", apple_pay: "Apple Pay", google_pay: "Google Pay",
-    bank_transfer: "Bank transfer", direct_debit: "Direct debit" };
   var FREQ = { monthly: "Monthly", one_off: "One-off", annual: "Annual" };
 
   function el(tag, cls, text, parent) {
@@ -151,6 +149,13 @@
     if (text != null) n.textContent = text;
     if (parent) parent.appendChild(n);
     return n;
+  }
+  // A button that submits nothing (type=button), doing `fn` when pressed.
+  function btn(cls, text, parent, fn) {
+    var b = el("button", cls, text, parent);
+    b.type = "button";
+    b.onclick = safe(fn);
+    return b;
   }
   function money(symbol, amount) {
     return symbol + (amount % 1 ? amount.toFixed(2) : String(amount));
@@ -187,26 +192,22 @@
         var list = a[choice.frequency] || [], pre = (a.preselected || {})[choice.frequency];
         choice.amount = list.indexOf(pre) >= 0 ? pre : list[Math.min(1, list.length - 1)];
         list.forEach(function (v) {
-          var b = el("button", null, money(a.symbol, v), aRow);
-          b.type = "button";
-          b.setAttribute("aria-pressed", String(v === choice.amount));
-          b.onclick = safe(function () {
+          var b = btn(null, money(a.symbol, v), aRow, function () {
             choice.amount = v;
             aRow.querySelectorAll("button").forEach(function (x) { x.setAttribute("aria-pressed", String(x === b)); });
             relabel();
           });
+          b.setAttribute("aria-pressed", String(v === choice.amount));
         });
         relabel();
       };
       if (freqs.length > 1) freqs.forEach(function (f) {
-        var b = el("button", null, FREQ[f], fRow);
-        b.type = "button";
-        b.setAttribute("aria-pressed", String(f === choice.frequency));
-        b.onclick = safe(function () {
+        var b = btn(null, FREQ[f], fRow, function () {
           choice.frequency = f;
           fRow.querySelectorAll("button").forEach(function (x) { x.setAttribute("aria-pressed", String(x === b)); });
           drawAmounts();
         });
+        b.setAttribute("aria-pressed", String(f === choice.frequency));
       });
       drawAmounts();
     }
@@ -229,9 +230,7 @@
       track("click", banner.token);
       flush(true);
     }));
-    if (c.payment_methods && c.payment_methods.length) {
-      el("p", "pm", "We accept " + c.payment_methods.map(function (m) { return METHODS[m] || m; }).join(" · "), box);
-    }
+    if (c.accepts) el("p", "pm", c.accepts, box);
     var signed = false; // signed up for a reminder: the service snoozed it, no dismiss to report
     var hide = function (reason) {
       if (!signed) track("dismiss", banner.token, { reason: reason });
@@ -239,9 +238,9 @@
       D.removeEventListener("keydown", onKey);
     };
     if (QA) el("p", "pm", "QA session: your actions work but are not counted.", box).setAttribute("data-qa-session", "");
-    var later = el("button", "later", c.remind_later_label || "Remind me later", el("p", null, null, box));
-    later.type = "button";
-    later.onclick = safe(function () { if (c.reminder) remind(c.reminder, later.parentNode); else hide("remind_later"); });
+    var later = btn("later", c.remind_later_label || "Remind me later", el("p", null, null, box), function () {
+      if (c.reminder) remind(c.reminder, later.parentNode); else hide("remind_later");
+    });
     var onKey = safe(function (e) { if (e.key === "Escape") hide("close"); });
 
     // An e-mail reminder offer (content.reminder): "remind me later" opens a small form in its
@@ -265,9 +264,7 @@
       var link = el("a", null, "Privacy notice (opens in a new tab)", el("p", "pm", null, f));
       link.href = r.privacy_url; link.target = "_blank"; link.rel = "noopener";
       var row = el("p", null, null, f), send = el("button", "cta", r.submit_label, row);
-      var no = el("button", "later", "No thanks", row);
-      no.type = "button";
-      no.onclick = safe(function () { hide("remind_later"); });
+      var no = btn("later", "No thanks", row, function () { hide("remind_later"); });
       var fields = { remind_at: when, email: mail };
       // The service's word beside the field it names (invalid, described by it), else below.
       var say = function (name, text) {
@@ -289,10 +286,7 @@
         box.textContent = "";
         el("p", null, null, box).setAttribute("role", "status");
         box.firstChild.textContent = r.thanks;
-        var x = el("button", "later", "Close", box);
-        x.type = "button";
-        x.onclick = safe(hide);
-        x.focus();
+        btn("later", "Close", box, hide).focus();
         setTimeout(safe(hide), 8000);
       };
       f.addEventListener("keydown", safe(function (e) {
@@ -326,10 +320,7 @@
       radios[0].focus();
     }
     if (bottom) {
-      var x = el("button", "x", "×", box);
-      x.type = "button";
-      x.setAttribute("aria-label", "Close");
-      x.onclick = safe(function () { hide("close"); });
+      btn("x", "×", box, function () { hide("close"); }).setAttribute("aria-label", "Close");
       D.addEventListener("keydown", onKey);
     }
     // The count the decision request sent, so results can adjust by it (CUPED).
@@ -356,9 +347,7 @@
     var p = el("p", null, "QA session: your actions work but are not counted.", host.attachShadow ? host.attachShadow({ mode: "open" }) : host);
     p.style.cssText = "position:fixed;bottom:0;right:0;z-index:2147482999;margin:0;padding:4px;font:12px system-ui;color:#fff;background:#121212";
     p.setAttribute("role", "status");
-    p = el("button", null, "×", p);
-    p.setAttribute("aria-label", "Hide");
-    p.onclick = safe(function () { host.remove(); });
+    btn(null, "×", p, function () { host.remove(); }).setAttribute("aria-label", "Hide");
   }
 
   /* ---- ?sf_debug=1: an overlay with each decision and why ---- */

@@ -191,3 +191,14 @@ def test_amount_formatting(amount: float, currency: str, text: str) -> None:
 )
 def test_device_from_user_agent(agent: str, device: Device) -> None:
     assert device_from_user_agent(agent) == device
+
+
+def test_the_payment_methods_line_is_written_by_the_service() -> None:
+    from service.domain.banner_render import accepts_line
+    from service.domain.experiment import PaymentMethod
+
+    methods = (PaymentMethod.card, PaymentMethod.paypal, PaymentMethod.direct_debit)
+    assert accepts_line(methods) == "We accept Card · PayPal · Direct debit"
+    assert accepts_line(()) is None
+    # Every method has its readers' name, so no banner shows a raw key such as "apple_pay".
+    assert "_" not in (accepts_line(tuple(PaymentMethod)) or "")
