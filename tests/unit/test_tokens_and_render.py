@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from service.domain.banner_render import format_amount, render_content
+from service.domain.banner_render import accepts_line, format_amount, render_content
 from service.domain.devices import device_from_user_agent
-from service.domain.experiment import Device, Placement
+from service.domain.experiment import Device, PaymentMethod, Placement
 from service.domain.page_context import PageContext
 from service.domain.tokens import DECISION_MAX_LENGTH, TokenInvalid, TokenSigner
 from service.schemas.experiment import parse_experiment
@@ -194,9 +194,6 @@ def test_device_from_user_agent(agent: str, device: Device) -> None:
 
 
 def test_the_payment_methods_line_is_written_by_the_service() -> None:
-    from service.domain.banner_render import accepts_line
-    from service.domain.experiment import PaymentMethod
-
     methods = (PaymentMethod.card, PaymentMethod.paypal, PaymentMethod.direct_debit)
     assert accepts_line(methods) == "We accept Card · PayPal · Direct debit"
     assert accepts_line(()) is None
