@@ -13,6 +13,7 @@ import smtplib
 import ssl
 from collections.abc import Sequence
 from datetime import datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -21,6 +22,11 @@ from service.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# Headers are folded at RFC 5322's hard limit, not its 78-character advice: Python folds a long
+# word it cannot break (a List-Unsubscribe URL) into RFC 2047 encoded words, which no mail client
+# reads back as a URL, so the one-click unsubscribe would be broken.
+_POLICY = policy.SMTP.clone(max_line_length=998)
+
 
 class MailNotSent(Exception):
     """The relay refused the message or could not be reached; the message is one line."""
@@ -28,7 +34,7 @@ class MailNotSent(Exception):
 
 def new_message(settings: Settings, to: Sequence[str], subject: str) -> EmailMessage:
     """A message from SMTP_FROM, its body and attachments still to be added."""
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["From"] = settings.smtp_from
     message["To"] = ", ".join(to)
     message["Subject"] = subject

@@ -33,12 +33,24 @@ MESSAGE = {
 class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []  # as sent, for what a parser would smooth over
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = email.message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         self.messages.append(parsed)
+        self.raw.append(envelope.content)
         return "250 OK"
+
+    def raw_header(self, index: int, name: str) -> str:
+        """The header's value as sent, unfolded: mail clients read List-Unsubscribe's URL
+        from it as it is, so an encoded word (=?utf-8?q?...) there is a broken link."""
+        head = self.raw[index].split(b"\r\n\r\n", 1)[0].decode("ascii")
+        unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ")
+        for line in unfolded.split("\r\n"):
+            if line.lower().startswith(name.lower() + ":"):
+                return line.split(":", 1)[1].strip()
+        raise KeyError(name)
 
 
 def offering_doc(**overrides: Any) -> dict[str, Any]:
