@@ -140,7 +140,12 @@ def http_url(value: object) -> str:
     return url
 
 
-_EMAIL = re.compile(r"[^@\s<>,;\"]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+# A dot-atom on each side (RFC 5322), ASCII only: the relay may not speak SMTPUTF8, and a
+# control character, a quoted local part or a label that starts or ends with a hyphen is an
+# address no relay delivers (it would be retried and fail, or worse, be read as two).
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"(?=[^@]{{1,64}}@){_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+")
 
 
 def email_address(value: object) -> str:

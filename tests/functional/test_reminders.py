@@ -225,6 +225,11 @@ def test_bad_input_names_each_field(
     extra = client.post("/v1/reminders", json={"token": token, "email": ADDRESS, "x": 1})
     assert set(extra.json["error"]["fields"]) == {"x", "remind_at"}
 
+    # Addresses no relay delivers are refused up front, not retried until they fail.
+    for address in ("a\x00b@example.org", "é@example.org", "a@-example.org", "a..b@example.org"):
+        refused = sign_up(client, token, address, when(clock.now, days=14))
+        assert refused.json["error"]["fields"] == {"email": "must be an e-mail address"}, address
+
     clock.advance(hours=25)  # TOKEN_MAX_AGE_HOURS is 24
     expired = sign_up(client, token, ADDRESS, when(clock.now, days=14))
     assert expired.json["error"]["fields"] == {"token": "token has expired"}
