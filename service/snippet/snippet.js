@@ -238,20 +238,30 @@
       D.removeEventListener("keydown", onKey);
     };
     if (QA) el("p", "pm", "QA session: your actions work but are not counted.", box).setAttribute("data-qa-session", "");
+    // Only the choices the service can still take (an hour ahead at least): a date the
+    // newsroom set may have passed; with none left, "remind me later" is the plain snooze.
     var later = btn("later", c.remind_later_label || "Remind me later", el("p", null, null, box), function () {
-      if (c.reminder) remind(c.reminder, later.parentNode); else hide("remind_later");
+      var r = c.reminder, ok = r ? r.choices.filter(function (ch) { return due(ch) - Date.now() > 36e5; }) : [];
+      if (ok.length) remind(r, ok, later.parentNode); else hide("remind_later");
     });
     var onKey = safe(function (e) { if (e.key === "Escape") hide("close"); });
 
     // An e-mail reminder offer (content.reminder): "remind me later" opens a small form in its
     // place; closing it without signing up is the plain snooze. Every text goes in as text.
-    function remind(r, spot) {
+    // A choice's instant in the reader's own calendar (09:00 local for a day), as the service expects.
+    function due(ch) {
+      var d = new Date(), on = ch.on;
+      if (ch.in_days) d.setDate(d.getDate() + ch.in_days);
+      else d = ch.next_month ? new Date(d.getFullYear(), d.getMonth() + 1, 1, 9) : new Date(on.slice(0, 4), on.slice(5, 7) - 1, on.slice(8), 9);
+      return d;
+    }
+    function remind(r, chs, spot) {
       var f = el("form", "rm"), radios = [];
       f.noValidate = true;
       spot.replaceWith(f);
       var when = el("fieldset", null, null, f);
       el("legend", null, "When should we remind you?", when);
-      r.choices.forEach(function (ch, i) {
+      chs.forEach(function (ch, i) {
         var x = el("input", null, null, el("label", null, null, when));
         x.type = "radio"; x.name = "when"; x.checked = !i;
         x.after(" " + ch.label);
@@ -297,10 +307,7 @@
         if (send.disabled) return;
         f.querySelectorAll(".er").forEach(function (p) { p.remove(); });
         [when, mail].forEach(function (x) { x.removeAttribute("aria-invalid"); x.setAttribute("aria-describedby", "sf-consent"); });
-        // The instant in the reader's own calendar (09:00 local for a day), as the service expects.
-        var ch = r.choices[radios.findIndex(function (x) { return x.checked; })], d = new Date(), on = ch.on;
-        if (ch.in_days) d.setDate(d.getDate() + ch.in_days);
-        else d = ch.next_month ? new Date(d.getFullYear(), d.getMonth() + 1, 1, 9) : new Date(on.slice(0, 4), on.slice(5, 7) - 1, on.slice(8), 9);
+        var d = due(chs[radios.findIndex(function (x) { return x.checked; })]);
         if (!banner.token) return thanks(); // the dashboard's preview: nothing is sent
         send.disabled = true;
         var done = function (x) { send.disabled = false; return x; };

@@ -235,3 +235,33 @@ def test_closing_the_offer_without_signing_up_is_the_plain_snooze(
     found = wait_for_events(live, visitor, {"dismiss"})
     assert [e.get("r") for e in found if e["t"] == "dismiss"] == ["remind_later"]
     assert fake.bodies == []
+
+
+def test_a_date_that_has_passed_is_not_offered(live: Services, live_server: str, page: Any) -> None:
+    # The service refuses an instant less than an hour ahead: a fixed date the newsroom chose
+    # may have passed since, and a reader must not be offered what can only fail.
+    past = {"label": "On 1 February 2020", "on": "2020-02-01"}
+    offer_everywhere(live, choices=[past, {"label": "In 2 weeks", "in_days": 14}])
+    fake = FakeReminders(page)
+    token_from_decision(page, live_server)
+    box = banner(page)
+    box.get_by_role("button", name=LATER).click()
+    only = box.get_by_role("radio", name="In 2 weeks")
+    only.wait_for()
+    assert only.is_checked()
+    assert box.get_by_role("radio").count() == 1
+    assert fake.bodies == []
+
+
+def test_with_every_date_passed_remind_me_later_is_the_plain_snooze(
+    live: Services, live_server: str, page: Any
+) -> None:
+    offer_everywhere(live, choices=[{"label": "On 1 February 2020", "on": "2020-02-01"}])
+    fake = FakeReminders(page)
+    token_from_decision(page, live_server)
+    banner(page).get_by_role("button", name=LATER).click()
+    assert banner(page).count() == 0
+    visitor = visitor_of(page)
+    found = wait_for_events(live, visitor, {"dismiss"})
+    assert [e.get("r") for e in found if e["t"] == "dismiss"] == ["remind_later"]
+    assert fake.bodies == []
