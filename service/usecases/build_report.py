@@ -15,10 +15,10 @@ from service.domain.report_model import Report, SinceShipping
 from service.domain.report_since_shipping import counted_since, since_shipping
 from service.store.sql.bandit_repo import BanditWeightRepo
 from service.store.sql.experiments_repo import ExperimentRepo
+from service.store.sql.reminder_results import reminder_totals
 from service.store.sql.report_queries import (
     arm_totals,
     day_totals,
-    reminder_totals,
     stratum_totals,
 )
 

@@ -9,7 +9,6 @@ summing, so the per-visitor n, Σx and Σx² the stats need never leave the data
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -21,7 +20,6 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
-    and_,
     case,
     cast,
     extract,
@@ -36,16 +34,12 @@ from service.domain.arm_totals import (
     SUM_FIELDS,
     ArmTotals,
     DayTotals,
-    ReminderTotals,
     StratumTotals,
     hourly_until,
 )
-from service.domain.events import EventType
 from service.domain.report import Segment
-from service.store.sql.tables import events as ev
 from service.store.sql.tables import outcome_sums as kept
 from service.store.sql.tables import outcome_sums_state as state
-from service.store.sql.tables import reminders as rm
 from service.store.sql.tables import visitor_outcomes as vo
 
 _EPOCH = date(1970, 1, 1)
@@ -67,7 +61,7 @@ def arm_totals(
     segment_col: ColumnElement[Any] = (
         vo.c[segment] if segment is not None else literal(None).label("segment")
     )
-    exposed = _exposed(experiment_key, start, end)
+    exposed = exposed_visitors(experiment_key, start, end)
     if since is not None:
         exposed.append(vo.c.first_exposure_at >= since)
     query = (
@@ -75,7 +69,7 @@ def arm_totals(
         .where(*exposed)
         .group_by(vo.c.variant_key, *([vo.c[segment]] if segment is not None else []))
     )
-    with _reading(engine) as conn:
+    with reading(engine) as conn:
         if _kept(conn, experiment_key, revenue_cap):
             query = _summed(experiment_key, start, end, segment)
             if since is not None:
@@ -128,11 +122,13 @@ def day_totals(
     """New exposed visitors per variant per UTC hour of first exposure until `hourly_until`
     the experiment's first exposure (whatever the date range), per UTC day after that; with
     capped sums. A subquery names the day and hour, so GROUP BY repeats no expression."""
-    with _reading(engine) as conn:
+    with reading(engine) as conn:
         if _kept(conn, experiment_key, revenue_cap):
             return _summed_series(conn, experiment_key, start, end)
         first = conn.execute(
-            select(func.min(vo.c.first_exposure_at)).where(*_exposed(experiment_key, None, None))
+            select(func.min(vo.c.first_exposure_at)).where(
+                *exposed_visitors(experiment_key, None, None)
+            )
         ).scalar_one()
         if first is None:
             return []
@@ -152,7 +148,7 @@ def day_totals(
                 capped(vo.c.revenue, revenue_cap).label("revenue"),
                 capped(vo.c.annualised_value, revenue_cap).label("annualised"),
             )
-            .where(*_exposed(experiment_key, start, end))
+            .where(*exposed_visitors(experiment_key, start, end))
             .subquery()
         )
         keys = [exposed.c.variant_key, exposed.c.day, exposed.c.hour]
@@ -200,7 +196,7 @@ def stratum_totals(
             annualised.label("annualised"),
             *(case((turned_away, 1), else_=0).label(name) for name, turned_away in _turned_away()),
         )
-        .where(*_exposed(experiment_key, start, end))
+        .where(*exposed_visitors(experiment_key, start, end))
         .subquery()
     )
     bounds = [int(b.timestamp()) for b in boundaries]
@@ -221,105 +217,6 @@ def stratum_totals(
     ]
 
 
-def reminder_totals(
-    engine: Engine,
-    experiment_key: str,
-    *,
-    start: date | None,
-    end: date | None,
-    attribution_days: int,
-    revenue_cap: float | None,
-) -> list[ReminderTotals]:
-    """Per variant: the e-mail reminders of its exposed visitors (the report's date range,
-    QA sign-ups left out) and the counted conversions after one was sent, within
-    `attribution_days` of it. Two grouped queries: the reminder rows (by the experiment's
-    index on reminders), then only the conversions of visitors who were sent one (by the
-    events' visitor index); a donation inside two reminders' windows counts once, and each
-    visitor's revenue after a reminder is winsorised at `revenue_cap` before the sums."""
-    exposed = _exposed(experiment_key, start, end)
-    of_arm = [
-        vo.c.experiment_key == rm.c.experiment_key,
-        vo.c.visitor == rm.c.visitor,
-        vo.c.variant_key == rm.c.variant_key,
-    ]
-    counts = (
-        select(
-            rm.c.variant_key,
-            func.count().label("signups"),
-            func.count(rm.c.confirmed_at).label("confirmations"),
-            func.count(rm.c.sent_at).label("sent"),
-            func.count(rm.c.clicked_at).label("clicks"),
-            func.count(rm.c.visitor.distinct()).label("signup_visitors"),
-        )
-        .select_from(rm.join(vo, and_(*of_arm)))
-        .where(rm.c.experiment_key == experiment_key, rm.c.qa.is_(False), *exposed)
-        .group_by(rm.c.variant_key)
-    )
-    sent = [rm.c.experiment_key == experiment_key, rm.c.qa.is_(False), rm.c.sent_at.is_not(None)]
-    window = attribution_days * 86_400
-    after_a_reminder = (
-        select(rm.c.id)
-        .where(
-            *sent,
-            rm.c.visitor == ev.c.visitor,
-            rm.c.variant_key == vo.c.variant_key,
-            rm.c.sent_at < ev.c.ts,
-            epoch_seconds(engine, ev.c.ts) <= epoch_seconds(engine, rm.c.sent_at) + window,
-        )
-        .exists()
-    )
-    per_visitor = (
-        select(
-            vo.c.variant_key,
-            func.count().label("donations"),
-            func.sum(func.coalesce(ev.c.revenue, 0.0)).label("revenue"),
-        )
-        .select_from(
-            ev.join(
-                vo, and_(vo.c.experiment_key == ev.c.experiment_key, vo.c.visitor == ev.c.visitor)
-            )
-        )
-        .where(
-            ev.c.visitor.in_(select(rm.c.visitor).where(*sent)),
-            ev.c.experiment_key == experiment_key,
-            ev.c.type == EventType.conversion.value,
-            ev.c.counted.is_(True),
-            after_a_reminder,
-            *exposed,
-        )
-        .group_by(vo.c.variant_key, ev.c.visitor)
-        .subquery()
-    )
-    revenue = capped(per_visitor.c.revenue, revenue_cap)
-    donations = select(
-        per_visitor.c.variant_key,
-        func.count().label("donors"),
-        func.sum(per_visitor.c.donations).label("donations"),
-        func.sum(per_visitor.c.revenue).label("revenue"),
-        func.sum(revenue).label("revenue_capped"),
-        func.sum(revenue * revenue).label("revenue_capped_squares"),
-    ).group_by(per_visitor.c.variant_key)
-    with _reading(engine) as conn:
-        found: dict[str, dict[str, Any]] = {}
-        for row in conn.execute(counts).mappings():
-            found.setdefault(row["variant_key"], {}).update(row)
-        for row in conn.execute(donations).mappings():
-            found.setdefault(row["variant_key"], {}).update(row)
-    return [_reminder_row(key, row) for key, row in found.items()]
-
-
-def _reminder_row(key: str, row: dict[str, Any]) -> ReminderTotals:
-    """The sums the two queries found for a variant, each as ReminderTotals types it."""
-    empty = ReminderTotals(key)
-    return ReminderTotals(
-        key,
-        **{
-            f.name: type(getattr(empty, f.name))(row.get(f.name) or 0)
-            for f in fields(ReminderTotals)[1:]
-        },
-    )
-
-
 def _turned_away() -> list[tuple[str, ColumnElement[bool]]]:
     """Per visitor: whether they ever dismissed the banner that way, by ArmTotals' count
     (the same conditions as `arm_totals` counts)."""
@@ -330,7 +227,7 @@ def _turned_away() -> list[tuple[str, ColumnElement[bool]]]:
     ]
 
 
-def _reading(engine: Engine) -> Connection:
+def reading(engine: Engine) -> Connection:
     """A connection whose statements share one snapshot on PostgreSQL, so the check that the
     kept sums are complete holds for the sums read after it."""
     if engine.dialect.name == "postgresql":
@@ -408,7 +305,7 @@ def _sum_all(names: Sequence[str] = _ALL_SUMS) -> list[Any]:
 
 
 def _kept_hours(key: str, start: date | None, end: date | None) -> list[ColumnElement[bool]]:
-    """_exposed's date range in the kept sums' hours since the epoch."""
+    """exposed_visitors' date range in the kept sums' hours since the epoch."""
     conditions = [kept.c.experiment_key == key]
     if start is not None:
         conditions.append(kept.c.hour >= (start - _EPOCH).days * 24)
@@ -477,7 +374,8 @@ def _index_of(value: ColumnElement[Any], bounds: Sequence[int], offset: int) -> 
     )
 
 
-def _exposed(key: str, start: date | None, end: date | None) -> list[ColumnElement[bool]]:
+def exposed_visitors(key: str, start: date | None, end: date | None) -> list[ColumnElement[bool]]:
+    """The outcome rows the report counts: the experiment's visitors exposed in the range."""
     conditions = [vo.c.experiment_key == key, vo.c.first_exposure_at.is_not(None)]
     if start is not None:
         conditions.append(vo.c.first_exposure_at >= datetime.combine(start, time(), UTC))
