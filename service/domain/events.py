@@ -24,6 +24,18 @@ class EventType(StrEnum):
     click = "click"
     dismiss = "dismiss"
     conversion = "conversion"
+    # Money after a conversion, from the payment side only (service/domain/payment_facts.py),
+    # credited to the experiment and variant the conversion was. `revenue` and `annualised`
+    # carry what each changes a visitor's totals by, `amount_minor` the money in its own
+    # currency, signed the same way:
+    # - renewal: a later payment of a recurring gift: revenue +amount; annualised (the
+    #   12-month value) unchanged, since the conversion already expected it.
+    # - refund: a refund or dispute: revenue and annualised -amount.
+    # - cancellation: a recurring gift ended: revenue 0; annualised minus the payments it
+    #   expected within 12 months of the first that will now not come.
+    renewal = "renewal"
+    refund = "refund"
+    cancellation = "cancellation"
 
 
 @dataclass(frozen=True, slots=True)
