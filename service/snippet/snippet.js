@@ -217,6 +217,8 @@
       u.searchParams.set("sf_experiment", banner.experiment);
       u.searchParams.set("sf_variant", banner.variant);
       u.searchParams.set("sf_token", banner.token);
+      // Stripe Checkout and Payment Links hand this back on the payment's webhook events.
+      if (VID) u.searchParams.set("client_reference_id", VID);
       if (choice.amount != null) {
         u.searchParams.set("amount", choice.amount);
         u.searchParams.set("frequency", choice.frequency);
@@ -414,10 +416,10 @@
     return;
   }
 
-  var views = 0, DEBUG = /^(1|true|yes)$/i.test(new URLSearchParams(location.search).get("sf_debug") || "");
+  var views = 0, VID = null, DEBUG = /^(1|true|yes)$/i.test(new URLSearchParams(location.search).get("sf_debug") || "");
   var start = safe(function () {
     if (!consented() || !W.fetch) return;
-    var id = visitor();
+    var id = VID = visitor();
     if (!id) return;
     views = articleViews();
     if (QA) qaNotice();

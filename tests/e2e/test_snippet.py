@@ -141,6 +141,8 @@ def test_cta_click_carries_the_decision_and_completes_a_donation(
     assert params["sf_experiment"] == ["monthly-ask"]
     assert params["sf_variant"] == [variant]
     assert params["amount"] == ["25"] and params["frequency"] == ["one_off"]
+    # What Stripe Payment Links pass to the webhook's Checkout Session as the reader.
+    assert params["client_reference_id"] == [visitor]
     assert (
         live.signer.verify_decision(params["sf_token"][0], int(time.time()), 3600).visitor
         == visitor
