@@ -218,6 +218,13 @@ visitor_outcomes = Table(
     # showed, so the variant cannot move it, which is what lets CUPED adjust by it. NULL when
     # that impression did not say (reports count it as 0).
     Column("pre_article_views", Integer),
+    # Money after the conversion (service/domain/payment_model.py); `revenue` and
+    # `annualised_value` above are already net of it.
+    Column("renewals", Integer, nullable=False, default=0),
+    Column("renewal_revenue", Float, nullable=False, default=0.0),
+    Column("refunds", Integer, nullable=False, default=0),
+    Column("refunded", Float, nullable=False, default=0.0),  # refunds and disputes, positive
+    Column("cancellations", Integer, nullable=False, default=0),
     Index("ix_visitor_outcomes_experiment_variant", "experiment_key", "variant_key"),
 )
 
@@ -238,6 +245,11 @@ daily_rollups = Table(
     Column("conversions", Integer, nullable=False, default=0),
     Column("revenue", Float, nullable=False, default=0.0),
     Column("annualised_value", Float, nullable=False, default=0.0),
+    Column("renewals", Integer, nullable=False, default=0),
+    Column("renewal_revenue", Float, nullable=False, default=0.0),
+    Column("refunds", Integer, nullable=False, default=0),
+    Column("refunded", Float, nullable=False, default=0.0),
+    Column("cancellations", Integer, nullable=False, default=0),
 )
 
 # The report's sums (ArmTotals) over exposed visitors, per bucket: variant, hour of first
@@ -426,3 +438,6 @@ reminders = Table(
     Index("ix_reminders_status_next_attempt_at", "status", "next_attempt_at"),
     Index("ix_reminders_experiment_key_variant_key", "experiment_key", "variant_key"),
 )
+
+# The payment model's tables live in their own module; importing it adds them to `metadata`.
+from service.store.sql import payment_tables  # noqa: E402, F401
