@@ -164,26 +164,19 @@ def credits(conn: Connection, series_id: str) -> list[RowMapping]:
     return list(conn.execute(query).mappings())
 
 
-def erase(conn: Connection, visitor: str) -> int:
-    """Remove what the payment model holds about the visitor: their credits, money rows and
-    the ids those go by, and the facts applied to them. Returns rows removed."""
-    series = list(
-        conn.execute(
-            select(payment_money.c.money_id).where(payment_money.c.visitor == visitor)
-        ).scalars()
-    )
-    removed = 0
-    if series:
-        members = select(payment_money.c.money_id).where(payment_money.c.series_id.in_(series))
-        money_ids = list(conn.execute(members).scalars()) + series
-        removed += conn.execute(
-            delete(payment_names).where(payment_names.c.money_id.in_(money_ids))
+def erase(conn: Connection, visitor: str) -> dict[str, int]:
+    """Forget the visitor: their credits go, and their payments, renewals and facts no longer
+    name them. The rows stay, anonymous, so a replayed fact is still a duplicate and a later
+    refund of an erased payment is recognised (and applied to no one) rather than held."""
+    removed = {
+        "payment_credits": conn.execute(
+            delete(payment_credits).where(payment_credits.c.visitor == visitor)
         ).rowcount
-        removed += conn.execute(
-            delete(payment_money).where(payment_money.c.money_id.in_(money_ids))
+    }
+    for table in (payment_money, payment_facts):
+        removed[table.name] = conn.execute(
+            update(table).where(table.c.visitor == visitor).values(visitor=None)
         ).rowcount
-    for table in (payment_credits, payment_facts):
-        removed += conn.execute(delete(table).where(table.c.visitor == visitor)).rowcount
     return removed
 
 

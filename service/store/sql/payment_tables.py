@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table
 
-from service.store.sql.tables import KEY, VISITOR, metadata
+from service.store.sql.schema import KEY, VISITOR, metadata
 from service.store.sql.types import Document, UtcDateTime
 
 FACT_ID = String(128)

@@ -18,7 +18,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -26,20 +25,13 @@ from sqlalchemy import (
 )
 
 from service.domain.arm_totals import SUM_FIELDS
+
+# The payment model's tables live in their own module; importing it adds them to `metadata`.
+from service.store.sql import payment_tables  # noqa: F401
+from service.store.sql.schema import KEY, VISITOR, metadata
 from service.store.sql.types import Document, UtcDateTime
 
-# Explicit constraint names keep migrations reproducible on both backends.
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-VISITOR = String(64)
-KEY = String(64)
+__all__ = ["KEY", "VISITOR", "metadata"]
 
 experiments = Table(
     "experiments",
@@ -438,6 +430,3 @@ reminders = Table(
     Index("ix_reminders_status_next_attempt_at", "status", "next_attempt_at"),
     Index("ix_reminders_experiment_key_variant_key", "experiment_key", "variant_key"),
 )
-
-# The payment model's tables live in their own module; importing it adds them to `metadata`.
-from service.store.sql import payment_tables  # noqa: E402, F401

@@ -1,0 +1,220 @@
+"""The payment model through POST /v1/conversions, the flusher and the report: renewals add,
+refunds and disputes subtract (never more than the payment), a cancellation ends the 12-month
+value's expected payments, facts about a payment not received yet are held and applied once,
+and every replay is a duplicate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from service.domain.payment_facts import PaymentFact
+from service.store.sql.payment_tables import payment_facts
+from service.store.sql.tables import visitor_outcomes
+from service.usecases.apply_payment_fact import apply_payment_fact
+from service.usecases.receive_payment import parse_fact
+from service.wiring import Services
+from tests.functional.events_support import banner_for, event, post_events, start_experiment
+from tests.functional.test_conversions import VISITOR, pay, payment
+from tests.functional.test_events_redis_fallback import flush
+
+Auth = Callable[[str], dict[str, str]]
+REPORT = "/v1/admin/experiments/monthly-ask/report"
+
+
+@pytest.fixture
+def variant(client: FlaskClient, auth: Auth) -> str:
+    """The reader saw the banner (an impression): the variant their money is credited to."""
+    start_experiment(client, auth("editor"), targeting={"audience": "non_supporters"})
+    banner = banner_for(client, VISITOR)
+    assert post_events(client, [event(banner["token"])]).json["accepted"] == 1
+    return str(banner["variant"])
+
+
+def figures(app: Flask, client: FlaskClient, auth: Auth, variant: str) -> dict[str, Any]:
+    flush(app)
+    response = client.get(REPORT, headers=auth("viewer"))
+    assert response.status_code == 200, response.json
+    [row] = [v for v in response.json["variants"] if v["key"] == variant]
+    return {
+        name: row[name]
+        for name in (
+            "revenue",
+            "net_revenue",
+            "gross_revenue",
+            "annualised_value",
+            "refunds",
+            "refunded_amount",
+            "renewals",
+            "renewal_amount",
+            "active_recurring_donors",
+            "churned_donors",
+            "payments",
+        )
+    }
+
+
+def send(client: FlaskClient, services: Services, body: dict[str, Any]) -> dict[str, Any]:
+    response = pay(client, services, body)
+    assert response.status_code == 200, response.json
+    answer: dict[str, Any] = response.json
+    return answer
+
+
+def expect(revenue: float, gross: float, value: float, **others: Any) -> dict[str, Any]:
+    base = {
+        "revenue": revenue,
+        "net_revenue": revenue,
+        "gross_revenue": gross,
+        "annualised_value": value,
+        "refunds": 0,
+        "refunded_amount": gross - revenue,
+        "renewals": 0,
+        "renewal_amount": 0.0,
+        "active_recurring_donors": 1,
+        "churned_donors": 0,
+        "payments": 1,
+    }
+    return base | others
+
+
+def test_renewal_refunds_dispute_and_cancellation_move_the_report(
+    app: Flask, client: FlaskClient, auth: Auth, services: Services, variant: str
+) -> None:
+    first = send(client, services, payment(subscription="sub_1"))
+    assert first["status"] == "applied" and first["credited"]
+    assert figures(app, client, auth, variant) == expect(10.0, 10.0, 120.0)
+
+    renewal = {"type": "renewal", "id": "pay_0002", "subscription": "sub_1", "amount": 10.0}
+    assert send(client, services, renewal | {"currency": "USD"})["status"] == "applied"
+    assert figures(app, client, auth, variant) == expect(
+        20.0, 20.0, 120.0, renewals=1, renewal_amount=10.0
+    )
+    renewed = {"renewals": 1, "renewal_amount": 10.0}
+
+    # A partial refund of the renewal, incremental; then replayed: a duplicate.
+    refund = {"type": "refund", "id": "re_1", "payment": "pay_0002", "amount": 3.0}
+    refund["currency"] = "USD"
+    assert send(client, services, refund)["status"] == "applied"
+    assert send(client, services, refund)["status"] == "duplicate"
+    assert figures(app, client, auth, variant) == expect(17.0, 20.0, 117.0, refunds=1, **renewed)
+
+    # Cumulative totals on the first payment: 4 refunded so far, then the same total again
+    # (another event, nothing new), as a negative entry of the plain body.
+    cumulative = {"type": "refund", "payment": "pay_0001", "currency": "USD"}
+    send(client, services, cumulative | {"id": "re_2", "refunded_total": 4.0})
+    send(client, services, cumulative | {"id": "re_3", "refunded_total": 4.0})
+    assert figures(app, client, auth, variant) == expect(13.0, 20.0, 113.0, refunds=2, **renewed)
+
+    # A dispute of all 10 takes back only the 6 left of the first payment.
+    dispute = {"id": "dp_1", "payment": "pay_0001", "amount": -10.0, "currency": "USD"}
+    send(client, services, dispute)
+    assert figures(app, client, auth, variant) == expect(7.0, 20.0, 107.0, refunds=3, **renewed)
+
+    # Two payments received of the 12 expected: the 10 still to come go.
+    cancel = {"type": "cancellation", "id": "cx_1", "subscription": "sub_1"}
+    assert send(client, services, cancel)["status"] == "applied"
+    send(client, services, cancel | {"id": "cx_2"})  # a second cancellation: nothing
+    after = expect(
+        7.0, 20.0, 7.0, refunds=3, active_recurring_donors=0, churned_donors=1, **renewed
+    )
+    assert figures(app, client, auth, variant) == after
+    # Every reply leaves the figures as they were.
+    for body in (payment(subscription="sub_1"), renewal | {"currency": "USD"}, dispute, cancel):
+        assert send(client, services, body)["status"] == "duplicate"
+    assert figures(app, client, auth, variant) == after
+
+
+def test_a_refund_before_its_payment_is_held_then_applied_once(
+    app: Flask, client: FlaskClient, auth: Auth, services: Services, variant: str
+) -> None:
+    refund = {"type": "refund", "id": "re_9", "payment": "pay_0001", "amount": 4.0}
+    refund["currency"] = "USD"
+    assert send(client, services, refund)["status"] == "held"
+    assert send(client, services, refund)["status"] == "duplicate"
+    assert send(client, services, payment(frequency="one_off"))["status"] == "applied"
+    assert send(client, services, payment(frequency="one_off"))["status"] == "duplicate"
+    got = figures(app, client, auth, variant)
+    assert (got["revenue"], got["gross_revenue"], got["refunds"]) == (6.0, 10.0, 1)
+    assert got["annualised_value"] == 6.0
+    with services.engine.connect() as conn:
+        status = conn.execute(
+            select(payment_facts.c.status).where(payment_facts.c.fact_id == "re_9")
+        ).scalar_one()
+    assert status == "applied"
+
+
+def test_an_unattributed_payment_and_its_refund_are_recognised_not_held(
+    client: FlaskClient, services: Services
+) -> None:
+    body = {"id": "pay_anon", "amount": 5.0, "currency": "USD"}
+
+    fact = parse_fact(body | {"visitor": VISITOR}, services, services.clock())
+    anonymous = PaymentFact(
+        fact_id=fact.fact_id,
+        kind=fact.kind,
+        ts=fact.ts,
+        names=fact.names,
+        amount_minor=fact.amount_minor,
+        currency=fact.currency,
+    )
+    assert apply_payment_fact(services, anonymous).status == "unattributed"
+    refund = {"type": "refund", "id": "re_anon", "payment": "pay_anon", "amount": 5.0}
+    assert send(client, services, refund | {"currency": "USD"})["status"] == "unattributed"
+
+
+def test_a_payment_without_a_reader_is_refused_by_the_generic_webhook_naming_the_field(
+    client: FlaskClient, services: Services
+) -> None:
+    response = pay(client, services, {"id": "pay_x", "amount": 5.0, "currency": "USD"})
+    assert response.status_code == 422
+    assert "visitor" in response.json["error"]["fields"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"type": "refund", "id": "re_1", "amount": 1.0, "currency": "USD"}, "payment"),
+        (
+            {"type": "refund", "id": "re_1", "payment": "p", "currency": "XXX", "amount": 1.0},
+            "currency",
+        ),
+        ({"type": "renewal", "id": "r", "amount": 1.0, "currency": "USD"}, "subscription"),
+        ({"type": "renewal", "id": "r", "subscription": "s", "currency": "USD"}, "amount"),
+        ({"type": "cancellation", "id": "c", "subscription": "s", "amount": 1.0}, "amount"),
+        ({"type": "gift", "id": "c"}, "type"),
+    ],
+)
+def test_every_bad_field_is_named(
+    client: FlaskClient, services: Services, body: dict[str, Any], field: str
+) -> None:
+    response = pay(client, services, body)
+    assert response.status_code == 422, response.json
+    assert field in response.json["error"]["fields"], response.json
+
+
+def test_outcome_keeps_per_visitor_net_figures(
+    app: Flask, client: FlaskClient, services: Services, variant: str
+) -> None:
+    send(client, services, payment(frequency="one_off"))
+    send(
+        client, services, {"id": "re_1", "payment": "pay_0001", "amount": -10.0, "currency": "USD"}
+    )
+    flush(app)
+    with services.engine.connect() as conn:
+        row = (
+            conn.execute(select(visitor_outcomes).where(visitor_outcomes.c.visitor == VISITOR))
+            .mappings()
+            .one()
+        )
+    assert (row["revenue"], row["annualised_value"], row["refunded"], row["refunds"]) == (
+        0.0,
+        0.0,
+        10.0,
+        1,
+    )
