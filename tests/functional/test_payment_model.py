@@ -5,6 +5,7 @@ and every replay is a duplicate."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from service.domain.payment_facts import PaymentFact
-from service.store.sql.payment_tables import payment_facts
+from service.store.sql.payment_tables import payment_credits, payment_facts, payment_money
 from service.store.sql.tables import visitor_outcomes
 from service.usecases.apply_payment_fact import apply_payment_fact
 from service.usecases.receive_payment import parse_fact
@@ -218,3 +219,44 @@ def test_outcome_keeps_per_visitor_net_figures(
         10.0,
         1,
     )
+
+
+def test_erasure_leaves_no_payment_naming_the_visitor_and_replays_stay_duplicates(
+    client: FlaskClient, auth: Auth, services: Services, variant: str
+) -> None:
+    send(client, services, payment(subscription="sub_1"))
+    response = client.delete(f"/v1/admin/visitors/{VISITOR}", headers=auth("admin"))
+    assert response.status_code == 200, response.json
+    removed = response.json["removed"]
+    assert (removed["payment_credits"], removed["payment_money"]) == (1, 1)
+    with services.engine.connect() as conn:
+        for table in (payment_facts, payment_money, payment_credits):
+            named = conn.execute(select(table).where(table.c.visitor == VISITOR)).all()
+            assert named == [], table.name
+    assert send(client, services, payment(subscription="sub_1"))["status"] == "duplicate"
+    cancel = {"type": "cancellation", "id": "cx_1", "subscription": "sub_1"}
+    assert send(client, services, cancel)["status"] == "unattributed"
+
+
+def test_concurrent_deliveries_of_one_fact_count_once(
+    app: Flask, client: FlaskClient, auth: Auth, services: Services, variant: str
+) -> None:
+    send(client, services, payment(frequency="one_off"))
+    refund = {"type": "refund", "id": "re_1", "payment": "pay_0001", "amount": 2.0}
+    refund["currency"] = "USD"
+    fact = parse_fact(refund, services, services.clock())
+    start = threading.Barrier(6)
+    statuses: list[str] = []
+
+    def deliver() -> None:
+        start.wait()
+        statuses.append(apply_payment_fact(services, fact).status)
+
+    threads = [threading.Thread(target=deliver) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == ["applied"] + ["duplicate"] * 5
+    got = figures(app, client, auth, variant)
+    assert (got["revenue"], got["refunds"], got["refunded_amount"]) == (8.0, 1, 2.0)
