@@ -15,6 +15,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from service.domain.payment_facts import PaymentFact
+from service.stats.compare import Comparison, compare
+from service.stats.summaries import SampleStats
 from service.store.sql.payment_tables import payment_credits, payment_facts, payment_money
 from service.store.sql.tables import visitor_outcomes
 from service.usecases.apply_payment_fact import apply_payment_fact
@@ -260,3 +262,60 @@ def test_concurrent_deliveries_of_one_fact_count_once(
     assert sorted(statuses) == ["applied"] + ["duplicate"] * 5
     got = figures(app, client, auth, variant)
     assert (got["revenue"], got["refunds"], got["refunded_amount"]) == (8.0, 1, 2.0)
+
+
+def test_statistics_on_net_figures_equal_the_stats_on_per_visitor_sums(
+    app: Flask, client: FlaskClient, auth: Auth, services: Services
+) -> None:
+    """Refunds, renewals and cancellations change per-visitor values; the report's comparison
+    is still the one the statistics (equal to gbstats, tests/unit/test_stats_golden.py) make
+    of each variant's n, Σx and Σx² over visitors, read here straight from the outcomes."""
+    start_experiment(client, auth("editor"))
+    for i in range(40):
+        visitor = f"reader-{i:06d}"
+        banner = banner_for(client, visitor)
+        assert post_events(client, [event(banner["token"])]).json["accepted"] == 1
+        if i % 3:
+            continue
+        body = {"id": f"pay_{i}", "visitor": visitor, "amount": 5.0 + i, "currency": "USD"}
+        send(client, services, body | {"frequency": "monthly", "subscription": f"sub_{i}"})
+        if i % 2:
+            refund = {"type": "refund", "id": f"re_{i}", "payment": f"pay_{i}", "amount": 3.0}
+            send(client, services, refund | {"currency": "USD"})
+        if i % 4 == 0:
+            renewal = {"type": "renewal", "id": f"ren_{i}", "subscription": f"sub_{i}"}
+            send(client, services, renewal | {"amount": 5.0 + i, "currency": "USD"})
+        if i % 9 == 0:
+            send(
+                client,
+                services,
+                {"type": "cancellation", "id": f"cx_{i}", "subscription": f"sub_{i}"},
+            )
+    flush(app)
+    body = client.get(REPORT, headers=auth("viewer")).json
+    with services.engine.connect() as conn:
+        rows = (
+            conn.execute(
+                select(visitor_outcomes).where(visitor_outcomes.c.first_exposure_at.is_not(None))
+            )
+            .mappings()
+            .all()
+        )
+    analysis = body["analysis"]
+    for metric, column in (
+        ("revenue_per_visitor", "revenue"),
+        ("annualised_value_per_visitor", "annualised_value"),
+    ):
+        arms = []
+        for variant in body["variants"]:
+            values = [r[column] for r in rows if r["variant_key"] == variant["key"]]
+            arms.append(SampleStats(len(values), sum(values), sum(v * v for v in values)))
+        expected = compare(
+            arms[0], arms[1], alpha=analysis["alpha"], sequential=analysis["sequential"]
+        )
+        assert isinstance(expected, Comparison)
+        vs = body["variants"][1]["metrics"][metric]["vs_control"]
+        assert vs["relative_lift"] == pytest.approx(expected.lift, rel=1e-9)
+        if "p_value" in vs:
+            assert vs["p_value"] == pytest.approx(expected.p_value, rel=1e-9)
+        assert vs["ci"] == pytest.approx(list(expected.ci), rel=1e-9)
