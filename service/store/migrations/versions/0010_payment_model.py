@@ -92,6 +92,28 @@ def upgrade() -> None:
     with op.batch_alter_table('outcome_sums') as batch:
         for name, kind in _SUMS:
             batch.add_column(sa.Column(name, kind, nullable=False, server_default='0'))
+    # Payments recorded before facts existed become known payments, credited where their
+    # conversions were, so their refunds, renewals and cancellations find them (and a replay
+    # of one stays a duplicate).
+    op.execute(
+        "INSERT INTO payment_facts (fact_id, kind, status, ts, received_at, applied_at, visitor) "
+        "SELECT payment_id, 'payment', 'applied', ts, received_at, received_at, visitor "
+        "FROM payments"
+    )
+    op.execute(
+        "INSERT INTO payment_money (money_id, series_id, kind, visitor, amount_minor, currency, "
+        "frequency, ts, reversed_minor, reported_refunded_minor, payments_received) "
+        "SELECT payment_id, payment_id, 'payment', visitor, amount_minor, currency, frequency, "
+        "ts, 0, 0, 1 FROM payments"
+    )
+    op.execute("INSERT INTO payment_names (name, money_id) SELECT payment_id, payment_id FROM payments")
+    op.execute(
+        "INSERT INTO payment_credits (series_id, experiment_key, variant_key, visitor) "
+        "SELECT payment_id, experiment_key, MIN(variant_key), MIN(visitor) FROM events "
+        "WHERE type = 'conversion' AND source = 'webhook' AND payment_id IS NOT NULL "
+        "AND payment_id IN (SELECT payment_id FROM payments) "
+        "GROUP BY payment_id, experiment_key"
+    )
     # Active recurring donors were never counted in the kept sums: rebuild them (reports scan
     # the outcomes until the scheduler has).
     op.execute('DELETE FROM outcome_sums')
