@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import redis as redis_lib
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -25,6 +27,7 @@ from service.wiring import Services
 from tests.functional.events_support import banner_for, event, post_events, start_experiment
 from tests.functional.test_conversions import VISITOR, pay, payment
 from tests.functional.test_events_redis_fallback import flush
+from tests.support import FakeClock
 
 Auth = Callable[[str], dict[str, str]]
 REPORT = "/v1/admin/experiments/monthly-ask/report"
@@ -319,3 +322,51 @@ def test_statistics_on_net_figures_equal_the_stats_on_per_visitor_sums(
         if "p_value" in vs:
             assert vs["p_value"] == pytest.approx(expected.p_value, rel=1e-9)
         assert vs["ci"] == pytest.approx(list(expected.ci), rel=1e-9)
+
+
+def test_a_redis_reply_lost_after_the_script_ran_is_retried_without_counting_twice(
+    app: Flask,
+    client: FlaskClient,
+    auth: Auth,
+    services: Services,
+    variant: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    send(client, services, payment(subscription="sub_1"))
+    real = services.event_ingest.record
+
+    def times_out(*args: Any, **kwargs: Any) -> Any:
+        real(*args, **kwargs)  # Redis ran it; the reply is what got lost
+        raise redis_lib.TimeoutError("Timeout reading from socket")
+
+    monkeypatch.setattr(services.event_ingest, "record", times_out)
+    renewal = {"type": "renewal", "id": "pay_0002", "subscription": "sub_1", "amount": 10.0}
+    renewal["currency"] = "USD"
+    assert pay(client, services, renewal).status_code == 503
+    monkeypatch.setattr(services.event_ingest, "record", real)
+    assert send(client, services, renewal)["status"] == "applied"
+    got = figures(app, client, auth, variant)
+    assert (got["revenue"], got["renewals"], got["annualised_value"]) == (20.0, 1, 120.0)
+
+
+def test_a_renewal_and_a_cancellation_before_their_payment_apply_in_time_order(
+    app: Flask,
+    client: FlaskClient,
+    auth: Auth,
+    services: Services,
+    variant: str,
+    clock: FakeClock,
+) -> None:
+    clock.advance(hours=1)  # the banner was seen an hour ago
+    now = services.clock()
+    cancel = {"type": "cancellation", "id": "cx_1", "subscription": "sub_1"}
+    renewal = {"type": "renewal", "id": "pay_0002", "subscription": "sub_1", "amount": 10.0}
+    earlier = (now - timedelta(minutes=5)).isoformat()
+    assert send(client, services, cancel | {"ts": now.isoformat()})["status"] == "held"
+    renewal |= {"currency": "USD", "ts": earlier}
+    assert send(client, services, renewal)["status"] == "held"
+    first = payment(subscription="sub_1", ts=(now - timedelta(minutes=30)).isoformat())
+    assert send(client, services, first)["status"] == "applied"
+    # The renewal first (two payments received), then the cancellation: 10 months lost.
+    got = figures(app, client, auth, variant)
+    assert (got["revenue"], got["annualised_value"], got["churned_donors"]) == (20.0, 20.0, 1)
