@@ -74,6 +74,13 @@ EVENTS = Counter(
     "Events received, by type and outcome (accepted, duplicate, rejected, qa, bot).",
     ["type", "outcome"],
 )
+PAYMENT_FACTS = Counter(
+    "smallfavor_payment_facts_total",
+    "Payment facts received (service/usecases/apply_payment_fact.py), by kind and status "
+    "(applied, duplicate, held, unattributed); status unattributed with kind payment counts "
+    "payments that named no reader.",
+    ["kind", "status"],
+)
 FLUSH_BATCH_SECONDS = Histogram(
     "smallfavor_flush_batch_duration_seconds",
     "Time to write and acknowledge one batch of stream entries in SQL.",

@@ -44,6 +44,15 @@ class ArmTotals:
     article_views_annualised_capped: float = 0.0
     close_visitors: int = 0  # visitors who closed the banner at least once
     already_donated_visitors: int = 0  # visitors who answered "already donated" at least once
+    # Money after conversions (service/domain/payment_model.py): `revenue` and `annualised`
+    # are net of refunds and cancellations; gross revenue is revenue + refunded.
+    renewals: int = 0
+    renewal_revenue: float = 0.0
+    refunds: int = 0
+    refunded: float = 0.0
+    cancellations: int = 0
+    active_recurring_donors: int = 0  # visitors with a recurring gift not cancelled
+    churned_donors: int = 0  # visitors whose recurring gifts were all cancelled
 
     def __add__(self, other: ArmTotals) -> ArmTotals:
         # Every sufficient statistic is a plain sum, so segments add up to the overall figures.

@@ -200,6 +200,14 @@ def _variants(
                 remind_later_to_donated=_ratio(
                     arm.converted_after_remind_later, arm.remind_later_visitors
                 ),
+                gross_revenue=_finite(arm.revenue + arm.refunded),
+                net_revenue=_finite(arm.revenue),
+                refunds=arm.refunds,
+                refunded_amount=_finite(arm.refunded),
+                renewals=arm.renewals,
+                renewal_amount=_finite(arm.renewal_revenue),
+                active_recurring_donors=arm.active_recurring_donors,
+                churned_donors=arm.churned_donors,
                 metrics=metrics,
             )
         )

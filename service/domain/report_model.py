@@ -166,6 +166,18 @@ class VariantRow(_Closed):
     dismiss_rate: float | None
     remind_later_visitors: int
     remind_later_to_donated: float | None
+    # Money after conversions (service/domain/payment_model.py). `revenue` is net of refunds
+    # (`net_revenue`, the same figure), `gross_revenue` before them; `annualised_value` is
+    # the 12-month value: net revenue plus the payments active monthly donors have left in
+    # the 12 months after their first.
+    gross_revenue: float | None
+    net_revenue: float | None
+    refunds: int  # refunds and disputes
+    refunded_amount: float | None
+    renewals: int
+    renewal_amount: float | None
+    active_recurring_donors: int
+    churned_donors: int
     metrics: dict[str, MetricValue]  # by metric name, in registry order
 
 

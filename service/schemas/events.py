@@ -58,7 +58,12 @@ def _one_of(kind: Any) -> str:
 # The rule of each field in words, whatever pydantic found wrong with it.
 _MESSAGES = {
     "id": "required: 8 to 64 characters of A-Z, a-z, 0-9, _ or - (a UUID)",
-    "type": _one_of(EventType),
+    # Renewals, refunds and cancellations come from the payment side only.
+    "type": _one_of(
+        t
+        for t in EventType
+        if t not in (EventType.renewal, EventType.refund, EventType.cancellation)
+    ),
     "token": "required: the token of the decision that showed the banner",
     "reason": "a dismiss needs one of " + ", ".join(r.value for r in DismissReason),
     "amount": f"a conversion needs an amount above 0 and at most {MAX_AMOUNT}",

@@ -1,22 +1,55 @@
 """Applying one PaymentFact (service/domain/payment_facts.py) to results: the single path every
 processor's webhook goes through.
 
-Interface only on this commit; the implementation lands with the payment model.
+Exactly once per fact id: the fact's row (payment_facts) is inserted first, in a transaction
+that commits only once Redis has the events it produced, and every fact is applied under one
+lock (store/sql/payment_facts_repo.py), so concurrent deliveries of the same fact, or of a
+refund and its payment, see each other. The events' ids are derived from the fact id, so a
+Redis reply that times out after the script ran rolls the SQL back and the retry's events are
+dropped as repeats. The arithmetic is service/domain/payment_model.py's.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
-from service.domain.payment_facts import PaymentFact
+from sqlalchemy import Connection
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import DataError, SQLAlchemyError
+
+from service import metrics
+from service.domain import payment_model as model
+from service.domain.errors import ValidationFailed
+from service.domain.events import EventRecord, EventType, Source
+from service.domain.experiment import Frequency
+from service.domain.ledger import parse_ledger, supporter_ops
+from service.domain.money import convert, exponent
+from service.domain.payment_facts import FactKind, PaymentFact
+from service.domain.tokens import TokenInvalid
+from service.store.redis.client import REDIS_ERRORS
+from service.store.sql import payment_facts_repo as repo
+from service.store.sql.payments_repo import insert_payment
+from service.usecases.errors import Unavailable
+from service.usecases.payment_credit import attributed, fact_event_id, payment_event_id
 from service.wiring import Services
+
+log = logging.getLogger(__name__)
 
 # applied: results moved (or, for a payment, it was recorded); duplicate: this fact_id was
 # applied before, nothing changed; held: it refers to a payment not known yet, and will be
 # applied when that payment arrives; unattributed: a payment with no reader, recorded and
 # counted as such (facts about it are then applied as no-ops).
 FactStatus = Literal["applied", "duplicate", "held", "unattributed"]
+
+_PREFIX = {FactKind.renewal: "ren", FactKind.refund: "ref", FactKind.cancellation: "can"}
+_TYPE = {
+    FactKind.renewal: EventType.renewal,
+    FactKind.refund: EventType.refund,
+    FactKind.cancellation: EventType.cancellation,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,13 +58,306 @@ class FactApplied:
     status: FactStatus
     # {"experiment": key, "variant": key} per experiment whose results moved
     credited: list[dict[str, str]] = field(default_factory=list)
+    # Held facts this one released and applied, by id, with their status.
+    released: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"fact": self.fact, "status": self.status, "credited": self.credited}
+        out: dict[str, Any] = {"fact": self.fact, "status": self.status, "credited": self.credited}
+        if self.released:
+            out["released"] = self.released
+        return out
 
 
 def apply_payment_fact(svc: Services, fact: PaymentFact) -> FactApplied:
     """Apply `fact` exactly once. Raises ValidationFailed (a value the fact carries is
     unusable: an unknown currency, a bad token) naming the field, or Unavailable (SQL or
     Redis away: the caller answers 503 so the processor retries)."""
-    raise NotImplementedError
+    now = svc.clock()
+    visitor = _check(svc, fact, now)
+    try:
+        with svc.engine.begin() as conn:
+            repo.lock(conn)
+            if not repo.insert_fact(conn, fact, now):
+                result = FactApplied(fact.fact_id, "duplicate")
+            else:
+                result = _Applier(svc, conn, now).apply(fact, visitor)
+    except DataError as exc:
+        log.error("payment fact refused by the database: %s", exc.orig)
+        message = "the payment has a value the database cannot store"
+        raise ValidationFailed({"$": message}, message) from None
+    except SQLAlchemyError as exc:
+        log.error("payment fact not applied, SQL is away: %s", exc)
+        raise _unavailable() from None
+    except REDIS_ERRORS as exc:
+        log.error("payment fact not applied, Redis is away: %s", exc)
+        raise _unavailable() from None
+    metrics.PAYMENT_FACTS.labels(fact.kind.value, result.status).inc()
+    return result
+
+
+def _check(svc: Services, fact: PaymentFact, now: datetime) -> str | None:
+    """The payment's reader (None: none named), once every value is known to be usable."""
+    errors: dict[str, str] = {}
+    rates = svc.settings.currency_rates
+    if fact.currency is not None and fact.currency not in rates:
+        errors["currency"] = f"unknown currency {fact.currency!r}"
+    elif fact.currency is None and fact.kind in (FactKind.payment, FactKind.renewal):
+        errors["currency"] = "required: an ISO 4217 code such as USD"
+    if fact.amount_minor < 0 or (fact.refunded_total_minor or 0) < 0:
+        errors["amount"] = "must not be negative"
+    visitor = fact.visitor
+    if fact.kind is FactKind.payment and visitor is None and fact.token is not None:
+        try:
+            # A payment can follow its decision by days; the signature is what matters here.
+            claims = svc.signer.verify_decision(fact.token, int(now.timestamp()), 90 * 86_400)
+            visitor = claims.visitor
+        except TokenInvalid as exc:
+            errors["token"] = str(exc)
+    if errors:
+        raise ValidationFailed(errors, "the payment fact is invalid")
+    return visitor
+
+
+class _Applier:
+    """One transaction's worth of applying: a fact and the held facts it releases."""
+
+    def __init__(self, svc: Services, conn: Connection, now: datetime) -> None:
+        self.svc, self.conn, self.now = svc, conn, now
+        self.released: dict[str, str] = {}
+
+    def apply(self, fact: PaymentFact, visitor: str | None) -> FactApplied:
+        result = self._apply(fact, visitor)
+        return FactApplied(result.fact, result.status, result.credited, self.released)
+
+    def _apply(self, fact: PaymentFact, visitor: str | None) -> FactApplied:
+        if fact.kind is FactKind.payment:
+            result, names = self._payment(fact, visitor)
+        else:
+            target = repo.find_money(self.conn, _refers(fact))
+            if target is None:
+                repo.hold(self.conn, fact, _refers(fact))
+                return FactApplied(fact.fact_id, "held")
+            result, names = self._after(fact, target)
+            visitor = target["visitor"]
+        if result.status != "duplicate":
+            repo.set_status(self.conn, fact.fact_id, result.status, self.now, visitor)
+        for held in repo.release(self.conn, names):
+            # Its own payment_facts row exists (held): re-applying it updates that row.
+            self.released[held.fact_id] = self._apply(held, held.visitor).status
+        return result
+
+    def _payment(self, fact: PaymentFact, visitor: str | None) -> tuple[FactApplied, list[str]]:
+        money_id = fact.names[0] if fact.names else fact.fact_id
+        names = [money_id, *fact.names, *([fact.subscription] if fact.subscription else [])]
+        ts = min(fact.ts, self.now)
+        assert fact.currency is not None  # _check
+        if repo.find_money(self.conn, [money_id]) is not None or (
+            visitor is not None
+            and not insert_payment(
+                self.conn,
+                payment_id=money_id,
+                visitor=visitor,
+                amount_minor=fact.amount_minor,
+                currency=fact.currency,
+                frequency=fact.frequency.value,
+                ts=ts,
+                received_at=self.now,
+            )
+        ):
+            # Known under another fact id (or recorded before payment facts existed).
+            repo.set_status(self.conn, fact.fact_id, "applied", self.now, visitor)
+            return FactApplied(fact.fact_id, "duplicate"), []
+        repo.insert_money(
+            self.conn,
+            money_id=money_id,
+            series_id=money_id,
+            kind="payment",
+            visitor=visitor,
+            amount_minor=fact.amount_minor,
+            currency=fact.currency,
+            frequency=fact.frequency.value,
+            ts=ts,
+            subscription=fact.subscription,
+            reversed_minor=0,
+            reported_refunded_minor=0,
+            payments_received=1,
+        )
+        added = repo.add_names(self.conn, names, money_id)
+        if visitor is None:
+            return FactApplied(fact.fact_id, "unattributed"), added
+        credited = self._credit(fact, money_id, visitor, ts)
+        return FactApplied(fact.fact_id, "applied", credited), added
+
+    def _credit(
+        self, fact: PaymentFact, money_id: str, visitor: str, ts: datetime
+    ) -> list[dict[str, str]]:
+        assert fact.currency is not None
+        ledger = parse_ledger(self.svc.ledger.read(visitor))
+        experiments = self.svc.experiment_cache.snapshot().by_key
+        records, credited = [], []
+        for experiment, variant in attributed(ledger, experiments, visitor, ts):
+            revenue = self._convert(fact.amount_minor, fact.currency, experiment.analysis.currency)
+            records.append(
+                self._event(
+                    payment_event_id(money_id, experiment.key),
+                    EventType.conversion,
+                    {"experiment_key": experiment.key, "variant_key": variant, "visitor": visitor},
+                    ts,
+                    amount_minor=fact.amount_minor,
+                    currency=fact.currency,
+                    frequency=fact.frequency.value,
+                    revenue=revenue,
+                    annualised=model.first_payment_value(revenue, fact.frequency),
+                    payment_id=money_id,
+                )
+            )
+            credited.append({"experiment": experiment.key, "variant": variant})
+        repo.insert_credits(
+            self.conn,
+            money_id,
+            [
+                {"experiment_key": c["experiment"], "variant_key": c["variant"], "visitor": visitor}
+                for c in credited
+            ],
+        )
+        self.svc.event_ingest.record(
+            records,
+            {visitor: supporter_ops(ts.timestamp())},
+            "webhook",
+            self.now,
+            rate_limited=False,
+        )
+        return credited
+
+    def _after(self, fact: PaymentFact, target: RowMapping) -> tuple[FactApplied, list[str]]:
+        """A renewal, refund, cancellation or link of the money `target`."""
+        series = repo.money(self.conn, target["series_id"]) or target
+        if fact.kind is FactKind.link:
+            linked = repo.add_names(self.conn, fact.names, target["money_id"])
+            return FactApplied(fact.fact_id, "applied"), linked
+        ts = min(fact.ts, self.now)
+        added: list[str] = []
+        moves: list[tuple[float, float, int]] = []  # per credit: revenue, annualised, minor
+        credits = repo.credits(self.conn, series["series_id"])
+        currency = series["currency"]
+        if fact.kind is FactKind.renewal:
+            money_id = fact.names[0] if fact.names else fact.fact_id
+            paid, currency = fact.amount_minor, fact.currency or currency
+            repo.insert_money(
+                self.conn,
+                money_id=money_id,
+                series_id=series["money_id"],
+                kind="renewal",
+                visitor=series["visitor"],
+                amount_minor=paid,
+                currency=currency,
+                frequency=series["frequency"],
+                ts=ts,
+                subscription=fact.subscription,
+                reversed_minor=0,
+                reported_refunded_minor=0,
+                payments_received=0,
+            )
+            received = series["payments_received"]
+            repo.update_money(self.conn, series["money_id"], payments_received=received + 1)
+            added = repo.add_names(self.conn, [money_id, *fact.names], money_id)
+            for credit in credits:
+                revenue = self._convert(paid, currency, self._currency(credit))
+                value = model.renewal_value(revenue, series["frequency"], received)
+                moves.append((revenue, value, paid))
+        elif fact.kind is FactKind.refund:
+            currency = target["currency"]
+            incremental = self._in(fact.amount_minor, fact.currency, currency)
+            cumulative = (
+                None
+                if fact.refunded_total_minor is None
+                else self._in(fact.refunded_total_minor, fact.currency, currency)
+            )
+            change = model.reversal(
+                target["amount_minor"],
+                target["reversed_minor"],
+                target["reported_refunded_minor"],
+                incremental_minor=incremental,
+                cumulative_minor=cumulative,
+            )
+            repo.update_money(
+                self.conn,
+                target["money_id"],
+                reversed_minor=change.reversed_minor,
+                reported_refunded_minor=change.reported_total_minor,
+            )
+            if change.applied_minor:
+                for credit in credits:
+                    back = self._convert(change.applied_minor, currency, self._currency(credit))
+                    moves.append((-back, -back, -change.applied_minor))
+        elif fact.kind is FactKind.cancellation:
+            recurring = series["frequency"] != Frequency.one_off
+            if series["cancelled_at"] is None and recurring:
+                repo.update_money(self.conn, series["money_id"], cancelled_at=ts)
+                for credit in credits:
+                    amount = self._convert(series["amount_minor"], currency, self._currency(credit))
+                    loss = model.cancellation_loss(
+                        amount, series["frequency"], series["payments_received"]
+                    )
+                    minor = series["amount_minor"] * round(loss / amount) if amount else 0
+                    moves.append((0.0, -loss, -minor))
+        if series["visitor"] is None:
+            return FactApplied(fact.fact_id, "unattributed"), added
+        records, credited = [], []
+        for credit, (revenue, value, minor) in zip(credits, moves, strict=False):
+            records.append(
+                self._event(
+                    fact_event_id(_PREFIX[fact.kind], fact.fact_id, credit["experiment_key"]),
+                    _TYPE[fact.kind],
+                    credit,
+                    ts,
+                    amount_minor=minor,
+                    currency=currency,
+                    frequency=series["frequency"],
+                    revenue=revenue,
+                    annualised=value,
+                    payment_id=target["money_id"],
+                )
+            )
+            credited.append(
+                {"experiment": credit["experiment_key"], "variant": credit["variant_key"]}
+            )
+        if records:
+            self.svc.event_ingest.record(records, {}, "webhook", self.now, rate_limited=False)
+        return FactApplied(fact.fact_id, "applied", credited), added
+
+    def _event(
+        self, event_id: str, kind: EventType, credit: Any, ts: datetime, **money: Any
+    ) -> EventRecord:
+        return EventRecord(
+            event_id=event_id,
+            type=kind,
+            experiment=credit["experiment_key"],
+            variant=credit["variant_key"],
+            visitor=credit["visitor"],
+            ts_ms=int(ts.timestamp() * 1000),
+            received_ms=int(self.now.timestamp() * 1000),
+            source=Source.webhook,
+            **money,
+        )
+
+    def _currency(self, credit: Any) -> str:
+        experiment = self.svc.experiment_cache.snapshot().by_key.get(credit["experiment_key"])
+        return experiment.analysis.currency if experiment is not None else "USD"
+
+    def _convert(self, amount_minor: int, currency: str, target: str) -> float:
+        return convert(amount_minor, currency, target, self.svc.settings.currency_rates)
+
+    def _in(self, amount_minor: int, currency: str | None, target: str) -> int:
+        """amount_minor of `currency` in minor units of `target` (the payment's currency)."""
+        if currency is None or currency == target:
+            return amount_minor
+        return round(self._convert(amount_minor, currency, target) * 10.0 ** exponent(target))
+
+
+def _refers(fact: PaymentFact) -> list[str]:
+    return [*fact.refers_to, *([fact.subscription] if fact.subscription else [])]
+
+
+def _unavailable() -> Unavailable:
+    return Unavailable("the payment could not be recorded; retry later")

@@ -1,50 +1,45 @@
-"""Receiving a real donation from the payment side (POST /v1/conversions, whose signature
-service/api/public/payment_webhook.py checks), and crediting it to the experiments that showed the
-donor an appeal.
+"""Small Favor's own payment webhook (POST /v1/conversions, whose signature
+service/api/public/payment_webhook.py checks): its bodies become PaymentFacts
+(service/domain/payment_facts.py), which service/usecases/apply_payment_fact.py applies.
 
-Idempotent by payment id: the payment row is inserted first, in a transaction that commits
-only once Redis has the credits, so a retry after any failure is safe and a retry after
-success changes nothing.
+Bodies (docs/PAYMENTS.md):
+- a payment: {"id", "visitor" | "token", "amount", "currency", "frequency"?, "subscription"?,
+  "ts"?}; also a refund when it carries "payment" and a negative amount;
+- {"type": "refund", "id", "payment", "amount"?, "refunded_total"?, "currency"?, "ts"?};
+- {"type": "renewal", "id", "subscription", "amount", "currency", "ts"?};
+- {"type": "cancellation", "id", "subscription", "ts"?}.
 
-No SQL fallback here, unlike recording events: the credits depend on the visitor's ledger in
-Redis, so without Redis the payment is refused (Unavailable: a 503) and the provider retries.
-A Redis reply that times out after the script ran leaves the credits in Redis and rolls the
-payment row back; the retry then finds the credits' event ids (one per payment and
-experiment) already marked, so neither the live counters nor SQL count them twice.
+Idempotent by "id": a retry after success changes nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
 import re
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import DataError, SQLAlchemyError
-
-from service.domain.bucketing import HOLDOUT, bucket
 from service.domain.errors import ValidationFailed
-from service.domain.events import ANNUAL_MULTIPLIER, EventRecord, EventType, Source
-from service.domain.experiment import Experiment, Frequency
+from service.domain.experiment import Frequency
 from service.domain.instants import InstantInvalid, parse_instant
-from service.domain.ledger import Ledger, parse_ledger, supporter_ops
-from service.domain.money import MoneyError, convert, to_minor
-from service.domain.tokens import TokenInvalid
+from service.domain.money import MoneyError, to_minor
+from service.domain.payment_facts import ID_PATTERN, FactKind, PaymentFact
 from service.schemas.events import EVENT_ID
-from service.store.redis.client import REDIS_ERRORS
-from service.store.sql.payments_repo import insert_payment
-from service.store.sql.tables import events as events_table
-from service.usecases.errors import Unavailable
+from service.usecases.apply_payment_fact import FactStatus, apply_payment_fact
+from service.usecases.payment_credit import payment_event_id
 from service.wiring import Services
 
-log = logging.getLogger(__name__)
+__all__ = ["PaymentReceived", "payment_event_id", "receive_payment"]
 
-_PAYMENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
-_FIELDS = {"id", "visitor", "token", "amount", "currency", "frequency", "ts"}
-_EVENT_ID_LENGTH: int = events_table.c.event_id.type.length  # type: ignore[attr-defined]
+_ID = re.compile(ID_PATTERN)
+_FIELDS = {
+    FactKind.payment: {"id", "visitor", "token", "amount", "currency", "frequency", "ts"}
+    | {"subscription", "payment", "type"},
+    FactKind.refund: {"type", "id", "payment", "amount", "refunded_total", "currency", "ts"},
+    FactKind.renewal: {"type", "id", "subscription", "amount", "currency", "ts"},
+    FactKind.cancellation: {"type", "id", "subscription", "ts"},
+}
+_TYPES = ("payment", "refund", "renewal", "cancellation")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,180 +48,145 @@ class PaymentReceived:
     duplicate: bool
     # {"experiment": key, "variant": key} per experiment credited
     credited: list[dict[str, str]]
+    status: FactStatus = "applied"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"payment": self.payment, "duplicate": self.duplicate, "credited": self.credited}
+        return {
+            "payment": self.payment,
+            "duplicate": self.duplicate,
+            "credited": self.credited,
+            "status": self.status,
+        }
 
 
 def receive_payment(svc: Services, body: object) -> PaymentReceived:
-    """body: the payment as the payment side sent it (parsed JSON, its signature checked).
-    Raises ValidationFailed naming every bad field, or Unavailable."""
-    now = svc.clock()
-    payment = _parse(body, svc, now)
-    try:
-        with svc.engine.begin() as conn:
-            new = insert_payment(conn, received_at=now, **payment)
-            if not new:
-                return PaymentReceived(payment["payment_id"], duplicate=True, credited=[])
-            credited = _credit(svc, payment, now)
-    except DataError as exc:
-        # A value the database cannot hold is the request's fault, not an outage: a 503 would
-        # have the payment side retry it forever. Validation should leave nothing to get here.
-        log.error("payment refused by the database: %s", exc.orig)
-        message = "the payment has a value the database cannot store"
-        raise ValidationFailed({"$": message}, message) from None
-    except SQLAlchemyError as exc:
-        log.error("payment not recorded, SQL is away: %s", exc)
-        raise _unavailable() from None
-    except REDIS_ERRORS as exc:
-        log.error("payment not recorded, Redis is away: %s", exc)
-        raise _unavailable() from None
-    return PaymentReceived(payment["payment_id"], duplicate=False, credited=credited)
+    """body: what the payment side sent (parsed JSON, its signature checked). Raises
+    ValidationFailed naming every bad field, or Unavailable."""
+    fact = parse_fact(body, svc, svc.clock())
+    applied = apply_payment_fact(svc, fact)
+    return PaymentReceived(
+        fact.fact_id, applied.status == "duplicate", applied.credited, applied.status
+    )
 
 
-def _parse(body: object, svc: Services, now: datetime) -> dict[str, Any]:
+def parse_fact(body: object, svc: Services, now: datetime) -> PaymentFact:
     if not isinstance(body, dict):
         raise ValidationFailed({"$": "must be an object"}, "the body must be an object")
-    errors = {name: "unknown field" for name in body if name not in _FIELDS}
-    payment_id = body.get("id")
-    if not isinstance(payment_id, str) or not _PAYMENT_ID.fullmatch(payment_id):
-        errors["id"] = "required: the payment id, 1 to 100 of A-Z a-z 0-9 _ . : -"
-    visitor = _visitor(body, svc, now, errors)
-    currency = body.get("currency")
-    amount = body.get("amount")
-    amount_minor = 0
-    if not isinstance(currency, str):
-        errors["currency"] = "required: an ISO 4217 code such as USD"
-    elif isinstance(amount, bool) or not isinstance(amount, int | float):
-        errors["amount"] = "required: the amount in major units, such as 10.0"
-    else:
-        try:
-            amount_minor = to_minor(amount, currency, svc.settings.currency_rates)
-        except MoneyError as exc:
-            errors["currency" if "currency" in str(exc) else "amount"] = str(exc)
-    frequency = Frequency.one_off
-    claimed = body.get("frequency", "one_off")
-    if isinstance(claimed, str) and claimed in Frequency._value2member_map_:
-        frequency = Frequency(claimed)
-    else:
-        errors["frequency"] = "must be one of " + ", ".join(f.value for f in Frequency)
+    errors: dict[str, str] = {}
+    kind = _kind(body, errors)
+    errors.update({name: "unknown field" for name in body if name not in _FIELDS[kind]})
+    fact_id = _id(body, "id", errors, "required: this fact's id (the payment's, refund's…)")
     ts = now
     if body.get("ts") is not None:
         try:
             ts = min(parse_instant(body["ts"]), now)
         except InstantInvalid as exc:
             errors["ts"] = str(exc)
+    currency = body.get("currency")
+    if currency is not None and not isinstance(currency, str):
+        errors["currency"] = "an ISO 4217 code such as USD"
+        currency = None
+    fields: dict[str, Any] = {}
+    if kind is FactKind.payment:
+        fields = _payment(body, svc, currency, errors)
+    elif kind is FactKind.refund:
+        fields = _refund(body, svc, currency, errors)
+    else:
+        series = _id(body, "subscription", errors, "required: the recurring series' id")
+        fields = {"refers_to": (series,)}
+        if kind is FactKind.renewal:
+            fields |= {"names": (fact_id,), "subscription": series}
+            fields |= _amount(body, svc, currency, errors, "amount", required=True)
     if errors:
         raise ValidationFailed(errors, "the payment is invalid")
-    return {
-        "payment_id": payment_id,
-        "visitor": visitor,
-        "amount_minor": amount_minor,
-        "currency": currency,
-        "frequency": str(frequency),
-        "ts": ts,
+    return PaymentFact(fact_id=fact_id, kind=kind, ts=ts, currency=currency, **fields)
+
+
+def _kind(body: dict[str, Any], errors: dict[str, str]) -> FactKind:
+    claimed = body.get("type", "payment")
+    if claimed not in _TYPES:
+        errors["type"] = "must be one of " + ", ".join(_TYPES)
+        return FactKind.payment
+    amount = body.get("amount")
+    negative = isinstance(amount, int | float) and not isinstance(amount, bool) and amount < 0
+    if claimed == "payment" and "payment" in body and negative:
+        return FactKind.refund  # the negative entry of a refund
+    return FactKind(claimed)
+
+
+def _payment(
+    body: dict[str, Any], svc: Services, currency: str | None, errors: dict[str, str]
+) -> dict[str, Any]:
+    if "payment" in body:
+        errors["payment"] = "only a refund (a negative amount or type refund) names a payment"
+    fields: dict[str, Any] = {"names": (body.get("id"),)}
+    visitor, token = body.get("visitor"), body.get("token")
+    if isinstance(visitor, str) and EVENT_ID.fullmatch(visitor):
+        fields["visitor"] = visitor
+    elif isinstance(token, str) and token:
+        fields["token"] = token  # verified when applied
+    else:
+        errors["visitor"] = "required: the visitor id (or the decision token as token)"
+    claimed = body.get("frequency", "one_off")
+    if isinstance(claimed, str) and claimed in Frequency._value2member_map_:
+        fields["frequency"] = Frequency(claimed)
+    else:
+        errors["frequency"] = "must be one of " + ", ".join(f.value for f in Frequency)
+    if body.get("subscription") is not None:
+        fields["subscription"] = _id(body, "subscription", errors, "the recurring series' id")
+    return fields | _amount(body, svc, currency, errors, "amount", required=True)
+
+
+def _refund(
+    body: dict[str, Any], svc: Services, currency: str | None, errors: dict[str, str]
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "refers_to": (_id(body, "payment", errors, "required: the refunded payment's id"),)
     }
+    if body.get("amount") is None and body.get("refunded_total") is None:
+        errors["amount"] = "required: the amount refunded (or refunded_total, all so far)"
+        return fields
+    if currency is None:
+        errors["currency"] = "required: an ISO 4217 code such as USD"
+        return fields
+    if body.get("amount") is not None:
+        fields |= _amount(body, svc, currency, errors, "amount", required=True, negative=True)
+    if body.get("refunded_total") is not None:
+        total = _amount(body, svc, currency, errors, "refunded_total", required=True)
+        fields["refunded_total_minor"] = total.get("amount_minor", 0)
+    return fields
 
 
-def _visitor(body: dict[str, Any], svc: Services, now: datetime, errors: dict[str, str]) -> str:
-    if isinstance(body.get("visitor"), str) and EVENT_ID.fullmatch(body["visitor"]):
-        return str(body["visitor"])
-    if isinstance(body.get("token"), str):
-        try:
-            # A payment can follow its decision by days; the signature is what matters here.
-            claims = svc.signer.verify_decision(body["token"], int(now.timestamp()), 90 * 86_400)
-            return claims.visitor
-        except TokenInvalid as exc:
-            errors["token"] = str(exc)
-            return ""
-    errors["visitor"] = "required: the visitor id (or the decision token as token)"
-    return ""
+def _amount(
+    body: dict[str, Any],
+    svc: Services,
+    currency: str | None,
+    errors: dict[str, str],
+    name: str,
+    *,
+    required: bool,
+    negative: bool = False,
+) -> dict[str, Any]:
+    amount = body.get(name)
+    if currency is None:
+        errors["currency"] = "required: an ISO 4217 code such as USD"
+        return {}
+    if isinstance(amount, bool) or not isinstance(amount, int | float):
+        if required:
+            errors[name] = "required: the amount in major units, such as 10.0"
+        return {}
+    if negative:
+        amount = abs(amount)
+    try:
+        return {"amount_minor": to_minor(amount, currency, svc.settings.currency_rates)}
+    except MoneyError as exc:
+        errors["currency" if "currency" in str(exc) else name] = str(exc)
+        return {}
 
 
-def _credit(svc: Services, payment: dict[str, Any], now: datetime) -> list[dict[str, str]]:
-    """Credit the donation to every experiment the visitor had an impression in (or was
-    counted in a shipped experiment's holdout group of) within that experiment's attribution
-    window before it, and mark the visitor a supporter."""
-    visitor, ts = payment["visitor"], payment["ts"]
-    ledger = parse_ledger(svc.ledger.read(visitor))
-    experiments = svc.experiment_cache.snapshot().by_key
-    records, credited = [], []
-    for key, last_exposure, variant in _exposures(ledger, experiments, visitor):
-        experiment = experiments[key]
-        window = experiment.attribution_days * 86_400
-        if not ts.timestamp() - window <= last_exposure <= ts.timestamp() + 60:
-            continue
-        revenue = convert(
-            payment["amount_minor"],
-            payment["currency"],
-            experiment.analysis.currency,
-            svc.settings.currency_rates,
-        )
-        records.append(
-            EventRecord(
-                event_id=payment_event_id(payment["payment_id"], key),
-                type=EventType.conversion,
-                experiment=key,
-                variant=variant,
-                visitor=visitor,
-                ts_ms=int(ts.timestamp() * 1000),
-                received_ms=int(now.timestamp() * 1000),
-                source=Source.webhook,
-                amount_minor=payment["amount_minor"],
-                currency=payment["currency"],
-                frequency=payment["frequency"],
-                revenue=revenue,
-                annualised=revenue * ANNUAL_MULTIPLIER[payment["frequency"]],
-                payment_id=payment["payment_id"],
-            )
-        )
-        credited.append({"experiment": key, "variant": variant})
-    svc.event_ingest.record(
-        records,
-        {visitor: supporter_ops(ts.timestamp())},
-        "webhook",
-        now,
-        rate_limited=False,
-    )
-    return credited
-
-
-def _exposures(
-    ledger: Ledger, experiments: Mapping[str, Experiment], visitor: str
-) -> Iterator[tuple[str, float, str]]:
-    """(experiment, when the reader was last exposed to it, the variant to credit) for every
-    experiment a donation may be credited to."""
-    # In the ledger's order, as the credits were always listed, holdout-only keys after.
-    for key in dict.fromkeys([*ledger.last_impressions, *ledger.holdout_exposures]):
-        experiment = experiments.get(key)
-        if experiment is None:
-            continue
-        variant = ledger.assignments.get(key)
-        last = ledger.last_impressions.get(key)
-        if experiment.shipped is not None:
-            # A shipped winner is shown without being stored (service/domain/decision.py): the
-            # reader's variant now is the ship's, or the shipped holdout, whose readers count
-            # as exposed when the decision recorded them (service/domain/shipped_holdout.py).
-            variant = bucket(experiment, visitor).assignment
-            if variant == HOLDOUT:
-                last = ledger.holdout_exposures.get(key)
-                if last is not None:
-                    yield key, last, HOLDOUT
-                continue
-        if variant is not None and last is not None and experiment.variant(variant) is not None:
-            yield key, last, variant
-
-
-def payment_event_id(payment_id: str, experiment: str) -> str:
-    """The id of a payment's conversion event in one experiment: "pay:<payment id>:<key>", or,
-    when that is longer than the events table's column (a 100-character payment id and a
-    40-character key make 145), the payment id's digest in its place, so it still fits."""
-    event_id = f"pay:{payment_id}:{experiment}"
-    if len(event_id) <= _EVENT_ID_LENGTH:
-        return event_id
-    digest = hashlib.blake2b(payment_id.encode(), digest_size=16).hexdigest()
-    return f"pay:{digest}:{experiment}"
-
-
-def _unavailable() -> Unavailable:
-    return Unavailable("the payment could not be recorded; retry later")
+def _id(body: dict[str, Any], name: str, errors: dict[str, str], need: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        errors[name] = f"{need}, 1 to 100 of A-Z a-z 0-9 _ . : -"
+        return ""
+    return value

@@ -77,6 +77,7 @@ def test_a_donation_is_credited_and_marks_a_supporter(
         "payment": "pay_0001",
         "duplicate": False,
         "credited": [{"experiment": "monthly-ask", "variant": seen["variant"]}],
+        "status": "applied",
     }
     [entry] = conversions(services)
     assert entry["id"] == "pay_0001:monthly-ask".replace("pay_0001", "pay:pay_0001")

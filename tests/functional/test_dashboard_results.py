@@ -92,7 +92,10 @@ def test_results_page_shows_verdict_tables_charts_and_live_counts(
         "Click-through rate",
         "Dismiss rate",
         "of whom later donated",
-        "Annualised value",
+        "12-month value",
+        "Refunds and disputes",
+        "Active recurring donors",
+        "Churned recurring donors",
         "Converting visitors",
     ):
         assert label in html, label

@@ -60,6 +60,9 @@ def test_erase_removes_the_visitor_and_nobody_else(
             "visitor_outcomes": 1,
             "payments": 0,
             "reminders": 0,
+            "payment_credits": 0,
+            "payment_money": 0,
+            "payment_facts": 0,
         },
     }
     assert not services.redis.exists(services.keys.ledger(VISITOR))

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from service.settings import Settings
 from service.store import migrate
+from service.store.sql import payment_facts_repo as repo
 from service.store.sql.engine import build_engine
 from service.store.sql.tables import metadata
 from tests.conftest import drop_schema, pg_url_with_schema
@@ -59,3 +61,38 @@ def test_downgrade_and_upgrade_round_trip(empty_engine: Engine) -> None:
     assert migrate.current_revision(empty_engine) is None
     migrate.upgrade(empty_engine)
     assert _tables(empty_engine) == set(metadata.tables)
+
+
+def test_payments_recorded_before_the_payment_model_are_known_after_it(
+    empty_engine: Engine,
+) -> None:
+    """0010 turns each stored payment into a known payment credited where its conversions
+    were, so a refund of it is applied rather than held for ever."""
+    migrate.upgrade(empty_engine, "0009")
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    with empty_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO payments (payment_id, visitor, amount_minor, currency, frequency, "
+                "ts, received_at) VALUES ('pay_old', 'reader-1', 1000, 'USD', 'monthly', :at, :at)"
+            ),
+            {"at": at},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO events (event_id, type, experiment_key, variant_key, visitor, ts, "
+                "received_at, amount_minor, currency, frequency, revenue, source, counted, "
+                "payment_id) VALUES ('pay:pay_old:exp', 'conversion', 'exp', 'b', 'reader-1', "
+                ":at, :at, 1000, 'USD', 'monthly', 10.0, 'webhook', true, 'pay_old')"
+            ),
+            {"at": at},
+        )
+    migrate.upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        assert repo.find_money(conn, ["pay_old"]) is not None
+        [credit] = repo.credits(conn, "pay_old")
+        assert (credit.experiment_key, credit.variant_key, credit.visitor) == (
+            "exp",
+            "b",
+            "reader-1",
+        )

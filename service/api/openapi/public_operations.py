@@ -15,7 +15,13 @@ from service.api.openapi.build import (
     text,
 )
 from service.api.public.payment_webhook import SIGNATURE_HEADER, SIGNATURE_PATTERN
-from service.schemas.conversions import ConversionsAnswer, Payment
+from service.schemas.conversions import (
+    Cancellation,
+    ConversionsAnswer,
+    Payment,
+    Refund,
+    Renewal,
+)
 from service.schemas.decision import DEFAULT_MAX_LENGTH, Decision, DecisionQuery
 from service.schemas.events import EventBatch, EventsAnswer
 from service.schemas.ops import Status as StatusAnswer
@@ -64,7 +70,9 @@ OPERATIONS: dict[str, Op | dict[str, Op]] = {
             401: "Missing, stale or wrong signature.",
             422: "The payment is invalid.",
         },
-        "Idempotent by payment id.",
+        "A payment, or a refund, renewal or cancellation of one (docs/PAYMENTS.md). "
+        "Idempotent by id. A refund, renewal or cancellation naming a payment not received "
+        "yet is held (status held) and applied once that payment arrives.",
         [
             {
                 "name": SIGNATURE_HEADER,
@@ -78,7 +86,7 @@ OPERATIONS: dict[str, Op | dict[str, Op]] = {
                 "schema": {"type": "string", "pattern": f"^{SIGNATURE_PATTERN}$"},
             }
         ],
-        body(Payment, "application/json"),
+        body({"oneOf": [Payment, Refund, Renewal, Cancellation]}, "application/json"),
     ),
     "reminders.sign_up": Op(
         "Sign a reader up for one e-mail reminder",

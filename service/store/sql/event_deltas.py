@@ -46,7 +46,15 @@ _TYPE_COUNTER = {
     EventType.view: "views",
     EventType.click: "clicks",
     EventType.conversion: "conversions",
+    EventType.renewal: "renewals",
+    EventType.refund: "refunds",
+    EventType.cancellation: "cancellations",
 }
+# Events whose `revenue` the events table keeps: money in (conversions, renewals) or out.
+_MONEY = frozenset({EventType.conversion, EventType.renewal, EventType.refund})
+# Events after a conversion (service/domain/payment_model.py), signed: they move revenue and
+# the 12-month value by what they carry.
+_AFTER = frozenset({EventType.renewal, EventType.refund, EventType.cancellation})
 
 # The outcome counters; every counted event adds one to exactly one of them.
 EVENT_COUNTERS = (*_TYPE_COUNTER.values(), *(f"dismiss_{reason}" for reason in DISMISS_REASONS))
@@ -78,7 +86,7 @@ def copy_row(r: EventRecord) -> tuple[Any, ...]:
         r.amount_minor,
         r.currency,
         r.frequency,
-        r.revenue if r.type is EventType.conversion else None,
+        r.revenue if r.type in _MONEY else None,
         r.country,
         r.device,
         r.source.value,
@@ -199,6 +207,14 @@ def summarise(records: Iterable[EventRecord]) -> BatchDeltas:
                 target["annualised_value"] += r.annualised
             row["recurring_conversions"] += r.frequency in RECURRING
             latest[key] = ms
+        elif kind in _AFTER:
+            for target in (row, rollup):
+                target["revenue"] += r.revenue
+                target["annualised_value"] += r.annualised
+                if kind is EventType.renewal:
+                    target["renewal_revenue"] += r.revenue
+                elif kind is EventType.refund:
+                    target["refunded"] -= r.revenue
     for row in outcomes.values():
         for name in _TIMES:
             if row[name] is not None:

@@ -108,6 +108,15 @@ def outcome_sums(revenue_cap: float | None) -> list[ColumnElement[Any]]:
         *_covariate_sums(case((vo.c.conversions > 0, 1), else_=0), revenue, annualised),
         _count_if(vo.c.dismiss_close > 0).label("close_visitors"),
         _count_if(vo.c.dismiss_already_donated > 0).label("already_donated_visitors"),
+        *(
+            func.sum(vo.c[name]).label(name)
+            for name in ("renewals", "renewal_revenue", "refunds", "refunded", "cancellations")
+        ),
+        # Each recurring conversion is one series, each cancellation ends one.
+        _count_if(vo.c.recurring_conversions > vo.c.cancellations).label("active_recurring_donors"),
+        _count_if(
+            (vo.c.recurring_conversions > 0) & (vo.c.cancellations >= vo.c.recurring_conversions)
+        ).label("churned_donors"),
     ]
 
 

@@ -18,7 +18,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -26,20 +25,13 @@ from sqlalchemy import (
 )
 
 from service.domain.arm_totals import SUM_FIELDS
+
+# The payment model's tables live in their own module; importing it adds them to `metadata`.
+from service.store.sql import payment_tables  # noqa: F401
+from service.store.sql.schema import KEY, VISITOR, metadata
 from service.store.sql.types import Document, UtcDateTime
 
-# Explicit constraint names keep migrations reproducible on both backends.
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-VISITOR = String(64)
-KEY = String(64)
+__all__ = ["KEY", "VISITOR", "metadata"]
 
 experiments = Table(
     "experiments",
@@ -218,6 +210,13 @@ visitor_outcomes = Table(
     # showed, so the variant cannot move it, which is what lets CUPED adjust by it. NULL when
     # that impression did not say (reports count it as 0).
     Column("pre_article_views", Integer),
+    # Money after the conversion (service/domain/payment_model.py); `revenue` and
+    # `annualised_value` above are already net of it.
+    Column("renewals", Integer, nullable=False, default=0),
+    Column("renewal_revenue", Float, nullable=False, default=0.0),
+    Column("refunds", Integer, nullable=False, default=0),
+    Column("refunded", Float, nullable=False, default=0.0),  # refunds and disputes, positive
+    Column("cancellations", Integer, nullable=False, default=0),
     Index("ix_visitor_outcomes_experiment_variant", "experiment_key", "variant_key"),
 )
 
@@ -238,6 +237,11 @@ daily_rollups = Table(
     Column("conversions", Integer, nullable=False, default=0),
     Column("revenue", Float, nullable=False, default=0.0),
     Column("annualised_value", Float, nullable=False, default=0.0),
+    Column("renewals", Integer, nullable=False, default=0),
+    Column("renewal_revenue", Float, nullable=False, default=0.0),
+    Column("refunds", Integer, nullable=False, default=0),
+    Column("refunded", Float, nullable=False, default=0.0),
+    Column("cancellations", Integer, nullable=False, default=0),
 )
 
 # The report's sums (ArmTotals) over exposed visitors, per bucket: variant, hour of first
