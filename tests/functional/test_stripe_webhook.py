@@ -12,6 +12,7 @@ from service.domain.payment_facts import FactKind, PaymentFact
 from service.usecases import receive_stripe_event as usecase
 from service.usecases.apply_payment_fact import FactApplied
 from service.usecases.errors import Unavailable
+from service.wiring import Services
 from tests.stripe_support import OTHER_SECRET, SECRET, START, STRIPE_PATH, Delivery, Stripe
 
 VISITOR = "reader-000001"
@@ -194,3 +195,16 @@ class TestNotConfigured:
         assert response.json["error"]["code"] == "not_configured"
         assert "STRIPE_WEBHOOK_SECRET" in response.json["error"]["message"]
         assert applied.facts == []
+
+
+def test_the_use_case_is_the_way_in_without_http(services: Services, applied: Recorder) -> None:
+    """What the demo's stand-in for Checkout does: sign an event itself and hand it over."""
+    stripe_ = Stripe(now=int(services.clock().timestamp()))
+    checkout = stripe_.checkout_completed(visitor=VISITOR, mode="subscription")
+    subscription = checkout.event["data"]["object"]["subscription"]
+    renewal = stripe_.invoice_paid(subscription, amount=500)
+    for delivery in (checkout, renewal):
+        receipt = usecase.receive_stripe_event(services, delivery.body, delivery.signature)
+        assert (receipt.event, receipt.status) == (delivery.id, "applied")
+    assert [f.kind for f in applied.facts] == [FactKind.payment, FactKind.renewal]
+    assert applied.facts[1].refers_to == (subscription,)
