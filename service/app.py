@@ -13,7 +13,7 @@ from service.api.admin import dry_run, experiments, exports, reports
 from service.api.admin.converters import ExperimentKeyConverter, SqlIdConverter
 from service.api.http import register_error_handlers, register_error_page
 from service.api.json_provider import OrjsonProvider
-from service.api.public import events
+from service.api.public import events, stripe_webhook
 from service.api.public import reminders as reminder_links
 from service.api.public.decision_endpoint import DecisionEndpoint
 from service.api.request_observer import ROUTE_KEY, RequestObserver, route_label
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     app.register_blueprint(ops.bp)
     app.register_blueprint(events.blueprint(settings))
     app.register_blueprint(reminder_links.blueprint(settings))
+    app.register_blueprint(stripe_webhook.bp)
     snippet_asset = SnippetAsset.load()
     app.register_blueprint(snippet.blueprint(snippet_asset))
     app.register_blueprint(demo_pages.blueprint(snippet_asset))

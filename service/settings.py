@@ -160,6 +160,19 @@ def _optional_secret(text: str | None, name: str, settings: dict[str, Any]) -> s
     return "" if text is None else _secret(text, name, settings)
 
 
+def _stripe_secrets(text: str | None, name: str, _: dict[str, Any]) -> tuple[str, ...]:
+    """Comma-separated endpoint signing secrets (several while one rolls), each whsec_…."""
+    found = tuple(part.strip() for part in (text or "").split(",") if part.strip())
+    for secret in found:
+        # An API key (sk_…) pasted here by mistake would never verify: say so at start.
+        if not re.fullmatch(r"whsec_[A-Za-z0-9+/=_-]{8,200}", secret):
+            raise SettingsError(
+                f"{name} must hold Stripe endpoint signing secrets (whsec_…), comma-separated; "
+                "copy it from the webhook endpoint's page in Stripe's dashboard"
+            )
+    return found
+
+
 def _currency_rates(path: str | None, name: str, _: dict[str, Any]) -> Mapping[str, float]:
     """The rate table: the packaged reference rates, or the operator's file of the same shape."""
     try:
@@ -304,6 +317,11 @@ class Settings:
     # The HMAC key of X-SmallFavor-Signature on verdict alerts' webhooks (docs/ALERTS.md); ""
     # means experiments' alert webhooks are not called (each delivery fails saying so).
     alert_webhook_secret: Annotated[str, _reads(_optional_secret)] = _hidden()
+    # The signing secrets of the Stripe webhook endpoint (docs/STRIPE.md); () means
+    # POST /v1/payments/stripe answers 503, saying it is not configured.
+    stripe_webhook_secret: Annotated[tuple[str, ...], _reads(_stripe_secrets)] = Field(
+        default=(), repr=False
+    )
 
     @property
     def is_production(self) -> bool:

@@ -24,7 +24,7 @@ from service.domain.errors import (
     TransitionNotAllowed,
     ValidationFailed,
 )
-from service.usecases.errors import Unavailable
+from service.usecases.errors import NotConfigured, Unavailable
 from service.web import error_body
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,7 @@ _ERROR_STATUS: dict[type[Exception], tuple[int, str]] = {
     EditNotAllowed: (409, "read_only"),
     ValidationFailed: (422, "invalid"),
     RateLimited: (429, "rate_limited"),
+    NotConfigured: (503, "not_configured"),
     Unavailable: (503, "unavailable"),
 }
 USE_CASE_ERRORS = (DomainError, Unavailable)

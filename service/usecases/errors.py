@@ -11,3 +11,11 @@ class Unavailable(Exception):
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+
+
+class NotConfigured(Unavailable):
+    """A feature the request needs is not set up on this install (a setting is unset): a 503,
+    so a sender that retries (Stripe does, for days) succeeds once the operator sets it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry_after=3600)

@@ -61,6 +61,7 @@ def live_env(
         "REDIS_URL": redis_url,
         "SECRET_KEY": "e2e-secret-" + "k" * 40,
         "WEBHOOK_SECRET": "e2e-webhook-" + "w" * 40,
+        "STRIPE_WEBHOOK_SECRET": "whsec_e2e" + "s" * 32,
         "CONFIG_CHECK_MS": "0",
         "HOST": "127.0.0.1",
         "PORT": str(port),

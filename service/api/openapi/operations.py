@@ -35,6 +35,7 @@ _PAGES = "Snippet and demo"
 TAGS = {
     "public": "Public",
     "reminders": "Public",
+    "stripe": "Public",
     "admin": "Admin",
     "reports": "Admin",
     "dry_run": "Admin",

@@ -15,6 +15,12 @@ from service.api.openapi.build import (
     text,
 )
 from service.api.public.payment_webhook import SIGNATURE_HEADER, SIGNATURE_PATTERN
+from service.api.public.stripe_webhook import MAX_BODY_BYTES as STRIPE_MAX_BODY_BYTES
+from service.domain.stripe_events import HANDLED as STRIPE_EVENTS
+from service.domain.stripe_events import STRIPE_API_VERSION
+from service.domain.stripe_signature import HEADER as STRIPE_SIGNATURE_HEADER
+from service.domain.stripe_signature import HEADER_PATTERN as STRIPE_SIGNATURE_PATTERN
+from service.domain.stripe_signature import TOLERANCE_SECONDS as STRIPE_TOLERANCE
 from service.schemas.conversions import (
     Cancellation,
     ConversionsAnswer,
@@ -26,6 +32,7 @@ from service.schemas.decision import DEFAULT_MAX_LENGTH, Decision, DecisionQuery
 from service.schemas.events import EventBatch, EventsAnswer
 from service.schemas.ops import Status as StatusAnswer
 from service.schemas.reminders import ReminderSignedUp, ReminderSignUp
+from service.schemas.stripe import StripeAnswer
 
 _CORS = "CORS for the configured origins; no authentication."
 _SIG = query("sig", "The link's signature, as the e-mail gives it.")
@@ -87,6 +94,41 @@ OPERATIONS: dict[str, Op | dict[str, Op]] = {
             }
         ],
         body({"oneOf": [Payment, Refund, Renewal, Cancellation]}, "application/json"),
+    ),
+    "stripe.webhook": Op(
+        "A newsroom's Stripe webhook endpoint",
+        {
+            200: json_answer(
+                StripeAnswer,
+                "Received: applied, a duplicate, held, unattributed, or ignored (an event type "
+                "not used). Stripe counts only a 2xx as delivered.",
+            ),
+            400: f"Missing, malformed, wrong or stale `{STRIPE_SIGNATURE_HEADER}` (`fields` "
+            "names the header), the body is not JSON, or a field of a handled event is not "
+            "what Stripe sends (`fields` names it by JSON path).",
+            413: f"The body is over {STRIPE_MAX_BODY_BYTES // 1024} KiB.",
+            422: "A value of the event cannot be used (an unknown currency, a bad token).",
+            503: "`STRIPE_WEBHOOK_SECRET` is not set (code `not_configured`), or the service "
+            "cannot store the event now; Stripe retries.",
+        },
+        "Server to server: no CORS. Stripe's snapshot events of API version "
+        f"{STRIPE_API_VERSION}; handled: {', '.join(STRIPE_EVENTS)}. Idempotent by event id. "
+        "Set up in docs/STRIPE.md.",
+        [
+            {
+                "name": STRIPE_SIGNATURE_HEADER,
+                "in": "header",
+                "required": True,
+                "description": (
+                    "t=<unix seconds>,v1=<hex HMAC-SHA256(endpoint secret, "
+                    '"<t>.<raw body>")>, one v1 per live secret; within '
+                    f"{STRIPE_TOLERANCE} s of the service's clock. A value that breaks HTTP "
+                    "itself (a NUL byte) is refused by the server before the app, as HTML."
+                ),
+                "schema": {"type": "string", "pattern": f"^{STRIPE_SIGNATURE_PATTERN}$"},
+            }
+        ],
+        body({"type": "object", "description": "A Stripe event."}, "application/json"),
     ),
     "reminders.sign_up": Op(
         "Sign a reader up for one e-mail reminder",
