@@ -57,15 +57,21 @@ class StripeReceipt:
 
 
 def receive_stripe_event(
-    svc: Services, raw_body: bytes, signature_header: str | None
+    svc: Services,
+    raw_body: bytes,
+    signature_header: str | None,
+    *,
+    secrets: tuple[str, ...] | None = None,
 ) -> StripeReceipt:
     """raw_body: the request body exactly as received (the signature covers its bytes);
-    signature_header: the Stripe-Signature header, None when absent.
+    signature_header: the Stripe-Signature header, None when absent; secrets: the signing
+    secrets to accept, STRIPE_WEBHOOK_SECRET's unless given (the demo's stand-in for Checkout
+    passes its development secret, service/demo/checkout_standin.py).
 
     Raises NotConfigured (STRIPE_WEBHOOK_SECRET is unset), InvalidRequest naming the
     Stripe-Signature header (missing, malformed, not matching, outside the tolerance) or the
     body's field by JSON path, ValidationFailed from a fact's value, or Unavailable."""
-    secrets = svc.settings.stripe_webhook_secret
+    secrets = secrets or svc.settings.stripe_webhook_secret
     if not secrets:
         raise NotConfigured(
             "Stripe webhooks are not configured: set STRIPE_WEBHOOK_SECRET to the endpoint's "

@@ -148,11 +148,17 @@ def test_cta_click_carries_the_decision_and_completes_a_donation(
         == visitor
     )
     assert "click" in {e["t"] for e in wait_for_events(live, visitor, {"click"})}
-    page.get_by_role("button", name="Complete demo donation").click()
+    page.get_by_role("button", name="Pay", exact=True).click()
     assert "Thank you" in page.inner_text("h1")
     assert "monthly-ask" in page.inner_text("main")
     conversions = [e for e in events_of(live, visitor) if e["t"] == "conversion"]
     assert [(c["s"], c["am"], c["f"]) for c in conversions] == [("webhook", "2500", "one_off")]
+    # What Stripe sends later, played from the stand-in: a one-off gift can only be refunded.
+    assert page.get_by_role("button", name="Cancel the recurring gift").count() == 0
+    page.get_by_role("button", name="Refund the first payment").click()
+    assert "charge.refunded applied" in page.inner_text("main")
+    refunds = [e for e in events_of(live, visitor) if e["t"] == "refund"]
+    assert [(r["s"], r["am"]) for r in refunds] == [("webhook", "-2500")]
 
 
 @pytest.mark.parametrize("width", [1280, 375])

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 from service.app import create_app
@@ -44,21 +45,53 @@ def test_demo_article_embeds_the_snippet(client: FlaskClient) -> None:
     assert "<h1>The last ferry keeper of Marrow Bend</h1>" in page
 
 
-def test_demo_donation_is_credited(client: FlaskClient, auth: Auth) -> None:
+def test_demo_donation_goes_through_the_checkout_standin_and_is_credited(
+    app: Flask, client: FlaskClient, auth: Auth
+) -> None:
+    from tests.functional.events_support import event, post_events
+    from tests.functional.test_events_redis_fallback import flush
+
     start_experiment(client, auth("editor"), targeting={})
     banner = banner_for(client, "reader-000001")
-    from tests.functional.events_support import event, post_events
-
     post_events(client, [event(banner["token"])])
-    form = client.get(f"/demo/donate?sf_token={banner['token']}&amount=5&frequency=monthly")
-    assert banner["token"] in form.get_data(as_text=True)
+    link = "/demo/donate?client_reference_id=reader-000001&amount=5&frequency=monthly"
+    assert 'value="reader-000001"' in client.get(link).get_data(as_text=True)
     done = client.post(
         "/demo/donate",
-        data={"token": banner["token"], "amount": "5", "currency": "USD", "frequency": "monthly"},
+        data={"visitor": "reader-000001", "amount": "5", "currency": "USD", "frequency": "monthly"},
     )
     assert done.status_code == 200
     text = done.get_data(as_text=True)
     assert "Thank you" in text and "monthly-ask" in text
+    # The events Stripe sends for a subscription's Checkout, each applied once.
+    for sent in ("checkout.session.completed", "invoice.paid", "invoice_payment.paid"):
+        assert f"<code>{sent}</code>" in text
+    later = dict(re.findall(r'name="(\w+)" value="(\w*)"', text))
+    assert later["amount"] == "500" and later["subscription"].startswith("sub_")
+
+    def variant_figures() -> dict[str, Any]:
+        flush(app)
+        report = client.get("/v1/admin/experiments/monthly-ask/report", headers=auth("viewer")).json
+        [row] = [v for v in report["variants"] if v["key"] == banner["variant"]]
+        return {k: row[k] for k in ("conversions", "revenue", "renewals", "churned_donors")}
+
+    assert variant_figures() == {
+        "conversions": 1,
+        "revenue": 5.0,
+        "renewals": 0,
+        "churned_donors": 0,
+    }
+    for step in ("renew", "refund", "cancel"):
+        answer = client.post(f"/demo/checkout/{step}", data=later)
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        assert "applied" in answer.get_data(as_text=True)
+    # Renewed (+5), the first payment refunded (-5), then cancelled.
+    assert variant_figures() == {
+        "conversions": 1,
+        "revenue": 5.0,
+        "renewals": 1,
+        "churned_donors": 1,
+    }
 
 
 def test_demo_donation_explains_a_refusal(client: FlaskClient) -> None:
@@ -70,9 +103,13 @@ def test_demo_donation_explains_a_refusal(client: FlaskClient) -> None:
     assert "refused" in refused.get_data(as_text=True)
     not_a_number = client.post("/demo/donate", data={"token": "t", "amount": "five"})
     assert not_a_number.status_code == 422
+    assert "as a number" in not_a_number.get_data(as_text=True)
     endless = client.post("/demo/donate", data={"token": "t", "amount": "inf"})
     assert endless.status_code == 422
-    assert "amount: required" in endless.get_data(as_text=True)
+    assert "above zero" in endless.get_data(as_text=True)
+    odd = client.post("/demo/checkout/renew", data={"subscription": "sub_1'<", "amount": "5x"})
+    assert odd.status_code == 422
+    assert "bad subscription, amount, currency" in odd.get_data(as_text=True)
 
 
 def test_demo_donation_without_redis_asks_to_retry(
