@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 import pytest
 from aiosmtpd.controller import Controller
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -31,6 +32,7 @@ from tests.functional.reminders_support import (
     text_of,
     when,
 )
+from tests.functional.test_events_redis_fallback import flush
 from tests.support import FakeClock, experiment_doc, free_port
 
 Auth = Callable[[str], dict[str, str]]
@@ -100,7 +102,9 @@ def pay(client: FlaskClient, services: Services, body: dict[str, object]) -> obj
 
 @pytest.mark.usefixtures("offering")
 def test_the_whole_path_from_sign_up_to_a_credited_donation(
+    app: Flask,
     client: FlaskClient,
+    auth: Callable[[str], dict[str, str]],
     services: Services,
     clock: FakeClock,
     inbox: Inbox,
@@ -188,6 +192,19 @@ def test_the_whole_path_from_sign_up_to_a_credited_donation(
     )
     assert paid.status_code == 200, paid.json  # type: ignore[attr-defined]
     assert paid.json["credited"] == [{"experiment": KEY, "variant": shown["variant"]}]  # type: ignore[attr-defined]
+
+    def after_reminder() -> float:
+        flush(app)
+        report = client.get(f"/v1/admin/experiments/{KEY}/report", headers=auth("viewer")).json
+        section = report["reminders"]["variants"]  # type: ignore[index]
+        [row] = [v for v in section if v["variant"] == shown["variant"]]
+        return float(row["revenue_after_reminder"])
+
+    assert after_reminder() == 5.0
+    # Part of that donation refunded: the reminder's revenue is what the newsroom kept.
+    refund = {"type": "refund", "id": "re_r1", "payment": "pay_r1", "amount": 2, "currency": "USD"}
+    assert pay(client, services, refund).json["status"] == "applied"  # type: ignore[attr-defined]
+    assert after_reminder() == 3.0
 
     logged = "\n".join(
         r.getMessage() for r in caplog.records if not r.name.startswith("mail.log")

@@ -13,7 +13,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.wiring import Services
 from tests.functional.events_support import banner_for, event, post_events, start_experiment
 from tests.functional.test_events_redis_fallback import flush
 from tests.stripe_support import SECRET, STRIPE_PATH, Delivery, Stripe

@@ -8,10 +8,11 @@ from dataclasses import fields
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, func, literal, select, union_all
 
 from service.domain.arm_totals import ReminderTotals
 from service.domain.events import EventType
+from service.store.sql.payment_tables import payment_money as pm
 from service.store.sql.report_queries import capped, epoch_seconds, exposed_visitors, reading
 from service.store.sql.tables import events as ev
 from service.store.sql.tables import reminders as rm
@@ -32,7 +33,8 @@ def reminder_totals(
     `attribution_days` of it. Two grouped queries: the reminder rows (by the experiment's
     index on reminders), then only the conversions of visitors who were sent one (by the
     events' visitor index); a donation inside two reminders' windows counts once, and each
-    visitor's revenue after a reminder is winsorised at `revenue_cap` before the sums."""
+    visitor's revenue after a reminder (net of what was refunded of those donations, with their
+    renewals) is winsorised at `revenue_cap` before the sums."""
     exposed = exposed_visitors(experiment_key, start, end)
     of_arm = [
         vo.c.experiment_key == rm.c.experiment_key,
@@ -65,11 +67,13 @@ def reminder_totals(
         )
         .exists()
     )
-    per_visitor = (
+    donations_after = (
         select(
             vo.c.variant_key,
-            func.count().label("donations"),
-            func.sum(func.coalesce(ev.c.revenue, 0.0)).label("revenue"),
+            ev.c.visitor,
+            ev.c.payment_id,
+            ev.c.revenue,
+            literal(1).label("donation"),
         )
         .select_from(
             ev.join(
@@ -84,7 +88,38 @@ def reminder_totals(
             after_a_reminder,
             *exposed,
         )
-        .group_by(vo.c.variant_key, ev.c.visitor)
+    )
+    donated = donations_after.subquery()
+    # What those donations became since: their renewals and what was refunded of them (or of
+    # their renewals), found through the payment they belong to (payment_money.series_id).
+    followed = (
+        select(
+            donated.c.variant_key,
+            ev.c.visitor,
+            ev.c.payment_id,
+            ev.c.revenue,
+            literal(0).label("donation"),
+        )
+        .select_from(
+            ev.join(pm, pm.c.money_id == ev.c.payment_id).join(
+                donated,
+                and_(donated.c.payment_id == pm.c.series_id, donated.c.visitor == ev.c.visitor),
+            )
+        )
+        .where(
+            ev.c.experiment_key == experiment_key,
+            ev.c.type.in_([EventType.renewal.value, EventType.refund.value]),
+            ev.c.counted.is_(True),
+        )
+    )
+    money = union_all(donations_after, followed).subquery()
+    per_visitor = (
+        select(
+            money.c.variant_key,
+            func.sum(money.c.donation).label("donations"),
+            func.sum(func.coalesce(money.c.revenue, 0.0)).label("revenue"),
+        )
+        .group_by(money.c.variant_key, money.c.visitor)
         .subquery()
     )
     revenue = capped(per_visitor.c.revenue, revenue_cap)
