@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.dashboard import form_values
+from service.domain.report_metrics import metric_label
 from service.schemas.experiment import Experiment
 
 Value = str | list[str]
@@ -143,6 +144,7 @@ OPTION_LABELS: dict[str, str] = {
     "in_days": "In a number of days",
     "next_month": "Next month (on the 1st)",
     "on": "On a date",
+    "annualised_value_per_visitor": metric_label("annualised_value_per_visitor"),
 }
 _ROW = re.compile(r"(.+)\[([0-9]+)\]\.([^.\[\]]+)")
 

@@ -10,6 +10,7 @@ from flask import Blueprint
 from markupsafe import Markup
 
 from service.domain.banner_render import currency_symbol
+from service.domain.report_metrics import metric_label
 
 DASH = "—"
 
@@ -91,6 +92,18 @@ def instant(value: datetime | str | None) -> Markup | str:
 
 
 def register(bp: Blueprint) -> None:
-    functions = (pct, signed_pct, money, count, interval, bound, probability, day, period, instant)
+    functions = (
+        pct,
+        signed_pct,
+        money,
+        count,
+        interval,
+        bound,
+        probability,
+        day,
+        period,
+        instant,
+        metric_label,
+    )
     for function in functions:
         bp.add_app_template_filter(function)  # named as the function is

@@ -44,10 +44,12 @@ class Metric:
     higher_is_better: bool = True
     per_visitor: bool = True
     covariate: Callable[[ArmTotals], Covariate] | None = None
+    # What staff read, when the name (an API key, kept stable) says it less well.
+    title: str | None = None
 
     @property
     def label(self) -> str:
-        return self.name.replace("_", " ")
+        return self.title or self.name.replace("_", " ")
 
 
 METRICS: tuple[Metric, ...] = (
@@ -77,6 +79,9 @@ METRICS: tuple[Metric, ...] = (
         covariate=lambda a: Covariate(
             a.article_views, a.article_views_squares, a.article_views_annualised_capped
         ),
+        # Net revenue plus what active monthly donors have left to give in their first year
+        # (service/domain/payment_model.py): no longer a plain times 12.
+        title="12-month value per visitor",
     ),
     # Revenue only ever comes with a conversion (store/sql/event_deltas.py), so the capped
     # revenue sums over all visitors are the sums over converting ones: the donors' n, Σx, Σx².
@@ -117,6 +122,12 @@ _BY_NAME = {metric.name: metric for metric in METRICS}
 
 def metric(name: str) -> Metric:
     return _BY_NAME[name]
+
+
+def metric_label(name: str) -> str:
+    """The metric's label for people ("12-month value per visitor"); an unknown name as is."""
+    found = _BY_NAME.get(name)
+    return found.label if found else name.replace("_", " ")
 
 
 def metric_stats(arm: ArmTotals, name: str) -> SampleStats:

@@ -26,7 +26,7 @@ def verdicts(
     """`donors`: converting visitors per variant key; `min_donors`: how many each arm of a
     comparison needs before it gets a verdict (0: no minimum)."""
     metric = str(experiment.analysis.primary_metric)
-    label = metric.replace("_", " ")
+    label = report_metric(metric).label
     good_up = report_metric(metric).higher_is_better
     alpha = experiment.analysis.alpha
     level = f"{_num((1 - alpha) * 100)} %"

@@ -224,9 +224,10 @@ OPERATIONS: dict[str, Op | dict[str, Op]] = {
         {200: html("The page.")},
     ),
     "demo.donate_form": Op(
-        "The demo donation form",
+        "The demo's local stand-in for Stripe Checkout",
         {200: html("The form.")},
         parameters=[
+            query("client_reference_id", "The reader, as the snippet's donation link names it."),
             query("sf_token", "The decision token."),
             query("amount", "Prefilled amount."),
             query("currency", "Prefilled currency."),
@@ -234,18 +235,42 @@ OPERATIONS: dict[str, Op | dict[str, Op]] = {
         ],
     ),
     "demo.donate": Op(
-        "Make a demo donation (off in production)",
+        "Pay on the demo's Checkout stand-in (off in production)",
         {
-            200: html("The thank-you page."),
+            200: html("The thank-you page: each Stripe event sent and what it did."),
             404: html("Turned off in production."),
             422: html("The form again, saying what is wrong."),
+            503: html("The form again: the payment could not be recorded now."),
         },
-        "Signs the payment and hands it to the conversions webhook.",
+        "Sends the webhook events Stripe would (checkout.session.completed, and for a "
+        "recurring gift its first invoice.paid and invoice_payment.paid), signed as Stripe "
+        "signs them, to the code behind POST /v1/payments/stripe.",
         body=body(
             {
                 "type": "object",
                 "properties": {
-                    name: STRING for name in ("token", "amount", "currency", "frequency")
+                    name: STRING for name in ("visitor", "token", "amount", "currency", "frequency")
+                },
+            },
+            "application/x-www-form-urlencoded",
+        ),
+    ),
+    "demo.later": Op(
+        "Play what Stripe sends after Checkout: a renewal, a refund, a cancellation (off in "
+        "production)",
+        {
+            200: html("The page: the events sent and what they did."),
+            404: html("Turned off in production."),
+            422: html("The page, naming the bad fields."),
+            503: html("The page: the event could not be recorded now."),
+        },
+        "step is renew, refund or cancel; the fields are the ids the thank-you page carries.",
+        body=body(
+            {
+                "type": "object",
+                "properties": {
+                    name: STRING
+                    for name in ("payment_intent", "subscription", "amount", "currency")
                 },
             },
             "application/x-www-form-urlencoded",
