@@ -31,6 +31,7 @@ from typing import Any, NoReturn
 
 from service.domain.errors import InvalidRequest
 from service.domain.experiment import Frequency
+from service.domain.money import MAX_MINOR_UNITS
 from service.domain.payment_facts import ID_PATTERN, FactKind, PaymentFact
 
 STRIPE_API_VERSION = "2026-10-28.endive"
@@ -99,7 +100,7 @@ def _checkout(obj: _Reader, ts: datetime) -> _Facts:
             f"payment_status is {status}: a delayed payment is reported by "
             "checkout.session.async_payment_succeeded once it succeeds"
         )
-    amount = obj.whole("amount_total")
+    amount = obj.money("amount_total")
     if amount == 0:
         return [], "nothing was paid (amount_total is 0)"
     metadata = obj.metadata("metadata")
@@ -136,7 +137,7 @@ def _visitor(reference: str | None, metadata: Mapping[str, str]) -> str | None:
 
 
 def _invoice_paid(obj: _Reader, ts: datetime) -> _Facts:
-    amount = obj.whole("amount_paid")
+    amount = obj.money("amount_paid")
     parent = obj.optional_child("parent")
     details = parent.optional_child("subscription_details") if parent else None
     subscription = details.optional_ref("subscription") if details else None
@@ -198,7 +199,7 @@ def _charge_refunded(obj: _Reader, ts: datetime) -> _Facts:
         ts=ts,
         refers_to=(intent, charge) if intent else (charge,),
         currency=obj.currency("currency"),
-        refunded_total_minor=obj.whole("amount_refunded"),
+        refunded_total_minor=obj.money("amount_refunded"),
     )
     return [fact], ""
 
@@ -211,7 +212,7 @@ def _dispute_created(obj: _Reader, ts: datetime) -> _Facts:
         kind=FactKind.refund,
         ts=ts,
         refers_to=(intent, charge) if intent else (charge,),
-        amount_minor=obj.whole("amount"),
+        amount_minor=obj.money("amount"),
         currency=obj.currency("currency"),
     )
     return [fact], ""
@@ -317,6 +318,13 @@ class _Reader:
         if value is None or value < 0:
             _invalid(self._at(name), "must be a whole number, 0 or more")
         return int(value)
+
+    def money(self, name: str) -> int:
+        """An amount in minor units, within what Small Favor stores."""
+        value = self.whole(name)
+        if value > MAX_MINOR_UNITS:
+            _invalid(self._at(name), f"must be at most {MAX_MINOR_UNITS} minor units")
+        return value
 
     def optional_whole(self, name: str) -> int | None:
         value = self._value.get(name)

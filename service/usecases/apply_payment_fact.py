@@ -26,7 +26,7 @@ from service.domain.errors import ValidationFailed
 from service.domain.events import EventRecord, EventType, Source
 from service.domain.experiment import Frequency
 from service.domain.ledger import parse_ledger, supporter_ops
-from service.domain.money import convert, exponent
+from service.domain.money import MAX_MINOR_UNITS, convert, exponent
 from service.domain.payment_facts import FactKind, PaymentFact
 from service.domain.tokens import TokenInvalid
 from service.store.redis.client import REDIS_ERRORS
@@ -103,8 +103,10 @@ def _check(svc: Services, fact: PaymentFact, now: datetime) -> str | None:
         errors["currency"] = f"unknown currency {fact.currency!r}"
     elif fact.currency is None and fact.kind in (FactKind.payment, FactKind.renewal):
         errors["currency"] = "required: an ISO 4217 code such as USD"
-    if fact.amount_minor < 0 or (fact.refunded_total_minor or 0) < 0:
-        errors["amount"] = "must not be negative"
+    # Every way in (either webhook) lands here, so the bounds the tables rely on live here.
+    for name, minor in (("amount", fact.amount_minor), ("amount", fact.refunded_total_minor)):
+        if minor is not None and not 0 <= minor <= MAX_MINOR_UNITS:
+            errors[name] = f"must be from 0 to {MAX_MINOR_UNITS} minor units"
     visitor = fact.visitor
     if fact.kind is FactKind.payment and visitor is None and fact.token is not None:
         try:

@@ -146,6 +146,10 @@ def _refund(
     if body.get("amount") is None and body.get("refunded_total") is None:
         errors["amount"] = "required: the amount refunded (or refunded_total, all so far)"
         return fields
+    if body.get("amount") is not None and body.get("refunded_total") is not None:
+        # Which one to apply would be a guess, and the wrong one takes back money twice.
+        errors["refunded_total"] = "give amount (this refund) or refunded_total, not both"
+        return fields
     if currency is None:
         errors["currency"] = "required: an ISO 4217 code such as USD"
         return fields

@@ -16,7 +16,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from service.domain.payment_facts import PaymentFact
+from service.domain.errors import ValidationFailed
+from service.domain.payment_facts import FactKind, PaymentFact
 from service.stats.compare import Comparison, compare
 from service.stats.summaries import SampleStats
 from service.store.sql.payment_tables import payment_credits, payment_facts, payment_money
@@ -194,6 +195,12 @@ def test_a_payment_without_a_reader_is_refused_by_the_generic_webhook_naming_the
         ({"type": "renewal", "id": "r", "subscription": "s", "currency": "USD"}, "amount"),
         ({"type": "cancellation", "id": "c", "subscription": "s", "amount": 1.0}, "amount"),
         ({"type": "gift", "id": "c"}, "type"),
+        # Two ways of saying how much: which to apply would be a guess.
+        (
+            {"type": "refund", "id": "r", "payment": "p", "currency": "USD", "amount": 1.0}
+            | {"refunded_total": 1.0},
+            "refunded_total",
+        ),
     ],
 )
 def test_every_bad_field_is_named(
@@ -202,6 +209,21 @@ def test_every_bad_field_is_named(
     response = pay(client, services, body)
     assert response.status_code == 422, response.json
     assert field in response.json["error"]["fields"], response.json
+
+
+def test_an_amount_past_what_is_stored_is_refused_on_every_way_in(services: Services) -> None:
+    fact = PaymentFact(
+        fact_id="evt_big",
+        kind=FactKind.payment,
+        ts=services.clock(),
+        names=("pi_big",),
+        visitor=VISITOR,
+        amount_minor=2**63,
+        currency="USD",
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        apply_payment_fact(services, fact)
+    assert "amount" in refused.value.fields
 
 
 def test_outcome_keeps_per_visitor_net_figures(
