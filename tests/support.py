@@ -180,8 +180,8 @@ def _read_back(file: Any) -> bytes:
 def insert_outcomes(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Visitor outcomes written straight to SQL, with the report's kept sums following them
     as the flusher keeps them (store/sql/outcome_sums.py)."""
+    from service.store.sql.event_tables import visitor_outcomes
     from service.store.sql.outcome_sums import RunningSums
-    from service.store.sql.tables import visitor_outcomes
 
     sums = RunningSums(conn.engine)
     pending = sums.before(conn, [(row["experiment_key"], row["visitor"]) for row in rows])
@@ -195,7 +195,7 @@ def insert_reminders(conn: Connection, rows: list[dict[str, Any]]) -> None:
     and created_at, and any of confirmed_at, sent_at, clicked_at, qa, status."""
     import secrets
 
-    from service.store.sql.tables import reminders
+    from service.store.sql.delivery_tables import reminders
 
     filled = []
     for row in rows:

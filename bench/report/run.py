@@ -31,8 +31,8 @@ from service.schemas.experiment import parse_experiment
 from service.settings import Settings
 from service.store.sql import outcome_sums
 from service.store.sql.engine import build_engine
+from service.store.sql.event_tables import outcome_sums as sums_table
 from service.store.sql.experiments_repo import ExperimentRepo
-from service.store.sql.tables import outcome_sums as sums_table
 from tests.support import experiment_doc
 
 KEY = "bench-report"

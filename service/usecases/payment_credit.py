@@ -15,7 +15,7 @@ from datetime import datetime
 from service.domain.bucketing import HOLDOUT, bucket
 from service.domain.experiment import Experiment
 from service.domain.ledger import Ledger
-from service.store.sql.tables import events as events_table
+from service.store.sql.event_tables import events as events_table
 
 _EVENT_ID_LENGTH: int = events_table.c.event_id.type.length  # type: ignore[attr-defined]
 

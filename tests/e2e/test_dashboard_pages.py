@@ -13,7 +13,7 @@ from sqlalchemy import insert
 
 from service.domain.roles import Role
 from service.schemas.experiment import parse_experiment
-from service.store.sql.tables import decision_log
+from service.store.sql.event_tables import decision_log
 from service.wiring import Services
 from tests.e2e.layout import scrolls_sideways
 from tests.e2e.test_dashboard import PASSWORD, sign_in

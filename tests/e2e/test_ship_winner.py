@@ -19,7 +19,7 @@ from service.jobs.flusher import Flusher
 from service.schemas.experiment import parse_experiment
 from service.store.redis.event_streams import PartitionedStreams
 from service.store.sql.event_writer import EventWriter
-from service.store.sql.tables import experiment_revisions
+from service.store.sql.experiment_tables import experiment_revisions
 from service.usecases import change_experiment as changes
 from service.wiring import Services
 from tests.e2e.layout import scrolls_sideways

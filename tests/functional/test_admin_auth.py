@@ -31,7 +31,7 @@ def test_bad_or_malformed_token_is_401(client: FlaskClient, header: str) -> None
 def test_revoked_token_is_refused(client: FlaskClient, services, token_for) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import update
 
-    from service.store.sql.tables import api_tokens
+    from service.store.sql.access_tables import api_tokens
 
     token = token_for("admin")
     headers = {"Authorization": f"Bearer {token}"}
@@ -74,7 +74,7 @@ def test_only_admins_erase_visitors(
 def test_tokens_are_stored_only_as_hashes(services, token_for) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
-    from service.store.sql.tables import api_tokens
+    from service.store.sql.access_tables import api_tokens
 
     token = token_for("editor")
     with services.engine.connect() as conn:

@@ -9,7 +9,8 @@ import sys
 import pytest
 from sqlalchemy import Engine, func, select
 
-from service.store.sql.tables import experiments, users
+from service.store.sql.access_tables import users
+from service.store.sql.experiment_tables import experiments
 from service.store.sql.tokens_repo import TokenRepo
 
 

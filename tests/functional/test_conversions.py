@@ -194,7 +194,7 @@ def test_the_longest_payment_id_and_key_still_fit_the_events_table(
     client: FlaskClient, services: Services, auth: Callable[[str], dict[str, str]]
 ) -> None:
     """SQLite ignores VARCHAR lengths; PostgreSQL refuses the row, and the flusher with it."""
-    from service.store.sql.tables import events
+    from service.store.sql.event_tables import events
 
     key = "k" * 40
     start_experiment(client, auth("editor"), key=key, targeting={})

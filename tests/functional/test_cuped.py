@@ -18,7 +18,7 @@ from service.settings import Settings
 from service.stats.compare import Comparison, compare
 from service.stats.cuped import Covariate
 from service.stats.summaries import SampleStats
-from service.store.sql.tables import events, visitor_outcomes
+from service.store.sql.event_tables import events, visitor_outcomes
 from service.wiring import Services
 from tests.functional.dashboard_support import log_in, make_user
 from tests.functional.events_support import banner_for, donate, event, post_events, start_experiment

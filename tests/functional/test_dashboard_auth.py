@@ -100,7 +100,7 @@ def test_a_stolen_cookie_stops_working_when_the_user_is_disabled(
 ) -> None:
     from sqlalchemy import update
 
-    from service.store.sql.tables import users
+    from service.store.sql.access_tables import users
 
     email = make_user(services, "editor")
     log_in(client, email)
@@ -201,7 +201,7 @@ def test_the_session_table_holds_no_usable_session_id(
 ) -> None:
     from sqlalchemy import select
 
-    from service.store.sql.tables import dashboard_sessions
+    from service.store.sql.access_tables import dashboard_sessions
 
     log_in(client, make_user(services, "viewer"))
     with services.engine.connect() as conn:

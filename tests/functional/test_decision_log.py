@@ -20,8 +20,8 @@ from service.jobs.flusher import Flusher
 from service.store.redis.decision_sampler import DecisionSampler
 from service.store.redis.event_streams import PartitionedStreams
 from service.store.sql.decision_log_repo import DecisionLogRepo
+from service.store.sql.event_tables import decision_log
 from service.store.sql.event_writer import EventWriter
-from service.store.sql.tables import decision_log
 from service.usecases.decide import Decider
 from service.web import DECIDER
 from service.wiring import Services

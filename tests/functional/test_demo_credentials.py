@@ -19,7 +19,7 @@ from service.demo.remove import DemoCredentialsPresent, remove_demo
 from service.demo.seed import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
 from service.domain.roles import Role
 from service.settings import Settings
-from service.store.sql.tables import users
+from service.store.sql.access_tables import users
 from service.wiring import Services
 from tests.support import FakeClock
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from flask.testing import FlaskClient
 from sqlalchemy import func, insert, select
 
-from service.store.sql.tables import events, visitor_outcomes
+from service.store.sql.event_tables import events, visitor_outcomes
 from service.wiring import Services
 
 Auth = Callable[[str], dict[str, str]]

@@ -224,7 +224,7 @@ def test_redis_away_events_go_straight_to_sql(
 ) -> None:
     from sqlalchemy import func, select
 
-    from service.store.sql.tables import events
+    from service.store.sql.event_tables import events
 
     settings = Settings.from_env({**env, "REDIS_URL": "redis://127.0.0.1:1/0"})
     down = create_app(settings, clock=clock).test_client()

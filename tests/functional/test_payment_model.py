@@ -20,8 +20,8 @@ from service.domain.errors import ValidationFailed
 from service.domain.payment_facts import FactKind, PaymentFact
 from service.stats.compare import Comparison, compare
 from service.stats.summaries import SampleStats
+from service.store.sql.event_tables import visitor_outcomes
 from service.store.sql.payment_tables import payment_credits, payment_facts, payment_money
-from service.store.sql.tables import visitor_outcomes
 from service.usecases.apply_payment_fact import apply_payment_fact
 from service.usecases.receive_payment import parse_fact
 from service.wiring import Services

@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import insert
 
 from service.api.admin import reports
-from service.store.sql.tables import events
+from service.store.sql.event_tables import events
 from service.wiring import Services
 from tests.functional.dashboard_support import log_in, make_user
 from tests.support import REMINDER_OFFER, banner, experiment_doc, insert_outcomes, insert_reminders

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from service.api.public.payment_webhook import sign
 from service.jobs.reminders import ReminderJob
+from service.store.sql.delivery_tables import reminders
 from service.store.sql.reminders_repo import ReminderRepo
-from service.store.sql.tables import reminders
 from service.wiring import Services
 from tests.functional.events_support import HEADERS, banner_for, event, post_events
 from tests.functional.reminders_support import (

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from service.api.public.payment_webhook import sign
 from service.app import create_app
 from service.settings import Settings, SettingsError
-from service.store.sql.tables import api_tokens
+from service.store.sql.access_tables import api_tokens
 from service.wiring import Services
 from tests.functional.dashboard_support import PASSWORD, log_in, make_user
 from tests.functional.events_support import banner_for, event, post_events, start_experiment

@@ -25,9 +25,9 @@ from service.jobs.exports.scheduler import Scheduler
 from service.schemas.experiment import parse_experiment
 from service.schemas.exports import parse_schedule
 from service.settings import Settings
+from service.store.sql.event_tables import daily_rollups
 from service.store.sql.experiments_repo import ExperimentRepo
 from service.store.sql.exports_repo import ExportRepo, StoredSchedule
-from service.store.sql.tables import daily_rollups
 from tests.support import FakeClock, experiment_doc, insert_outcomes
 
 STARTED = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)

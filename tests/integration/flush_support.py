@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 
 from service.domain.events import ANNUAL_MULTIPLIER, EventRecord, EventType, Source
 from service.store.redis.keys import Keys
-from service.store.sql.tables import daily_rollups, events, visitor_outcomes
+from service.store.sql.event_tables import daily_rollups, events, visitor_outcomes
 from tests.support import LoggedProcess
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -28,7 +28,7 @@ from sqlalchemy import Engine, select
 
 from service.app import create_app
 from service.settings import Settings
-from service.store.sql.tables import events
+from service.store.sql.event_tables import events
 from tests.functional.events_support import HEADERS, start_experiment
 from tests.support import HUNG_AFTER_S, LoggedProcess, stream_length, wait_for
 

@@ -30,8 +30,8 @@ from service.store.redis.event_stream import EventStream
 from service.store.redis.event_streams import PartitionedStreams
 from service.store.sql.decision_log_repo import DecisionLogRepo, insert_decisions
 from service.store.sql.event_deltas import prepare
+from service.store.sql.event_tables import decision_log
 from service.store.sql.event_writer import EventWriter
-from service.store.sql.tables import decision_log
 from tests.integration.flush_support import KEYS, event, event_counts, xadd_all
 from tests.support import HUNG_AFTER_S, experiment_doc, stream_length, wait_for
 

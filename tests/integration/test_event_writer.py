@@ -10,8 +10,8 @@ from sqlalchemy import Engine, select
 
 from service.domain.events import Source
 from service.store.sql.event_deltas import EVENT_COLUMNS, unfit_reason
+from service.store.sql.event_tables import events, payments
 from service.store.sql.event_writer import EventWriter, WriteResult
-from service.store.sql.tables import events, payments
 from tests.integration.flush_support import (
     DAY,
     all_outcomes,

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, func, select
 
 from service.domain.export_schedule import RunStatus
 from service.settings import Settings
+from service.store.sql.delivery_tables import export_runs
 from service.store.sql.exports_repo import ExportRepo, ExportRun
-from service.store.sql.tables import export_runs
 from tests.integration.export_support import (
     at,
     save_schedule,

@@ -17,8 +17,8 @@ from sqlalchemy.exc import OperationalError
 from service.domain.events import EventRecord
 from service.jobs.flusher import Flusher
 from service.store.redis.event_stream import EventStream
+from service.store.sql.event_tables import visitor_outcomes
 from service.store.sql.event_writer import EventWriter, WriteResult
-from service.store.sql.tables import visitor_outcomes
 from tests.integration.flush_support import KEYS, event, event_counts, flush_process, xadd_all
 from tests.support import HUNG_AFTER_S, wait_for
 

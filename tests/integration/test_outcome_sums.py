@@ -17,10 +17,10 @@ from service.domain.events import EventRecord
 from service.jobs.outcome_sums import SumsKeeper
 from service.schemas.experiment import parse_experiment
 from service.store.sql import outcome_sums
+from service.store.sql.event_tables import outcome_sums as kept_table
 from service.store.sql.event_writer import EventWriter
 from service.store.sql.experiments_repo import ExperimentRepo
 from service.store.sql.report_queries import arm_totals, day_totals
-from service.store.sql.tables import outcome_sums as kept_table
 from service.store.sql.visitors_repo import erase_visitor
 from tests.integration.flush_support import DAY, event
 from tests.support import experiment_doc

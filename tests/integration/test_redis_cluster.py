@@ -32,7 +32,7 @@ from sqlalchemy import Engine, select
 from service.app import create_app
 from service.domain.roles import Role
 from service.settings import Settings
-from service.store.sql.tables import events
+from service.store.sql.event_tables import events
 from tests.functional.events_support import HEADERS, start_experiment
 from tests.integration.flush_support import flush_process
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from service.store.sql.tables import admin_audit as a
+from service.store.sql.access_tables import admin_audit as a
 
 CLI_ACTOR = "cli"
 

@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from service.domain.export_schedule import RunStatus
 from service.domain.verdict_alerts import AlertMessage
 from service.store.sql.attempts import Attempts
-from service.store.sql.tables import alert_deliveries as deliveries
-from service.store.sql.tables import verdict_alerts as alerts
+from service.store.sql.delivery_tables import alert_deliveries as deliveries
+from service.store.sql.delivery_tables import verdict_alerts as alerts
 
 
 @dataclass(frozen=True, slots=True)

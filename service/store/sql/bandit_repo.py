@@ -14,7 +14,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.domain.bandit import WeightChange
-from service.store.sql.tables import bandit_weights as bw
+from service.store.sql.experiment_tables import bandit_weights as bw
 
 
 class BanditWeightRepo:

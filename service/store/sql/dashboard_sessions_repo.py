@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, insert, select, update
 
 from service.domain.roles import Role
-from service.store.sql.tables import dashboard_sessions as ds
-from service.store.sql.tables import users
+from service.store.sql.access_tables import dashboard_sessions as ds
+from service.store.sql.access_tables import users
 from service.store.sql.users_repo import User
 
 USER_AGENT_LENGTH = 200

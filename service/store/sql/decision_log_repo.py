@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, delete, func, select
 
 from service.domain.decision_log import LoggedDecision
 from service.domain.experiment import Device, Placement
-from service.store.sql.tables import decision_log
+from service.store.sql.event_tables import decision_log
 from service.store.sql.types import EPOCH, MAX_MS, MIN_MS, dialect_insert, text_check, utc
 
 _unfit_text = text_check(

@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import Engine, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from service.store.sql.tables import api_tokens as t
-from service.store.sql.tables import users
+from service.store.sql.access_tables import api_tokens as t
+from service.store.sql.access_tables import users
 from service.store.sql.tokens_repo import hash_token
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Float, Integer
 
 from service.domain.decision_log import LoggedDecision
 from service.domain.events import EventRecord, EventType
-from service.store.sql.tables import daily_rollups, events, visitor_outcomes
+from service.store.sql.event_tables import daily_rollups, events, visitor_outcomes
 from service.store.sql.types import MAX_MS, MIN_MS, text_check, utc
 
 DISMISS_REASONS = ("remind_later", "close", "already_donated")

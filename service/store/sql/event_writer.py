@@ -66,8 +66,8 @@ from service.store.sql.event_deltas import (
     rollup_row,
     summarise,
 )
+from service.store.sql.event_tables import daily_rollups, events, payments, visitor_outcomes
 from service.store.sql.outcome_sums import Collision, Pending, RunningSums
-from service.store.sql.tables import daily_rollups, events, payments, visitor_outcomes
 from service.store.sql.types import dialect_insert, rows_insert, rows_params, utc
 
 _STAGE = "flush_events_stage"

@@ -19,8 +19,8 @@ from service.domain.lifecycle import SHIP
 from service.domain.revisions import diff_documents
 from service.schemas.experiment import parse_experiment
 from service.store.sql import outcome_sums
-from service.store.sql.tables import experiment_revisions as revisions
-from service.store.sql.tables import experiments as ex
+from service.store.sql.experiment_tables import experiment_revisions as revisions
+from service.store.sql.experiment_tables import experiments as ex
 
 
 class ExperimentExists(Exception):

@@ -26,8 +26,8 @@ from service.domain.export_schedule import (
     stored_destination,
 )
 from service.store.sql.attempts import Attempts
-from service.store.sql.tables import export_runs as runs
-from service.store.sql.tables import export_schedules as schedules
+from service.store.sql.delivery_tables import export_runs as runs
+from service.store.sql.delivery_tables import export_schedules as schedules
 
 
 class ScheduleExists(Exception):

@@ -48,10 +48,10 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.domain.arm_totals import SUM_FIELDS
+from service.store.sql.event_tables import outcome_sums as sums_table
+from service.store.sql.event_tables import outcome_sums_state as state
+from service.store.sql.event_tables import visitor_outcomes as vo
 from service.store.sql.report_queries import epoch_seconds, outcome_sums
-from service.store.sql.tables import outcome_sums as sums_table
-from service.store.sql.tables import outcome_sums_state as state
-from service.store.sql.tables import visitor_outcomes as vo
 from service.store.sql.types import rows_insert, rows_params
 
 Bucket = tuple[str, int, str, str]  # variant, hour since the epoch (UTC), country, device

@@ -19,9 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 from service.domain.roles import Role
+from service.store.sql.access_tables import password_links as pl
+from service.store.sql.access_tables import users
 from service.store.sql.admin_audit_repo import record
-from service.store.sql.tables import password_links as pl
-from service.store.sql.tables import users
 from service.store.sql.users_repo import (
     User,
     UserExists,

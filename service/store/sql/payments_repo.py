@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from service.store.sql.tables import payments
+from service.store.sql.event_tables import payments
 from service.store.sql.types import dialect_insert
 
 

@@ -16,8 +16,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from service.domain.bucketing import HOLDOUT
 from service.domain.dry_run_power import History
 from service.domain.experiment import PrimaryMetric
+from service.store.sql.event_tables import visitor_outcomes
+from service.store.sql.experiment_tables import experiments
 from service.store.sql.report_queries import capped
-from service.store.sql.tables import experiments, visitor_outcomes
 
 
 def placement_history(

@@ -12,11 +12,11 @@ from sqlalchemy import Engine, and_, func, literal, select, union_all
 
 from service.domain.arm_totals import ReminderTotals
 from service.domain.events import EventType
+from service.store.sql.delivery_tables import reminders as rm
+from service.store.sql.event_tables import events as ev
+from service.store.sql.event_tables import visitor_outcomes as vo
 from service.store.sql.payment_tables import payment_money as pm
 from service.store.sql.report_queries import capped, epoch_seconds, exposed_visitors, reading
-from service.store.sql.tables import events as ev
-from service.store.sql.tables import reminders as rm
-from service.store.sql.tables import visitor_outcomes as vo
 
 
 def reminder_totals(

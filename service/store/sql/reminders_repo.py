@@ -1,4 +1,5 @@
-"""E-mail reminders in SQL: one row per sign-up (tables.py `reminders`, docs/PRIVACY.md).
+"""E-mail reminders in SQL: one row per sign-up (`reminders` in delivery_tables.py,
+docs/PRIVACY.md).
 
 Exactly once, as export runs and alert deliveries are (store/sql/attempts.py): taking a mail
 to send is a conditional UPDATE on what was read (status, attempts, and no live claim), so of
@@ -19,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from service.domain.reminders import HOLDS_ADDRESS, ReminderStatus
 from service.store.sql.attempts import ERROR_LIMIT
-from service.store.sql.tables import reminders as t
+from service.store.sql.delivery_tables import reminders as t
 
 # What ends a reminder's need for the address.
 _FORGET = {"email_cipher": None, "email_hash": None, "next_attempt_at": None, "claimed_by": None}

@@ -38,9 +38,9 @@ from service.domain.arm_totals import (
     hourly_until,
 )
 from service.domain.report import Segment
-from service.store.sql.tables import outcome_sums as kept
-from service.store.sql.tables import outcome_sums_state as state
-from service.store.sql.tables import visitor_outcomes as vo
+from service.store.sql.event_tables import outcome_sums as kept
+from service.store.sql.event_tables import outcome_sums_state as state
+from service.store.sql.event_tables import visitor_outcomes as vo
 
 _EPOCH = date(1970, 1, 1)
 

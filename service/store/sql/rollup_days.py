@@ -9,7 +9,7 @@ from datetime import date
 
 from sqlalchemy import Engine, select
 
-from service.store.sql.tables import daily_rollups as dr
+from service.store.sql.event_tables import daily_rollups as dr
 
 
 @dataclass(frozen=True, slots=True)

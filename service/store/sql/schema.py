@@ -1,5 +1,5 @@
 """The MetaData every table belongs to, and the column types tables share: its own module so
-tables.py and payment_tables.py both build on it without importing each other."""
+each area's *_tables.py module builds on it without importing the others."""
 
 from __future__ import annotations
 

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Engine, insert, select, update
 
 from service.domain.roles import Role
+from service.store.sql.access_tables import api_tokens as t
 from service.store.sql.admin_audit_repo import record
-from service.store.sql.tables import api_tokens as t
 
 TOKEN_PREFIX = "sf_"
 # last_used_at is informational; writing it on every request would turn reads into writes.

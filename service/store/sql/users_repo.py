@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from service.domain.roles import Role
+from service.store.sql.access_tables import dashboard_sessions, users
 from service.store.sql.admin_audit_repo import record
-from service.store.sql.tables import dashboard_sessions, users
 
 MIN_PASSWORD_LENGTH = 10
 _EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+")

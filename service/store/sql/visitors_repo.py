@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import Engine, delete
 
 from service.store.sql import payment_facts_repo
+from service.store.sql.delivery_tables import reminders
+from service.store.sql.event_tables import events, payments, visitor_outcomes
 from service.store.sql.outcome_sums import RunningSums
-from service.store.sql.tables import events, payments, reminders, visitor_outcomes
 
 
 def erase_visitor(engine: Engine, visitor: str) -> dict[str, int]:
