@@ -2,7 +2,7 @@
 
 One entry per metric says what the JSON, the CSV, the export files, the results page and the
 verdicts need: its name, the per-arm sums it reads (fields of `ArmTotals`, each one aggregate of
-the report's grouped SQL query in store/sql/report_queries.py), how those sums become the
+the report's grouped SQL sums in store/sql/report_sums.py), how those sums become the
 sufficient statistics (n, Σx, Σx²) that service/stats/compare.py tests, how to display its
 value, and which way is good. Adding a metric is one entry here (and a test): every reader
 loops over `METRICS`. A metric that needs a sum not aggregated yet also adds it to `ArmTotals`

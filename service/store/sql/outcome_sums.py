@@ -7,7 +7,7 @@ country and device, each holding every sum of `ArmTotals` over the visitors in i
 How they stay exact. Whoever changes visitor outcomes (the flusher, an erasure) reads the
 contributions of the visitors it is about to change, makes the change, reads them again and
 adds the difference to the buckets, in the transaction that makes the change. Both reads are
-`report_queries.outcome_sums` grouped by bucket: the very sums the report's full scan
+`report_sums.outcome_sums` grouped by bucket: the very sums the report's full scan
 selects, so the two cannot disagree on what a visitor adds. A visitor whose first exposure
 moves to an earlier hour leaves one bucket and enters another; an erased one leaves theirs.
 
@@ -51,7 +51,7 @@ from service.domain.arm_totals import SUM_FIELDS
 from service.store.sql.event_tables import outcome_sums as sums_table
 from service.store.sql.event_tables import outcome_sums_state as state
 from service.store.sql.event_tables import visitor_outcomes as vo
-from service.store.sql.report_queries import epoch_seconds, outcome_sums
+from service.store.sql.report_sums import epoch_seconds, outcome_sums
 from service.store.sql.types import rows_insert, rows_params
 
 Bucket = tuple[str, int, str, str]  # variant, hour since the epoch (UTC), country, device

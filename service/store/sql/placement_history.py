@@ -18,7 +18,7 @@ from service.domain.dry_run_power import History
 from service.domain.experiment import PrimaryMetric
 from service.store.sql.event_tables import visitor_outcomes
 from service.store.sql.experiment_tables import experiments
-from service.store.sql.report_queries import capped
+from service.store.sql.report_sums import capped
 
 
 def placement_history(

@@ -1,6 +1,7 @@
 """The report's e-mail reminder figures (issue 19): per variant, the sign-ups of its exposed
 visitors and the counted donations that came after a reminder was sent. Beside the report's
-other queries (report_queries.py), whose exposure rule, winsorising and snapshot it shares."""
+other queries (report_queries.py), whose exposure rule, winsorising and snapshot it shares
+(report_sums.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from service.store.sql.delivery_tables import reminders as rm
 from service.store.sql.event_tables import events as ev
 from service.store.sql.event_tables import visitor_outcomes as vo
 from service.store.sql.payment_tables import payment_money as pm
-from service.store.sql.report_queries import capped, epoch_seconds, exposed_visitors, reading
+from service.store.sql.report_sums import capped, epoch_seconds, exposed_visitors, reading
 
 
 def reminder_totals(

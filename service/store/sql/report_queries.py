@@ -1,23 +1,19 @@
-"""The report's SQL: sufficient statistics over exposed visitors, one grouped query each.
-
-A visitor is exposed once `first_exposure_at` is set (their first impression); the date range
-filters on that instant, [start 00:00 UTC, end + 1 day 00:00 UTC). Revenue and annualised
-value are winsorised per visitor with CASE WHEN (portable across SQLite and PostgreSQL) before
-summing, so the per-visitor n, Σx and Σx² the stats need never leave the database as rows.
+"""The report's SQL: sufficient statistics over exposed visitors, one grouped query each,
+per variant and segment (`arm_totals`), per day or hour (`day_totals`) and per allocation
+period (`stratum_totals`). Each reads the kept sums (outcome_sums.py) when they are complete,
+else scans visitor_outcomes; what is counted and summed is defined in report_sums.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Connection,
     Date,
     Engine,
-    Float,
     Integer,
     Select,
     case,
@@ -41,6 +37,15 @@ from service.domain.report import Segment
 from service.store.sql.event_tables import outcome_sums as kept
 from service.store.sql.event_tables import outcome_sums_state as state
 from service.store.sql.event_tables import visitor_outcomes as vo
+from service.store.sql.report_sums import (
+    capped,
+    capped_sums,
+    epoch_seconds,
+    exposed_visitors,
+    outcome_sums,
+    reading,
+    totals_of,
+)
 
 _EPOCH = date(1970, 1, 1)
 
@@ -76,48 +81,7 @@ def arm_totals(
                 query = query.where(kept.c.hour >= int(since.timestamp()) // 3600)
         rows = conn.execute(query).mappings().all()
     # The kept sums hold '' for a visitor without country or device; the scan, NULL.
-    return [_totals(row, row["segment"] or None) for row in rows]
-
-
-def outcome_sums(revenue_cap: float | None) -> list[ColumnElement[Any]]:
-    """Every sum of `ArmTotals` over visitor_outcomes rows, labelled with its field's name:
-    the report's full scan selects them per variant, and the flusher's running sums
-    (store/sql/outcome_sums.py) per bucket of the visitors a batch touched, so the two are
-    one definition."""
-    revenue = capped(vo.c.revenue, revenue_cap)
-    annualised = capped(vo.c.annualised_value, revenue_cap)
-    return [
-        *_capped_sums(case((vo.c.conversions > 0, 1), else_=0), revenue, annualised),
-        func.sum(vo.c.revenue).label("revenue"),
-        func.sum(vo.c.annualised_value).label("annualised"),
-        *(
-            func.sum(vo.c[name]).label(name)
-            for name in (
-                "impressions",
-                "views",
-                "clicks",
-                "dismiss_remind_later",
-                "dismiss_close",
-                "dismiss_already_donated",
-                "conversions",
-                "recurring_conversions",
-            )
-        ),
-        _count_if(vo.c.first_remind_later_at.is_not(None)).label("remind_later_visitors"),
-        _count_if(vo.c.converted_after_remind_later).label("converted_after_remind_later"),
-        *_covariate_sums(case((vo.c.conversions > 0, 1), else_=0), revenue, annualised),
-        _count_if(vo.c.dismiss_close > 0).label("close_visitors"),
-        _count_if(vo.c.dismiss_already_donated > 0).label("already_donated_visitors"),
-        *(
-            func.sum(vo.c[name]).label(name)
-            for name in ("renewals", "renewal_revenue", "refunds", "refunded", "cancellations")
-        ),
-        # Each recurring conversion is one series, each cancellation ends one.
-        _count_if(vo.c.recurring_conversions > vo.c.cancellations).label("active_recurring_donors"),
-        _count_if(
-            (vo.c.recurring_conversions > 0) & (vo.c.cancellations >= vo.c.recurring_conversions)
-        ).label("churned_donors"),
-    ]
+    return [totals_of(row, row["segment"] or None) for row in rows]
 
 
 def day_totals(
@@ -161,12 +125,12 @@ def day_totals(
             .subquery()
         )
         keys = [exposed.c.variant_key, exposed.c.day, exposed.c.hour]
-        sums = _capped_sums(exposed.c.converted, exposed.c.revenue, exposed.c.annualised)
+        sums = capped_sums(exposed.c.converted, exposed.c.revenue, exposed.c.annualised)
         rows = conn.execute(select(*keys, *sums).group_by(*keys)).mappings().all()
     return [
         DayTotals(
             _as_date(row["day"]),
-            _totals(row, None),
+            totals_of(row, None),
             None if row["hour"] is None else int(row["hour"]),
         )
         for row in rows
@@ -214,14 +178,14 @@ def stratum_totals(
         _index_of(exposed.c.seconds, bounds, 0).label("stratum"),
     ).subquery()
     keys = [inner.c.stratum, inner.c.variant_key, *([inner.c.segment] if segment else [])]
-    sums = _capped_sums(inner.c.converted, inner.c.revenue, inner.c.annualised)
+    sums = capped_sums(inner.c.converted, inner.c.revenue, inner.c.annualised)
     # The guardrail rates are per visitor too, so they are stratified like the others.
     sums += [func.sum(inner.c[name]).label(name) for name, _ in _turned_away()]
     query = select(*keys, *sums).group_by(*keys)
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return [
-        StratumTotals(int(row["stratum"]), _totals(row, row["segment"] if segment else None))
+        StratumTotals(int(row["stratum"]), totals_of(row, row["segment"] if segment else None))
         for row in rows
     ]
 
@@ -234,14 +198,6 @@ def _turned_away() -> list[tuple[str, ColumnElement[bool]]]:
         ("close_visitors", vo.c.dismiss_close > 0),
         ("already_donated_visitors", vo.c.dismiss_already_donated > 0),
     ]
-
-
-def reading(engine: Engine) -> Connection:
-    """A connection whose statements share one snapshot on PostgreSQL, so the check that the
-    kept sums are complete holds for the sums read after it."""
-    if engine.dialect.name == "postgresql":
-        return engine.connect().execution_options(isolation_level="REPEATABLE READ")
-    return engine.connect()
 
 
 def _kept(conn: Connection, experiment_key: str, revenue_cap: float | None) -> bool:
@@ -293,7 +249,7 @@ def _summed_series(
     return [
         DayTotals(
             _EPOCH + timedelta(days=int(row["day"])),
-            _totals(row, None),
+            totals_of(row, None),
             None if row["hour"] is None else int(row["hour"]) % 24,
         )
         for row in conn.execute(query).mappings()
@@ -334,43 +290,6 @@ _DAY_SUMS = (
 )
 
 
-def _capped_sums(converted: Any, revenue: Any, annualised: Any) -> list[ColumnElement[Any]]:
-    """Visitors, converters and the capped revenue sums, which every query selects."""
-    return [
-        func.count().label("visitors"),
-        func.sum(converted).label("converters"),
-        func.sum(revenue).label("revenue_capped"),
-        func.sum(revenue * revenue).label("revenue_capped_squares"),
-        func.sum(annualised).label("annualised_capped"),
-        func.sum(annualised * annualised).label("annualised_capped_squares"),
-    ]
-
-
-def _covariate_sums(converted: Any, revenue: Any, annualised: Any) -> list[ColumnElement[Any]]:
-    """CUPED's Σx, Σx² and Σx·y, x the article count at first exposure (0 when the impression
-    did not say), as a float: x² of a large count overflows PostgreSQL's 32-bit integers."""
-    x = cast(func.coalesce(vo.c.pre_article_views, 0), Float)
-    return [
-        func.sum(x).label("article_views"),
-        func.sum(x * x).label("article_views_squares"),
-        func.sum(x * converted).label("article_views_converted"),
-        func.sum(x * revenue).label("article_views_revenue_capped"),
-        func.sum(x * annualised).label("article_views_annualised_capped"),
-    ]
-
-
-def _totals(row: Any, segment: str | None) -> ArmTotals:
-    """An arm's sums as the query selected them (the others stay zero)."""
-    sums: dict[str, Any] = {name: kind(row[name] or 0) for name, kind in SUM_FIELDS if name in row}
-    return ArmTotals(row["variant_key"], segment, **sums)
-
-
-def epoch_seconds(bind: Engine | Connection, column: ColumnElement[Any]) -> ColumnElement[Any]:
-    if bind.dialect.name == "sqlite":  # stored as naive UTC text
-        return cast(func.strftime("%s", column), Integer)
-    return cast(func.floor(extract("epoch", column)), BigInteger)
-
-
 def _index_of(value: ColumnElement[Any], bounds: Sequence[int], offset: int) -> ColumnElement[Any]:
     """offset + (index of the last bound <= value), or offset - 1 below them all; literals, not
     bind parameters, so thousands of boundaries stay within every driver's parameter limit."""
@@ -381,30 +300,6 @@ def _index_of(value: ColumnElement[Any], bounds: Sequence[int], offset: int) -> 
         (value < literal_column(str(bounds[mid])), _index_of(value, bounds[:mid], offset)),
         else_=_index_of(value, bounds[mid + 1 :], offset + mid + 1),
     )
-
-
-def exposed_visitors(key: str, start: date | None, end: date | None) -> list[ColumnElement[bool]]:
-    """The outcome rows the report counts: the experiment's visitors exposed in the range."""
-    conditions = [vo.c.experiment_key == key, vo.c.first_exposure_at.is_not(None)]
-    if start is not None:
-        conditions.append(vo.c.first_exposure_at >= datetime.combine(start, time(), UTC))
-    # Through the last day a date can name (9999-12-31) there is no next day to stop before.
-    if end is not None and end < date.max:
-        next_day = datetime.combine(end + timedelta(days=1), time(), UTC)
-        conditions.append(vo.c.first_exposure_at < next_day)
-    return conditions
-
-
-def capped(column: ColumnElement[float], cap: float | None) -> ColumnElement[float]:
-    """The column winsorised at `cap` (None: as it is)."""
-    if cap is None:
-        return column
-    bound = literal(cap, Float)
-    return case((column > bound, bound), else_=column)
-
-
-def _count_if(condition: ColumnElement[Any]) -> ColumnElement[Any]:
-    return func.sum(case((condition, 1), else_=0))
 
 
 def _as_date(value: Any) -> date:
