@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.dashboard import form_values
-from service.domain.report_metrics import metric_label
 from service.schemas.experiment import Experiment
 
 Value = str | list[str]
@@ -71,51 +70,6 @@ def _upper(raw: str) -> object:
     return raw.strip().upper()
 
 
-@dataclass(frozen=True)
-class Spec:
-    """One targeting input as the editor draws it. The editor lists the targeting inputs
-    from TARGETING_INPUTS, so a new targeting field is one line here rather than one more in
-    the template: its label, help and attributes."""
-
-    name: str
-    label: str
-    help: str = ""
-    attrs: Mapping[str, object] = field(default_factory=dict)
-
-
-TARGETING_INPUTS: tuple[Spec, ...] = (
-    Spec(
-        "targeting.countries",
-        "Countries",
-        help="ISO codes separated by commas, e.g. US, GB. Empty: everywhere.",
-    ),
-    Spec("targeting.languages", "Languages", help="ISO 639 codes, e.g. en, es. Empty: any."),
-    Spec("targeting.sections", "Only in sections", help="Section slugs. Empty: every section."),
-    Spec("targeting.exclude_sections", "Never in sections", help="e.g. obituaries"),
-    Spec(
-        "targeting.tags",
-        "Articles tagged",
-        help="Tag slugs; the article needs one of them. Empty: any.",
-    ),
-    Spec(
-        "targeting.min_article_views",
-        "Minimum articles read (30 days)",
-        attrs={"type": "number", "min": 0},
-    ),
-)
-
-# One plain sentence per choice, for choices whose name alone does not say what they do; the
-# editor draws these fields as radio buttons, each with its sentence. The choices themselves
-# come from the document's schema (CHOICES), and a test checks every one has its sentence.
-CHOICE_HELP: dict[str, dict[str, str]] = {
-    "analysis.engine": {
-        "bayesian": "Reports the chance each variant beats control and the expected loss if "
-        "you ship it.",
-        "frequentist": "Reports p-values and confidence intervals; choose always-valid to look "
-        "at results any time.",
-    },
-}
-
 # Fields read other than as their JSON type says.
 _READERS: dict[str, Callable[[str], object]] = {
     "targeting.countries": lambda raw: [str(w).upper() for w in _words(raw)],
@@ -137,15 +91,6 @@ ONE_OF: dict[str, tuple[str, ...]] = {
 # offer as a whole lands on it): a plain snooze (no offer) or an e-mail reminder.
 REMINDER_MODE = "banner.reminder"
 REMINDER_MODES = ("snooze", "email")
-# How the editor names the options of those selects.
-OPTION_LABELS: dict[str, str] = {
-    "snooze": "Snooze the banner only",
-    "email": "Offer an e-mail reminder",
-    "in_days": "In a number of days",
-    "next_month": "Next month (on the 1st)",
-    "on": "On a date",
-    "annualised_value_per_visitor": metric_label("annualised_value_per_visitor"),
-}
 _ROW = re.compile(r"(.+)\[([0-9]+)\]\.([^.\[\]]+)")
 
 

@@ -10,12 +10,10 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from service.dashboard import conflict_warnings
 from service.dashboard.auth import login_required
+from service.dashboard.editor_labels import CHOICE_HELP, OPTION_LABELS, TARGETING_INPUTS
 from service.dashboard.experiment_form import (
-    CHOICE_HELP,
     CHOICES,
     MAX_VARIANTS,
-    OPTION_LABELS,
-    TARGETING_INPUTS,
     FormState,
     from_document,
     from_form,

@@ -3,7 +3,8 @@ added to the document's enum without its sentence fails here."""
 
 from __future__ import annotations
 
-from service.dashboard.experiment_form import CHOICE_HELP, CHOICES, TOP_FIELDS
+from service.dashboard.editor_labels import CHOICE_HELP
+from service.dashboard.experiment_form import CHOICES, TOP_FIELDS
 
 
 def test_every_choice_of_a_described_field_has_its_sentence() -> None:

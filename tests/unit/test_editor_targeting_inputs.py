@@ -3,7 +3,7 @@ so a targeting rule added to the document is also editable in the dashboard."""
 
 from __future__ import annotations
 
-from service.dashboard.experiment_form import TARGETING_INPUTS
+from service.dashboard.editor_labels import TARGETING_INPUTS
 from service.schemas.experiment import Targeting
 
 # Choice fields the editor draws as checkboxes and a select, from their enums.
