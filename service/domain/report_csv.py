@@ -13,9 +13,10 @@ from typing import Any
 
 from service.domain.cells import cell
 from service.domain.experiment import Engine
-from service.domain.report import FIGURES, REMINDER_METRICS
 from service.domain.report_metrics import METRIC_NAMES
 from service.domain.report_model import ENGINE_COLUMNS, ReminderRow, Report, VariantRow
+from service.domain.report_reminders import REMINDER_METRICS
+from service.domain.report_variants import FIGURES
 
 _COUNTS = ("visitors", "impressions", "views", "clicks")
 _DISMISSALS = ("remind_later", "close", "already_donated")

@@ -4,7 +4,7 @@
 and delta-method variance), and derives from it the interval and p-value of the experiment's
 analysis mode (fixed-horizon Welch t-test, or an always-valid confidence sequence) and the
 flat-prior Bayesian chance to beat control, risk and credible interval. Which of the two sets
-a report shows is the experiment's engine (service/domain/report.py); both are cheap. It
+a report shows is the experiment's engine (service/domain/report_variants.py); both are cheap. It
 never raises and never returns NaN or inf: anything it cannot answer comes back as
 `Unavailable` with a reason a person can read.
 `compare_arms` does the same for several treatments and adds Holm-adjusted p-values.

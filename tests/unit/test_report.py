@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from service.domain import report as report_module
+from service.domain import report_variants as report_module
 from service.domain import verdicts as verdicts_module
 from service.domain.arm_totals import ArmTotals, DayTotals
 from service.domain.experiment import Experiment

@@ -1,4 +1,4 @@
-"""The report's e-mail reminder section (service/domain/report.py, reminder_section): when it
+"""The report's e-mail reminder section (service/domain/report_reminders.py): when it
 appears, and that its two per-visitor metrics are compared exactly as the report's other
 metrics are, in the experiment's engine."""
 
@@ -14,7 +14,7 @@ import pytest
 
 from service.domain.arm_totals import ArmTotals, ReminderTotals
 from service.domain.experiment import Experiment
-from service.domain.report import CONTROL_SNOOZES, build_report
+from service.domain.report import build_report
 from service.domain.report_csv import csv_columns, render_csv
 from service.domain.report_model import (
     Report,
@@ -24,6 +24,7 @@ from service.domain.report_model import (
     report_json,
     report_json_schema,
 )
+from service.domain.report_reminders import CONTROL_SNOOZES
 from service.jobs.exports.rows import COLUMN_NAMES, build_table
 from service.schemas.experiment import parse_experiment
 from service.stats.compare import Comparison, compare

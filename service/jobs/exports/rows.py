@@ -17,7 +17,6 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from service.domain.experiment import Engine, Experiment
-from service.domain.report import FIGURES, REMINDER_METRICS
 from service.domain.report_csv import REMINDER_COUNTS, reminder_cells
 from service.domain.report_metrics import METRIC_NAMES
 from service.domain.report_model import (
@@ -27,6 +26,8 @@ from service.domain.report_model import (
     VariantRow,
     Verdict,
 )
+from service.domain.report_reminders import REMINDER_METRICS
+from service.domain.report_variants import FIGURES
 from service.store.sql.rollup_days import RollupDay
 
 ColumnType = Literal["string", "integer", "number", "boolean", "date", "timestamp"]
