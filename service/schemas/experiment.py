@@ -2,16 +2,16 @@
 editor and the store read it with parse_experiment, and the document's Experiment schema is
 generated from it. Every way a document is wrong is reported at once, keyed by field path
 (`variants[1].weight`), so an editor fixes all in one go; rules across fields (duplicates,
-end after start, bandit floors) are checked once every field is valid on its own.
+end after start, bandit floors) are checked once every field is valid on its own. The value
+types its fields are declared with (keys, countries, instants, webhook URLs) are in
+experiment_fields.py.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
-from pydantic import Field, PlainValidator, ValidationError, ValidationInfo, WithJsonSchema
+from pydantic import Field, ValidationError
 
 from service.domain import experiment as domain
 from service.domain.errors import ValidationFailed
@@ -25,12 +25,21 @@ from service.domain.experiment import (
     PrimaryMetric,
     Status,
 )
-from service.domain.instants import InstantInvalid, checked_instant, parse_instant
 from service.domain.lifecycle import MAX_SHIPPED_HOLDOUT
-from service.domain.webhook_targets import AllowList, TargetRefused, webhook_target
+from service.domain.webhook_targets import AllowList
 from service.schemas import checks
 from service.schemas.banner import Banner, duplicates
-from service.schemas.errors import error_fields, rule, without_default
+from service.schemas.errors import error_fields, without_default
+from service.schemas.experiment_fields import (
+    Country,
+    Key,
+    Language,
+    Moment,
+    Slug,
+    Snooze,
+    VariantKey,
+    WebhookUrl,
+)
 from service.schemas.fields import (
     Boolean,
     Currency,
@@ -38,66 +47,11 @@ from service.schemas.fields import (
     checked,
     choice,
     number,
-    pattern,
     text,
     whole,
 )
 
-# ISO 3166-1 alpha-2 as assigned, plus XK (Kosovo), which geo-IP databases report.
-_ISO_3166_ALPHA_2 = (
-    "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN "
-    "BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ "
-    "DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL "
-    "GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM "
-    "JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME "
-    "MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP "
-    "NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD "
-    "SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO "
-    "TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW"
-)
-_COUNTRIES = frozenset(_ISO_3166_ALPHA_2.split())
-# Short enough that a decision token (visitor, experiment, variant, time, MAC) stays within
-# 160 URL-safe characters even for the longest visitor id.
-KEY_PATTERN = r"[a-z0-9][a-z0-9-]{1,39}"
 _LIST = checks.MAX_LIST_ITEMS
-
-
-def _moment(value: object) -> datetime:
-    # A datetime already: YAML reads unquoted times as datetimes.
-    try:
-        if isinstance(value, datetime):
-            return checked_instant(value)
-        return parse_instant(value)
-    except InstantInvalid as exc:
-        raise checks.Invalid(str(exc)) from None
-
-
-def _country(value: object) -> str:
-    code = value.upper() if isinstance(value, str) else ""
-    if code in _COUNTRIES:
-        return code
-    if code == "UK":
-        raise checks.Invalid("UK is not an ISO 3166 code: the United Kingdom is GB")
-    raise checks.Invalid("must be an ISO 3166 alpha-2 country code, such as US or GB")
-
-
-Key = Annotated[str, *pattern(KEY_PATTERN, "must be 2 to 40 lower-case letters, digits or -")]
-VariantKey = Annotated[
-    str, *pattern(r"[a-z0-9][a-z0-9-]{0,23}", "must be 1 to 24 lower-case letters, digits or -")
-]
-Slug = Annotated[
-    str,
-    *pattern(r"[a-z0-9][a-z0-9_-]{0,63}", "must be a slug of letters, digits, - or _", str.lower),
-]
-Language = Annotated[
-    str, *pattern(r"[a-z]{2,3}", "must be an ISO 639 language code, such as en", str.lower)
-]
-Country = Annotated[str, *checked(_country, {"type": "string", "enum": sorted(_COUNTRIES)})]
-Moment = Annotated[
-    datetime | None,
-    *checked(_moment, {"type": "string", "format": "date-time"}, nullable=True),
-]
-Snooze = Annotated[float, *number(0, 87_600)]  # ten years is "never again" in practice
 
 
 _T = domain.Targeting()
@@ -212,38 +166,6 @@ class BanditSettings(Document):
 
 MAX_ALERT_EMAILS = 20
 MAX_ALERT_WEBHOOKS = 5
-
-
-def webhook_url(value: object, allow: AllowList | None) -> str:
-    """A signed webhook's URL, for exports and alerts alike: http(s), no user name or password
-    (the signature authenticates), and with `allow` the SSRF rule (scheme, host name, literal
-    address)."""
-    try:
-        url = checks.http_url(value)
-    except checks.Invalid as invalid:
-        raise rule(str(invalid)) from None
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        raise rule("must not carry a user name or password; the signature authenticates")
-    if allow is not None:
-        try:
-            webhook_target(url, allow)
-        except TargetRefused as refused:
-            raise rule(str(refused)) from None
-    return url
-
-
-def _webhook_url(value: object, info: ValidationInfo) -> str:
-    # Saving checks the SSRF rule with the server's EXPORT_WEBHOOK_ALLOW (given as context);
-    # reading a stored document does not, and every delivery checks again anyway.
-    return webhook_url(value, (info.context or {}).get("webhook_allow"))
-
-
-WebhookUrl = Annotated[
-    str,
-    PlainValidator(_webhook_url),
-    WithJsonSchema({"type": "string", "format": "uri", "maxLength": 2000}),
-]
 
 
 _M = domain.ReminderMessage()

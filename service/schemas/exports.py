@@ -29,7 +29,7 @@ from service.domain.export_schedule import (
 from service.domain.webhook_targets import AllowList
 from service.schemas import checks
 from service.schemas.errors import error_fields, rule
-from service.schemas.experiment import KEY_PATTERN, webhook_url
+from service.schemas.experiment_fields import KEY_PATTERN, webhook_url
 from service.schemas.fields import Boolean, Document, checked, choice, pattern
 
 MAX_EXPERIMENTS = 100

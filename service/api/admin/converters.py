@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from werkzeug.routing import BaseConverter
 
-from service.schemas.experiment import KEY_PATTERN
+from service.schemas.experiment_fields import KEY_PATTERN
 
 # SQL INTEGER primary keys (int4 on PostgreSQL).
 MAX_SQL_ID = 2**31 - 1
