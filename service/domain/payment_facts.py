@@ -38,6 +38,9 @@ class FactKind(StrEnum):
     renewal = "renewal"
     # Money going back (a refund or a dispute): taken from the revenue it was credited to.
     refund = "refund"
+    # Money coming back after a refund or dispute took it (a dispute the newsroom won):
+    # given back to the revenue it was taken from, never more than was taken.
+    reinstatement = "reinstatement"
     # A recurring gift ended: no more renewals are expected from it.
     cancellation = "cancellation"
     # No money: `names` are further ids of the payment `refers_to` names.
@@ -53,8 +56,8 @@ class PaymentFact:
     ts: datetime  # when it happened at the processor (UTC)
     # payment / renewal: the ids this money goes by, its own first; link: the ids to add.
     names: tuple[str, ...] = ()
-    # renewal / refund / cancellation / link: ids under which the earlier payment (or the
-    # subscription a payment started) may be known; the first one known wins.
+    # renewal / refund / reinstatement / cancellation / link: ids under which the earlier
+    # payment (or the subscription a payment started) may be known; the first one known wins.
     refers_to: tuple[str, ...] = ()
     # payment / renewal: the recurring series this money belongs to (Stripe's sub_…), so
     # renewals and the cancellation can name it.
@@ -63,8 +66,8 @@ class PaymentFact:
     # their payment). Neither: the payment is acknowledged and counted as unattributed.
     visitor: str | None = None
     token: str | None = None
-    # payment / renewal / refund: the money, in minor units of `currency` (ISO 4217),
-    # positive. For a refund, either `amount_minor` (this refund alone) or
+    # payment / renewal / refund / reinstatement: the money, in minor units of `currency`
+    # (ISO 4217), positive. For a refund, either `amount_minor` (this refund alone) or
     # `refunded_total_minor` (all refunded on that payment so far, as Stripe's Charge
     # reports it: applying it takes back only what was not taken back before).
     amount_minor: int = 0

@@ -75,6 +75,13 @@ def reversal(
     return Reversal(applied, reversed_minor + applied, reported)
 
 
+def reinstated(requested_minor: int, reversed_minor: int) -> int:
+    """What a reinstatement (a won dispute) of `requested_minor` gives back to a payment of
+    which `reversed_minor` was taken back: never more than was taken, so a reinstatement with
+    nothing taken before it (or replayed under another id) adds nothing."""
+    return max(0, min(requested_minor, reversed_minor))
+
+
 def minor_share(part_minor: int, whole_minor: int, whole: float) -> float:
     """`part_minor` of a payment as a share of its converted amount `whole`, so a refund in
     the payment's currency moves the reporting currency by the same share."""

@@ -15,6 +15,8 @@ names, through its Charge) to the Invoice the renewal was reported under.
 | invoice_payment.paid                    | link: the payment intent / charge to the invoice  |
 | charge.refunded                         | refund: all refunded on the charge so far         |
 | charge.dispute.created                  | refund: the disputed amount                       |
+| charge.dispute.funds_reinstated         | reinstatement: the disputed amount comes back     |
+| charge.dispute.closed                   | nothing (won: funds_reinstated told it already)   |
 | customer.subscription.deleted           | cancellation of the subscription                  |
 
 Anything else tells nothing (Stripe expects a 2xx all the same). A handled event whose fields
@@ -42,6 +44,8 @@ HANDLED = (
     "invoice_payment.paid",
     "charge.refunded",
     "charge.dispute.created",
+    "charge.dispute.funds_reinstated",
+    "charge.dispute.closed",
     "customer.subscription.deleted",
 )
 # The reader: the snippet's visitor id (its pattern, service/schemas/events.py), or the
@@ -218,6 +222,33 @@ def _dispute_created(obj: _Reader, ts: datetime) -> _Facts:
     return [fact], ""
 
 
+def _dispute_reinstated(obj: _Reader, ts: datetime) -> _Facts:
+    # A won dispute: Stripe sends this when the disputed money is back in the balance (it
+    # also sends charge.dispute.closed, status won, which _dispute_closed leaves alone so
+    # the money is not given back twice). Capped when applied at what the dispute took.
+    charge = obj.ref("charge")
+    intent = obj.optional_ref("payment_intent")
+    fact = PaymentFact(
+        fact_id="",
+        kind=FactKind.reinstatement,
+        ts=ts,
+        refers_to=(intent, charge) if intent else (charge,),
+        amount_minor=obj.money("amount"),
+        currency=obj.currency("currency"),
+    )
+    return [fact], ""
+
+
+def _dispute_closed(obj: _Reader, ts: datetime) -> _Facts:
+    status = obj.text("status")
+    if status == "won":
+        return [], (
+            "a won dispute's money is given back by charge.dispute.funds_reinstated, "
+            "not counted again here"
+        )
+    return [], f"the dispute closed {status}: what it took stays taken"
+
+
 def _subscription_deleted(obj: _Reader, ts: datetime) -> _Facts:
     subscription = obj.id("id")
     when = obj.instant("ended_at") if obj.optional_whole("ended_at") is not None else ts
@@ -231,6 +262,8 @@ _MAPPERS = {
     "invoice_payment.paid": _invoice_payment_paid,
     "charge.refunded": _charge_refunded,
     "charge.dispute.created": _dispute_created,
+    "charge.dispute.funds_reinstated": _dispute_reinstated,
+    "charge.dispute.closed": _dispute_closed,
     "customer.subscription.deleted": _subscription_deleted,
 }
 

@@ -44,10 +44,16 @@ log = logging.getLogger(__name__)
 # counted as such (facts about it are then applied as no-ops).
 FactStatus = Literal["applied", "duplicate", "held", "unattributed"]
 
-_PREFIX = {FactKind.renewal: "ren", FactKind.refund: "ref", FactKind.cancellation: "can"}
+_PREFIX = {
+    FactKind.renewal: "ren",
+    FactKind.refund: "ref",
+    FactKind.reinstatement: "rei",
+    FactKind.cancellation: "can",
+}
 _TYPE = {
     FactKind.renewal: EventType.renewal,
     FactKind.refund: EventType.refund,
+    FactKind.reinstatement: EventType.reinstatement,
     FactKind.cancellation: EventType.cancellation,
 }
 
@@ -232,7 +238,7 @@ class _Applier:
         return credited
 
     def _after(self, fact: PaymentFact, target: RowMapping) -> tuple[FactApplied, list[str]]:
-        """A renewal, refund, cancellation or link of the money `target`."""
+        """A renewal, refund, reinstatement, cancellation or link of the money `target`."""
         series = repo.money(self.conn, target["series_id"]) or target
         if fact.kind is FactKind.link:
             linked = repo.add_names(self.conn, fact.names, target["money_id"])
@@ -292,6 +298,19 @@ class _Applier:
                 for credit in credits:
                     back = self._convert(change.applied_minor, currency, self._currency(credit))
                     moves.append((-back, -back, -change.applied_minor))
+        elif fact.kind is FactKind.reinstatement:
+            # Given back to the money it was taken from (the payment or renewal the dispute
+            # named), so a later refund of it can take it again.
+            currency = target["currency"]
+            back_minor = model.reinstated(
+                self._in(fact.amount_minor, fact.currency, currency), target["reversed_minor"]
+            )
+            if back_minor:
+                reversed_minor = target["reversed_minor"] - back_minor
+                repo.update_money(self.conn, target["money_id"], reversed_minor=reversed_minor)
+                for credit in credits:
+                    back = self._convert(back_minor, currency, self._currency(credit))
+                    moves.append((back, back, back_minor))
         elif fact.kind is FactKind.cancellation:
             recurring = series["frequency"] != Frequency.one_off
             if series["cancelled_at"] is None and recurring:

@@ -152,6 +152,48 @@ def test_a_dispute_takes_back_its_amount() -> None:
     assert fact.refunded_total_minor is None
 
 
+def test_a_won_dispute_gives_its_amount_back_once() -> None:
+    stripe = Stripe()
+    reinstated = stripe.dispute_created(
+        "pi_1",
+        amount=700,
+        charge="ch_1",
+        event_type="charge.dispute.funds_reinstated",
+        status="won",
+        dispute="dp_1",
+    )
+    fact = only(reinstated)
+    assert (fact.kind, fact.refers_to, fact.amount_minor, fact.currency) == (
+        FactKind.reinstatement,
+        ("pi_1", "ch_1"),
+        700,
+        "USD",
+    )
+    # Stripe also closes the dispute as won: the same money, told by funds_reinstated.
+    closed = read_event(
+        orjson.loads(
+            stripe.dispute_created(
+                "pi_1", charge="ch_1", event_type="charge.dispute.closed", status="won"
+            ).body
+        )
+    )
+    assert closed.facts == ()
+    assert "funds_reinstated" in closed.note
+    lost = stripe.dispute_created(
+        "pi_1", charge="ch_1", event_type="charge.dispute.closed", status="lost"
+    )
+    assert read_event(orjson.loads(lost.body)).facts == ()
+
+
+def test_a_reinstatement_without_its_amount_is_refused_naming_it() -> None:
+    delivery = Stripe().dispute_created("pi_1", event_type="charge.dispute.funds_reinstated")
+    body = orjson.loads(delivery.body)
+    del body["data"]["object"]["amount"]
+    with pytest.raises(InvalidRequest) as refused:
+        read_event(body)
+    assert "data.object.amount" in refused.value.fields
+
+
 def test_a_deleted_subscription_is_a_cancellation() -> None:
     fact = only(Stripe().subscription_deleted("sub_1"))
     assert (fact.kind, fact.refers_to, fact.ts) == (FactKind.cancellation, ("sub_1",), WHEN)
