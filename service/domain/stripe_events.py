@@ -10,8 +10,11 @@ names, through its Charge) to the Invoice the renewal was reported under.
 |-----------------------------------------|---------------------------------------------------|
 | checkout.session.completed (paid),      | payment: names session, payment intent, invoice,  |
 | checkout.session.async_payment_succeeded| subscription; reader from client_reference_id     |
+| checkout.session.completed, subscription| trial: as a payment, but no money and no          |
+| with amount_total 0 (a free trial)      | conversion until the first paid invoice           |
 | invoice.paid, first of a subscription   | link: the invoice's ids to the Checkout payment   |
-| invoice.paid, later                     | renewal of the subscription                       |
+| invoice.paid, later                     | renewal of the subscription (after a trial, the   |
+|                                         | first paid one is the conversion: applying knows) |
 | invoice_payment.paid                    | link: the payment intent / charge to the invoice  |
 | charge.refunded                         | refund: all refunded on the charge so far         |
 | charge.dispute.created                  | refund: the disputed amount                       |
@@ -99,13 +102,16 @@ def _checkout(obj: _Reader, ts: datetime) -> _Facts:
     if mode not in ("payment", "subscription"):
         return [], f"a Checkout Session in {mode} mode moves no money"
     status = obj.text("payment_status")
-    if status != "paid":
+    amount = obj.money("amount_total")
+    # A subscription that starts with a free trial: nothing paid (payment_status
+    # no_payment_required), but the reader and the subscription are who later invoices name.
+    trial = mode == "subscription" and amount == 0 and status in ("paid", "no_payment_required")
+    if status != "paid" and not trial:
         return [], (
             f"payment_status is {status}: a delayed payment is reported by "
             "checkout.session.async_payment_succeeded once it succeeds"
         )
-    amount = obj.money("amount_total")
-    if amount == 0:
+    if amount == 0 and not trial:
         return [], "nothing was paid (amount_total is 0)"
     metadata = obj.metadata("metadata")
     subscription = obj.optional_ref("subscription") if mode == "subscription" else None
@@ -118,7 +124,7 @@ def _checkout(obj: _Reader, ts: datetime) -> _Facts:
         frequency = Frequency(claimed) if claimed in _RECURRING else Frequency.monthly
     fact = PaymentFact(
         fact_id="",
-        kind=FactKind.payment,
+        kind=FactKind.trial if trial else FactKind.payment,
         ts=ts,
         names=tuple(dict.fromkeys(names)),
         subscription=subscription,

@@ -88,6 +88,29 @@ def test_a_checkout_that_moved_no_money_tells_nothing(changes: dict[str, Any], n
     assert note in event.note
 
 
+@pytest.mark.parametrize("status", ["no_payment_required", "paid"])
+def test_a_free_trial_checkout_is_a_trial_of_its_subscription(status: str) -> None:
+    delivery = Stripe().checkout_completed(
+        visitor=VISITOR, mode="subscription", amount=0, payment_status=status
+    )
+    session = delivery.event["data"]["object"]
+    fact = only(delivery)
+    assert (fact.kind, fact.amount_minor, fact.visitor) == (FactKind.trial, 0, VISITOR)
+    assert fact.names == (session["id"], session["invoice"], session["subscription"])
+    assert (fact.subscription, fact.frequency) == (session["subscription"], Frequency.monthly)
+    # Not yet paid but money is due (a delayed method): still not a trial, nothing yet.
+    unpaid = Stripe().checkout_completed(
+        visitor=VISITOR, mode="subscription", amount=1000, payment_status="unpaid"
+    )
+    assert read_event(orjson.loads(unpaid.body)).facts == ()
+
+
+def test_the_first_paid_invoice_after_a_trial_is_a_renewal_fact_of_its_subscription() -> None:
+    # Stripe bills the end of a trial as a cycle: applying it makes it the first payment.
+    fact = only(Stripe().invoice_paid("sub_1", amount=1000, billing_reason="subscription_cycle"))
+    assert (fact.kind, fact.refers_to, fact.amount_minor) == (FactKind.renewal, ("sub_1",), 1000)
+
+
 def test_a_delayed_payment_is_a_payment_once_it_succeeds() -> None:
     delivery = Stripe().checkout_completed(
         visitor=VISITOR, event_type="checkout.session.async_payment_succeeded"
