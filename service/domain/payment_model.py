@@ -82,6 +82,13 @@ def reinstated(requested_minor: int, reversed_minor: int) -> int:
     return max(0, min(requested_minor, reversed_minor))
 
 
+def first_gifts(revenue: float, refunded: float, renewal_revenue: float) -> float:
+    """The money of first payments alone, before refunds: net revenue plus what refunds and
+    disputes still hold, less renewals. So the average gift (this / payments) is the average
+    first gift, not drifting upward as renewals come in or down as refunds do."""
+    return revenue + refunded - renewal_revenue
+
+
 def minor_share(part_minor: int, whole_minor: int, whole: float) -> float:
     """`part_minor` of a payment as a share of its converted amount `whole`, so a refund in
     the payment's currency moves the reporting currency by the same share."""

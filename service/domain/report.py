@@ -20,6 +20,7 @@ from service.domain.bandit_report import ArmStats, BanditView
 from service.domain.experiment import Analysis, Engine, Experiment
 from service.domain.guardrails import guarded
 from service.domain.instants import iso_utc
+from service.domain.payment_model import first_gifts
 from service.domain.report_metrics import METRIC_NAMES, metric_stats
 from service.domain.report_metrics import metric as report_metric
 from service.domain.report_model import (
@@ -191,7 +192,9 @@ def _variants(
                 payments=arm.conversions,
                 revenue=_finite(arm.revenue),
                 annualised_value=_finite(arm.annualised),
-                average_gift=_ratio(arm.revenue, arm.conversions),
+                average_gift=_ratio(
+                    first_gifts(arm.revenue, arm.refunded, arm.renewal_revenue), arm.conversions
+                ),
                 recurring_share=_ratio(arm.recurring_conversions, arm.conversions),
                 revenue_per_1000_impressions=_ratio(arm.revenue * 1000, arm.impressions),
                 click_through_rate=_ratio(arm.clicks, arm.impressions),
