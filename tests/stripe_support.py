@@ -220,9 +220,14 @@ class Stripe:
         amount: int = 1000,
         currency: str = "usd",
         charge: str | None = None,
+        event_type: str = "charge.dispute.created",
+        status: str = "needs_response",
+        dispute: str | None = None,
     ) -> Delivery:
+        """A Dispute event: created (needs_response), or with `event_type`
+        charge.dispute.funds_reinstated / charge.dispute.closed and `status` won or lost."""
         obj = {
-            "id": self.new_id("dp"),
+            "id": dispute or self.new_id("dp"),
             "object": "dispute",
             "amount": amount,
             "charge": charge or self.new_id("ch"),
@@ -232,9 +237,9 @@ class Stripe:
             "metadata": {},
             "payment_intent": payment_intent,
             "reason": "fraudulent",
-            "status": "needs_response",
+            "status": status,
         }
-        return self.deliver("charge.dispute.created", obj)
+        return self.deliver(event_type, obj)
 
     def subscription_deleted(self, subscription: str) -> Delivery:
         obj = {

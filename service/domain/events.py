@@ -31,10 +31,14 @@ class EventType(StrEnum):
     # - renewal: a later payment of a recurring gift: revenue +amount; annualised (the
     #   12-month value) unchanged, since the conversion already expected it.
     # - refund: a refund or dispute: revenue and annualised -amount.
+    # - reinstatement: money a refund or dispute took coming back (a won dispute): revenue
+    #   and annualised +amount; counted in no counter (the refund it undoes stays counted),
+    #   it lowers the refunded amount instead.
     # - cancellation: a recurring gift ended: revenue 0; annualised minus the payments it
     #   expected within 12 months of the first that will now not come.
     renewal = "renewal"
     refund = "refund"
+    reinstatement = "reinstatement"
     cancellation = "cancellation"
 
 

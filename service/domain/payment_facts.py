@@ -33,11 +33,18 @@ class FactKind(StrEnum):
     # Money received that starts a donor's giving: a one-off gift, or the first payment of a
     # recurring one. Credited to the experiments that showed the reader an appeal.
     payment = "payment"
+    # A recurring gift started with no money yet (a free trial): the reader and the
+    # experiments to credit are recorded, no conversion. The series' first paid renewal is
+    # then its first payment: the conversion, the 12-month value from then.
+    trial = "trial"
     # A later payment of a recurring gift: revenue of the experiments its first payment was
     # credited to, not a new conversion.
     renewal = "renewal"
     # Money going back (a refund or a dispute): taken from the revenue it was credited to.
     refund = "refund"
+    # Money coming back after a refund or dispute took it (a dispute the newsroom won):
+    # given back to the revenue it was taken from, never more than was taken.
+    reinstatement = "reinstatement"
     # A recurring gift ended: no more renewals are expected from it.
     cancellation = "cancellation"
     # No money: `names` are further ids of the payment `refers_to` names.
@@ -51,23 +58,23 @@ class PaymentFact:
     fact_id: str
     kind: FactKind
     ts: datetime  # when it happened at the processor (UTC)
-    # payment / renewal: the ids this money goes by, its own first; link: the ids to add.
+    # payment / trial / renewal: the ids this money goes by, its own first; link: the ids to add.
     names: tuple[str, ...] = ()
-    # renewal / refund / cancellation / link: ids under which the earlier payment (or the
-    # subscription a payment started) may be known; the first one known wins.
+    # renewal / refund / reinstatement / cancellation / link: ids under which the earlier
+    # payment (or the subscription a payment started) may be known; the first one known wins.
     refers_to: tuple[str, ...] = ()
-    # payment / renewal: the recurring series this money belongs to (Stripe's sub_…), so
+    # payment / trial / renewal: the recurring series this money belongs to (Stripe's sub_…), so
     # renewals and the cancellation can name it.
     subscription: str | None = None
-    # payment only: the reader, by visitor id or by decision token (the other facts follow
+    # payment / trial: the reader, by visitor id or by decision token (the other facts follow
     # their payment). Neither: the payment is acknowledged and counted as unattributed.
     visitor: str | None = None
     token: str | None = None
-    # payment / renewal / refund: the money, in minor units of `currency` (ISO 4217),
-    # positive. For a refund, either `amount_minor` (this refund alone) or
+    # payment / renewal / refund / reinstatement: the money, in minor units of `currency`
+    # (ISO 4217), positive. For a refund, either `amount_minor` (this refund alone) or
     # `refunded_total_minor` (all refunded on that payment so far, as Stripe's Charge
     # reports it: applying it takes back only what was not taken back before).
     amount_minor: int = 0
     currency: str | None = None
     refunded_total_minor: int | None = None
-    frequency: Frequency = Frequency.one_off  # payment only
+    frequency: Frequency = Frequency.one_off  # payment / trial

@@ -75,6 +75,20 @@ def reversal(
     return Reversal(applied, reversed_minor + applied, reported)
 
 
+def reinstated(requested_minor: int, reversed_minor: int) -> int:
+    """What a reinstatement (a won dispute) of `requested_minor` gives back to a payment of
+    which `reversed_minor` was taken back: never more than was taken, so a reinstatement with
+    nothing taken before it (or replayed under another id) adds nothing."""
+    return max(0, min(requested_minor, reversed_minor))
+
+
+def first_gifts(revenue: float, refunded: float, renewal_revenue: float) -> float:
+    """The money of first payments alone, before refunds: net revenue plus what refunds and
+    disputes still hold, less renewals. So the average gift (this / payments) is the average
+    first gift, not drifting upward as renewals come in or down as refunds do."""
+    return revenue + refunded - renewal_revenue
+
+
 def minor_share(part_minor: int, whole_minor: int, whole: float) -> float:
     """`part_minor` of a payment as a share of its converted amount `whole`, so a refund in
     the payment's currency moves the reporting currency by the same share."""

@@ -159,6 +159,8 @@ class VariantRow(_Closed):
     payments: int
     revenue: float | None
     annualised_value: float | None
+    # The average first gift, before refunds: (revenue + refunded - renewal revenue) /
+    # payments (payment_model.first_gifts), so renewals and refunds do not move it.
     average_gift: float | None
     recurring_share: float | None
     revenue_per_1000_impressions: float | None

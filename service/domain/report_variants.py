@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from service.domain.arm_totals import ArmTotals
 from service.domain.bandit_report import ArmStats
 from service.domain.experiment import Analysis, Engine, Experiment
+from service.domain.payment_model import first_gifts
 from service.domain.report_metrics import METRIC_NAMES, metric_stats
 from service.domain.report_metrics import metric as report_metric
 from service.domain.report_model import (
@@ -96,7 +97,9 @@ def variant_rows(
                 payments=arm.conversions,
                 revenue=finite(arm.revenue),
                 annualised_value=finite(arm.annualised),
-                average_gift=ratio(arm.revenue, arm.conversions),
+                average_gift=ratio(
+                    first_gifts(arm.revenue, arm.refunded, arm.renewal_revenue), arm.conversions
+                ),
                 recurring_share=ratio(arm.recurring_conversions, arm.conversions),
                 revenue_per_1000_impressions=ratio(arm.revenue * 1000, arm.impressions),
                 click_through_rate=ratio(arm.clicks, arm.impressions),

@@ -10,11 +10,16 @@ names, through its Charge) to the Invoice the renewal was reported under.
 |-----------------------------------------|---------------------------------------------------|
 | checkout.session.completed (paid),      | payment: names session, payment intent, invoice,  |
 | checkout.session.async_payment_succeeded| subscription; reader from client_reference_id     |
+| checkout.session.completed, subscription| trial: as a payment, but no money and no          |
+| with amount_total 0 (a free trial)      | conversion until the first paid invoice           |
 | invoice.paid, first of a subscription   | link: the invoice's ids to the Checkout payment   |
-| invoice.paid, later                     | renewal of the subscription                       |
+| invoice.paid, later                     | renewal of the subscription (after a trial, the   |
+|                                         | first paid one is the conversion: applying knows) |
 | invoice_payment.paid                    | link: the payment intent / charge to the invoice  |
 | charge.refunded                         | refund: all refunded on the charge so far         |
 | charge.dispute.created                  | refund: the disputed amount                       |
+| charge.dispute.funds_reinstated         | reinstatement: the disputed amount comes back     |
+| charge.dispute.closed                   | nothing (won: funds_reinstated told it already)   |
 | customer.subscription.deleted           | cancellation of the subscription                  |
 
 Anything else tells nothing (Stripe expects a 2xx all the same). A handled event whose fields
@@ -42,6 +47,8 @@ HANDLED = (
     "invoice_payment.paid",
     "charge.refunded",
     "charge.dispute.created",
+    "charge.dispute.funds_reinstated",
+    "charge.dispute.closed",
     "customer.subscription.deleted",
 )
 # The reader: the snippet's visitor id (its pattern, service/schemas/events.py), or the
@@ -95,13 +102,16 @@ def _checkout(obj: _Reader, ts: datetime) -> _Facts:
     if mode not in ("payment", "subscription"):
         return [], f"a Checkout Session in {mode} mode moves no money"
     status = obj.text("payment_status")
-    if status != "paid":
+    amount = obj.money("amount_total")
+    # A subscription that starts with a free trial: nothing paid (payment_status
+    # no_payment_required), but the reader and the subscription are who later invoices name.
+    trial = mode == "subscription" and amount == 0 and status in ("paid", "no_payment_required")
+    if status != "paid" and not trial:
         return [], (
             f"payment_status is {status}: a delayed payment is reported by "
             "checkout.session.async_payment_succeeded once it succeeds"
         )
-    amount = obj.money("amount_total")
-    if amount == 0:
+    if amount == 0 and not trial:
         return [], "nothing was paid (amount_total is 0)"
     metadata = obj.metadata("metadata")
     subscription = obj.optional_ref("subscription") if mode == "subscription" else None
@@ -114,7 +124,7 @@ def _checkout(obj: _Reader, ts: datetime) -> _Facts:
         frequency = Frequency(claimed) if claimed in _RECURRING else Frequency.monthly
     fact = PaymentFact(
         fact_id="",
-        kind=FactKind.payment,
+        kind=FactKind.trial if trial else FactKind.payment,
         ts=ts,
         names=tuple(dict.fromkeys(names)),
         subscription=subscription,
@@ -218,6 +228,33 @@ def _dispute_created(obj: _Reader, ts: datetime) -> _Facts:
     return [fact], ""
 
 
+def _dispute_reinstated(obj: _Reader, ts: datetime) -> _Facts:
+    # A won dispute: Stripe sends this when the disputed money is back in the balance (it
+    # also sends charge.dispute.closed, status won, which _dispute_closed leaves alone so
+    # the money is not given back twice). Capped when applied at what the dispute took.
+    charge = obj.ref("charge")
+    intent = obj.optional_ref("payment_intent")
+    fact = PaymentFact(
+        fact_id="",
+        kind=FactKind.reinstatement,
+        ts=ts,
+        refers_to=(intent, charge) if intent else (charge,),
+        amount_minor=obj.money("amount"),
+        currency=obj.currency("currency"),
+    )
+    return [fact], ""
+
+
+def _dispute_closed(obj: _Reader, ts: datetime) -> _Facts:
+    status = obj.text("status")
+    if status == "won":
+        return [], (
+            "a won dispute's money is given back by charge.dispute.funds_reinstated, "
+            "not counted again here"
+        )
+    return [], f"the dispute closed {status}: what it took stays taken"
+
+
 def _subscription_deleted(obj: _Reader, ts: datetime) -> _Facts:
     subscription = obj.id("id")
     when = obj.instant("ended_at") if obj.optional_whole("ended_at") is not None else ts
@@ -231,6 +268,8 @@ _MAPPERS = {
     "invoice_payment.paid": _invoice_payment_paid,
     "charge.refunded": _charge_refunded,
     "charge.dispute.created": _dispute_created,
+    "charge.dispute.funds_reinstated": _dispute_reinstated,
+    "charge.dispute.closed": _dispute_closed,
     "customer.subscription.deleted": _subscription_deleted,
 }
 

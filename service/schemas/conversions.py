@@ -48,6 +48,21 @@ class Refund(BaseModel):
     ts: Instant | None = None
 
 
+class Reinstatement(BaseModel):
+    """Money a refund or dispute of the payment `payment` names took, coming back (a dispute
+    the newsroom won): given back to the revenue it was taken from, never more than was
+    taken (with nothing taken, it adds nothing)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["reinstatement"]
+    id: str = Field(pattern=PAYMENT_ID_PATTERN)
+    payment: str = Field(pattern=PAYMENT_ID_PATTERN)
+    amount: float = Field(gt=0)
+    currency: str
+    ts: Instant | None = None
+
+
 class Renewal(BaseModel):
     """A later payment of the recurring series `subscription` (or the first payment's id)."""
 

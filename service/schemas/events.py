@@ -62,7 +62,13 @@ _MESSAGES = {
     "type": _one_of(
         t
         for t in EventType
-        if t not in (EventType.renewal, EventType.refund, EventType.cancellation)
+        if t
+        not in (
+            EventType.renewal,
+            EventType.refund,
+            EventType.reinstatement,
+            EventType.cancellation,
+        )
     ),
     "token": "required: the token of the decision that showed the banner",
     "reason": "a dismiss needs one of " + ", ".join(r.value for r in DismissReason),

@@ -23,10 +23,9 @@ from sqlalchemy.exc import DataError, SQLAlchemyError
 from service import metrics
 from service.domain import payment_model as model
 from service.domain.errors import ValidationFailed
-from service.domain.events import EventRecord, EventType, Source
-from service.domain.experiment import Frequency
+from service.domain.events import EventType
 from service.domain.ledger import parse_ledger, supporter_ops
-from service.domain.money import MAX_MINOR_UNITS, convert, exponent
+from service.domain.money import MAX_MINOR_UNITS
 from service.domain.payment_facts import FactKind, PaymentFact
 from service.domain.tokens import TokenInvalid
 from service.store.redis.client import REDIS_ERRORS
@@ -34,6 +33,7 @@ from service.store.sql import payment_facts_repo as repo
 from service.store.sql.payments_repo import insert_payment
 from service.usecases.errors import Unavailable
 from service.usecases.payment_credit import attributed, fact_event_id, payment_event_id
+from service.usecases.payment_fact_moves import MoneyMoves, Move
 from service.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -44,10 +44,16 @@ log = logging.getLogger(__name__)
 # counted as such (facts about it are then applied as no-ops).
 FactStatus = Literal["applied", "duplicate", "held", "unattributed"]
 
-_PREFIX = {FactKind.renewal: "ren", FactKind.refund: "ref", FactKind.cancellation: "can"}
+_PREFIX = {
+    FactKind.renewal: "ren",
+    FactKind.refund: "ref",
+    FactKind.reinstatement: "rei",
+    FactKind.cancellation: "can",
+}
 _TYPE = {
     FactKind.renewal: EventType.renewal,
     FactKind.refund: EventType.refund,
+    FactKind.reinstatement: EventType.reinstatement,
     FactKind.cancellation: EventType.cancellation,
 }
 
@@ -101,14 +107,14 @@ def _check(svc: Services, fact: PaymentFact, now: datetime) -> str | None:
     rates = svc.settings.currency_rates
     if fact.currency is not None and fact.currency not in rates:
         errors["currency"] = f"unknown currency {fact.currency!r}"
-    elif fact.currency is None and fact.kind in (FactKind.payment, FactKind.renewal):
+    elif fact.currency is None and fact.kind in (*_STARTS, FactKind.renewal):
         errors["currency"] = "required: an ISO 4217 code such as USD"
     # Every way in (either webhook) lands here, so the bounds the tables rely on live here.
     for name, minor in (("amount", fact.amount_minor), ("amount", fact.refunded_total_minor)):
         if minor is not None and not 0 <= minor <= MAX_MINOR_UNITS:
             errors[name] = f"must be from 0 to {MAX_MINOR_UNITS} minor units"
     visitor = fact.visitor
-    if fact.kind is FactKind.payment and visitor is None and fact.token is not None:
+    if fact.kind in _STARTS and visitor is None and fact.token is not None:
         try:
             # A payment can follow its decision by days; the signature is what matters here.
             claims = svc.signer.verify_decision(fact.token, int(now.timestamp()), 90 * 86_400)
@@ -120,11 +126,11 @@ def _check(svc: Services, fact: PaymentFact, now: datetime) -> str | None:
     return visitor
 
 
-class _Applier:
+class _Applier(MoneyMoves):
     """One transaction's worth of applying: a fact and the held facts it releases."""
 
     def __init__(self, svc: Services, conn: Connection, now: datetime) -> None:
-        self.svc, self.conn, self.now = svc, conn, now
+        super().__init__(svc, conn, now)
         self.released: dict[str, str] = {}
 
     def apply(self, fact: PaymentFact, visitor: str | None) -> FactApplied:
@@ -132,7 +138,7 @@ class _Applier:
         return FactApplied(result.fact, result.status, result.credited, self.released)
 
     def _apply(self, fact: PaymentFact, visitor: str | None) -> FactApplied:
-        if fact.kind is FactKind.payment:
+        if fact.kind in _STARTS:
             result, names = self._payment(fact, visitor)
         else:
             target = repo.find_money(self.conn, _refers(fact))
@@ -152,9 +158,11 @@ class _Applier:
         money_id = fact.names[0] if fact.names else fact.fact_id
         names = [money_id, *fact.names, *([fact.subscription] if fact.subscription else [])]
         ts = min(fact.ts, self.now)
+        trial = fact.kind is FactKind.trial
         assert fact.currency is not None  # _check
         if repo.find_money(self.conn, [money_id]) is not None or (
             visitor is not None
+            and not trial  # no money yet: the first paid renewal's conversion records it
             and not insert_payment(
                 self.conn,
                 payment_id=money_id,
@@ -182,25 +190,31 @@ class _Applier:
             subscription=fact.subscription,
             reversed_minor=0,
             reported_refunded_minor=0,
-            payments_received=1,
+            payments_received=0 if trial else 1,
         )
         added = repo.add_names(self.conn, names, money_id)
         if visitor is None:
             return FactApplied(fact.fact_id, "unattributed"), added
-        credited = self._credit(fact, money_id, visitor, ts)
+        credited = self._credit(fact, money_id, visitor, ts, convert=not trial)
         return FactApplied(fact.fact_id, "applied", credited), added
 
     def _credit(
-        self, fact: PaymentFact, money_id: str, visitor: str, ts: datetime
+        self, fact: PaymentFact, money_id: str, visitor: str, ts: datetime, *, convert: bool
     ) -> list[dict[str, str]]:
+        """Records which experiments (and variants) the series is credited to; `convert`:
+        with the payment's conversion events (a trial has none yet). The reader becomes a
+        supporter either way: someone on a trial has answered the appeal."""
         assert fact.currency is not None
         ledger = parse_ledger(self.svc.ledger.read(visitor))
         experiments = self.svc.experiment_cache.snapshot().by_key
         records, credited = [], []
         for experiment, variant in attributed(ledger, experiments, visitor, ts):
-            revenue = self._convert(fact.amount_minor, fact.currency, experiment.analysis.currency)
+            credited.append({"experiment": experiment.key, "variant": variant})
+            if not convert:
+                continue
+            revenue = self.convert(fact.amount_minor, fact.currency, experiment.analysis.currency)
             records.append(
-                self._event(
+                self.event(
                     payment_event_id(money_id, experiment.key),
                     EventType.conversion,
                     {"experiment_key": experiment.key, "variant_key": variant, "visitor": visitor},
@@ -213,7 +227,6 @@ class _Applier:
                     payment_id=money_id,
                 )
             )
-            credited.append({"experiment": experiment.key, "variant": variant})
         repo.insert_credits(
             self.conn,
             money_id,
@@ -232,83 +245,32 @@ class _Applier:
         return credited
 
     def _after(self, fact: PaymentFact, target: RowMapping) -> tuple[FactApplied, list[str]]:
-        """A renewal, refund, cancellation or link of the money `target`."""
+        """A renewal, refund, reinstatement, cancellation or link of the money `target`."""
         series = repo.money(self.conn, target["series_id"]) or target
         if fact.kind is FactKind.link:
             linked = repo.add_names(self.conn, fact.names, target["money_id"])
             return FactApplied(fact.fact_id, "applied"), linked
         ts = min(fact.ts, self.now)
         added: list[str] = []
-        moves: list[tuple[float, float, int]] = []  # per credit: revenue, annualised, minor
+        moves: list[Move] = []
         credits = repo.credits(self.conn, series["series_id"])
         currency = series["currency"]
+        if fact.kind is FactKind.renewal and series["payments_received"] == 0:
+            return self._first_paid(fact, series, credits, ts)
         if fact.kind is FactKind.renewal:
-            money_id = fact.names[0] if fact.names else fact.fact_id
-            paid, currency = fact.amount_minor, fact.currency or currency
-            repo.insert_money(
-                self.conn,
-                money_id=money_id,
-                series_id=series["money_id"],
-                kind="renewal",
-                visitor=series["visitor"],
-                amount_minor=paid,
-                currency=currency,
-                frequency=series["frequency"],
-                ts=ts,
-                subscription=fact.subscription,
-                reversed_minor=0,
-                reported_refunded_minor=0,
-                payments_received=0,
-            )
-            received = series["payments_received"]
-            repo.update_money(self.conn, series["money_id"], payments_received=received + 1)
-            added = repo.add_names(self.conn, [money_id, *fact.names], money_id)
-            for credit in credits:
-                revenue = self._convert(paid, currency, self._currency(credit))
-                value = model.renewal_value(revenue, series["frequency"], received)
-                moves.append((revenue, value, paid))
+            moves, currency, added = self.renewal(fact, series, credits, ts)
         elif fact.kind is FactKind.refund:
-            currency = target["currency"]
-            incremental = self._in(fact.amount_minor, fact.currency, currency)
-            cumulative = (
-                None
-                if fact.refunded_total_minor is None
-                else self._in(fact.refunded_total_minor, fact.currency, currency)
-            )
-            change = model.reversal(
-                target["amount_minor"],
-                target["reversed_minor"],
-                target["reported_refunded_minor"],
-                incremental_minor=incremental,
-                cumulative_minor=cumulative,
-            )
-            repo.update_money(
-                self.conn,
-                target["money_id"],
-                reversed_minor=change.reversed_minor,
-                reported_refunded_minor=change.reported_total_minor,
-            )
-            if change.applied_minor:
-                for credit in credits:
-                    back = self._convert(change.applied_minor, currency, self._currency(credit))
-                    moves.append((-back, -back, -change.applied_minor))
+            moves, currency = self.refund(fact, target, credits)
+        elif fact.kind is FactKind.reinstatement:
+            moves, currency = self.reinstatement(fact, target, credits)
         elif fact.kind is FactKind.cancellation:
-            recurring = series["frequency"] != Frequency.one_off
-            if series["cancelled_at"] is None and recurring:
-                repo.update_money(self.conn, series["money_id"], cancelled_at=ts)
-                for credit in credits:
-                    amount = self._convert(series["amount_minor"], currency, self._currency(credit))
-                    loss = model.cancellation_loss(
-                        amount, series["frequency"], series["payments_received"]
-                    )
-                    minor = series["amount_minor"] * round(loss / amount) if amount else 0
-                    moves.append((0.0, -loss, -minor))
+            moves = self.cancellation(series, credits, ts)
         if series["visitor"] is None:
             return FactApplied(fact.fact_id, "unattributed"), added
         records, credited = [], []
         for credit, (revenue, value, minor) in zip(credits, moves, strict=False):
             records.append(
-                self._event(
+                self.event(
                     fact_event_id(_PREFIX[fact.kind], fact.fact_id, credit["experiment_key"]),
                     _TYPE[fact.kind],
                     credit,
@@ -328,33 +290,45 @@ class _Applier:
             self.svc.event_ingest.record(records, {}, "webhook", self.now, rate_limited=False)
         return FactApplied(fact.fact_id, "applied", credited), added
 
-    def _event(
-        self, event_id: str, kind: EventType, credit: Any, ts: datetime, **money: Any
-    ) -> EventRecord:
-        return EventRecord(
-            event_id=event_id,
-            type=kind,
-            experiment=credit["experiment_key"],
-            variant=credit["variant_key"],
-            visitor=credit["visitor"],
-            ts_ms=int(ts.timestamp() * 1000),
-            received_ms=int(self.now.timestamp() * 1000),
-            source=Source.webhook,
-            **money,
+    def _first_paid(
+        self, fact: PaymentFact, series: RowMapping, credits: list[RowMapping], ts: datetime
+    ) -> tuple[FactApplied, list[str]]:
+        """The first paid invoice of a series that began with a trial: its first payment, the
+        conversion (under the series' payment event ids, as a paid Checkout's would be)."""
+        money_id, frequency = series["money_id"], series["frequency"]
+        paid, currency = fact.amount_minor, fact.currency or series["currency"]
+        repo.update_money(
+            self.conn, money_id, amount_minor=paid, currency=currency, ts=ts, payments_received=1
         )
+        added = repo.add_names(self.conn, fact.names, money_id)
+        if series["visitor"] is None:
+            return FactApplied(fact.fact_id, "unattributed"), added
+        records = []
+        for credit in credits:
+            revenue = self.convert(paid, currency, self.currency_of(credit))
+            records.append(
+                self.event(
+                    payment_event_id(money_id, credit["experiment_key"]),
+                    EventType.conversion,
+                    credit,
+                    ts,
+                    amount_minor=paid,
+                    currency=currency,
+                    frequency=frequency,
+                    revenue=revenue,
+                    annualised=model.first_payment_value(revenue, frequency),
+                    payment_id=money_id,
+                )
+            )
+        self.svc.event_ingest.record(records, {}, "webhook", self.now, rate_limited=False)
+        credited = [
+            {"experiment": c["experiment_key"], "variant": c["variant_key"]} for c in credits
+        ]
+        return FactApplied(fact.fact_id, "applied", credited), added
 
-    def _currency(self, credit: Any) -> str:
-        experiment = self.svc.experiment_cache.snapshot().by_key.get(credit["experiment_key"])
-        return experiment.analysis.currency if experiment is not None else "USD"
 
-    def _convert(self, amount_minor: int, currency: str, target: str) -> float:
-        return convert(amount_minor, currency, target, self.svc.settings.currency_rates)
-
-    def _in(self, amount_minor: int, currency: str | None, target: str) -> int:
-        """amount_minor of `currency` in minor units of `target` (the payment's currency)."""
-        if currency is None or currency == target:
-            return amount_minor
-        return round(self._convert(amount_minor, currency, target) * 10.0 ** exponent(target))
+# The facts that start a series (and name its reader).
+_STARTS = (FactKind.payment, FactKind.trial)
 
 
 def _refers(fact: PaymentFact) -> list[str]:

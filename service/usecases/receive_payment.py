@@ -6,6 +6,8 @@ Bodies (docs/PAYMENTS.md):
 - a payment: {"id", "visitor" | "token", "amount", "currency", "frequency"?, "subscription"?,
   "ts"?}; also a refund when it carries "payment" and a negative amount;
 - {"type": "refund", "id", "payment", "amount"?, "refunded_total"?, "currency"?, "ts"?};
+- {"type": "reinstatement", "id", "payment", "amount", "currency", "ts"?}: money a refund or
+  dispute of that payment took coming back (a won dispute);
 - {"type": "renewal", "id", "subscription", "amount", "currency", "ts"?};
 - {"type": "cancellation", "id", "subscription", "ts"?}.
 
@@ -36,10 +38,11 @@ _FIELDS = {
     FactKind.payment: {"id", "visitor", "token", "amount", "currency", "frequency", "ts"}
     | {"subscription", "payment", "type"},
     FactKind.refund: {"type", "id", "payment", "amount", "refunded_total", "currency", "ts"},
+    FactKind.reinstatement: {"type", "id", "payment", "amount", "currency", "ts"},
     FactKind.renewal: {"type", "id", "subscription", "amount", "currency", "ts"},
     FactKind.cancellation: {"type", "id", "subscription", "ts"},
 }
-_TYPES = ("payment", "refund", "renewal", "cancellation")
+_TYPES = ("payment", "refund", "reinstatement", "renewal", "cancellation")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,13 @@ def parse_fact(body: object, svc: Services, now: datetime) -> PaymentFact:
         fields = _payment(body, svc, currency, errors)
     elif kind is FactKind.refund:
         fields = _refund(body, svc, currency, errors)
+    elif kind is FactKind.reinstatement:
+        fields = {
+            "refers_to": (_id(body, "payment", errors, "required: the disputed payment's id"),)
+        }
+        fields |= _amount(body, svc, currency, errors, "amount", required=True)
+        if fields.get("amount_minor") == 0:
+            errors["amount"] = "must be above 0: the amount that came back"
     else:
         series = _id(body, "subscription", errors, "required: the recurring series' id")
         fields = {"refers_to": (series,)}

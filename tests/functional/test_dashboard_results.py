@@ -86,7 +86,7 @@ def test_results_page_shows_verdict_tables_charts_and_live_counts(
         "Views",
         "Clicks",
         "Dismissals: remind later",
-        "Average gift",
+        "Average first gift",
         "Recurring share",
         "Revenue per 1,000 impressions",
         "Click-through rate",

@@ -11,6 +11,7 @@ from service.domain.payment_model import (
     cancellation_loss,
     first_payment_value,
     held_order,
+    reinstated,
     renewal_value,
     reversal,
 )
@@ -72,6 +73,19 @@ def test_a_dispute_then_a_cumulative_refund_never_exceed_the_payment() -> None:
     dispute = reversal(1000, 0, 0, incremental_minor=400)
     refund = reversal(1000, dispute.reversed_minor, 0, cumulative_minor=900)
     assert (refund.applied_minor, refund.reversed_minor) == (600, 1000)
+
+
+def test_a_won_dispute_gives_back_at_most_what_was_taken() -> None:
+    dispute = reversal(1000, 0, 0, incremental_minor=700)
+    assert reinstated(700, dispute.reversed_minor) == 700
+    # More claimed back than was taken (a partial refund was all that stood): capped.
+    assert reinstated(700, 300) == 300
+    # Nothing taken yet (the reinstatement came first) or already given back: nothing.
+    assert reinstated(700, 0) == 0
+    assert reinstated(-5, 700) == 0
+    # Given back, the payment can be taken again, still never past its amount.
+    again = reversal(1000, 700 - reinstated(700, 700), 0, incremental_minor=1000)
+    assert (again.applied_minor, again.reversed_minor) == (1000, 1000)
 
 
 def test_held_facts_apply_in_time_order_then_by_id_each_once() -> None:

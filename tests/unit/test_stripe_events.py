@@ -88,6 +88,29 @@ def test_a_checkout_that_moved_no_money_tells_nothing(changes: dict[str, Any], n
     assert note in event.note
 
 
+@pytest.mark.parametrize("status", ["no_payment_required", "paid"])
+def test_a_free_trial_checkout_is_a_trial_of_its_subscription(status: str) -> None:
+    delivery = Stripe().checkout_completed(
+        visitor=VISITOR, mode="subscription", amount=0, payment_status=status
+    )
+    session = delivery.event["data"]["object"]
+    fact = only(delivery)
+    assert (fact.kind, fact.amount_minor, fact.visitor) == (FactKind.trial, 0, VISITOR)
+    assert fact.names == (session["id"], session["invoice"], session["subscription"])
+    assert (fact.subscription, fact.frequency) == (session["subscription"], Frequency.monthly)
+    # Not yet paid but money is due (a delayed method): still not a trial, nothing yet.
+    unpaid = Stripe().checkout_completed(
+        visitor=VISITOR, mode="subscription", amount=1000, payment_status="unpaid"
+    )
+    assert read_event(orjson.loads(unpaid.body)).facts == ()
+
+
+def test_the_first_paid_invoice_after_a_trial_is_a_renewal_fact_of_its_subscription() -> None:
+    # Stripe bills the end of a trial as a cycle: applying it makes it the first payment.
+    fact = only(Stripe().invoice_paid("sub_1", amount=1000, billing_reason="subscription_cycle"))
+    assert (fact.kind, fact.refers_to, fact.amount_minor) == (FactKind.renewal, ("sub_1",), 1000)
+
+
 def test_a_delayed_payment_is_a_payment_once_it_succeeds() -> None:
     delivery = Stripe().checkout_completed(
         visitor=VISITOR, event_type="checkout.session.async_payment_succeeded"
@@ -150,6 +173,48 @@ def test_a_dispute_takes_back_its_amount() -> None:
         700,
     )
     assert fact.refunded_total_minor is None
+
+
+def test_a_won_dispute_gives_its_amount_back_once() -> None:
+    stripe = Stripe()
+    reinstated = stripe.dispute_created(
+        "pi_1",
+        amount=700,
+        charge="ch_1",
+        event_type="charge.dispute.funds_reinstated",
+        status="won",
+        dispute="dp_1",
+    )
+    fact = only(reinstated)
+    assert (fact.kind, fact.refers_to, fact.amount_minor, fact.currency) == (
+        FactKind.reinstatement,
+        ("pi_1", "ch_1"),
+        700,
+        "USD",
+    )
+    # Stripe also closes the dispute as won: the same money, told by funds_reinstated.
+    closed = read_event(
+        orjson.loads(
+            stripe.dispute_created(
+                "pi_1", charge="ch_1", event_type="charge.dispute.closed", status="won"
+            ).body
+        )
+    )
+    assert closed.facts == ()
+    assert "funds_reinstated" in closed.note
+    lost = stripe.dispute_created(
+        "pi_1", charge="ch_1", event_type="charge.dispute.closed", status="lost"
+    )
+    assert read_event(orjson.loads(lost.body)).facts == ()
+
+
+def test_a_reinstatement_without_its_amount_is_refused_naming_it() -> None:
+    delivery = Stripe().dispute_created("pi_1", event_type="charge.dispute.funds_reinstated")
+    body = orjson.loads(delivery.body)
+    del body["data"]["object"]["amount"]
+    with pytest.raises(InvalidRequest) as refused:
+        read_event(body)
+    assert "data.object.amount" in refused.value.fields
 
 
 def test_a_deleted_subscription_is_a_cancellation() -> None:

@@ -26,6 +26,7 @@ from service.schemas.conversions import (
     ConversionsAnswer,
     Payment,
     Refund,
+    Reinstatement,
     Renewal,
 )
 from service.schemas.decision import DEFAULT_MAX_LENGTH, Decision, DecisionQuery
@@ -93,7 +94,9 @@ OPERATIONS: dict[str, Op | dict[str, Op]] = {
                 "schema": {"type": "string", "pattern": f"^{SIGNATURE_PATTERN}$"},
             }
         ],
-        body({"oneOf": [Payment, Refund, Renewal, Cancellation]}, "application/json"),
+        body(
+            {"oneOf": [Payment, Refund, Reinstatement, Renewal, Cancellation]}, "application/json"
+        ),
     ),
     "stripe.webhook": Op(
         "A newsroom's Stripe webhook endpoint",

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from service.domain.experiment import Engine, Experiment
+from service.domain.payment_model import first_gifts
 from service.domain.report_csv import REMINDER_COUNTS, reminder_cells
 from service.domain.report_metrics import METRIC_NAMES
 from service.domain.report_model import (
@@ -222,7 +223,9 @@ def _day_events(rollup: RollupDay) -> Row:
         "payments": rollup.conversions,
         "revenue": rollup.revenue,
         "annualised_value": rollup.annualised_value,
-        "average_gift": _ratio(rollup.revenue, rollup.conversions),
+        "average_gift": _ratio(
+            first_gifts(rollup.revenue, rollup.refunded, rollup.renewal_revenue), rollup.conversions
+        ),
         "revenue_per_1000_impressions": _ratio(rollup.revenue * 1000, rollup.impressions),
         "click_through_rate": _ratio(rollup.clicks, rollup.impressions),
         "dismiss_rate": _ratio(rollup.dismissals, rollup.impressions),

@@ -51,10 +51,14 @@ _TYPE_COUNTER = {
     EventType.cancellation: "cancellations",
 }
 # Events whose `revenue` the events table keeps: money in (conversions, renewals) or out.
-_MONEY = frozenset({EventType.conversion, EventType.renewal, EventType.refund})
+_MONEY = frozenset(
+    {EventType.conversion, EventType.renewal, EventType.refund, EventType.reinstatement}
+)
 # Events after a conversion (service/domain/payment_model.py), signed: they move revenue and
 # the 12-month value by what they carry.
-_AFTER = frozenset({EventType.renewal, EventType.refund, EventType.cancellation})
+_AFTER = frozenset(
+    {EventType.renewal, EventType.refund, EventType.reinstatement, EventType.cancellation}
+)
 
 # The outcome counters; every counted event adds one to exactly one of them.
 EVENT_COUNTERS = (*_TYPE_COUNTER.values(), *(f"dismiss_{reason}" for reason in DISMISS_REASONS))
@@ -132,10 +136,11 @@ def unfit_reason(r: EventRecord) -> str | None:
 
 
 def counter_for(r: EventRecord) -> str | None:
-    """The outcome/rollup counter an event adds one to (None: an unknown dismiss reason)."""
+    """The outcome/rollup counter an event adds one to (None: an unknown dismiss reason, or a
+    reinstatement, which undoes part of a refund still counted as one)."""
     if r.type is EventType.dismiss:
         return f"dismiss_{r.reason}" if r.reason in DISMISS_REASONS else None
-    return _TYPE_COUNTER[r.type]
+    return _TYPE_COUNTER.get(r.type)
 
 
 @dataclass
@@ -213,7 +218,9 @@ def summarise(records: Iterable[EventRecord]) -> BatchDeltas:
                 target["annualised_value"] += r.annualised
                 if kind is EventType.renewal:
                     target["renewal_revenue"] += r.revenue
-                elif kind is EventType.refund:
+                elif kind in (EventType.refund, EventType.reinstatement):
+                    # A refund carries a negative revenue, a reinstatement a positive one:
+                    # what came back is no longer refunded.
                     target["refunded"] -= r.revenue
     for row in outcomes.values():
         for name in _TIMES:

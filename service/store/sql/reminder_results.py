@@ -109,7 +109,9 @@ def reminder_totals(
         )
         .where(
             ev.c.experiment_key == experiment_key,
-            ev.c.type.in_([EventType.renewal.value, EventType.refund.value]),
+            ev.c.type.in_(
+                [EventType.renewal.value, EventType.refund.value, EventType.reinstatement.value]
+            ),
             ev.c.counted.is_(True),
         )
     )

@@ -25,8 +25,12 @@ class RollupDay:
     dismiss_close: int
     dismiss_already_donated: int
     conversions: int  # conversion events (payments), not converting visitors
-    revenue: float
+    revenue: float  # net of refunds, renewals included
     annualised_value: float
+    # For the average first gift (payment_model.first_gifts); defaulted so a day with no
+    # rollup can be made from the counters above alone.
+    renewal_revenue: float = 0.0
+    refunded: float = 0.0
 
     @property
     def dismissals(self) -> int:
