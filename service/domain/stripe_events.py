@@ -201,48 +201,44 @@ def _invoice_payment_paid(obj: _Reader, ts: datetime) -> _Facts:
 
 
 def _charge_refunded(obj: _Reader, ts: datetime) -> _Facts:
-    charge = obj.id("id")
-    intent = obj.optional_ref("payment_intent")
-    fact = PaymentFact(
-        fact_id="",
-        kind=FactKind.refund,
-        ts=ts,
-        refers_to=(intent, charge) if intent else (charge,),
-        currency=obj.currency("currency"),
-        refunded_total_minor=obj.money("amount_refunded"),
-    )
-    return [fact], ""
+    # The Charge reports all refunded on it so far: applying takes back only what is new.
+    refunded = obj.money("amount_refunded")
+    return [_charge_money(obj, ts, FactKind.refund, obj.id("id"), refunded_total=refunded)], ""
 
 
 def _dispute_created(obj: _Reader, ts: datetime) -> _Facts:
-    charge = obj.ref("charge")
-    intent = obj.optional_ref("payment_intent")
-    fact = PaymentFact(
-        fact_id="",
-        kind=FactKind.refund,
-        ts=ts,
-        refers_to=(intent, charge) if intent else (charge,),
-        amount_minor=obj.money("amount"),
-        currency=obj.currency("currency"),
-    )
-    return [fact], ""
+    return [_charge_money(obj, ts, FactKind.refund, obj.ref("charge"), obj.money("amount"))], ""
 
 
 def _dispute_reinstated(obj: _Reader, ts: datetime) -> _Facts:
     # A won dispute: Stripe sends this when the disputed money is back in the balance (it
     # also sends charge.dispute.closed, status won, which _dispute_closed leaves alone so
     # the money is not given back twice). Capped when applied at what the dispute took.
-    charge = obj.ref("charge")
+    fact = _charge_money(obj, ts, FactKind.reinstatement, obj.ref("charge"), obj.money("amount"))
+    return [fact], ""
+
+
+def _charge_money(
+    obj: _Reader,
+    ts: datetime,
+    kind: FactKind,
+    charge: str,
+    amount: int = 0,
+    *,
+    refunded_total: int | None = None,
+) -> PaymentFact:
+    """Money moving on a Charge (a Charge or a Dispute object): the payment it belongs to is
+    known by its payment intent, else by the Charge itself."""
     intent = obj.optional_ref("payment_intent")
-    fact = PaymentFact(
+    return PaymentFact(
         fact_id="",
-        kind=FactKind.reinstatement,
+        kind=kind,
         ts=ts,
         refers_to=(intent, charge) if intent else (charge,),
-        amount_minor=obj.money("amount"),
+        amount_minor=amount,
         currency=obj.currency("currency"),
+        refunded_total_minor=refunded_total,
     )
-    return [fact], ""
 
 
 def _dispute_closed(obj: _Reader, ts: datetime) -> _Facts:
