@@ -28,10 +28,7 @@ from service.domain.money import MoneyError, to_minor
 from service.domain.payment_facts import ID_PATTERN, FactKind, PaymentFact
 from service.schemas.events import EVENT_ID
 from service.usecases.apply_payment_fact import FactStatus, apply_payment_fact
-from service.usecases.payment_credit import payment_event_id
 from service.wiring import Services
-
-__all__ = ["PaymentReceived", "payment_event_id", "receive_payment"]
 
 _ID = re.compile(ID_PATTERN)
 _FIELDS = {
@@ -42,7 +39,8 @@ _FIELDS = {
     FactKind.renewal: {"type", "id", "subscription", "amount", "currency", "ts"},
     FactKind.cancellation: {"type", "id", "subscription", "ts"},
 }
-_TYPES = ("payment", "refund", "reinstatement", "renewal", "cancellation")
+# The bodies this webhook takes, by "type" (trials and links come from Stripe only).
+_TYPES = tuple(kind.value for kind in _FIELDS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,8 @@ _AFTER = frozenset(
     {EventType.renewal, EventType.refund, EventType.reinstatement, EventType.cancellation}
 )
 
-# The outcome counters; every counted event adds one to exactly one of them.
+# The outcome counters; every counted event adds one to exactly one of them, but a
+# reinstatement (counter_for).
 EVENT_COUNTERS = (*_TYPE_COUNTER.values(), *(f"dismiss_{reason}" for reason in DISMISS_REASONS))
 
 OutcomeKey = tuple[str, str]  # (experiment, visitor)
