@@ -257,6 +257,10 @@ def test_the_writer_thread_sends_without_being_asked(redis_client: redis_lib.Red
     for _ in range(3):
         sampler.record(context(), Outcome(Reason.snoozed), False, AT)
     wait_for(lambda: stream_length(redis_client, KEYS) >= 3, "the writer thread's XADDs")
+    # The XADDs land before the writer has read their replies; flush() waits for its send to
+    # end (one lock), so no reply is still in flight when the fixture closes the client (which
+    # would fail that send and have it sent again into the next test's Redis).
+    assert sampler.flush()
     assert stream_length(redis_client, KEYS) == 3
     assert sampler.pending() == 0
 
